@@ -1,0 +1,363 @@
+//! The capability broker: the host side of every import a plugin makes.
+//! Each call is checked against the plugin's grant (requested ∩ granted);
+//! a denial returns `denied` to the plugin and is counted for the report.
+//! Node I/O runs on a worker thread with a timeout, so a host call that
+//! blocks cannot hold the scan.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::bindings::rampart::plugin::{cluster, log, node, report, types};
+use crate::grants::{Access, Grant};
+use crate::report::{Evidence, Finding, ObjectRef, Severity, Status};
+use crate::sources::node::{FileKind, NodeError, NodeRoot, Stat};
+use crate::sources::ClusterData;
+
+/// Caps on what one plugin run may hand back.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputLimits {
+    pub max_findings: usize,
+    pub max_message_bytes: usize,
+    pub max_evidence: usize,
+    pub max_log_lines: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits { max_findings: 10_000, max_message_bytes: 4096, max_evidence: 64, max_log_lines: 1000 }
+    }
+}
+
+/// The most distinct denied calls kept for the report (all are counted).
+const MAX_DENIED_KINDS: usize = 100;
+
+/// What one plugin run may see, and what it did.
+pub struct Broker {
+    plugin: String,
+    grant: Arc<Grant>,
+    cluster: Option<Arc<ClusterData>>,
+    node: Option<Arc<NodeRoot>>,
+    io: IoWorker,
+    deadline: Instant,
+    host_call_timeout: Duration,
+    limits: OutputLimits,
+    /// Severity of each check, from the plugin's metadata.
+    severities: Arc<BTreeMap<String, Severity>>,
+    pub findings: Vec<Finding>,
+    /// Why the run must end as `error` although the plugin returned.
+    pub failure: Option<String>,
+    pub denied_calls: u64,
+    pub denied: BTreeMap<String, u64>,
+    pub logs: Vec<String>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker").field("plugin", &self.plugin).field("findings", &self.findings.len()).finish_non_exhaustive()
+    }
+}
+
+/// Everything a run needs besides the plugin.
+#[derive(Debug, Clone)]
+pub struct RunInputs {
+    pub grant: Arc<Grant>,
+    pub cluster: Option<Arc<ClusterData>>,
+    pub node: Option<Arc<NodeRoot>>,
+    pub severities: Arc<BTreeMap<String, Severity>>,
+}
+
+impl Broker {
+    pub fn new(plugin: &str, inputs: RunInputs, deadline: Instant, host_call_timeout: Duration, limits: OutputLimits) -> Broker {
+        Broker {
+            plugin: plugin.to_string(),
+            grant: inputs.grant,
+            cluster: inputs.cluster,
+            node: inputs.node,
+            io: IoWorker::default(),
+            deadline,
+            host_call_timeout,
+            limits,
+            severities: inputs.severities,
+            findings: Vec::new(),
+            failure: None,
+            denied_calls: 0,
+            denied: BTreeMap::new(),
+            logs: Vec::new(),
+        }
+    }
+
+    fn deny(&mut self, what: String) -> types::AccessError {
+        self.denied_calls += 1;
+        let known = self.denied.len();
+        if let Some(n) = self.denied.get_mut(&what) {
+            *n += 1;
+        } else if known < MAX_DENIED_KINDS {
+            self.denied.insert(what.clone(), 1);
+        }
+        types::AccessError::Denied(format!("{what} is not granted to plugin {}", self.plugin))
+    }
+
+    /// Runs node I/O off the plugin's thread, bounded by the host call
+    /// timeout and the run's deadline.
+    fn node_call<T: Send + 'static>(&mut self, what: &str, f: impl FnOnce(&NodeRoot, &Grant) -> T + Send + 'static) -> Result<T, types::AccessError> {
+        let Some(node) = self.node.clone() else {
+            return Err(types::AccessError::Unavailable("this run has no node target".into()));
+        };
+        let grant = self.grant.clone();
+        let budget = self.host_call_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
+        match self.io.call(budget, move || f(&node, &grant)) {
+            Some(v) => Ok(v),
+            None => {
+                let msg = format!("host call {what} timed out after {:.1}s", budget.as_secs_f64());
+                self.failure.get_or_insert(msg.clone());
+                Err(types::AccessError::Unavailable(msg))
+            }
+        }
+    }
+
+    /// The result of a path call: allowed for both the path as asked and the
+    /// path it really leads to, or denied naming which.
+    fn path_call<T: Send + 'static>(
+        &mut self,
+        scope: &'static str,
+        path: String,
+        follow: bool,
+        op: impl FnOnce(&NodeRoot, &Grant, &str) -> Result<T, types::AccessError> + Send + 'static,
+    ) -> Result<T, types::AccessError> {
+        if !path.starts_with('/') {
+            return Err(types::AccessError::Invalid(format!("{path}: node paths must be absolute")));
+        }
+        let asked = NodeRoot::normalize(&path);
+        let allowed = if scope == "node.read" { self.grant.allows(Access::Read(&asked)) } else { self.grant.allows(Access::Stat(&asked)) };
+        if !allowed {
+            return Err(self.deny(format!("{scope}:{asked}")));
+        }
+        let what = format!("{scope}:{asked}");
+        let outcome = self.node_call(&what, move |node, grant| -> Result<Result<T, types::AccessError>, String> {
+            let real = match node.real_path(&asked, follow) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(access_error(e))),
+            };
+            let allowed = if scope == "node.read" { grant.allows(Access::Read(&real)) } else { grant.allows(Access::Stat(&real)) };
+            if !allowed {
+                return Err(real);
+            }
+            Ok(op(node, grant, &asked))
+        })?;
+        match outcome {
+            Ok(result) => result,
+            Err(real) => Err(self.deny(format!("{scope}:{real} (through a symlink at {path})"))),
+        }
+    }
+}
+
+fn access_error(e: NodeError) -> types::AccessError {
+    match e {
+        NodeError::NotFound(m) => types::AccessError::NotFound(m),
+        NodeError::Invalid(m) => types::AccessError::Invalid(m),
+        NodeError::Unavailable(m) => types::AccessError::Unavailable(m),
+    }
+}
+
+fn to_wit_stat(s: Stat) -> node::FileStat {
+    node::FileStat {
+        path: s.path,
+        file_type: match s.kind {
+            FileKind::File => node::FileType::File,
+            FileKind::Directory => node::FileType::Directory,
+            FileKind::Symlink => node::FileType::Symlink,
+            FileKind::Other => node::FileType::Other,
+        },
+        mode: s.mode,
+        uid: s.uid,
+        gid: s.gid,
+        owner: s.owner,
+        group: s.group,
+        size: s.size,
+        link_target: s.link_target,
+    }
+}
+
+impl types::Host for Broker {}
+
+impl cluster::Host for Broker {
+    fn list_objects(&mut self, api_version: String, kind: String, namespace: Option<String>) -> Result<Vec<cluster::Object>, types::AccessError> {
+        if api_version.is_empty() || kind.is_empty() {
+            return Err(types::AccessError::Invalid("api-version and kind must not be empty".into()));
+        }
+        if !self.grant.allows(Access::List { api_version: &api_version, kind: &kind }) {
+            return Err(self.deny(format!("cluster.list:{api_version}/{kind}")));
+        }
+        let Some(data) = self.cluster.clone() else {
+            return Err(types::AccessError::Unavailable("this scan has no cluster source (give --manifests)".into()));
+        };
+        let reveal = self.grant.allows(Access::SecretValues);
+        Ok(data
+            .list(&api_version, &kind, namespace.as_deref())
+            .map(|o| cluster::Object {
+                ref_: types::ObjectRef { api_version: o.api_version.clone(), kind: o.kind.clone(), namespace: o.namespace.clone(), name: o.name.clone() },
+                source: o.source.clone(),
+                json: match (&o.redacted, reveal) {
+                    (Some(r), false) => r.to_string(),
+                    _ => o.json.to_string(),
+                },
+            })
+            .collect())
+    }
+}
+
+impl node::Host for Broker {
+    fn name(&mut self) -> String {
+        self.node.as_ref().map(|n| n.name.clone()).unwrap_or_default()
+    }
+
+    fn read_file(&mut self, path: String) -> Result<Vec<u8>, types::AccessError> {
+        self.path_call("node.read", path, true, |node, _, p| node.read(p).map(|b| b.to_vec()).map_err(access_error))
+    }
+
+    fn stat(&mut self, path: String, follow: bool) -> Result<node::FileStat, types::AccessError> {
+        self.path_call("node.stat", path, follow, move |node, _, p| node.stat(p, follow).map(to_wit_stat).map_err(access_error))
+    }
+
+    fn list_dir(&mut self, path: String) -> Result<Vec<node::FileStat>, types::AccessError> {
+        self.path_call("node.stat", path, true, |node, grant, p| {
+            let entries = node.list_dir(p).map_err(access_error)?;
+            // Entries outside the grant are left out, not denied: the
+            // plugin asked about the directory, which it may see.
+            Ok(entries.into_iter().filter(|e| grant.allows(Access::Stat(&e.path))).map(to_wit_stat).collect())
+        })
+    }
+
+    fn process_args(&mut self, name: String) -> Result<Vec<Vec<String>>, types::AccessError> {
+        if !self.grant.allows(Access::Process(&name)) {
+            return Err(self.deny(format!("node.process:{name}")));
+        }
+        let what = format!("node.process:{name}");
+        self.node_call(&what, move |node, _| node.process_args(&name))
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("… (truncated)");
+    }
+    s
+}
+
+impl report::Host for Broker {
+    fn emit(&mut self, finding: types::Finding) -> Result<(), String> {
+        if self.failure.is_some() {
+            return Err("this run already failed; findings are no longer taken".into());
+        }
+        if self.findings.len() >= self.limits.max_findings {
+            let msg = format!("plugin emitted more than {} findings", self.limits.max_findings);
+            self.failure = Some(msg.clone());
+            return Err(msg);
+        }
+        let max = self.limits.max_message_bytes;
+        let severity = self.severities.get(&finding.check).copied();
+        let status = Status::from(finding.status);
+        let (status, message) = match severity {
+            Some(_) => (status, truncate(finding.message, max)),
+            None => (Status::Error, format!("plugin reported a check it does not declare: {}", truncate(finding.check.clone(), 200))),
+        };
+        let mut evidence = Evidence::default();
+        for (k, v) in finding.evidence.into_iter().take(self.limits.max_evidence) {
+            evidence.push(truncate(k, 200), truncate(v, max));
+        }
+        self.findings.push(Finding {
+            check: format!("{}/{}", self.plugin, truncate(finding.check, 200)),
+            status,
+            severity: severity.unwrap_or(Severity::Medium),
+            message,
+            object: finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name }),
+            path: finding.path.map(|p| truncate(p, max)),
+            node: self.node.as_ref().map(|n| n.name.clone()),
+            evidence,
+        });
+        Ok(())
+    }
+}
+
+impl log::Host for Broker {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.logs.len() >= self.limits.max_log_lines {
+            return;
+        }
+        let line = truncate(message, 1024);
+        match level {
+            log::Level::Debug => tracing::debug!(plugin = %self.plugin, "{line}"),
+            log::Level::Info => tracing::info!(plugin = %self.plugin, "{line}"),
+            log::Level::Warn => tracing::warn!(plugin = %self.plugin, "{line}"),
+            log::Level::Error => tracing::error!(plugin = %self.plugin, "{line}"),
+        }
+        self.logs.push(line);
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread that does node I/O for one run. A call that overruns its
+/// timeout abandons the thread (it ends once its call returns) and the next
+/// call starts a fresh one.
+#[derive(Default)]
+pub struct IoWorker {
+    tx: Option<mpsc::Sender<Job>>,
+}
+
+impl IoWorker {
+    /// Runs `f` on the worker; `None` when it did not finish in `timeout`.
+    pub fn call<T: Send + 'static>(&mut self, timeout: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let tx = self.tx.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("rampart-io".into())
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job();
+                    }
+                })
+                .expect("spawn I/O thread");
+            tx
+        });
+        let (rtx, rrx) = mpsc::sync_channel(1);
+        if tx.send(Box::new(move || drop(rtx.send(f())))).is_err() {
+            self.tx = None;
+            return None;
+        }
+        match rrx.recv_timeout(timeout) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.tx = None;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_worker_gives_up_on_a_blocked_call_and_recovers() {
+        let mut io = IoWorker::default();
+        assert_eq!(io.call(Duration::from_secs(5), || 1 + 1), Some(2));
+        let blocked = io.call(Duration::from_millis(50), || std::thread::sleep(Duration::from_secs(3)));
+        assert_eq!(blocked, None);
+        assert_eq!(io.call(Duration::from_secs(5), || "fresh worker"), Some("fresh worker"));
+    }
+
+    #[test]
+    fn long_messages_are_truncated_on_a_char_boundary() {
+        let s = truncate("é".repeat(10), 5);
+        assert!(s.starts_with("éé") && s.ends_with("(truncated)"), "{s}");
+    }
+}

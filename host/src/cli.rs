@@ -1,0 +1,349 @@
+//! The `rampart` command line: flags are parsed once into plain requests
+//! here, and nothing past this module sees raw arguments.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{Engine, EngineConfig};
+use crate::grants::Capability;
+use crate::registry::Registry;
+use crate::report::{self, Severity};
+use crate::scan::{self, ScanRequest};
+
+/// Exit codes, as docs/cli.md lists them.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILURES: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about = "Kubernetes compliance scanning with sandboxed WebAssembly control plugins")]
+struct Cli {
+    /// registry.toml to use [default: ./registry.toml, else the one of this
+    /// install]
+    #[arg(long, global = true, env = "RAMPART_REGISTRY")]
+    registry: Option<PathBuf>,
+
+    #[command(flatten)]
+    engine: EngineFlags,
+
+    /// More log output on stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct EngineFlags {
+    /// Wall-time limit of one plugin run, in seconds.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    timeout: f64,
+
+    /// Memory limit of one plugin run, in MiB (all linear memories).
+    #[arg(long, global = true, default_value_t = 256)]
+    memory_mib: usize,
+
+    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/rampart].
+    #[arg(long, global = true, env = "RAMPART_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile every plugin afresh and keep nothing on disk.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan a cluster (manifest files) and nodes (root directories).
+    Scan(ScanArgs),
+    /// Plugins: list those in the registry, or inspect a component file.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// Manifest files or directories (YAML, JSON, lists) making up the cluster.
+    #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
+    manifests: Vec<PathBuf>,
+
+    /// Node root directories, each scanned as if it were `/` of a node.
+    #[arg(long, num_args = 1.., value_name = "ROOT")]
+    node: Vec<PathBuf>,
+
+    /// Only run these plugins (default: every plugin in the registry).
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    plugin: Vec<String>,
+
+    /// Grant a capability to every plugin, on top of registry.toml's grants
+    /// (e.g. node.stat:/data/etcd).
+    #[arg(long, value_name = "CAPABILITY")]
+    grant: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Write the report here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Exit 1 when a check fails (or errors) at this severity or above.
+    #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
+    fail_on: Severity,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// The plugins in registry.toml with their checks and capabilities.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// A component's metadata and requested capabilities, read with nothing
+    /// granted.
+    Inspect {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Runs the CLI and maps the outcome to the documented exit codes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)))
+        .with_writer(std::io::stderr)
+        .try_init();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
+    if !(flags.timeout > 0.0 && flags.timeout <= 3600.0) {
+        bail!("--timeout {}: must be between 0 and 3600 seconds", flags.timeout);
+    }
+    if flags.memory_mib == 0 || flags.memory_mib > 64 * 1024 {
+        bail!("--memory-mib {}: must be between 1 and 65536", flags.memory_mib);
+    }
+    let cache_dir = if flags.no_cache { None } else { flags.cache_dir.clone().or_else(default_cache_dir) };
+    let timeout = Duration::from_secs_f64(flags.timeout);
+    Ok(Engine::new(EngineConfig {
+        timeout,
+        host_call_timeout: timeout.min(Duration::from_secs(5)),
+        memory_bytes: flags.memory_mib * 1024 * 1024,
+        cache_dir,
+        ..EngineConfig::default()
+    })?)
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("rampart"))
+}
+
+/// `--registry`, else ./registry.toml, else the registry of the checkout
+/// this binary was built in (target/<profile>/rampart → ../../registry.toml).
+fn registry_path(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    let here = PathBuf::from("registry.toml");
+    if here.is_file() {
+        return Ok(here);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            let candidate = up.join("registry.toml");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    bail!("no registry.toml here or beside this install; give --registry FILE")
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
+        Command::Plugin(PluginCommand::List { format }) => {
+            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let engine = engine(&cli.engine)?;
+            plugin_list(&engine, &registry, format)
+        }
+        Command::Plugin(PluginCommand::Inspect { file, format }) => {
+            let engine = engine(&cli.engine)?;
+            plugin_inspect(&engine, &file, format)
+        }
+    }
+}
+
+fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
+    if args.manifests.is_empty() && args.node.is_empty() {
+        bail!("nothing to scan: give --manifests DIR_OR_FILE... and/or --node ROOT...");
+    }
+    let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
+    let registry = Registry::load(&registry_path(registry)?)?;
+    let engine = engine(flags)?;
+    let request = ScanRequest { manifests: args.manifests, nodes: args.node, plugins: args.plugin, grants };
+    let report = scan::scan(&engine, &registry, &request)?;
+    let text = match args.format {
+        Format::Json => report.to_json() + "\n",
+        Format::Text => report::render_text(&report, args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            eprintln!("error: {e}");
+        }
+        return Ok(EXIT_USAGE);
+    }
+    Ok(if report.fails_at(args.fail_on) { EXIT_FAILURES } else { EXIT_OK })
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("--output {}", p.display())),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct PluginListing {
+    name: String,
+    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
+    checks: Vec<report::CheckMeta>,
+    requested: Vec<String>,
+    granted: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::Result<u8> {
+    let mut listings = Vec::new();
+    let mut failed = false;
+    for entry in &registry.plugins {
+        let mut listing = PluginListing {
+            name: entry.name.clone(),
+            source: entry.source.display().to_string(),
+            version: None,
+            digest: None,
+            checks: Vec::new(),
+            requested: Vec::new(),
+            granted: entry.grants.iter().map(ToString::to_string).collect(),
+            error: None,
+        };
+        match engine.load(&entry.name, &entry.source, entry.sha256.as_deref()) {
+            Ok(p) => {
+                listing.version = Some(p.meta.version.clone());
+                listing.digest = Some(p.digest.clone());
+                listing.checks = p.meta.checks.clone();
+                listing.requested = p.meta.capabilities.iter().map(ToString::to_string).collect();
+            }
+            Err(e) => {
+                failed = true;
+                listing.error = Some(e.to_string());
+            }
+        }
+        listings.push(listing);
+    }
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&listings)? + "\n",
+        Format::Text => {
+            let mut out = format!("Plugins in {}:\n", registry.path.display());
+            for l in &listings {
+                out += &describe_listing(l);
+            }
+            out
+        }
+    };
+    write_output(None, &text)?;
+    Ok(if failed { EXIT_USAGE } else { EXIT_OK })
+}
+
+fn describe_listing(l: &PluginListing) -> String {
+    let mut out = format!("\n{} {}\n  source: {}\n", l.name, l.version.as_deref().unwrap_or("?"), l.source);
+    if let Some(d) = &l.digest {
+        out += &format!("  digest: {d}\n");
+    }
+    if let Some(e) = &l.error {
+        out += &format!("  error: {e}\n");
+        return out;
+    }
+    out += &format!("  checks ({}):\n", l.checks.len());
+    for c in &l.checks {
+        out += &format!("    {:<34} {:<8} {}\n", c.id, c.severity.as_str(), c.title);
+    }
+    out += "  requested capabilities:\n";
+    for r in &l.requested {
+        out += &format!("    {r}\n");
+    }
+    if !l.granted.is_empty() {
+        out += "  granted by registry.toml:\n";
+        for g in &l.granted {
+            out += &format!("    {g}\n");
+        }
+    }
+    out
+}
+
+fn plugin_inspect(engine: &Engine, file: &Path, format: Format) -> anyhow::Result<u8> {
+    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+    let plugin = engine.load(&name, file, None)?;
+    let listing = PluginListing {
+        name: plugin.meta.name.clone(),
+        source: file.display().to_string(),
+        version: Some(plugin.meta.version.clone()),
+        digest: Some(plugin.digest.clone()),
+        checks: plugin.meta.checks.clone(),
+        requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),
+        granted: Vec::new(),
+        error: None,
+    };
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&listing)? + "\n",
+        Format::Text => describe_listing(&listing) + "  (nothing was granted while reading this)\n",
+    };
+    write_output(None, &text)?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,413 @@
+//! The Wasm engine: one wasmtime Engine per process, components compiled
+//! once and cached on disk, one Store per plugin run with a memory limit
+//! over all linear memories, an epoch deadline and a cap on output.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{types, Control, ControlPre, WIT_PACKAGE, WIT_VERSION};
+use crate::broker::{Broker, OutputLimits, RunInputs};
+use crate::error::{Error, Result};
+use crate::grants::{Capability, Grant};
+use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
+
+/// How often the epoch advances; deadlines are measured in these ticks.
+const TICK: Duration = Duration::from_millis(5);
+
+/// Limits and places the engine works with.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Wall time one plugin run may take (describe or evaluate).
+    pub timeout: Duration,
+    /// Wall time one host call may take.
+    pub host_call_timeout: Duration,
+    /// Bytes of linear memory one run may hold, all memories counted.
+    pub memory_bytes: usize,
+    pub output: OutputLimits,
+    /// Where compiled components are kept; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            timeout: Duration::from_secs(10),
+            host_call_timeout: Duration::from_secs(5),
+            memory_bytes: 256 * 1024 * 1024,
+            output: OutputLimits::default(),
+            cache_dir: None,
+        }
+    }
+}
+
+/// A plugin's own account of itself, read with everything denied.
+#[derive(Debug, Clone)]
+pub struct PluginMeta {
+    pub name: String,
+    pub version: String,
+    pub checks: Vec<CheckMeta>,
+    pub capabilities: Vec<Capability>,
+}
+
+impl PluginMeta {
+    /// Whether the plugin reads nodes, and so runs once per node.
+    pub fn reads_nodes(&self) -> bool {
+        self.capabilities.iter().any(Capability::is_node)
+    }
+
+    pub fn severities(&self) -> BTreeMap<String, Severity> {
+        self.checks.iter().map(|c| (c.id.clone(), c.severity)).collect()
+    }
+}
+
+/// A compiled, linked plugin ready to be instantiated.
+pub struct Plugin {
+    pub name: String,
+    pub source: PathBuf,
+    /// `sha256:<hex>` of the component file.
+    pub digest: String,
+    pub meta: PluginMeta,
+    pre: ControlPre<RunState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("name", &self.name).field("digest", &self.digest).finish_non_exhaustive()
+    }
+}
+
+/// Counts every linear memory of a store against one budget.
+#[derive(Debug)]
+struct MemoryLimiter {
+    limit: usize,
+    used: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.used - current.min(self.used) + desired;
+        if total > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.used = total;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// The store data of one run.
+pub struct RunState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    broker: Broker,
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    pub findings: Vec<Finding>,
+    /// Why the run ended as `error` (its checks are then all `error`).
+    pub failure: Option<String>,
+    pub denied_calls: u64,
+    pub denied: BTreeMap<String, u64>,
+    pub duration: Duration,
+}
+
+/// Advances the engine's epoch until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Linker<RunState>,
+    config: EngineConfig,
+    /// Hash of everything that makes a compiled artifact loadable here.
+    compat: String,
+    _ticker: Ticker,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Engine> {
+        let mut wc = wasmtime::Config::new();
+        wc.wasm_component_model(true);
+        wc.epoch_interruption(true);
+        wc.max_wasm_stack(1024 * 1024);
+        let engine = wasmtime::Engine::new(&wc).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Control::add_to_linker::<_, HasSelf<Broker>>(&mut linker, |s: &mut RunState| &mut s.broker).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let compat = format!("{:016x}", hasher.finish());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticking, weak) = (stop.clone(), engine.weak());
+        std::thread::Builder::new()
+            .name("rampart-epoch".into())
+            .spawn(move || {
+                while !ticking.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match weak.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| Error::Engine(format!("epoch thread: {e}")))?;
+        Ok(Engine { engine, linker, config, compat, _ticker: Ticker { stop } })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Loads, verifies, compiles (or takes from the cache) and describes a
+    /// plugin.
+    pub fn load(&self, name: &str, path: &Path, expected_sha256: Option<&str>) -> Result<Plugin> {
+        let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.to_path_buf(), message };
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the component: {e}")))?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if let Some(expected) = expected_sha256 {
+            if expected != digest {
+                return Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")));
+            }
+        }
+        let component = self.compile(&bytes, &digest).map_err(fail)?;
+        check_contract(&self.engine, &component).map_err(fail)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| fail(format!("cannot link: {e:#}")))?;
+        let pre = ControlPre::new(pre).map_err(|e| fail(format!("not a rampart:plugin control component: {e:#}")))?;
+        let meta = self.describe(&pre).map_err(fail)?;
+        Ok(Plugin { name: name.to_string(), source: path.to_path_buf(), digest: format!("sha256:{digest}"), meta, pre })
+    }
+
+    /// Compiles a component, or loads the artifact this host compiled for it
+    /// earlier.
+    pub fn compile(&self, bytes: &[u8], digest: &str) -> std::result::Result<Component, String> {
+        let Some(dir) = &self.config.cache_dir else {
+            return Component::new(&self.engine, bytes).map_err(|e| format!("not a valid Wasm component: {e:#}"));
+        };
+        let file = dir.join(format!("{digest}-{}.cwasm", self.compat));
+        if let Some(component) = self.load_cached(dir, &file) {
+            return Ok(component);
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| format!("not a valid Wasm component: {e:#}"))?;
+        if let Err(e) = self.store_cached(dir, &file, &component) {
+            tracing::warn!("compile cache {}: {e}", dir.display());
+        }
+        Ok(component)
+    }
+
+    fn load_cached(&self, dir: &Path, file: &Path) -> Option<Component> {
+        // Only artifacts this user wrote into a directory no one else can
+        // write are loaded: deserializing runs native code.
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let private = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == uid && m.mode() & 0o022 == 0 && !m.file_type().is_symlink());
+        if !private(dir) || !private(file) {
+            return None;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: the file is an artifact `store_cached` wrote with
+        // `Component::serialize` from this engine configuration (its name
+        // carries the compatibility hash), in a directory only this user can
+        // write; wasmtime also checks the header before using it.
+        let loaded = unsafe { Component::deserialize_file(&self.engine, file) };
+        loaded.ok()
+    }
+
+    fn store_cached(&self, dir: &Path, file: &Path, component: &Component) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        let bytes = component.serialize().map_err(std::io::Error::other)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &bytes)?;
+        tmp.persist(file).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn store(&self, broker: Broker) -> Store<RunState> {
+        let mut store = Store::new(
+            &self.engine,
+            RunState {
+                // No preopened directories, no environment, no arguments;
+                // sockets and name lookups are denied by default.
+                wasi: WasiCtx::builder().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build(),
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter { limit: self.config.memory_bytes, used: 0, hit: false },
+                broker,
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        let ticks = self.config.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn describe(&self, pre: &ControlPre<RunState>) -> std::result::Result<PluginMeta, String> {
+        let inputs = RunInputs { grant: Arc::new(Grant::none()), cluster: None, node: None, severities: Arc::default() };
+        let broker = Broker::new("(describe)", inputs, Instant::now() + self.config.timeout, self.config.host_call_timeout, self.config.output);
+        let mut store = self.store(broker);
+        let info = pre
+            .instantiate(&mut store)
+            .and_then(|c| c.call_describe(&mut store))
+            .map_err(|e| format!("describe failed: {}", explain_trap(&e, &store, &self.config)))?;
+        meta_from_info(info)
+    }
+
+    /// Runs a plugin's `evaluate` once against the inputs, in a fresh store.
+    pub fn run(&self, plugin: &Plugin, inputs: RunInputs, settings: &[(String, String)]) -> RunResult {
+        let start = Instant::now();
+        let node_name = inputs.node.as_ref().map(|n| n.name.clone());
+        let broker = Broker::new(&plugin.name, inputs, start + self.config.timeout, self.config.host_call_timeout, self.config.output);
+        let mut store = self.store(broker);
+        let outcome = plugin.pre.instantiate(&mut store).and_then(|c| c.call_evaluate(&mut store, settings));
+        let failure = match &outcome {
+            Err(e) => Some(explain_trap(e, &store, &self.config)),
+            Ok(Err(msg)) => Some(format!("plugin reported an error: {msg}")),
+            Ok(Ok(())) => None,
+        };
+        let state = store.into_data();
+        let broker = state.broker;
+        let failure = broker.failure.clone().or(failure);
+        let findings = settle(plugin, broker.findings, failure.as_deref(), node_name);
+        RunResult { findings, failure, denied_calls: broker.denied_calls, denied: broker.denied, duration: start.elapsed() }
+    }
+}
+
+/// The findings a run stands on. A failed run keeps none of its own: every
+/// check becomes `error` with the reason. A check that gave no verdict at
+/// all is `error` too: silence is never a pass.
+fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: Option<String>) -> Vec<Finding> {
+    let error = |check: &CheckMeta, message: String| Finding {
+        check: format!("{}/{}", plugin.name, check.id),
+        status: Status::Error,
+        severity: check.severity,
+        message,
+        object: None,
+        path: None,
+        node: node.clone(),
+        evidence: Evidence::default(),
+    };
+    if let Some(why) = failure {
+        return plugin.meta.checks.iter().map(|c| error(c, why.to_string())).collect();
+    }
+    let mut out = findings;
+    for check in &plugin.meta.checks {
+        let id = format!("{}/{}", plugin.name, check.id);
+        if !out.iter().any(|f| f.check == id) {
+            out.push(error(check, "the check gave no verdict".into()));
+        }
+    }
+    out
+}
+
+/// Words for why a call into the plugin failed.
+fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig) -> String {
+    let data = store.data();
+    if data.limiter.hit {
+        return format!("memory limit of {} MiB reached ({e})", config.memory_bytes / (1024 * 1024));
+    }
+    if let Some(why) = &data.broker.failure {
+        return why.clone();
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!("timed out after {:.1}s", config.timeout.as_secs_f64()),
+        Some(Trap::StackOverflow) => "stack overflow".to_string(),
+        Some(trap) => format!("trapped: {trap}"),
+        None => {
+            let text = format!("{e:#}");
+            let first = text.lines().next().unwrap_or("").to_string();
+            format!("failed: {first}")
+        }
+    }
+}
+
+/// Refuses components built for another version of the contract, with a
+/// message that says so rather than a linker error.
+fn check_contract(engine: &wasmtime::Engine, component: &Component) -> std::result::Result<(), String> {
+    let ty = component.component_type();
+    let prefix = format!("{WIT_PACKAGE}/");
+    for (name, _) in ty.imports(engine) {
+        if let Some(rest) = name.strip_prefix(&prefix) {
+            let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("(unversioned)");
+            if version != WIT_VERSION {
+                return Err(format!("built for {WIT_PACKAGE}@{version}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this host's wit/"));
+            }
+        }
+    }
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    for needed in ["describe", "evaluate"] {
+        if !exports.iter().any(|e| e == needed) {
+            return Err(format!("does not export `{needed}`: not a {WIT_PACKAGE} control component (exports: {})", exports.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+const MAX_CHECKS: usize = 1000;
+const MAX_CAPABILITIES: usize = 256;
+
+fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, String> {
+    if info.checks.len() > MAX_CHECKS || info.capabilities.len() > MAX_CAPABILITIES {
+        return Err(format!("declares {} checks and {} capabilities; the limits are {MAX_CHECKS} and {MAX_CAPABILITIES}", info.checks.len(), info.capabilities.len()));
+    }
+    let mut checks: Vec<CheckMeta> = Vec::new();
+    for c in info.checks {
+        if c.id.is_empty() || c.id.len() > 100 || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.') {
+            return Err(format!("check id `{}` must be 1-100 of a-z, 0-9, `-`, `.`", c.id.chars().take(100).collect::<String>()));
+        }
+        if checks.iter().any(|k| k.id == c.id) {
+            return Err(format!("declares check `{}` twice", c.id));
+        }
+        checks.push(CheckMeta { id: c.id, title: c.title, description: c.description, remediation: c.remediation, severity: c.severity.into(), tags: c.tags });
+    }
+    let capabilities = info
+        .capabilities
+        .into_iter()
+        .map(|c| {
+            let text = match c {
+                types::Capability::ClusterList(k) => format!("cluster.list:{}/{}", k.api_version, k.kind),
+                types::Capability::ClusterSecretValues => "cluster.secret-values".to_string(),
+                types::Capability::NodeRead(g) => format!("node.read:{g}"),
+                types::Capability::NodeStat(g) => format!("node.stat:{g}"),
+                types::Capability::NodeProcess(n) => format!("node.process:{n}"),
+            };
+            Capability::parse(&text).map_err(|e| format!("requests an invalid capability: {e}"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(PluginMeta { name: info.name, version: info.version, checks, capabilities })
+}

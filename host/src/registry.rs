@@ -1,0 +1,121 @@
+//! registry.toml: the plugins this install knows, where their components
+//! are, their expected digests, and what the operator grants each.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::grants::Capability;
+
+/// One `[[plugin]]` entry.
+#[derive(Debug, Clone)]
+pub struct PluginEntry {
+    pub name: String,
+    /// The component file, resolved against the registry's directory.
+    pub source: PathBuf,
+    /// Expected sha256 of the file (hex); the plugin is refused on mismatch.
+    pub sha256: Option<String>,
+    pub grants: Vec<Capability>,
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub path: PathBuf,
+    pub plugins: Vec<PluginEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    plugin: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    name: String,
+    source: String,
+    sha256: Option<String>,
+    #[serde(default)]
+    grants: Vec<String>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+}
+
+impl Registry {
+    pub fn load(path: &Path) -> Result<Registry> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Registry::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Registry> {
+        let bad = |message: String| Error::Registry { path: path.to_path_buf(), message };
+        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut plugins: Vec<PluginEntry> = Vec::new();
+        for raw in file.plugin {
+            if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(bad(format!("plugin name `{}` must be letters, digits, `-` or `_`", raw.name)));
+            }
+            if plugins.iter().any(|p| p.name == raw.name) {
+                return Err(bad(format!("plugin `{}` is listed twice", raw.name)));
+            }
+            if let Some(d) = &raw.sha256 {
+                if d.len() != 64 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(bad(format!("plugin `{}`: sha256 must be 64 hex digits", raw.name)));
+                }
+            }
+            let grants = raw.grants.iter().map(|g| Capability::parse(g).map_err(|e| bad(format!("plugin `{}`: {e}", raw.name)))).collect::<Result<Vec<_>>>()?;
+            plugins.push(PluginEntry {
+                source: base.join(&raw.source),
+                name: raw.name,
+                sha256: raw.sha256.map(|d| d.to_ascii_lowercase()),
+                grants,
+                settings: raw.settings.into_iter().collect(),
+            });
+        }
+        Ok(Registry { path: path.to_path_buf(), plugins })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_entries_relative_to_the_registry() {
+        let reg = Registry::parse(
+            Path::new("/opt/rampart/registry.toml"),
+            r#"
+[[plugin]]
+name = "pod-security"
+source = "plugins/pod_security.wasm"
+grants = ["cluster.list:v1/Pod"]
+settings = { allowed-capabilities = "NET_BIND_SERVICE" }
+"#,
+        )
+        .unwrap();
+        let p = &reg.plugins[0];
+        assert_eq!(p.source, PathBuf::from("/opt/rampart/plugins/pod_security.wasm"));
+        assert_eq!(p.grants[0].to_string(), "cluster.list:v1/Pod");
+        assert_eq!(p.settings, vec![("allowed-capabilities".to_string(), "NET_BIND_SERVICE".to_string())]);
+    }
+
+    #[test]
+    fn bad_entries_name_the_problem() {
+        for (text, needle) in [
+            ("[[plugin]]\nname = \"a\"\nsource = \"a.wasm\"\ngrants = [\"node.read:etc\"]\n", "absolute"),
+            ("[[plugin]]\nname = \"a\"\nsource = \"a.wasm\"\nsha256 = \"xyz\"\n", "64 hex"),
+            ("[[plugin]]\nname = \"a b\"\nsource = \"a.wasm\"\n", "letters"),
+            ("[[plugin]]\nname = \"a\"\nsource = \"a.wasm\"\n[[plugin]]\nname = \"a\"\nsource = \"b.wasm\"\n", "twice"),
+            ("[[plugin]]\nname = \"a\"\nsorce = \"a.wasm\"\n", "unknown field"),
+        ] {
+            let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
+            assert!(err.contains("r.toml") && err.contains(needle), "{err}");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The scan report: plain data, serialized as the versioned JSON schema in
+//! docs/report.md, or printed as text.
+
+mod text;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+pub use text::render as render_text;
+
+/// Bumped on any change a consumer of the JSON could notice.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// A verdict. Serialized as `pass`, `fail`, `warn`, `not-applicable`, `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    NotApplicable,
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [Status::Pass, Status::Fail, Status::Warn, Status::NotApplicable, Status::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::NotApplicable => "not-applicable",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl From<crate::bindings::types::Status> for Status {
+    fn from(s: crate::bindings::types::Status) -> Status {
+        use crate::bindings::types::Status as W;
+        match s {
+            W::Pass => Status::Pass,
+            W::Fail => Status::Fail,
+            W::Warn => Status::Warn,
+            W::NotApplicable => Status::NotApplicable,
+            W::Error => Status::Error,
+        }
+    }
+}
+
+/// How much a failure matters, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl From<crate::bindings::types::Severity> for Severity {
+    fn from(s: crate::bindings::types::Severity) -> Severity {
+        use crate::bindings::types::Severity as W;
+        match s {
+            W::Info => Severity::Info,
+            W::Low => Severity::Low,
+            W::Medium => Severity::Medium,
+            W::High => Severity::High,
+            W::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Key/value facts behind a verdict, in the order the plugin gave them;
+/// serialized as a JSON object. A repeated key keeps every value, joined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence(Vec<(String, String)>);
+
+impl Evidence {
+    pub fn push(&mut self, key: String, value: String) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => {
+                v.push_str("; ");
+                v.push_str(&value);
+            }
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One check's verdict on one subject.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// `plugin/check`.
+    pub check: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The node a node finding is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckMeta {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub remediation: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeniedCall {
+    /// The capability the call would have needed.
+    pub capability: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Capabilities {
+    pub requested: Vec<String>,
+    pub granted: Vec<String>,
+    pub denied_calls: u64,
+    pub denied: Vec<DeniedCall>,
+}
+
+/// How one run of a plugin against one target ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    Error,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// `cluster` or `node/<name>`.
+    pub target: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginReport {
+    pub name: String,
+    pub version: String,
+    /// `sha256:<hex>` of the component file.
+    pub digest: String,
+    pub source: String,
+    pub checks: Vec<CheckMeta>,
+    pub capabilities: Capabilities,
+    pub runs: Vec<Run>,
+    /// Why the plugin could not be loaded at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTarget {
+    pub name: String,
+    pub root: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Targets {
+    /// Files the cluster objects were read from; empty when none.
+    pub cluster_sources: Vec<String>,
+    pub cluster_objects: usize,
+    pub nodes: Vec<NodeTarget>,
+}
+
+/// Findings counted by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    #[serde(rename = "not-applicable")]
+    pub not_applicable: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary::default();
+        for f in findings {
+            *s.slot(f.status) += 1;
+        }
+        s
+    }
+
+    fn slot(&mut self, status: Status) -> &mut usize {
+        match status {
+            Status::Pass => &mut self.pass,
+            Status::Fail => &mut self.fail,
+            Status::Warn => &mut self.warn,
+            Status::NotApplicable => &mut self.not_applicable,
+            Status::Error => &mut self.error,
+        }
+    }
+
+    pub fn get(&self, status: Status) -> usize {
+        let mut copy = self.clone();
+        *copy.slot(status)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// The whole report of one scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    pub targets: Targets,
+    pub plugins: Vec<PluginReport>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Input problems (a bad manifest, a missing node root, a plugin that
+    /// would not load): the scan went on without them.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    /// Whether any `fail` or `error` finding has at least this severity.
+    pub fn fails_at(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Error) && f.severity >= threshold)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serializes")
+    }
+}

@@ -1,0 +1,125 @@
+//! The human-readable report: findings grouped by plugin and check, the
+//! passing subjects counted, the rest listed, then the summary.
+
+use std::fmt::Write;
+
+use owo_colors::OwoColorize;
+
+use super::{Finding, Report, Status, Summary};
+
+/// At most this many subjects are listed under one check; JSON has all.
+const MAX_LISTED: usize = 50;
+
+fn label(status: Status, color: bool) -> String {
+    let text = match status {
+        Status::Pass => "PASS ",
+        Status::Fail => "FAIL ",
+        Status::Warn => "WARN ",
+        Status::NotApplicable => "N/A  ",
+        Status::Error => "ERROR",
+    };
+    if !color {
+        return text.to_string();
+    }
+    match status {
+        Status::Pass => text.green().to_string(),
+        Status::Fail => text.red().bold().to_string(),
+        Status::Warn => text.yellow().to_string(),
+        Status::NotApplicable => text.dimmed().to_string(),
+        Status::Error => text.magenta().bold().to_string(),
+    }
+}
+
+/// The verdict a check line shows: the worst of its findings.
+fn overall(findings: &[&Finding]) -> Status {
+    for s in [Status::Fail, Status::Error, Status::Warn, Status::Pass] {
+        if findings.iter().any(|f| f.status == s) {
+            return s;
+        }
+    }
+    Status::NotApplicable
+}
+
+fn subject(f: &Finding) -> String {
+    let mut s = String::new();
+    if let Some(node) = &f.node {
+        s.push_str(node);
+        s.push(':');
+    }
+    if let Some(o) = &f.object {
+        s.push_str(&o.to_string());
+    } else if let Some(p) = &f.path {
+        s.push_str(p);
+    } else if f.node.is_some() {
+        s.pop();
+    } else {
+        s.push_str("cluster");
+    }
+    s
+}
+
+fn counts(summary: &Summary) -> String {
+    Status::ALL
+        .iter()
+        .filter(|s| summary.get(**s) > 0)
+        .map(|s| format!("{} {}", summary.get(*s), s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Renders the report; `color` adds ANSI colours (for a terminal).
+pub fn render(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let t = &report.targets;
+    let _ = writeln!(
+        out,
+        "Rampart {} scan: {} plugin(s); cluster: {} object(s) from {} file(s); nodes: {}",
+        report.tool.version,
+        report.plugins.len(),
+        t.cluster_objects,
+        t.cluster_sources.len(),
+        if t.nodes.is_empty() { "none".to_string() } else { t.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ") }
+    );
+    if !report.errors.is_empty() {
+        let _ = writeln!(out, "\nInput errors (the scan went on without these):");
+        for e in &report.errors {
+            let _ = writeln!(out, "  - {e}");
+        }
+    }
+    for plugin in &report.plugins {
+        let digest = plugin.digest.strip_prefix("sha256:").map(|d| &d[..d.len().min(12)]).unwrap_or("");
+        let title = format!("{} {}", plugin.name, plugin.version);
+        let _ = writeln!(out, "\n{}  (sha256:{digest})", if color { title.bold().to_string() } else { title });
+        if let Some(err) = &plugin.error {
+            let _ = writeln!(out, "  {} plugin not loaded: {err}", label(Status::Error, color));
+            continue;
+        }
+        for run in plugin.runs.iter().filter(|r| r.message.is_some()) {
+            let _ = writeln!(out, "  run on {} ({:?}): {}", run.target, run.outcome, run.message.as_deref().unwrap_or(""));
+        }
+        let caps = &plugin.capabilities;
+        if caps.denied_calls > 0 {
+            let _ = writeln!(out, "  {} denied host call(s):", caps.denied_calls);
+            for d in &caps.denied {
+                let _ = writeln!(out, "    {} x{}", d.capability, d.count);
+            }
+        }
+        let width = plugin.checks.iter().map(|c| c.id.len()).max().unwrap_or(0) + plugin.name.len() + 1;
+        for check in &plugin.checks {
+            let id = format!("{}/{}", plugin.name, check.id);
+            let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.check == id).collect();
+            let summary = Summary::of(&findings.iter().map(|f| (*f).clone()).collect::<Vec<_>>());
+            let status = overall(&findings);
+            let _ = writeln!(out, "  {}  {id:<width$}  {}  [{}]", label(status, color), check.title, counts(&summary));
+            let listed: Vec<&&Finding> = findings.iter().filter(|f| f.status != Status::Pass && !(status != Status::NotApplicable && f.status == Status::NotApplicable)).collect();
+            for f in listed.iter().take(MAX_LISTED) {
+                let _ = writeln!(out, "         {} {}: {}", label(f.status, color), subject(f), f.message);
+            }
+            if listed.len() > MAX_LISTED {
+                let _ = writeln!(out, "         … and {} more (see --format json)", listed.len() - MAX_LISTED);
+            }
+        }
+    }
+    let _ = writeln!(out, "\nSummary: {}", if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) });
+    out
+}

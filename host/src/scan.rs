@@ -1,0 +1,206 @@
+//! One scan: read the inputs once, load the plugins, run each against its
+//! targets (the cluster, or every node) under its grant, and gather the
+//! report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::broker::RunInputs;
+use crate::engine::{Engine, Plugin, RunResult};
+use crate::error::{Error, Result};
+use crate::grants::{Capability, CapabilitySet, Grant};
+use crate::registry::{PluginEntry, Registry};
+use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, Summary, Targets, Tool, SCHEMA_VERSION};
+use crate::sources::{manifests, ClusterData, NodeRoot};
+
+/// What to scan, with what.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRequest {
+    pub manifests: Vec<PathBuf>,
+    pub nodes: Vec<PathBuf>,
+    /// Only these plugins (all in the registry when empty).
+    pub plugins: Vec<String>,
+    /// Grants added to every plugin's registry grants.
+    pub grants: Vec<Capability>,
+}
+
+/// Where a run points.
+#[derive(Debug, Clone)]
+enum Target {
+    Cluster,
+    Node(Arc<NodeRoot>),
+}
+
+impl Target {
+    fn label(&self) -> String {
+        match self {
+            Target::Cluster => "cluster".into(),
+            Target::Node(n) => format!("node/{}", n.name),
+        }
+    }
+}
+
+/// The plugins of the registry that the request selects, or an error
+/// naming an unknown one.
+pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a PluginEntry>> {
+    if names.is_empty() {
+        return Ok(registry.plugins.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            registry.plugins.iter().find(|p| &p.name == n).ok_or_else(|| Error::Registry {
+                path: registry.path.clone(),
+                message: format!("--plugin {n}: no such plugin (known: {})", registry.plugins.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")),
+            })
+        })
+        .collect()
+}
+
+/// Runs a whole scan. Only a request that cannot start at all (an unknown
+/// plugin name) is an `Err`; bad inputs are listed in `Report::errors`.
+pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
+    let entries = select(registry, &request.plugins)?;
+    let mut errors: Vec<String> = Vec::new();
+
+    let cluster = if request.manifests.is_empty() {
+        None
+    } else {
+        let mut data = ClusterData::default();
+        errors.extend(manifests::load(&request.manifests, &mut data).into_iter().map(|e| e.to_string()));
+        Some(Arc::new(data))
+    };
+    let mut nodes: Vec<Arc<NodeRoot>> = Vec::new();
+    for root in &request.nodes {
+        match NodeRoot::open(root, None) {
+            Ok(mut node) => {
+                let base = node.name.clone();
+                let mut n = 2;
+                while nodes.iter().any(|o| o.name == node.name) {
+                    node.name = format!("{base}-{n}");
+                    n += 1;
+                }
+                nodes.push(Arc::new(node));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+
+    // Load (compile or fetch from the cache) every plugin in parallel.
+    let loaded: Vec<Result<Plugin>> = std::thread::scope(|s| {
+        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load(&e.name, &e.source, e.sha256.as_deref()))).collect();
+        handles.into_iter().map(|h| h.join().expect("plugin loader thread")).collect()
+    });
+
+    let mut reports: Vec<PluginReport> = Vec::new();
+    let mut jobs: Vec<(usize, Arc<Plugin>, Target, RunInputs, Vec<(String, String)>)> = Vec::new();
+    for (entry, result) in entries.iter().zip(loaded) {
+        let plugin = match result {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                errors.push(e.to_string());
+                reports.push(PluginReport {
+                    name: entry.name.clone(),
+                    version: String::new(),
+                    digest: String::new(),
+                    source: entry.source.display().to_string(),
+                    checks: Vec::new(),
+                    capabilities: Capabilities::default(),
+                    runs: Vec::new(),
+                    error: Some(e.to_string()),
+                });
+                continue;
+            }
+        };
+        let grant = Arc::new(Grant {
+            requested: CapabilitySet::new(plugin.meta.capabilities.iter().cloned()),
+            granted: CapabilitySet::new(entry.grants.iter().chain(&request.grants).cloned()),
+        });
+        let index = reports.len();
+        let mut runs = Vec::new();
+        let targets: Vec<Target> = if plugin.meta.reads_nodes() { nodes.iter().cloned().map(Target::Node).collect() } else { cluster.iter().map(|_| Target::Cluster).collect() };
+        if targets.is_empty() {
+            let why = if plugin.meta.reads_nodes() { "no node root given (--node)" } else { "no cluster source given (--manifests)" };
+            runs.push(Run { target: "-".into(), outcome: Outcome::Skipped, message: Some(why.into()), duration_ms: 0.0 });
+        }
+        let severities = Arc::new(plugin.meta.severities());
+        for target in targets {
+            let node = match &target {
+                Target::Node(n) => Some(n.clone()),
+                Target::Cluster => None,
+            };
+            let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
+            jobs.push((index, plugin.clone(), target, inputs, entry.settings.clone()));
+        }
+        reports.push(PluginReport {
+            name: plugin.name.clone(),
+            version: plugin.meta.version.clone(),
+            digest: plugin.digest.clone(),
+            source: plugin.source.display().to_string(),
+            checks: plugin.meta.checks.clone(),
+            capabilities: Capabilities {
+                requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),
+                granted: grant.effective().iter().map(ToString::to_string).collect(),
+                denied_calls: 0,
+                denied: Vec::new(),
+            },
+            runs,
+            error: None,
+        });
+    }
+
+    // Run every (plugin, target) pair on a small pool of threads.
+    let results: Vec<Mutex<Option<RunResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = Mutex::new(0usize);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().expect("job counter");
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some((_, plugin, _, inputs, settings)) = jobs.get(i) else { break };
+                let result = engine.run(plugin, inputs.clone(), settings);
+                *results[i].lock().expect("result slot") = Some(result);
+            });
+        }
+    });
+
+    let mut findings = Vec::new();
+    let mut denied: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); reports.len()];
+    for ((index, _, target, _, _), slot) in jobs.iter().zip(results) {
+        let result = slot.into_inner().expect("result slot").expect("every job ran");
+        let report = &mut reports[*index];
+        report.capabilities.denied_calls += result.denied_calls;
+        for (what, n) in result.denied {
+            *denied[*index].entry(what).or_default() += n;
+        }
+        report.runs.push(Run {
+            target: target.label(),
+            outcome: if result.failure.is_some() { Outcome::Error } else { Outcome::Ok },
+            message: result.failure.clone(),
+            duration_ms: round_ms(result.duration),
+        });
+        findings.extend(result.findings);
+    }
+    for (report, denied) in reports.iter_mut().zip(denied) {
+        report.capabilities.denied = denied.into_iter().map(|(capability, count)| DeniedCall { capability, count }).collect();
+    }
+
+    let targets = Targets {
+        cluster_sources: cluster.as_ref().map(|c| c.sources.clone()).unwrap_or_default(),
+        cluster_objects: cluster.as_ref().map_or(0, |c| c.len()),
+        nodes: nodes.iter().map(|n| NodeTarget { name: n.name.clone(), root: n.root.display().to_string() }).collect(),
+    };
+    let summary = Summary::of(&findings);
+    Ok(Report { schema_version: SCHEMA_VERSION, tool: Tool { name: "rampart", version: env!("CARGO_PKG_VERSION") }, targets, plugins: reports, findings, summary, errors })
+}
+
+fn round_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 100.0
+}

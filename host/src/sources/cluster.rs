@@ -1,0 +1,124 @@
+//! Cluster objects as the broker hands them to plugins: indexed by kind,
+//! serialized once, with a redacted copy of each Secret made once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// One object with where it came from.
+#[derive(Debug, Clone)]
+pub struct ClusterObject {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// `path/to/file.yaml#3` (document index) or `#3.items[5]` for list items.
+    pub source: String,
+    /// The object as JSON text, serialized once for every plugin.
+    pub json: Arc<str>,
+    /// For Secrets: the JSON with `data` and `stringData` values redacted.
+    pub redacted: Option<Arc<str>>,
+}
+
+/// Every object of the cluster, by `(apiVersion, kind)`.
+#[derive(Debug, Default)]
+pub struct ClusterData {
+    by_kind: HashMap<(String, String), Vec<ClusterObject>>,
+    /// What the objects were read from, for the report.
+    pub sources: Vec<String>,
+}
+
+/// What replaces a redacted Secret value.
+pub const REDACTED: &str = "<redacted>";
+
+impl ClusterData {
+    /// Adds an object whose apiVersion and kind are known.
+    pub fn insert(&mut self, mut obj: Value, api_version: &str, kind: &str, source: String) {
+        if let Some(map) = obj.as_object_mut() {
+            // Items of a typed list carry no kind; give every object its own.
+            map.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
+            map.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+        }
+        let meta = &obj["metadata"];
+        let namespace = meta["namespace"].as_str().map(str::to_string);
+        let name = meta["name"].as_str().unwrap_or_default().to_string();
+        let redacted = (api_version == "v1" && kind == "Secret").then(|| Arc::from(redact_secret(&obj).to_string()));
+        let json: Arc<str> = Arc::from(obj.to_string());
+        self.by_kind.entry((api_version.to_string(), kind.to_string())).or_default().push(ClusterObject {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace,
+            name,
+            source,
+            json,
+            redacted,
+        });
+    }
+
+    /// Objects of one kind, optionally in one namespace.
+    pub fn list<'a>(&'a self, api_version: &str, kind: &str, namespace: Option<&'a str>) -> impl Iterator<Item = &'a ClusterObject> + 'a {
+        self.by_kind
+            .get(&(api_version.to_string(), kind.to_string()))
+            .into_iter()
+            .flatten()
+            .filter(move |o| namespace.is_none() || o.namespace.as_deref() == namespace)
+    }
+
+    /// How many objects there are in all.
+    pub fn len(&self) -> usize {
+        self.by_kind.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Object counts by kind, sorted, for the report.
+    pub fn kinds(&self) -> Vec<(String, usize)> {
+        let mut kinds: Vec<_> = self.by_kind.iter().map(|((v, k), objs)| (format!("{v}/{k}"), objs.len())).collect();
+        kinds.sort();
+        kinds
+    }
+}
+
+fn redact_secret(obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    for field in ["data", "stringData"] {
+        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
+            for value in map.values_mut() {
+                *value = Value::String(REDACTED.to_string());
+            }
+        }
+    }
+    // kubectl's last-applied annotation repeats the whole object, values included.
+    if let Some(ann) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        if let Some(v) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
+            *v = Value::String(REDACTED.to_string());
+        }
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_values_are_redacted_in_the_copy_only() {
+        let mut data = ClusterData::default();
+        let secret = json!({"metadata": {"name": "db", "namespace": "shop",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"user": "admin"}});
+        data.insert(secret, "v1", "Secret", "s.yaml#0".into());
+        let obj = data.list("v1", "Secret", None).next().unwrap();
+        let redacted: Value = serde_json::from_str(obj.redacted.as_deref().unwrap()).unwrap();
+        assert_eq!(redacted["data"]["password"], REDACTED);
+        assert_eq!(redacted["stringData"]["user"], REDACTED);
+        assert!(!obj.redacted.as_deref().unwrap().contains("aHVudGVyMg"));
+        assert!(obj.json.contains("aHVudGVyMg=="));
+        assert_eq!(obj.namespace.as_deref(), Some("shop"));
+        assert!(obj.json.contains("\"kind\":\"Secret\""), "list items get their kind");
+    }
+}

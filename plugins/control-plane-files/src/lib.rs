@@ -1,0 +1,370 @@
+//! control-plane-files: modes and owners of what a control-plane node keeps
+//! on disk (CIS 1.1): static pod manifests, kubeconfigs, the PKI tree, CNI
+//! files and the etcd data directory (taken from etcd's own `--data-dir`).
+//! Every check is not-applicable on a node that runs no control plane.
+
+use rampart_sdk::component::{component_args, parse, ArgsSource};
+use rampart_sdk::{mode, AccessError, Capability, CheckInfoBuilder, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
+
+pub struct ControlPlaneFiles;
+
+const PKI: &str = "/etc/kubernetes/pki";
+const DEFAULT_ETCD_DATA_DIR: &str = "/var/lib/etcd";
+const CNI_DIRS: &[&str] = &["/etc/cni/net.d", "/var/lib/cni/networks"];
+
+/// What a check compares: a mode limit or an owner.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// Mode within the setting `key`, defaulting to `default`.
+    Mode { key: &'static str, default: u32 },
+    /// Owned by user:group, from settings `user-key`/`group-key`.
+    Owner { user: &'static str, group: &'static str },
+}
+
+/// Which paths a check looks at.
+#[derive(Clone, Copy)]
+enum Subject {
+    /// One file; missing means not-applicable.
+    File(&'static str),
+    /// Several files; each missing one is skipped, all missing is n/a.
+    Files(&'static [&'static str]),
+    /// Everything under a directory, the directory itself included,
+    /// optionally only names with this suffix.
+    Tree { dir: &'static str, suffix: Option<&'static str> },
+    /// The CNI configuration and state directories.
+    Cni,
+    /// The etcd data directory.
+    EtcdDataDir,
+}
+
+struct Check {
+    id: &'static str,
+    cis: &'static str,
+    title: &'static str,
+    severity: Severity,
+    subject: Subject,
+    rule: Rule,
+}
+
+const ROOT: Rule = Rule::Owner { user: "root", group: "root" };
+const MANIFEST_MODE: Rule = Rule::Mode { key: "manifest-mode", default: 0o600 };
+const KUBECONFIG_MODE: Rule = Rule::Mode { key: "kubeconfig-mode", default: 0o600 };
+
+const CHECKS: &[Check] = &[
+    Check { id: "apiserver-manifest-mode", cis: "1.1.1", title: "kube-apiserver static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"), rule: MANIFEST_MODE },
+    Check { id: "apiserver-manifest-owner", cis: "1.1.2", title: "kube-apiserver static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"), rule: ROOT },
+    Check { id: "controller-manager-manifest-mode", cis: "1.1.3", title: "kube-controller-manager static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"), rule: MANIFEST_MODE },
+    Check { id: "controller-manager-manifest-owner", cis: "1.1.4", title: "kube-controller-manager static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"), rule: ROOT },
+    Check { id: "scheduler-manifest-mode", cis: "1.1.5", title: "kube-scheduler static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"), rule: MANIFEST_MODE },
+    Check { id: "scheduler-manifest-owner", cis: "1.1.6", title: "kube-scheduler static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"), rule: ROOT },
+    Check { id: "etcd-manifest-mode", cis: "1.1.7", title: "etcd static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"), rule: MANIFEST_MODE },
+    Check { id: "etcd-manifest-owner", cis: "1.1.8", title: "etcd static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"), rule: ROOT },
+    Check { id: "cni-files-mode", cis: "1.1.9", title: "CNI configuration files are mode 0600 or tighter", severity: Severity::Medium, subject: Subject::Cni, rule: Rule::Mode { key: "cni-mode", default: 0o600 } },
+    Check { id: "cni-files-owner", cis: "1.1.10", title: "CNI configuration files are owned by root:root", severity: Severity::Medium, subject: Subject::Cni, rule: ROOT },
+    Check { id: "etcd-data-dir-mode", cis: "1.1.11", title: "etcd data directory mode is 0700 or tighter", severity: Severity::High, subject: Subject::EtcdDataDir, rule: Rule::Mode { key: "etcd-data-dir-mode", default: 0o700 } },
+    Check { id: "etcd-data-dir-owner", cis: "1.1.12", title: "etcd data directory is owned by etcd:etcd", severity: Severity::Medium, subject: Subject::EtcdDataDir, rule: Rule::Owner { user: "etcd", group: "etcd" } },
+    Check { id: "admin-kubeconfig-mode", cis: "1.1.13", title: "admin kubeconfigs (admin.conf, super-admin.conf) are mode 0600 or tighter", severity: Severity::High, subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]), rule: KUBECONFIG_MODE },
+    Check { id: "admin-kubeconfig-owner", cis: "1.1.14", title: "admin kubeconfigs (admin.conf, super-admin.conf) are owned by root:root", severity: Severity::High, subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]), rule: ROOT },
+    Check { id: "scheduler-kubeconfig-mode", cis: "1.1.15", title: "scheduler kubeconfig (scheduler.conf) is mode 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/scheduler.conf"), rule: KUBECONFIG_MODE },
+    Check { id: "scheduler-kubeconfig-owner", cis: "1.1.16", title: "scheduler kubeconfig (scheduler.conf) is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/scheduler.conf"), rule: ROOT },
+    Check { id: "controller-manager-kubeconfig-mode", cis: "1.1.17", title: "controller-manager kubeconfig (controller-manager.conf) is mode 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/controller-manager.conf"), rule: KUBECONFIG_MODE },
+    Check { id: "controller-manager-kubeconfig-owner", cis: "1.1.18", title: "controller-manager kubeconfig (controller-manager.conf) is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/controller-manager.conf"), rule: ROOT },
+    Check { id: "pki-owner", cis: "1.1.19", title: "everything under /etc/kubernetes/pki is owned by root:root", severity: Severity::High, subject: Subject::Tree { dir: PKI, suffix: None }, rule: ROOT },
+    Check { id: "pki-cert-mode", cis: "1.1.20", title: "PKI certificates (*.crt) are mode 0644 or tighter", severity: Severity::Medium, subject: Subject::Tree { dir: PKI, suffix: Some(".crt") }, rule: Rule::Mode { key: "pki-cert-mode", default: 0o644 } },
+    Check { id: "pki-key-mode", cis: "1.1.21", title: "PKI private keys (*.key) are mode 0600 or tighter", severity: Severity::High, subject: Subject::Tree { dir: PKI, suffix: Some(".key") }, rule: Rule::Mode { key: "pki-key-mode", default: 0o600 } },
+];
+
+fn remediation(rule: Rule) -> String {
+    match rule {
+        Rule::Mode { default, .. } => format!("chmod {} the file (or anything tighter) on the node.", mode::format(default).trim_start_matches('0')),
+        Rule::Owner { user, group } => format!("chown {user}:{group} the path on the node."),
+    }
+}
+
+impl Plugin for ControlPlaneFiles {
+    fn info() -> PluginInfo {
+        let checks = CHECKS
+            .iter()
+            .map(|c| CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(&remediation(c.rule)).tag(&format!("cis-{}", c.cis)).tag("node-files").build())
+            .collect();
+        let stat = |p: &str| Capability::NodeStat(p.into());
+        let capabilities = vec![
+            Capability::NodeRead("/etc/kubernetes/manifests/etcd.yaml".into()),
+            Capability::NodeRead("/etc/kubernetes/manifests/kube-apiserver.yaml".into()),
+            stat("/etc/kubernetes/manifests/*"),
+            stat("/etc/kubernetes/*.conf"),
+            stat(PKI),
+            stat("/etc/kubernetes/pki/**"),
+            stat("/etc/cni/net.d"),
+            stat("/etc/cni/net.d/*"),
+            stat("/var/lib/cni/networks"),
+            stat("/var/lib/cni/networks/**"),
+            stat(DEFAULT_ETCD_DATA_DIR),
+            Capability::NodeProcess("etcd".into()),
+            Capability::NodeProcess("kube-apiserver".into()),
+        ];
+        PluginInfo { name: "control-plane-files".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        match control_plane_evidence(host) {
+            Err(e) => {
+                for c in CHECKS {
+                    out.push(Finding::new(c.id, Status::Error, format!("cannot tell whether this node runs a control plane: {e}")));
+                }
+                return Ok(());
+            }
+            Ok(None) => {
+                for c in CHECKS {
+                    out.push(Finding::new(c.id, Status::NotApplicable, "no control plane on this node: no kube-apiserver process and no kube-apiserver static pod manifest"));
+                }
+                return Ok(());
+            }
+            Ok(Some(_)) => {}
+        }
+        let etcd_dir = etcd_data_dir(host);
+        for check in CHECKS {
+            evaluate_check(host, settings, check, &etcd_dir, out);
+        }
+        Ok(())
+    }
+}
+
+/// How we know the node runs a control plane, if it does.
+fn control_plane_evidence(host: &dyn Host) -> Result<Option<String>, AccessError> {
+    if !host.process_args("kube-apiserver")?.is_empty() {
+        return Ok(Some("kube-apiserver process".into()));
+    }
+    match host.stat("/etc/kubernetes/manifests/kube-apiserver.yaml", true) {
+        Ok(_) => Ok(Some("kube-apiserver static pod manifest".into())),
+        Err(AccessError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The etcd data directory with where it was found, or why it is unknown.
+fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
+    match component_args(host, "etcd", "/etc/kubernetes/manifests/etcd.yaml") {
+        Err(e) => Err(format!("cannot read etcd's command line: {e}")),
+        Ok(None) => Ok(None),
+        Ok(Some((argv, source))) => {
+            let args = parse(&argv);
+            Ok(Some(match args.get("data-dir") {
+                Some(dir) => (dir.to_string(), format!("--data-dir of the {source}")),
+                None => (DEFAULT_ETCD_DATA_DIR.to_string(), format!("etcd default (no --data-dir in the {})", if source == ArgsSource::Process { "running process".to_string() } else { source.to_string() })),
+            }))
+        }
+    }
+}
+
+fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir: &Result<Option<(String, String)>, String>, out: &mut Findings) {
+    let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg);
+    let mut subjects: Vec<(FileStat, Option<String>)> = Vec::new();
+    match check.subject {
+        Subject::File(path) => match host.stat(path, true) {
+            Ok(st) => subjects.push((st, None)),
+            Err(AccessError::NotFound(_)) => return out.push(na(format!("{path} does not exist on this node")).at_path(path)),
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(path)),
+        },
+        Subject::Files(paths) => {
+            for path in paths {
+                match host.stat(path, true) {
+                    Ok(st) => subjects.push((st, None)),
+                    Err(AccessError::NotFound(_)) => {}
+                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(*path)),
+                }
+            }
+            if subjects.is_empty() {
+                return out.push(na(format!("none of {} exists on this node", paths.join(", "))));
+            }
+        }
+        Subject::Tree { dir, suffix } => match walk(host, dir) {
+            Ok(all) => {
+                subjects.extend(all.into_iter().filter(|s| match suffix {
+                    Some(sfx) => s.file_type != FileType::Directory && s.path.ends_with(sfx),
+                    None => true,
+                }).map(|s| (s, None)));
+                if subjects.is_empty() {
+                    return out.push(na(format!("no {} under {dir}", suffix.map_or("files".to_string(), |s| format!("*{s} files")))).at_path(dir));
+                }
+            }
+            Err(AccessError::NotFound(_)) => return out.push(na(format!("{dir} does not exist on this node")).at_path(dir)),
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(dir)),
+        },
+        Subject::Cni => {
+            for dir in CNI_DIRS {
+                match walk(host, dir) {
+                    Ok(all) => subjects.extend(all.into_iter().filter(|s| s.file_type == FileType::File).map(|s| (s, None))),
+                    Err(AccessError::NotFound(_)) => {}
+                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(*dir)),
+                }
+            }
+            if subjects.is_empty() {
+                return out.push(na(format!("no CNI files on this node (looked in {})", CNI_DIRS.join(" and "))));
+            }
+        }
+        Subject::EtcdDataDir => match etcd_dir {
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.clone())),
+            Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
+            Ok(Some((dir, source))) => match host.stat(dir, true) {
+                Ok(st) => subjects.push((st, Some(source.clone()))),
+                Err(AccessError::NotFound(_)) => return out.push(Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist")).at_path(dir.as_str())),
+                Err(AccessError::Denied(m)) => {
+                    return out.push(Finding::new(check.id, Status::Error, format!("{m}; the data directory is not at the default place: grant it with --grant node.stat:{dir}")).at_path(dir.as_str()))
+                }
+                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(dir.as_str())),
+            },
+        },
+    }
+    for (st, source) in subjects {
+        let mut f = judge(check.id, check.rule, &st, settings);
+        if let Some(s) = source {
+            f = f.with("found-by", s);
+        }
+        out.push(f);
+    }
+}
+
+/// A directory and everything below it, not following symlinks.
+fn walk(host: &dyn Host, dir: &str) -> Result<Vec<FileStat>, AccessError> {
+    let top = host.stat(dir, true)?;
+    let mut out = vec![top];
+    let mut stack = vec![dir.to_string()];
+    while let Some(d) = stack.pop() {
+        for entry in host.list_dir(&d)? {
+            if entry.file_type == FileType::Directory {
+                stack.push(entry.path.clone());
+            }
+            out.push(entry);
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn judge(id: &str, rule: Rule, st: &FileStat, settings: &Settings) -> Finding {
+    let owner = format!("{}:{}", st.owner.clone().unwrap_or_else(|| st.uid.to_string()), st.group.clone().unwrap_or_else(|| st.gid.to_string()));
+    let base = |status, msg: String| Finding::new(id, status, msg).at_path(st.path.clone()).with("mode", mode::format(st.mode)).with("owner", owner.clone()).with("uid:gid", format!("{}:{}", st.uid, st.gid));
+    match rule {
+        Rule::Mode { key, default } => {
+            let limit = match settings.get(key) {
+                None => default,
+                Some(text) => match mode::parse(text) {
+                    Some(m) => m,
+                    None => return Finding::new(id, Status::Error, format!("setting {key}={text} is not an octal mode")).at_path(st.path.clone()),
+                },
+            };
+            if mode::within(st.mode, limit) {
+                base(Status::Pass, format!("mode {} is within {}", mode::format(st.mode), mode::format(limit)))
+            } else {
+                base(Status::Fail, format!("mode {} is wider than {} (extra bits {})", mode::format(st.mode), mode::format(limit), mode::format(mode::excess(st.mode, limit))))
+            }
+        }
+        Rule::Owner { user, group } => {
+            // root is uid 0 everywhere; other names come from the node's own
+            // /etc/passwd and /etc/group.
+            let user_ok = if user == "root" { st.uid == 0 } else { st.owner.as_deref() == Some(user) };
+            let group_ok = if group == "root" { st.gid == 0 } else { st.group.as_deref() == Some(group) };
+            if user_ok && group_ok {
+                base(Status::Pass, format!("owned by {owner}"))
+            } else {
+                base(Status::Fail, format!("owned by {owner}, want {user}:{group}"))
+            }
+        }
+    }
+}
+
+rampart_sdk::export_plugin!(ControlPlaneFiles);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+
+    const ETCD_MANIFEST: &str = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd, --data-dir=/var/lib/etcd]\n";
+
+    /// A kubeadm control plane as kubeadm v1.36 leaves it.
+    fn kubeadm_cp() -> FakeHost {
+        let mut h = FakeHost::new()
+            .dir("/etc/kubernetes", 0o755, 0, 0)
+            .dir("/etc/kubernetes/manifests", 0o700, 0, 0)
+            .file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o600, 0, 0, "kind: Pod")
+            .file("/etc/kubernetes/manifests/kube-controller-manager.yaml", 0o600, 0, 0, "kind: Pod")
+            .file("/etc/kubernetes/manifests/kube-scheduler.yaml", 0o600, 0, 0, "kind: Pod")
+            .file("/etc/kubernetes/manifests/etcd.yaml", 0o600, 0, 0, ETCD_MANIFEST)
+            .file("/etc/kubernetes/admin.conf", 0o600, 0, 0, "")
+            .file("/etc/kubernetes/super-admin.conf", 0o600, 0, 0, "")
+            .file("/etc/kubernetes/scheduler.conf", 0o600, 0, 0, "")
+            .file("/etc/kubernetes/controller-manager.conf", 0o600, 0, 0, "")
+            .dir(PKI, 0o755, 0, 0)
+            .dir("/etc/kubernetes/pki/etcd", 0o755, 0, 0)
+            .dir("/var/lib/etcd", 0o700, 0, 0);
+        for name in ["ca", "apiserver", "etcd/ca", "etcd/server"] {
+            h = h.file(&format!("{PKI}/{name}.crt"), 0o644, 0, 0, "").file(&format!("{PKI}/{name}.key"), 0o600, 0, 0, "");
+        }
+        h.file(&format!("{PKI}/sa.pub"), 0o600, 0, 0, "")
+    }
+
+    fn status_of(findings: &[Finding], id: &str) -> Vec<Status> {
+        findings.iter().filter(|f| f.check == id).map(|f| f.status).collect()
+    }
+
+    #[test]
+    fn kubeadm_defaults_pass_all_but_the_etcd_owner() {
+        let findings = kubeadm_cp().run::<ControlPlaneFiles>(&[]).unwrap();
+        for c in CHECKS {
+            let s = status_of(&findings, c.id);
+            let want = match c.id {
+                "etcd-data-dir-owner" => Status::Fail,
+                "cni-files-mode" | "cni-files-owner" => Status::NotApplicable,
+                _ => Status::Pass,
+            };
+            assert!(!s.is_empty() && s.iter().all(|x| *x == want), "{}: {s:?}", c.id);
+        }
+        let owner = findings.iter().find(|f| f.check == "etcd-data-dir-owner").unwrap();
+        assert!(owner.message.contains("want etcd:etcd"), "{}", owner.message);
+        assert!(owner.evidence.iter().any(|(k, v)| k == "found-by" && v.contains("--data-dir of the static pod manifest")));
+    }
+
+    #[test]
+    fn a_loose_manifest_and_key_fail() {
+        let host = kubeadm_cp().file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o644, 0, 0, "kind: Pod").file(&format!("{PKI}/ca.key"), 0o640, 0, 0, "");
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        assert_eq!(status_of(&findings, "apiserver-manifest-mode"), vec![Status::Fail]);
+        let keys: Vec<_> = findings.iter().filter(|f| f.check == "pki-key-mode" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
+        assert_eq!(keys, vec![format!("{PKI}/ca.key")]);
+        // A STIG-style threshold of 0644 accepts the manifest.
+        let findings = host.run::<ControlPlaneFiles>(&[("manifest-mode", "0644")]).unwrap();
+        assert_eq!(status_of(&findings, "apiserver-manifest-mode"), vec![Status::Pass]);
+    }
+
+    #[test]
+    fn etcd_data_dir_comes_from_the_running_process() {
+        let host = kubeadm_cp().process(&["etcd", "--data-dir", "/data/etcd"]).dir("/data/etcd", 0o755, 0, 0);
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
+        assert_eq!((f.status, f.path.as_deref()), (Status::Fail, Some("/data/etcd")));
+    }
+
+    #[test]
+    fn a_pki_file_owned_by_someone_else_fails() {
+        let host = kubeadm_cp().file(&format!("{PKI}/etcd/peer.crt"), 0o644, 1000, 0, "");
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let bad: Vec<_> = findings.iter().filter(|f| f.check == "pki-owner" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
+        assert_eq!(bad, vec![format!("{PKI}/etcd/peer.crt")]);
+    }
+
+    #[test]
+    fn a_worker_is_not_applicable() {
+        let host = FakeHost::new().dir("/etc/kubernetes", 0o755, 0, 0).file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "").process(&["/usr/bin/kubelet"]);
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        assert_eq!(findings.len(), CHECKS.len());
+        assert!(findings.iter().all(|f| f.status == Status::NotApplicable));
+    }
+
+    #[test]
+    fn bad_threshold_setting_is_an_error_not_a_pass() {
+        let findings = kubeadm_cp().run::<ControlPlaneFiles>(&[("kubeconfig-mode", "rw-------")]).unwrap();
+        assert!(status_of(&findings, "scheduler-kubeconfig-mode").iter().all(|s| *s == Status::Error));
+    }
+}

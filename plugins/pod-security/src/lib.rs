@@ -1,0 +1,451 @@
+//! pod-security: how the pods of every workload are allowed to run.
+//!
+//! One finding per check and workload object (Pod, Deployment, StatefulSet,
+//! DaemonSet, ReplicaSet, Job, CronJob, ReplicationController), with the
+//! offending fields as evidence. Pod-level security settings are inherited
+//! by containers that set none, as the kubelet does; init and ephemeral
+//! containers count like any other.
+
+use rampart_sdk::workload::{pod_spec, Container, PodSpec, WORKLOAD_KINDS};
+use rampart_sdk::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status};
+use serde_json::Value;
+
+pub struct PodSecurity;
+
+/// A check's verdict on one pod spec: the problems found, each a field path
+/// and what it holds.
+type Problems = Vec<(String, String)>;
+
+struct Check {
+    id: &'static str,
+    title: &'static str,
+    severity: Severity,
+    cis: &'static str,
+    remediation: &'static str,
+    /// What a failure says in a word.
+    failure: &'static str,
+    eval: fn(&PodSpec<'_>, &Settings) -> Problems,
+}
+
+const CHECKS: &[Check] = &[
+    Check {
+        id: "privileged",
+        title: "Containers do not run privileged",
+        severity: Severity::High,
+        cis: "cis-5.2.2",
+        remediation: "Remove securityContext.privileged (or set it to false); grant the specific capability the workload needs instead.",
+        failure: "privileged container",
+        eval: privileged,
+    },
+    Check {
+        id: "host-pid",
+        title: "Pods do not share the host's process namespace",
+        severity: Severity::High,
+        cis: "cis-5.2.3",
+        remediation: "Remove spec.hostPID.",
+        failure: "shares the host PID namespace",
+        eval: |p, _| pod_flag(p, "hostPID"),
+    },
+    Check {
+        id: "host-ipc",
+        title: "Pods do not share the host's IPC namespace",
+        severity: Severity::High,
+        cis: "cis-5.2.4",
+        remediation: "Remove spec.hostIPC.",
+        failure: "shares the host IPC namespace",
+        eval: |p, _| pod_flag(p, "hostIPC"),
+    },
+    Check {
+        id: "host-network",
+        title: "Pods do not share the host's network namespace",
+        severity: Severity::High,
+        cis: "cis-5.2.5",
+        remediation: "Remove spec.hostNetwork; expose the workload through a Service.",
+        failure: "shares the host network namespace",
+        eval: |p, _| pod_flag(p, "hostNetwork"),
+    },
+    Check {
+        id: "allow-privilege-escalation",
+        title: "Containers cannot gain more privileges than their parent process",
+        severity: Severity::Medium,
+        cis: "cis-5.2.6",
+        remediation: "Set securityContext.allowPrivilegeEscalation: false on every container (unset means allowed).",
+        failure: "privilege escalation allowed",
+        eval: privilege_escalation,
+    },
+    Check {
+        id: "run-as-root",
+        title: "Containers do not run as root",
+        severity: Severity::Medium,
+        cis: "cis-5.2.7",
+        remediation: "Set runAsNonRoot: true and a non-zero runAsUser in the pod or container securityContext.",
+        failure: "may run as root",
+        eval: run_as_root,
+    },
+    Check {
+        id: "net-raw-capability",
+        title: "Containers drop the NET_RAW capability",
+        severity: Severity::Medium,
+        cis: "cis-5.2.8",
+        remediation: "Add capabilities.drop: [\"ALL\"] (or at least NET_RAW) to every container's securityContext.",
+        failure: "keeps NET_RAW",
+        eval: net_raw,
+    },
+    Check {
+        id: "added-capabilities",
+        title: "Containers add no Linux capabilities beyond the allowed list",
+        severity: Severity::Medium,
+        cis: "cis-5.2.9",
+        remediation: "Remove entries from securityContext.capabilities.add, or list the ones you accept in the plugin's `allowed-capabilities` setting.",
+        failure: "adds capabilities",
+        eval: added_capabilities,
+    },
+    Check {
+        id: "host-process",
+        title: "Windows pods do not run as HostProcess",
+        severity: Severity::High,
+        cis: "cis-5.2.10",
+        remediation: "Remove windowsOptions.hostProcess from the pod and its containers.",
+        failure: "Windows HostProcess",
+        eval: host_process,
+    },
+    Check {
+        id: "host-path-volumes",
+        title: "Pods mount no hostPath volumes",
+        severity: Severity::Medium,
+        cis: "cis-5.2.11",
+        remediation: "Replace hostPath volumes with persistent volumes, configMaps, secrets or emptyDir.",
+        failure: "mounts host paths",
+        eval: host_path,
+    },
+    Check {
+        id: "host-ports",
+        title: "Containers bind no host ports",
+        severity: Severity::Medium,
+        cis: "cis-5.2.12",
+        remediation: "Remove ports[].hostPort; expose the workload through a Service.",
+        failure: "binds host ports",
+        eval: host_ports,
+    },
+    Check {
+        id: "seccomp-profile",
+        title: "Containers run with a seccomp profile (RuntimeDefault or Localhost)",
+        severity: Severity::Low,
+        cis: "cis-5.6.2",
+        remediation: "Set securityContext.seccompProfile.type: RuntimeDefault in the pod spec (or Localhost with a profile).",
+        failure: "no seccomp confinement",
+        eval: seccomp,
+    },
+];
+
+fn pod_flag(p: &PodSpec<'_>, field: &str) -> Problems {
+    if p.flag(field) { vec![(format!("{}.{field}", p.path), "true".into())] } else { vec![] }
+}
+
+fn per_container(p: &PodSpec<'_>, f: impl Fn(&Container<'_>) -> Option<(String, String)>) -> Problems {
+    p.containers().iter().filter_map(f).collect()
+}
+
+fn privileged(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    per_container(p, |c| (c.spec["securityContext"]["privileged"].as_bool() == Some(true)).then(|| (format!("{}.securityContext.privileged", c.path), "true".into())))
+}
+
+/// Capability names as the kubelet accepts them: case-insensitive, with or
+/// without the CAP_ prefix.
+fn cap_name(v: &Value) -> Option<String> {
+    v.as_str().map(|s| s.trim().to_ascii_uppercase().trim_start_matches("CAP_").to_string())
+}
+
+fn caps(c: &Container<'_>, list: &str) -> Vec<String> {
+    c.spec["securityContext"]["capabilities"][list].as_array().map(|a| a.iter().filter_map(cap_name).collect()).unwrap_or_default()
+}
+
+fn privilege_escalation(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    per_container(p, |c| {
+        let sc = &c.spec["securityContext"];
+        let field = format!("{}.securityContext", c.path);
+        if sc["privileged"].as_bool() == Some(true) {
+            return Some((format!("{field}.privileged"), "true (privileged containers can always escalate)".into()));
+        }
+        if caps(c, "add").iter().any(|n| n == "SYS_ADMIN" || n == "ALL") {
+            return Some((format!("{field}.capabilities.add"), "SYS_ADMIN (implies privilege escalation)".into()));
+        }
+        match sc["allowPrivilegeEscalation"].as_bool() {
+            Some(false) => None,
+            Some(true) => Some((format!("{field}.allowPrivilegeEscalation"), "true".into())),
+            None => Some((format!("{field}.allowPrivilegeEscalation"), "unset (defaults to allowed)".into())),
+        }
+    })
+}
+
+fn run_as_root(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    per_container(p, |c| {
+        let eff = p.effective(c);
+        let (user, user_from) = eff.run_as_user();
+        let (non_root, _) = eff.run_as_non_root();
+        match (user, non_root) {
+            (Some(0), _) => Some((format!("{} runAsUser ({user_from:?} level)", c.path), "0".into())),
+            (Some(_), _) | (None, Some(true)) => None,
+            (None, Some(false)) => Some((format!("{}.securityContext.runAsNonRoot", c.path), "false, and no non-zero runAsUser".into())),
+            (None, None) => Some((c.path.clone(), "neither runAsNonRoot: true nor a non-zero runAsUser is set (pod or container)".into())),
+        }
+    })
+}
+
+fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    per_container(p, |c| {
+        let add = caps(c, "add");
+        if add.iter().any(|n| n == "NET_RAW" || n == "ALL") {
+            return Some((format!("{}.securityContext.capabilities.add", c.path), add.join(",")));
+        }
+        let drop = caps(c, "drop");
+        if drop.iter().any(|n| n == "NET_RAW" || n == "ALL") {
+            None
+        } else {
+            Some((format!("{}.securityContext.capabilities.drop", c.path), if drop.is_empty() { "unset".into() } else { drop.join(",") }))
+        }
+    })
+}
+
+fn added_capabilities(p: &PodSpec<'_>, settings: &Settings) -> Problems {
+    let allowed: Vec<String> = settings.list("allowed-capabilities").unwrap_or_default().iter().map(|s| s.to_ascii_uppercase().trim_start_matches("CAP_").to_string()).collect();
+    per_container(p, |c| {
+        let extra: Vec<String> = caps(c, "add").into_iter().filter(|n| !allowed.contains(n)).collect();
+        (!extra.is_empty()).then(|| (format!("{}.securityContext.capabilities.add", c.path), extra.join(",")))
+    })
+}
+
+fn host_process(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    let mut out = Vec::new();
+    if p.spec["securityContext"]["windowsOptions"]["hostProcess"].as_bool() == Some(true) {
+        out.push((format!("{}.securityContext.windowsOptions.hostProcess", p.path), "true".into()));
+    }
+    out.extend(per_container(p, |c| {
+        (c.spec["securityContext"]["windowsOptions"]["hostProcess"].as_bool() == Some(true)).then(|| (format!("{}.securityContext.windowsOptions.hostProcess", c.path), "true".into()))
+    }));
+    out
+}
+
+fn host_path(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    p.spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| v["hostPath"]["path"].as_str().map(|path| (format!("{}.volumes[{i}] ({})", p.path, v["name"].as_str().unwrap_or("?")), path.to_string())))
+        .collect()
+}
+
+fn host_ports(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    let mut out = Vec::new();
+    for c in p.containers() {
+        for (i, port) in c.spec["ports"].as_array().into_iter().flatten().enumerate() {
+            if let Some(hp) = port["hostPort"].as_i64().filter(|hp| *hp != 0) {
+                out.push((format!("{}.ports[{i}].hostPort", c.path), hp.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn seccomp(p: &PodSpec<'_>, _: &Settings) -> Problems {
+    per_container(p, |c| match p.effective(c).seccomp_type() {
+        (Some("RuntimeDefault" | "Localhost"), _) => None,
+        (Some(other), from) => Some((format!("{} seccompProfile.type ({from:?} level)", c.path), other.to_string())),
+        (None, _) => Some((format!("{} seccompProfile", c.path), "unset (pod and container)".into())),
+    })
+}
+
+fn check_info(c: &Check) -> CheckInfo {
+    CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(c.remediation).tag(c.cis).tag("pod-security").build()
+}
+
+impl Plugin for PodSecurity {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "pod-security".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks: CHECKS.iter().map(check_info).collect(),
+            capabilities: WORKLOAD_KINDS.iter().map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() })).collect(),
+        }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        let mut seen = 0;
+        let mut list_errors = Vec::new();
+        for (api_version, kind) in WORKLOAD_KINDS {
+            let objects = match host.list_objects(api_version, kind, None) {
+                Ok(o) => o,
+                Err(e) => {
+                    list_errors.push(format!("cannot list {api_version}/{kind}: {e}"));
+                    continue;
+                }
+            };
+            for obj in objects {
+                let json: Value = match serde_json::from_str(&obj.json) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        for c in CHECKS {
+                            out.push(Finding::new(c.id, Status::Error, format!("object is not valid JSON: {e}")).on_object(obj.ref_.clone()));
+                        }
+                        continue;
+                    }
+                };
+                let Some(spec) = pod_spec(&json, kind) else {
+                    for c in CHECKS {
+                        out.push(Finding::new(c.id, Status::Error, format!("{kind} has no pod template")).on_object(obj.ref_.clone()));
+                    }
+                    continue;
+                };
+                seen += 1;
+                evaluate_object(&obj.ref_, &spec, settings, out);
+            }
+        }
+        // A kind we could not list may hide violations: every check says so.
+        for c in CHECKS {
+            for e in &list_errors {
+                out.push(Finding::new(c.id, Status::Error, e.clone()));
+            }
+            if seen == 0 && list_errors.is_empty() {
+                out.push(Finding::new(c.id, Status::NotApplicable, "the cluster has no workload objects"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn evaluate_object(object: &ObjectRef, spec: &PodSpec<'_>, settings: &Settings, out: &mut Findings) {
+    for c in CHECKS {
+        let problems = (c.eval)(spec, settings);
+        let finding = if problems.is_empty() {
+            Finding::new(c.id, Status::Pass, "ok")
+        } else {
+            let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
+            let mut f = Finding::new(c.id, Status::Fail, format!("{}: {}", c.failure, fields.join(", ")));
+            for (field, value) in problems {
+                f = f.with(field, value);
+            }
+            f
+        };
+        out.push(finding.on_object(object.clone()));
+    }
+}
+
+rampart_sdk::export_plugin!(PodSecurity);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+    use serde_json::json;
+
+    fn verdicts(host: &FakeHost, check: &str) -> Vec<(String, Status)> {
+        host.run::<PodSecurity>(&[]).unwrap().into_iter().filter(|f| f.check == check).map(|f| (f.object.map(|o| o.name).unwrap_or_default(), f.status)).collect()
+    }
+
+    fn restricted_container(name: &str) -> Value {
+        json!({"name": name, "image": "registry.example/app@sha256:0", "securityContext": {
+            "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}})
+    }
+
+    fn good_pod(name: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "payments"}, "spec": {
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [restricted_container("app")]}})
+    }
+
+    #[test]
+    fn a_restricted_pod_passes_every_check() {
+        let host = FakeHost::new().object("v1", "Pod", good_pod("ok"));
+        let findings = host.run::<PodSecurity>(&[]).unwrap();
+        assert_eq!(findings.len(), CHECKS.len());
+        assert!(findings.iter().all(|f| f.status == Status::Pass), "{findings:?}");
+    }
+
+    #[test]
+    fn init_and_ephemeral_containers_are_checked() {
+        let mut pod = good_pod("init-escalation");
+        pod["spec"]["initContainers"] = json!([{"name": "setup", "securityContext": {"privileged": true}}]);
+        pod["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}]);
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        let findings = host.run::<PodSecurity>(&[]).unwrap();
+        let privileged = findings.iter().find(|f| f.check == "privileged").unwrap();
+        assert_eq!(privileged.status, Status::Fail);
+        assert!(privileged.evidence.iter().any(|(k, _)| k == "spec.initContainers[0].securityContext.privileged"), "{privileged:?}");
+        let added = findings.iter().find(|f| f.check == "added-capabilities").unwrap();
+        assert_eq!(added.evidence, vec![("spec.ephemeralContainers[0].securityContext.capabilities.add".to_string(), "SYS_PTRACE".to_string())]);
+    }
+
+    #[test]
+    fn unset_allow_privilege_escalation_counts_as_allowed() {
+        let mut pod = good_pod("p");
+        pod["spec"]["containers"][0]["securityContext"] = json!({"capabilities": {"drop": ["ALL"]}});
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        assert_eq!(verdicts(&host, "allow-privilege-escalation"), vec![("p".into(), Status::Fail)]);
+    }
+
+    #[test]
+    fn pod_level_security_context_is_inherited_and_overridden() {
+        // Pod says non-root; one container overrides with UID 0.
+        let mut pod = good_pod("mixed");
+        pod["spec"]["containers"] = json!([restricted_container("a"), {"name": "b", "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]);
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        let f = host.run::<PodSecurity>(&[]).unwrap().into_iter().find(|f| f.check == "run-as-root").unwrap();
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.evidence.len(), 1, "only container b: {:?}", f.evidence);
+        // With no pod-level seccomp, the container must set its own.
+        let mut pod = good_pod("s");
+        pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        assert_eq!(verdicts(&host, "seccomp-profile"), vec![("s".into(), Status::Fail)]);
+    }
+
+    #[test]
+    fn every_template_kind_is_read() {
+        let template = |name: &str| json!({"metadata": {"name": name, "namespace": "x"}, "spec": {"template": {"spec": {"hostPID": true, "containers": [restricted_container("c")]}}}});
+        let host = FakeHost::new()
+            .object("apps/v1", "Deployment", template("d"))
+            .object("apps/v1", "StatefulSet", template("s"))
+            .object("apps/v1", "DaemonSet", template("ds"))
+            .object("apps/v1", "ReplicaSet", template("rs"))
+            .object("batch/v1", "Job", template("j"))
+            .object("v1", "ReplicationController", template("rc"))
+            .object("batch/v1", "CronJob", json!({"metadata": {"name": "cj", "namespace": "x"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {"hostPID": true, "containers": []}}}}}}));
+        let v = verdicts(&host, "host-pid");
+        assert_eq!(v.len(), 7);
+        assert!(v.iter().all(|(_, s)| *s == Status::Fail), "{v:?}");
+    }
+
+    #[test]
+    fn net_raw_needs_a_drop_and_capabilities_are_case_insensitive() {
+        let mut pod = good_pod("n");
+        pod["spec"]["containers"][0]["securityContext"]["capabilities"] = json!({"drop": ["cap_net_raw"]});
+        let host = FakeHost::new().object("v1", "Pod", pod.clone());
+        assert_eq!(verdicts(&host, "net-raw-capability"), vec![("n".into(), Status::Pass)]);
+        pod["spec"]["containers"][0]["securityContext"]["capabilities"] = json!({"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]});
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        assert_eq!(verdicts(&host, "net-raw-capability"), vec![("n".into(), Status::Pass)]);
+        assert_eq!(verdicts(&host, "added-capabilities"), vec![("n".into(), Status::Fail)]);
+        let allowed = host.run::<PodSecurity>(&[("allowed-capabilities", "NET_BIND_SERVICE")]).unwrap();
+        assert_eq!(allowed.iter().find(|f| f.check == "added-capabilities").unwrap().status, Status::Pass);
+    }
+
+    #[test]
+    fn host_ports_and_paths_are_listed() {
+        let mut pod = good_pod("h");
+        pod["spec"]["volumes"] = json!([{"name": "root", "hostPath": {"path": "/"}}, {"name": "tmp", "emptyDir": {}}]);
+        pod["spec"]["containers"][0]["ports"] = json!([{"containerPort": 9100, "hostPort": 9100}, {"containerPort": 8080}]);
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        let findings = host.run::<PodSecurity>(&[]).unwrap();
+        let hp = findings.iter().find(|f| f.check == "host-path-volumes").unwrap();
+        assert_eq!(hp.evidence, vec![("spec.volumes[0] (root)".to_string(), "/".to_string())]);
+        let ports = findings.iter().find(|f| f.check == "host-ports").unwrap();
+        assert_eq!(ports.evidence, vec![("spec.containers[0].ports[0].hostPort".to_string(), "9100".to_string())]);
+    }
+
+    #[test]
+    fn an_empty_cluster_is_not_applicable_not_pass() {
+        let findings = FakeHost::new().run::<PodSecurity>(&[]).unwrap();
+        assert!(findings.iter().all(|f| f.status == Status::NotApplicable));
+    }
+}

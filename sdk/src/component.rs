@@ -1,0 +1,98 @@
+//! The command line a control-plane component runs with: the running
+//! process's argv when it runs, else the `command` + `args` of its static
+//! pod manifest.
+
+use serde_json::Value;
+
+use crate::args::Args;
+use crate::{AccessError, Host};
+
+/// Where a component's command line was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgsSource {
+    /// `/proc/<pid>/cmdline` of a running process.
+    Process,
+    /// The static pod manifest at this path.
+    Manifest(String),
+}
+
+impl std::fmt::Display for ArgsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgsSource::Process => f.write_str("running process"),
+            ArgsSource::Manifest(p) => write!(f, "static pod manifest {p}"),
+        }
+    }
+}
+
+/// The argv of component `name` (e.g. `etcd`), from the running process,
+/// else from the container of that name in `manifest`. `Ok(None)` when the
+/// component neither runs nor has a manifest.
+pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Option<(Vec<String>, ArgsSource)>, AccessError> {
+    if let Some(argv) = host.process_args(name)?.into_iter().next() {
+        return Ok(Some((argv, ArgsSource::Process)));
+    }
+    let bytes = match host.read_file(manifest) {
+        Ok(b) => b,
+        Err(AccessError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let argv = manifest_argv(&bytes, name).map_err(|e| AccessError::Invalid(format!("{manifest}: {e}")))?;
+    Ok(Some((argv, ArgsSource::Manifest(manifest.to_string()))))
+}
+
+/// `command` followed by `args` of the container named `name` (or the only
+/// container) of a static pod manifest.
+pub fn manifest_argv(yaml: &[u8], name: &str) -> Result<Vec<String>, String> {
+    let pod: Value = serde_yaml_ng::from_slice(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
+    let containers = pod["spec"]["containers"].as_array().ok_or("no spec.containers")?;
+    let container = containers
+        .iter()
+        .find(|c| c["name"].as_str() == Some(name))
+        .or_else(|| (containers.len() == 1).then(|| &containers[0]))
+        .ok_or_else(|| format!("no container named {name}"))?;
+    let words = |v: &Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect()).unwrap_or_default() };
+    let mut argv = words(&container["command"]);
+    argv.extend(words(&container["args"]));
+    if argv.is_empty() {
+        return Err(format!("container {name} has no command or args"));
+    }
+    Ok(argv)
+}
+
+/// Parses the argv found by [`component_args`].
+pub fn parse(argv: &[String]) -> Args {
+    Args::parse(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeHost;
+
+    const ETCD: &str = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command:\n    - etcd\n    - --data-dir=/var/lib/etcd\n";
+
+    #[test]
+    fn process_wins_over_manifest() {
+        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, ETCD).process(&["etcd", "--data-dir=/data"]);
+        let (argv, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
+        assert_eq!(src, ArgsSource::Process);
+        assert_eq!(parse(&argv).get("data-dir"), Some("/data"));
+    }
+
+    #[test]
+    fn manifest_when_not_running() {
+        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, ETCD);
+        let (argv, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
+        assert_eq!(src, ArgsSource::Manifest("/m/etcd.yaml".into()));
+        assert_eq!(parse(&argv).get("data-dir"), Some("/var/lib/etcd"));
+        assert!(component_args(&FakeHost::new(), "etcd", "/m/etcd.yaml").unwrap().is_none());
+    }
+
+    #[test]
+    fn broken_manifest_is_an_error_naming_it() {
+        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, "spec: [");
+        let err = component_args(&host, "etcd", "/m/etcd.yaml").unwrap_err().to_string();
+        assert!(err.contains("/m/etcd.yaml"), "{err}");
+    }
+}

@@ -1,0 +1,83 @@
+//! The view of the target a plugin's checks use, and its in-sandbox
+//! implementation over the WIT imports.
+
+use crate::bindings::rampart::plugin::{cluster, log, node};
+use crate::{AccessError, FileStat, Level, Object};
+
+/// Everything a check may ask about the target. Inside the sandbox each call
+/// goes to the host broker, which checks the plugin's grant; in tests
+/// [`crate::testing::FakeHost`] answers.
+pub trait Host {
+    /// Objects of one kind (`api_version` is `v1` or `group/version`), in all
+    /// namespaces (`None`) or one.
+    fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError>;
+    /// A short name for the node being checked.
+    fn node_name(&self) -> String;
+    /// The contents of a node file.
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, AccessError>;
+    /// Metadata of a node path; symlinks followed when `follow`.
+    fn stat(&self, path: &str, follow: bool) -> Result<FileStat, AccessError>;
+    /// The entries of a node directory, not following symlinks.
+    fn list_dir(&self, path: &str) -> Result<Vec<FileStat>, AccessError>;
+    /// Argument vectors of the running processes named `name`.
+    fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError>;
+    /// A log line for the operator (shown with `--verbose`).
+    fn log(&self, level: Level, message: &str) {
+        let _ = (level, message);
+    }
+}
+
+/// The [`Host`] inside the Wasm sandbox: every call is a WIT import.
+#[derive(Debug, Clone, Copy)]
+pub struct WasmHost;
+
+impl Host for WasmHost {
+    fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError> {
+        cluster::list_objects(api_version, kind, namespace)
+    }
+    fn node_name(&self) -> String {
+        node::name()
+    }
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, AccessError> {
+        node::read_file(path)
+    }
+    fn stat(&self, path: &str, follow: bool) -> Result<FileStat, AccessError> {
+        node::stat(path, follow)
+    }
+    fn list_dir(&self, path: &str) -> Result<Vec<FileStat>, AccessError> {
+        node::list_dir(path)
+    }
+    fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
+        node::process_args(name)
+    }
+    fn log(&self, level: Level, message: &str) {
+        log::log(level, message);
+    }
+}
+
+/// Per-profile parameters of a plugin run (thresholds, allow-lists).
+///
+/// ```
+/// use rampart_sdk::Settings;
+/// let s = Settings::new(vec![("max-mode".into(), "0600".into())]);
+/// assert_eq!(s.get("max-mode"), Some("0600"));
+/// assert_eq!(s.get("missing"), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Settings(Vec<(String, String)>);
+
+impl Settings {
+    pub fn new(pairs: Vec<(String, String)>) -> Settings {
+        Settings(pairs)
+    }
+
+    /// The value of `key`; the last one wins when given twice.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// A comma-separated list setting, trimmed, empty items dropped.
+    pub fn list(&self, key: &str) -> Option<Vec<String>> {
+        self.get(key).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+    }
+}

@@ -1,0 +1,155 @@
+//! A native stand-in for the host, so a plugin's checks can be unit-tested
+//! with `cargo test` and no Wasm: objects, node files and processes are
+//! given in code.
+
+use std::collections::BTreeMap;
+
+use crate::{AccessError, FileStat, FileType, Findings, Host, Object, ObjectRef, Plugin, Settings};
+
+/// In-memory cluster objects, node files and processes.
+///
+/// ```
+/// use rampart_sdk::testing::FakeHost;
+/// use rampart_sdk::Host;
+/// let host = FakeHost::new()
+///     .dir("/etc/kubernetes", 0o755, 0, 0)
+///     .file("/etc/kubernetes/admin.conf", 0o600, 0, 0, "apiVersion: v1")
+///     .process(&["etcd", "--data-dir=/var/lib/etcd"]);
+/// assert_eq!(host.stat("/etc/kubernetes/admin.conf", true).unwrap().mode, 0o600);
+/// assert_eq!(host.process_args("etcd").unwrap().len(), 1);
+/// assert!(host.stat("/nope", true).is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FakeHost {
+    node_name: String,
+    objects: Vec<(String, String, Object)>,
+    files: BTreeMap<String, (FileStat, Option<Vec<u8>>)>,
+    processes: Vec<Vec<String>>,
+}
+
+impl FakeHost {
+    pub fn new() -> FakeHost {
+        FakeHost { node_name: "test-node".into(), ..FakeHost::default() }
+    }
+
+    /// Adds one object; its kind and apiVersion are the given ones even when
+    /// the JSON carries none (as list items).
+    pub fn object(mut self, api_version: &str, kind: &str, json: serde_json::Value) -> FakeHost {
+        let ref_ = ObjectRef::from_json(&json, api_version, kind);
+        let source = format!("test#{}", self.objects.len());
+        self.objects.push((api_version.into(), kind.into(), Object { ref_, source, json: json.to_string() }));
+        self
+    }
+
+    fn entry(mut self, path: &str, file_type: FileType, mode: u32, uid: u32, gid: u32, content: Option<Vec<u8>>, link: Option<String>) -> FakeHost {
+        let stat = FileStat {
+            path: path.into(),
+            file_type,
+            mode,
+            uid,
+            gid,
+            owner: names(uid),
+            group: names(gid),
+            size: content.as_ref().map_or(0, |c| c.len() as u64),
+            link_target: link,
+        };
+        self.files.insert(path.into(), (stat, content));
+        self
+    }
+
+    pub fn file(self, path: &str, mode: u32, uid: u32, gid: u32, content: impl Into<Vec<u8>>) -> FakeHost {
+        self.entry(path, FileType::File, mode, uid, gid, Some(content.into()), None)
+    }
+
+    pub fn dir(self, path: &str, mode: u32, uid: u32, gid: u32) -> FakeHost {
+        self.entry(path, FileType::Directory, mode, uid, gid, None, None)
+    }
+
+    /// A symlink to an absolute target inside the fake node.
+    pub fn symlink(self, path: &str, target: &str) -> FakeHost {
+        self.entry(path, FileType::Symlink, 0o777, 0, 0, None, Some(target.into()))
+    }
+
+    /// A running process with this argv.
+    pub fn process(mut self, argv: &[&str]) -> FakeHost {
+        self.processes.push(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    /// Runs `P::evaluate` against this host and returns its findings.
+    pub fn run<P: Plugin>(&self, settings: &[(&str, &str)]) -> Result<Vec<crate::Finding>, String> {
+        let settings = Settings::new(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let mut out = Findings::collecting();
+        P::evaluate(self, &settings, &mut out)?;
+        Ok(out.into_vec())
+    }
+
+    fn resolve(&self, path: &str) -> Result<&(FileStat, Option<Vec<u8>>), AccessError> {
+        let mut current = path.to_string();
+        for _ in 0..16 {
+            let entry = self.files.get(&current).ok_or_else(|| AccessError::NotFound(path.into()))?;
+            match &entry.0.link_target {
+                Some(target) => current = target.clone(),
+                None => return Ok(entry),
+            }
+        }
+        Err(AccessError::Invalid(format!("{path}: too many levels of symbolic links")))
+    }
+}
+
+fn names(id: u32) -> Option<String> {
+    (id == 0).then(|| "root".to_string())
+}
+
+impl Host for FakeHost {
+    fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError> {
+        Ok(self
+            .objects
+            .iter()
+            .filter(|(v, k, o)| v == api_version && k == kind && (namespace.is_none() || o.ref_.namespace.as_deref() == namespace))
+            .map(|(_, _, o)| o.clone())
+            .collect())
+    }
+
+    fn node_name(&self) -> String {
+        self.node_name.clone()
+    }
+
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, AccessError> {
+        let (stat, content) = self.resolve(path)?;
+        content.clone().ok_or_else(|| AccessError::Invalid(format!("{}: not a regular file", stat.path)))
+    }
+
+    fn stat(&self, path: &str, follow: bool) -> Result<FileStat, AccessError> {
+        if follow {
+            let mut stat = self.resolve(path)?.0.clone();
+            stat.path = path.into();
+            Ok(stat)
+        } else {
+            self.files.get(path).map(|e| e.0.clone()).ok_or_else(|| AccessError::NotFound(path.into()))
+        }
+    }
+
+    fn list_dir(&self, path: &str) -> Result<Vec<FileStat>, AccessError> {
+        let dir = self.resolve(path)?;
+        if dir.0.file_type != FileType::Directory {
+            return Err(AccessError::Invalid(format!("{path}: not a directory")));
+        }
+        let prefix = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+        Ok(self
+            .files
+            .iter()
+            .filter(|(p, _)| p.strip_prefix(&prefix).is_some_and(|rest| !rest.is_empty() && !rest.contains('/')))
+            .map(|(_, (s, _))| s.clone())
+            .collect())
+    }
+
+    fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
+        Ok(self
+            .processes
+            .iter()
+            .filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name)))
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,97 @@
+//! A hostile plugin for the sandbox tests. The `attack` setting picks what
+//! it does; every attack must end as `error` (or a counted denial) for this
+//! plugin alone.
+
+use rampart_sdk::{AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Plugin, PluginInfo, Settings, Status};
+
+pub struct Hostile;
+
+impl Plugin for Hostile {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "hostile".into(),
+            version: "0.0.1".into(),
+            checks: vec![CheckInfoBuilder::new("attack", "Attacks the sandbox").build()],
+            capabilities: vec![
+                Capability::NodeRead("/etc/**".into()),
+                Capability::NodeStat("/etc/**".into()),
+                Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "Secret".into() }),
+            ],
+        }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        match settings.get("attack").unwrap_or("none") {
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "loop-host-calls" => loop {
+                let _ = std::hint::black_box(host.stat("/etc/hostname", true));
+            },
+            "memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 16 * 1024 * 1024]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "stack-overflow" => {
+                fn deeper(n: u64, pad: [u8; 1024]) -> u64 {
+                    std::hint::black_box(pad);
+                    deeper(n + 1, pad) + 1
+                }
+                deeper(0, [0; 1024]);
+                Ok(())
+            }
+            "trap" => panic!("deliberate trap"),
+            "error" => Err("deliberate error".into()),
+            "escape" => {
+                // Each path tries to leave the node root; report what came back.
+                let mut f = Finding::new("attack", Status::Pass, "tried to escape");
+                for path in settings.list("paths").unwrap_or_default() {
+                    let got = match host.read_file(&path) {
+                        Ok(bytes) => format!("read: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(64)])),
+                        Err(AccessError::Denied(_)) => "denied".into(),
+                        Err(AccessError::NotFound(_)) => "not-found".into(),
+                        Err(e) => format!("error: {e}"),
+                    };
+                    f = f.with(path, got);
+                }
+                out.push(f);
+                Ok(())
+            }
+            "ungranted" => {
+                let secrets = host.list_objects("v1", "Secret", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.to_string());
+                let shadow = host.read_file("/var/lib/kubelet/config.yaml").map(|_| "read".to_string()).unwrap_or_else(|e| e.to_string());
+                let pods = host.list_objects("v1", "Pod", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.to_string());
+                out.push(Finding::new("attack", Status::Pass, "asked for what it was not granted").with("secrets", secrets).with("outside-glob", shadow).with("pods", pods));
+                Ok(())
+            }
+            "flood" => {
+                for i in 0..1_000_000u32 {
+                    out.push(Finding::new("attack", Status::Pass, format!("finding {i}")));
+                }
+                Ok(())
+            }
+            "huge-message" => {
+                out.push(Finding::new("attack", Status::Pass, "x".repeat(10 * 1024 * 1024)));
+                Ok(())
+            }
+            "undeclared-check" => {
+                out.push(Finding::new("not-a-declared-check", Status::Pass, "sneaky pass"));
+                out.push(Finding::new("attack", Status::Pass, "ok"));
+                Ok(())
+            }
+            "silent" => Ok(()),
+            _ => {
+                out.push(Finding::new("attack", Status::Pass, "no attack"));
+                Ok(())
+            }
+        }
+    }
+}
+
+rampart_sdk::export_plugin!(Hostile);

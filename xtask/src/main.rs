@@ -1,0 +1,59 @@
+//! `cargo xtask demo [ARGS...]`: build everything and scan the bundled demo.
+//! `cargo xtask test [ARGS...]`: build the plugins and run the whole test suite.
+//! `cargo xtask plugins`: build the Wasm plugins only.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(xtask::root());
+    cmd
+}
+
+fn run() -> Result<ExitCode> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "plugins" => {
+            xtask::build_plugins(xtask::PLUGINS)?;
+            println!("{}", xtask::wasm_dir().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        "demo" => {
+            eprintln!("building plugins (wasm32-wasip2) and the host...");
+            xtask::build_plugins(xtask::PLUGINS)?;
+            let status = cargo().args(["build", "--quiet", "-p", "rampart-host"]).status()?;
+            if !status.success() {
+                bail!("building the host failed");
+            }
+            let demo = xtask::prepare_demo()?;
+            let mut cmd = Command::new(xtask::root().join("target/debug/rampart"));
+            cmd.current_dir(xtask::root()).arg("scan").arg("--manifests").arg(&demo.cluster).arg("--node").args(&demo.nodes).args(&rest);
+            let status = cmd.status().context("running rampart")?;
+            Ok(ExitCode::from(status.code().unwrap_or(2) as u8))
+        }
+        "test" => {
+            xtask::build_plugins(xtask::PLUGINS)?;
+            xtask::build_plugins(xtask::TEST_PLUGINS)?;
+            let status = cargo().args(["test", "--workspace"]).args(&rest).status()?;
+            Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | plugins>");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
