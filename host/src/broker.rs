@@ -272,14 +272,17 @@ impl report::Host for Broker {
         for (k, v) in finding.evidence.into_iter().take(self.limits.max_evidence) {
             evidence.push(truncate(k, 200), truncate(v, max));
         }
+        let object = finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name });
+        let source = object.as_ref().and_then(|o| self.cluster.as_ref()?.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
         self.findings.push(Finding {
             check: format!("{}/{}", self.plugin, truncate(finding.check, 200)),
             status,
             severity: severity.unwrap_or(Severity::Medium),
             message,
-            object: finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name }),
+            object,
             path: finding.path.map(|p| truncate(p, max)),
             node: self.node.as_ref().map(|n| n.name.clone()),
+            source,
             evidence,
         });
         Ok(())

@@ -320,6 +320,7 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
         object: None,
         path: None,
         node: node.clone(),
+        source: None,
         evidence: Evidence::default(),
     };
     if let Some(why) = failure {

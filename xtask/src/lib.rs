@@ -186,8 +186,12 @@ pub struct Demo {
 
 /// Lays out the demo node roots under target/demo and returns the inputs.
 pub fn prepare_demo() -> Result<Demo> {
+    prepare_demo_in(&root().join("target/demo/nodes"))
+}
+
+/// Lays out the demo node roots under `out` (one directory per node).
+pub fn prepare_demo_in(out: &Path) -> Result<Demo> {
     let examples = root().join("examples/demo");
-    let out = root().join("target/demo/nodes");
     let mut nodes = Vec::new();
     for name in ["cp-1", "worker-1"] {
         let dest = out.join(name);

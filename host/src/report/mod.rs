@@ -153,6 +153,10 @@ pub struct Finding {
     /// The node a node finding is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Where the object was read from (`file.yaml#2`, counting documents
+    /// from 1, `#2.items[5]` for list items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub evidence: Evidence,
 }
 

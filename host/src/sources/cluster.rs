@@ -13,7 +13,8 @@ pub struct ClusterObject {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    /// `path/to/file.yaml#3` (document index) or `#3.items[5]` for list items.
+    /// `path/to/file.yaml#3` (the third document, counting from 1) or
+    /// `#3.items[5]` for list items.
     pub source: String,
     /// The object as JSON text, serialized once for every plugin.
     pub json: Arc<str>,
@@ -27,6 +28,8 @@ pub struct ClusterData {
     by_kind: HashMap<(String, String), Vec<ClusterObject>>,
     /// What the objects were read from, for the report.
     pub sources: Vec<String>,
+    /// Where each object came from, by (apiVersion, kind, namespace, name).
+    origins: HashMap<(String, String, Option<String>, String), String>,
 }
 
 /// What replaces a redacted Secret value.
@@ -45,6 +48,7 @@ impl ClusterData {
         let name = meta["name"].as_str().unwrap_or_default().to_string();
         let redacted = (api_version == "v1" && kind == "Secret").then(|| Arc::from(redact_secret(&obj).to_string()));
         let json: Arc<str> = Arc::from(obj.to_string());
+        self.origins.insert((api_version.to_string(), kind.to_string(), namespace.clone(), name.clone()), source.clone());
         self.by_kind.entry((api_version.to_string(), kind.to_string())).or_default().push(ClusterObject {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
@@ -63,6 +67,11 @@ impl ClusterData {
             .into_iter()
             .flatten()
             .filter(move |o| namespace.is_none() || o.namespace.as_deref() == namespace)
+    }
+
+    /// The file and document an object was read from.
+    pub fn origin(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<&str> {
+        self.origins.get(&(api_version.to_string(), kind.to_string(), namespace.map(str::to_string), name.to_string())).map(String::as_str)
     }
 
     /// How many objects there are in all.

@@ -79,7 +79,7 @@ fn load_file(path: &Path, data: &mut ClusterData) -> Result<(), Error> {
         if doc.is_null() {
             continue; // an empty document between `---` separators
         }
-        let source = format!("{display}#{i}");
+        let source = format!("{display}#{}", i + 1);
         if let Err(message) = add_document(doc, &source, data) {
             problems.push(format!("document {}: {message}", i + 1));
         }
@@ -163,7 +163,7 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let p = data.list("v1", "Pod", None).next().unwrap();
         assert_eq!(p.name, "p");
-        assert!(p.source.ends_with("pods.json#0.items[0]"));
+        assert!(p.source.ends_with("pods.json#1.items[0]"), "{}", p.source);
     }
 
     #[test]

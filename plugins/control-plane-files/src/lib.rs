@@ -243,7 +243,9 @@ fn walk(host: &dyn Host, dir: &str) -> Result<Vec<FileStat>, AccessError> {
 }
 
 fn judge(id: &str, rule: Rule, st: &FileStat, settings: &Settings) -> Finding {
-    let owner = format!("{}:{}", st.owner.clone().unwrap_or_else(|| st.uid.to_string()), st.group.clone().unwrap_or_else(|| st.gid.to_string()));
+    // Names from the node's passwd/group; uid and gid 0 are root everywhere.
+    let name = |n: &Option<String>, id: u32| n.clone().unwrap_or_else(|| if id == 0 { "root".into() } else { id.to_string() });
+    let owner = format!("{}:{}", name(&st.owner, st.uid), name(&st.group, st.gid));
     let base = |status, msg: String| Finding::new(id, status, msg).at_path(st.path.clone()).with("mode", mode::format(st.mode)).with("owner", owner.clone()).with("uid:gid", format!("{}:{}", st.uid, st.gid));
     match rule {
         Rule::Mode { key, default } => {

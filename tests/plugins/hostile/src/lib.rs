@@ -39,6 +39,7 @@ impl Plugin for Hostile {
                 }
             }
             "stack-overflow" => {
+                #[allow(unconditional_recursion)]
                 fn deeper(n: u64, pad: [u8; 1024]) -> u64 {
                     std::hint::black_box(pad);
                     deeper(n + 1, pad) + 1

@@ -1,0 +1,285 @@
+//! End-to-end tests of the `rampart` command line: the bundled demo, the
+//! report contract, exit codes, and bad input.
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+fn demo_scan(extra: &[&str]) -> Run {
+    let demo = demo();
+    run(rampart().arg("scan").arg("--manifests").arg(&demo.cluster).arg("--node").args(&demo.nodes).args(extra))
+}
+
+fn demo_json() -> &'static Value {
+    static REPORT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| {
+        let r = demo_scan(&["--format", "json"]);
+        assert_eq!(r.code, 1, "the demo has failures, so exit 1; stderr: {}", r.stderr);
+        r.json()
+    })
+}
+
+#[test]
+fn demo_report_has_the_contract_fields() {
+    let report = demo_json();
+    assert_eq!(report["schema_version"], "1.0");
+    let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pod-security", "control-plane-files"]);
+    for p in report["plugins"].as_array().unwrap() {
+        assert!(p["digest"].as_str().unwrap().starts_with("sha256:"), "{p}");
+        assert!(!p["version"].as_str().unwrap().is_empty());
+        let caps = &p["capabilities"];
+        assert!(!caps["requested"].as_array().unwrap().is_empty());
+        assert_eq!(caps["requested"], caps["granted"], "registry.toml grants the built-ins all they ask");
+        assert_eq!(caps["denied_calls"], 0);
+    }
+    for f in report["findings"].as_array().unwrap() {
+        let status = f["status"].as_str().unwrap();
+        assert!(["pass", "fail", "warn", "not-applicable", "error"].contains(&status), "{f}");
+        assert!(f["check"].as_str().unwrap().contains('/'));
+        assert!(f.get("object").is_some() || f.get("path").is_some() || f.get("node").is_some(), "{f}");
+        assert!(f["evidence"].is_object());
+    }
+    assert_eq!(report["summary"]["error"], 0, "nothing in the demo should error");
+    assert!(report["errors"].as_array().unwrap().is_empty());
+}
+
+/// The kubeadm control-plane files pass 1.1.1–1.1.8 and 1.1.11 and fail
+/// 1.1.12 (README of the kubeadm reference data); the worker has no control
+/// plane.
+#[test]
+fn demo_control_plane_files_match_the_kubeadm_verdicts() {
+    let report = demo_json();
+    let on = |check: &str, node: &str| -> Vec<String> {
+        findings(report, &format!("control-plane-files/{check}")).into_iter().filter(|f| f["node"] == node).map(|f| f["status"].as_str().unwrap().to_string()).collect()
+    };
+    for check in [
+        "apiserver-manifest-mode",
+        "apiserver-manifest-owner",
+        "controller-manager-manifest-mode",
+        "controller-manager-manifest-owner",
+        "scheduler-manifest-mode",
+        "scheduler-manifest-owner",
+        "etcd-manifest-mode",
+        "etcd-manifest-owner",
+        "etcd-data-dir-mode",
+    ] {
+        assert_eq!(on(check, "cp-1"), ["pass"], "{check}");
+        assert_eq!(on(check, "worker-1"), ["not-applicable"], "{check}");
+    }
+    assert_eq!(on("etcd-data-dir-owner", "cp-1"), ["fail"]);
+    assert_eq!(on("admin-kubeconfig-mode", "cp-1"), ["pass", "pass"], "admin.conf and super-admin.conf");
+    assert_eq!(on("pki-owner", "cp-1").len(), 24, "every path under pki, the directory included");
+    assert_eq!(on("pki-key-mode", "cp-1"), vec!["pass"; 11], "sa.pub is not a *.key");
+    assert_eq!(on("pki-cert-mode", "cp-1"), vec!["pass"; 10]);
+    let data_dir = findings(report, "control-plane-files/etcd-data-dir-owner").into_iter().find(|f| f["node"] == "cp-1").unwrap();
+    assert_eq!(data_dir["path"], "/var/lib/etcd");
+    assert!(data_dir["evidence"]["found-by"].as_str().unwrap().contains("--data-dir"));
+}
+
+/// Deliberate violations of the recorded cluster show up on exactly the
+/// objects ../shared/apiserver/violations.tsv lists, init and ephemeral
+/// containers and every template kind included.
+#[test]
+fn demo_pod_security_finds_the_deliberate_violations() {
+    let report = demo_json();
+    let fail = |check: &str| objects_with(report, &format!("pod-security/{check}"), "fail");
+    assert_eq!(fail("privileged"), ["DaemonSet kube-system/kube-proxy", "Deployment ci/jenkins-agent", "Pod dev/init-escalation", "Pod dev/priv-debug"]);
+    assert_eq!(fail("host-pid"), ["CronJob ci/image-prune", "DaemonSet monitoring/node-exporter", "Pod dev/priv-debug"]);
+    assert_eq!(fail("host-ipc"), ["Pod dev/priv-debug"]);
+    assert_eq!(fail("host-process"), ["Pod dev/win-hostprocess"]);
+    assert_eq!(fail("added-capabilities"), ["CronJob ci/image-prune", "Deployment kube-system/coredns", "Pod dev/init-escalation", "Pod dev/netshoot"]);
+    assert_eq!(
+        fail("host-ports"),
+        ["DaemonSet monitoring/node-exporter", "Pod dev/netshoot", "Pod kube-system/etcd-cp-1", "Pod kube-system/kube-apiserver-cp-1", "Pod kube-system/kube-controller-manager-cp-1", "Pod kube-system/kube-scheduler-cp-1"]
+    );
+    assert_eq!(
+        fail("host-path-volumes"),
+        [
+            "CronJob ci/image-prune",
+            "DaemonSet kube-system/kube-proxy",
+            "DaemonSet logging/fluent-bit",
+            "DaemonSet monitoring/node-exporter",
+            "Deployment ci/jenkins-agent",
+            "Pod kube-system/etcd-cp-1",
+            "Pod kube-system/kube-apiserver-cp-1",
+            "Pod kube-system/kube-controller-manager-cp-1",
+            "Pod kube-system/kube-scheduler-cp-1"
+        ]
+    );
+    let escalation = fail("allow-privilege-escalation");
+    for o in ["Deployment payments/payments-legacy-worker", "Deployment shop/web", "ReplicaSet shop/web-5d8f7c6b9", "Pod shop/web-5d8f7c6b9-x2k9q", "StatefulSet shop/postgres", "CronJob shop/nightly-report", "DaemonSet logging/fluent-bit", "Job dev/db-migrate"] {
+        assert!(escalation.contains(&o.to_string()), "{o} missing from {escalation:?}");
+    }
+    let root = fail("run-as-root");
+    assert!(!root.contains(&"StatefulSet shop/postgres".to_string()), "postgres sets runAsNonRoot and uid 999");
+    assert!(root.contains(&"Pod default/debug-shell".to_string()));
+    // The ephemeral container's evidence names its own field path.
+    let init = findings(report, "pod-security/privileged").into_iter().find(|f| f["object"]["name"] == "init-escalation").unwrap();
+    let fields: Vec<&String> = init["evidence"].as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["spec.ephemeralContainers[0].securityContext.privileged", "spec.initContainers[0].securityContext.privileged"]);
+    assert!(init["source"].as_str().unwrap().contains("pods.json#1.items["), "{}", init["source"]);
+}
+
+#[test]
+fn demo_compliant_workloads_are_not_flagged() {
+    let report = demo_json();
+    for name in ["payments-api", "payments-reconciler", "payments-settlement", "policy-guard", "shop-cache", "apparmor-field"] {
+        let mine: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["check"].as_str().unwrap().starts_with("pod-security/") && f["object"]["name"] == name).collect();
+        assert_eq!(mine.len(), 12, "{name}: one finding per check");
+        assert!(mine.iter().all(|f| f["status"] == "pass"), "{name}: {mine:?}");
+    }
+}
+
+#[test]
+fn text_report_groups_and_summarises() {
+    let r = demo_scan(&[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("pod-security 0.1.0"));
+    assert!(r.stdout.contains("FAIL   control-plane-files/etcd-data-dir-owner"), "{}", r.stdout);
+    assert!(r.stdout.contains("cp-1:/var/lib/etcd: owned by root:root, want etcd:etcd"));
+    assert!(r.stdout.contains("\nSummary: "));
+    assert!(!r.stdout.contains('\x1b'), "no colour when not on a terminal");
+}
+
+#[test]
+fn output_file_and_fail_on_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let r = demo_scan(&["--format", "json", "--output", out.to_str().unwrap(), "--fail-on", "critical"]);
+    assert_eq!(r.code, 0, "no check is critical, so nothing fails at that level: {}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(demo_scan(&["--format", "json", "--fail-on", "high"]).code, 1, "privileged is high");
+}
+
+#[test]
+fn plugin_filter_runs_only_the_named_plugin() {
+    let report = demo_scan(&["--format", "json", "--plugin", "control-plane-files"]).json();
+    assert_eq!(report["plugins"].as_array().unwrap().len(), 1);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["check"].as_str().unwrap().starts_with("control-plane-files/")));
+    let r = demo_scan(&["--plugin", "nope"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--plugin nope") && r.stderr.contains("pod-security"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bad_manifest_is_named_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yaml"), SMALL_CLUSTER).unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n").unwrap();
+    std::fs::write(dir.path().join("nokind.yaml"), "apiVersion: v1\nmetadata: {name: y}\n").unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert_eq!(r.code, 2, "input errors exit 2");
+    assert!(r.stderr.contains("broken.yaml") && r.stderr.contains("invalid YAML"), "{}", r.stderr);
+    assert!(r.stderr.contains("nokind.yaml") && r.stderr.contains("no `kind`"), "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "pass"), ["Pod dev/good"]);
+}
+
+#[test]
+fn a_missing_node_root_is_named_and_the_other_node_is_scanned() {
+    let demo = demo();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node", "/nonexistent/node"]).arg(&demo.nodes[0]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("node root /nonexistent/node"), "{}", r.stderr);
+    let report = r.json();
+    assert!(!findings(&report, "control-plane-files/etcd-data-dir-owner").is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [vec!["scan"], vec!["scan", "--node", ".", "--grant", "node.read:relative"], vec!["scan", "--node", ".", "--format", "xml"], vec!["frobnicate"]] {
+        let r = run(rampart().args(&args));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.is_empty());
+    }
+}
+
+#[test]
+fn plugin_list_shows_checks_and_capabilities() {
+    let r = run(rampart().args(["plugin", "list", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let list = r.json();
+    let cpf = list.as_array().unwrap().iter().find(|p| p["name"] == "control-plane-files").unwrap();
+    assert_eq!(cpf["checks"].as_array().unwrap().len(), 21);
+    assert!(cpf["requested"].as_array().unwrap().iter().any(|c| c == "node.process:etcd"));
+    let text = run(rampart().args(["plugin", "list"]));
+    assert!(text.stdout.contains("pod-security") && text.stdout.contains("cluster.list:apps/v1/Deployment"), "{}", text.stdout);
+}
+
+#[test]
+fn plugin_inspect_reads_metadata_with_nothing_granted() {
+    let r = run(rampart().args(["plugin", "inspect", "--format", "json"]).arg(xtask::component("pod-security")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let meta = r.json();
+    assert_eq!(meta["name"], "pod-security");
+    assert_eq!(meta["checks"].as_array().unwrap().len(), 12);
+    assert!(meta["granted"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_invalid_component_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x0d\0\x01\0 definitely not a component").unwrap();
+    let r = run(rampart().args(["plugin", "inspect"]).arg(&junk));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("junk.wasm") && r.stderr.contains("not a valid Wasm component"), "{}", r.stderr);
+}
+
+#[test]
+fn a_digest_mismatch_refuses_only_that_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), SMALL_CLUSTER).unwrap();
+    let reg = dir.path().join("registry.toml");
+    let ps = xtask::component("pod-security");
+    std::fs::write(
+        &reg,
+        format!(
+            "[[plugin]]\nname = \"pinned\"\nsource = \"{}\"\nsha256 = \"{}\"\ngrants = {:?}\n\n[[plugin]]\nname = \"pod-security\"\nsource = \"{}\"\ngrants = {:?}\n",
+            ps.display(),
+            "0".repeat(64),
+            POD_SECURITY_GRANTS,
+            ps.display(),
+            POD_SECURITY_GRANTS
+        ),
+    )
+    .unwrap();
+    let r = run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("c.yaml")));
+    assert_eq!(r.code, 2);
+    let report = r.json();
+    let pinned = &report["plugins"][0];
+    assert!(pinned["error"].as_str().unwrap().contains("registry.toml expects 0000"), "{pinned}");
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
+}
+
+#[test]
+fn a_plugin_built_for_another_wit_version_is_named_as_such() {
+    // Same component, its imports renamed to a future contract version.
+    let bytes = std::fs::read(xtask::component("pod-security")).unwrap();
+    let (from, to) = (b"rampart:plugin/".as_slice(), b"@0.1.0".as_slice());
+    let mut out = bytes.clone();
+    let mut i = 0;
+    while i + from.len() < out.len() {
+        if out[i..].starts_with(from) {
+            if let Some(at) = out[i..].iter().take(40).position(|b| *b == b'@') {
+                if out[i + at..].starts_with(to) {
+                    out[i + at..i + at + to.len()].copy_from_slice(b"@0.9.0");
+                }
+            }
+        }
+        i += 1;
+    }
+    assert_ne!(out, bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("future.wasm");
+    std::fs::write(&file, out).unwrap();
+    let r = run(rampart().args(["plugin", "inspect"]).arg(&file));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("built for rampart:plugin@0.9.0") && r.stderr.contains("future.wasm"), "{}", r.stderr);
+}
