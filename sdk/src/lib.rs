@@ -90,6 +90,18 @@ macro_rules! export_plugin {
     };
 }
 
+impl AccessError {
+    /// The error in words (`denied: cluster.list:v1/Pod is not granted ...`).
+    pub fn reason(&self) -> String {
+        match self {
+            AccessError::Denied(m) => format!("denied: {m}"),
+            AccessError::NotFound(m) => format!("not found: {m}"),
+            AccessError::Unavailable(m) => format!("unavailable: {m}"),
+            AccessError::Invalid(m) => format!("invalid request: {m}"),
+        }
+    }
+}
+
 impl Status {
     /// The status word used in reports (`not-applicable`).
     pub fn as_str(self) -> &'static str {

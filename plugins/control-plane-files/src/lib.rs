@@ -110,7 +110,7 @@ impl Plugin for ControlPlaneFiles {
         match control_plane_evidence(host) {
             Err(e) => {
                 for c in CHECKS {
-                    out.push(Finding::new(c.id, Status::Error, format!("cannot tell whether this node runs a control plane: {e}")));
+                    out.push(Finding::new(c.id, Status::Error, format!("cannot tell whether this node runs a control plane: {}", e.reason())));
                 }
                 return Ok(());
             }
@@ -145,7 +145,7 @@ fn control_plane_evidence(host: &dyn Host) -> Result<Option<String>, AccessError
 /// The etcd data directory with where it was found, or why it is unknown.
 fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
     match component_args(host, "etcd", "/etc/kubernetes/manifests/etcd.yaml") {
-        Err(e) => Err(format!("cannot read etcd's command line: {e}")),
+        Err(e) => Err(format!("cannot read etcd's command line: {}", e.reason())),
         Ok(None) => Ok(None),
         Ok(Some((argv, source))) => {
             let args = parse(&argv);
@@ -164,14 +164,14 @@ fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir:
         Subject::File(path) => match host.stat(path, true) {
             Ok(st) => subjects.push((st, None)),
             Err(AccessError::NotFound(_)) => return out.push(na(format!("{path} does not exist on this node")).at_path(path)),
-            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(path)),
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(path)),
         },
         Subject::Files(paths) => {
             for path in paths {
                 match host.stat(path, true) {
                     Ok(st) => subjects.push((st, None)),
                     Err(AccessError::NotFound(_)) => {}
-                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(*path)),
+                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*path)),
                 }
             }
             if subjects.is_empty() {
@@ -189,14 +189,14 @@ fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir:
                 }
             }
             Err(AccessError::NotFound(_)) => return out.push(na(format!("{dir} does not exist on this node")).at_path(dir)),
-            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(dir)),
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir)),
         },
         Subject::Cni => {
             for dir in CNI_DIRS {
                 match walk(host, dir) {
                     Ok(all) => subjects.extend(all.into_iter().filter(|s| s.file_type == FileType::File).map(|s| (s, None))),
                     Err(AccessError::NotFound(_)) => {}
-                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(*dir)),
+                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*dir)),
                 }
             }
             if subjects.is_empty() {
@@ -212,7 +212,7 @@ fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir:
                 Err(AccessError::Denied(m)) => {
                     return out.push(Finding::new(check.id, Status::Error, format!("{m}; the data directory is not at the default place: grant it with --grant node.stat:{dir}")).at_path(dir.as_str()))
                 }
-                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.to_string()).at_path(dir.as_str())),
+                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
             },
         },
     }

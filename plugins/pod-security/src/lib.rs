@@ -277,7 +277,7 @@ impl Plugin for PodSecurity {
             let objects = match host.list_objects(api_version, kind, None) {
                 Ok(o) => o,
                 Err(e) => {
-                    list_errors.push(format!("cannot list {api_version}/{kind}: {e}"));
+                    list_errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
                     continue;
                 }
             };

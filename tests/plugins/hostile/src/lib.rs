@@ -39,6 +39,16 @@ impl Plugin for Hostile {
                 }
             }
             "stack-overflow" => {
+                // Small frames: the Wasm call stack itself overflows.
+                #[allow(unconditional_recursion)]
+                fn deeper(n: u64) -> u64 {
+                    std::hint::black_box(deeper(std::hint::black_box(n + 1))) + 1
+                }
+                deeper(0);
+                Ok(())
+            }
+            "shadow-stack-overflow" => {
+                // Large frames live on the shadow stack in linear memory.
                 #[allow(unconditional_recursion)]
                 fn deeper(n: u64, pad: [u8; 1024]) -> u64 {
                     std::hint::black_box(pad);
@@ -57,7 +67,7 @@ impl Plugin for Hostile {
                         Ok(bytes) => format!("read: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(64)])),
                         Err(AccessError::Denied(_)) => "denied".into(),
                         Err(AccessError::NotFound(_)) => "not-found".into(),
-                        Err(e) => format!("error: {e}"),
+                        Err(e) => format!("error: {}", e.reason()),
                     };
                     f = f.with(path, got);
                 }
@@ -65,9 +75,9 @@ impl Plugin for Hostile {
                 Ok(())
             }
             "ungranted" => {
-                let secrets = host.list_objects("v1", "Secret", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.to_string());
-                let shadow = host.read_file("/var/lib/kubelet/config.yaml").map(|_| "read".to_string()).unwrap_or_else(|e| e.to_string());
-                let pods = host.list_objects("v1", "Pod", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.to_string());
+                let secrets = host.list_objects("v1", "Secret", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.reason());
+                let shadow = host.read_file("/var/lib/kubelet/config.yaml").map(|_| "read".to_string()).unwrap_or_else(|e| e.reason());
+                let pods = host.list_objects("v1", "Pod", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.reason());
                 out.push(Finding::new("attack", Status::Pass, "asked for what it was not granted").with("secrets", secrets).with("outside-glob", shadow).with("pods", pods));
                 Ok(())
             }

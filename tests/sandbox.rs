@@ -1,0 +1,181 @@
+//! Hostile plugins: each attack ends as `error` (or a counted denial) for
+//! the hostile plugin alone, and the other plugin's findings are intact.
+
+mod support;
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use serde_json::Value;
+use support::*;
+
+/// A scan of a small cluster and a small node root with two plugins: the
+/// hostile one (with `settings`) and pod-security.
+fn attack(settings: &[(&str, &str)], extra: &[&str], node_setup: impl FnOnce(&Path)) -> (Run, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cluster.yaml"), SMALL_CLUSTER).unwrap();
+    let node = dir.path().join("node");
+    std::fs::create_dir_all(node.join("etc")).unwrap();
+    std::fs::create_dir_all(node.join("var/lib/kubelet")).unwrap();
+    std::fs::write(node.join("etc/hostname"), "node-1\n").unwrap();
+    std::fs::write(node.join("var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\n").unwrap();
+    node_setup(&node);
+    let reg = registry(
+        dir.path(),
+        &[
+            ("hostile", &xtask::component("hostile"), &["node.read:/etc/**", "node.stat:/etc/**", "cluster.list:*"], settings),
+            ("pod-security", &xtask::component("pod-security"), POD_SECURITY_GRANTS, &[]),
+        ],
+    );
+    let r = run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("cluster.yaml")).arg("--node").arg(&node).args(extra));
+    let report = r.json();
+    // Whatever the attack, pod-security's verdicts stand.
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"], "{}", r.stderr);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "pass"), ["Pod dev/good"]);
+    assert!(findings(&report, "pod-security/privileged").iter().all(|f| f["status"] != "error"));
+    (r, report)
+}
+
+/// The hostile plugin's one check ended as `error` with a message that
+/// contains `why`.
+fn assert_contained(report: &Value, why: &str) {
+    assert_check_error(report, why);
+    let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
+    assert_eq!(hostile["runs"][0]["outcome"], "error");
+}
+
+/// The check is `error` although the run itself ended normally.
+fn assert_check_error(report: &Value, why: &str) {
+    let f = findings(report, "hostile/attack");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["status"], "error", "{}", f[0]);
+    assert!(f[0]["message"].as_str().unwrap().contains(why), "want {why:?} in {}", f[0]["message"]);
+}
+
+#[test]
+fn an_infinite_loop_times_out() {
+    let (_, report) = attack(&[("attack", "loop")], &["--timeout", "1"], |_| {});
+    assert_contained(&report, "timed out after 1.0s");
+}
+
+#[test]
+fn a_loop_of_host_calls_times_out() {
+    let (_, report) = attack(&[("attack", "loop-host-calls")], &["--timeout", "1"], |_| {});
+    assert_contained(&report, "timed out");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_limit() {
+    let (_, report) = attack(&[("attack", "memory-bomb")], &["--memory-mib", "64"], |_| {});
+    assert_contained(&report, "memory limit of 64 MiB");
+}
+
+#[test]
+fn a_stack_overflow_is_caught() {
+    let (_, report) = attack(&[("attack", "stack-overflow")], &[], |_| {});
+    assert_contained(&report, "stack overflow");
+}
+
+#[test]
+fn overflowing_the_shadow_stack_in_linear_memory_traps() {
+    let (_, report) = attack(&[("attack", "shadow-stack-overflow")], &[], |_| {});
+    assert_contained(&report, "trapped");
+}
+
+#[test]
+fn a_trap_is_an_error() {
+    let (_, report) = attack(&[("attack", "trap")], &[], |_| {});
+    assert_contained(&report, "trapped");
+}
+
+#[test]
+fn a_plugin_error_is_an_error() {
+    let (_, report) = attack(&[("attack", "error")], &[], |_| {});
+    assert_contained(&report, "deliberate error");
+}
+
+#[test]
+fn a_flood_of_findings_is_cut_off() {
+    let (_, report) = attack(&[("attack", "flood")], &[], |_| {});
+    assert_contained(&report, "more than 10000 findings");
+}
+
+#[test]
+fn a_huge_message_is_truncated() {
+    let (_, report) = attack(&[("attack", "huge-message")], &[], |_| {});
+    let f = findings(&report, "hostile/attack");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.len() < 5000 && msg.ends_with("(truncated)"), "{} bytes", msg.len());
+}
+
+#[test]
+fn a_check_it_never_declared_is_an_error() {
+    let (_, report) = attack(&[("attack", "undeclared-check")], &[], |_| {});
+    let f = findings(&report, "hostile/not-a-declared-check");
+    assert_eq!(f[0]["status"], "error");
+    assert!(f[0]["message"].as_str().unwrap().contains("does not declare"));
+}
+
+#[test]
+fn silence_is_not_a_pass() {
+    let (_, report) = attack(&[("attack", "silent")], &[], |_| {});
+    assert_check_error(&report, "gave no verdict");
+}
+
+#[test]
+fn ungranted_kinds_and_paths_are_denied_and_counted() {
+    // Secrets were requested but the registry grants `cluster.list:*`, so
+    // they are allowed; Pods were never requested; kubelet config is outside
+    // the requested globs.
+    let (_, report) = attack(&[("attack", "ungranted")], &[], |_| {});
+    let f = &findings(&report, "hostile/attack")[0];
+    assert_eq!(f["status"], "pass");
+    assert_eq!(f["evidence"]["secrets"], "0");
+    assert!(f["evidence"]["pods"].as_str().unwrap().starts_with("denied: cluster.list:v1/Pod"), "{f}");
+    assert!(f["evidence"]["outside-glob"].as_str().unwrap().starts_with("denied: node.read:/var/lib/kubelet/config.yaml"), "{f}");
+    let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
+    assert_eq!(hostile["capabilities"]["denied_calls"], 2);
+    let denied: Vec<&str> = hostile["capabilities"]["denied"].as_array().unwrap().iter().map(|d| d["capability"].as_str().unwrap()).collect();
+    assert_eq!(denied, ["cluster.list:v1/Pod", "node.read:/var/lib/kubelet/config.yaml"]);
+    assert_eq!(hostile["capabilities"]["granted"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn path_escapes_stay_inside_the_node_root() {
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "HOST-SECRET").unwrap();
+    let outside_path = outside.path().to_path_buf();
+    let paths = [
+        "/../../../../../../etc/shadow",
+        "/etc/../../../../../etc/shadow",
+        "/etc/x",
+        "/etc/abs",
+        "/etc/dir-link/etc/shadow",
+        &format!("/../../../../..{}", outside_path.display()),
+    ]
+    .join(",");
+    let (_, report) = attack(&[("attack", "escape"), ("paths", &paths)], &[], |node| {
+        std::fs::write(node.join("etc/shadow"), "NODE-SHADOW").unwrap();
+        // A relative link climbing out, an absolute link to a host file, a
+        // link to a directory outside.
+        symlink("../../../../etc/shadow", node.join("etc/x")).unwrap();
+        symlink(&outside_path, node.join("etc/abs")).unwrap();
+        symlink("/", node.join("etc/dir-link")).unwrap();
+    });
+    let f = &findings(&report, "hostile/attack")[0];
+    let evidence = f["evidence"].as_object().unwrap();
+    assert_eq!(evidence.len(), 6, "{f}");
+    for (path, got) in evidence {
+        let got = got.as_str().unwrap();
+        assert!(!got.contains("HOST-SECRET"), "{path} escaped: {got}");
+        assert!(!got.contains("root:"), "{path} read the host's /etc/shadow: {got}");
+    }
+    // `..` at the root stays at the root; the climbing link lands on the
+    // node's own /etc/shadow, exactly as on the node.
+    assert_eq!(evidence["/../../../../../../etc/shadow"], "read: NODE-SHADOW");
+    assert_eq!(evidence["/etc/x"], "read: NODE-SHADOW");
+    assert_eq!(evidence["/etc/dir-link/etc/shadow"], "read: NODE-SHADOW");
+    // The absolute link points at a path inside the root, where nothing is,
+    // and outside the plugin's /etc/** grant.
+    assert!(matches!(evidence["/etc/abs"].as_str().unwrap(), "denied" | "not-found"), "{}", evidence["/etc/abs"]);
+}
