@@ -65,6 +65,24 @@ enum Command {
     /// Plugins: list those in the registry, or inspect a component file.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Time compile, cache load, instantiate+evaluate and whole scans on
+    /// the given inputs (figures for docs/performance.md).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
+    manifests: Vec<PathBuf>,
+    #[arg(long, num_args = 1.., value_name = "ROOT")]
+    node: Vec<PathBuf>,
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    plugin: Vec<String>,
+    /// Runs of each warm measurement (cold ones run a tenth as often).
+    #[arg(long, default_value_t = 50)]
+    iterations: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,6 +216,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
             plugin_list(&engine, &registry, format)
+        }
+        Command::Bench(args) => {
+            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let engine = engine(&cli.engine)?;
+            let request = ScanRequest { manifests: args.manifests, nodes: args.node, plugins: args.plugin, grants: Vec::new() };
+            let rows = crate::bench::run(engine.config(), &registry, &request, args.iterations)?;
+            let text = match args.format {
+                Format::Json => serde_json::to_string_pretty(&serde_json::json!({ "machine": crate::bench::machine(), "rows": rows }))? + "\n",
+                Format::Text => {
+                    let mut table = comfy_table::Table::new();
+                    table.load_style(comfy_table::presets::ASCII_MARKDOWN).set_header(["measurement", "runs", "median ms", "min ms", "max ms"]);
+                    for r in &rows {
+                        table.add_row([r.what.clone(), r.runs.to_string(), format!("{:.3}", r.median_ms), format!("{:.3}", r.min_ms), format!("{:.3}", r.max_ms)]);
+                    }
+                    format!("machine: {}\n\n{table}\n", crate::bench::machine())
+                }
+            };
+            write_output(None, &text)?;
+            Ok(EXIT_OK)
         }
         Command::Plugin(PluginCommand::Inspect { file, format }) => {
             let engine = engine(&cli.engine)?;

@@ -7,8 +7,10 @@
 //! - [`sources`]: cluster objects and node roots
 //! - [`registry`]: registry.toml
 //! - [`scan`]: one scan from inputs to [`report::Report`]
+//! - [`bench`]: `rampart bench`, timings of the engine's work
 //! - [`cli`]: the `rampart` command line
 
+pub mod bench;
 pub mod bindings;
 pub mod broker;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! `cargo xtask demo [ARGS...]`: build everything and scan the bundled demo.
 //! `cargo xtask test [ARGS...]`: build the plugins and run the whole test suite.
+//! `cargo xtask bench [ARGS...]`: release build, then `rampart bench` on the demo.
 //! `cargo xtask plugins`: build the Wasm plugins only.
 
 use std::process::{Command, ExitCode};
@@ -45,6 +46,18 @@ fn run() -> Result<ExitCode> {
             let status = cmd.status().context("running rampart")?;
             Ok(ExitCode::from(status.code().unwrap_or(2) as u8))
         }
+        "bench" => {
+            xtask::build_plugins(xtask::PLUGINS)?;
+            let status = cargo().args(["build", "--quiet", "--release", "-p", "rampart-host"]).status()?;
+            if !status.success() {
+                bail!("building the host failed");
+            }
+            let demo = xtask::prepare_demo()?;
+            let mut cmd = Command::new(xtask::root().join("target/release/rampart"));
+            cmd.current_dir(xtask::root()).arg("bench").arg("--manifests").arg(&demo.cluster).arg("--node").args(&demo.nodes).args(&rest);
+            let status = cmd.status().context("running rampart bench")?;
+            Ok(ExitCode::from(status.code().unwrap_or(2) as u8))
+        }
         "test" => {
             xtask::build_plugins(xtask::PLUGINS)?;
             xtask::build_plugins(xtask::TEST_PLUGINS)?;
@@ -52,7 +65,7 @@ fn run() -> Result<ExitCode> {
             Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | plugins>");
+            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins>");
             Ok(ExitCode::from(2))
         }
     }
