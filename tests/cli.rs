@@ -31,9 +31,16 @@ fn demo_report_has_the_contract_fields() {
         assert!(!p["version"].as_str().unwrap().is_empty());
         let caps = &p["capabilities"];
         assert!(!caps["requested"].as_array().unwrap().is_empty());
-        assert_eq!(caps["requested"], caps["granted"], "registry.toml grants the built-ins all they ask");
         assert_eq!(caps["denied_calls"], 0);
     }
+    let caps = |i: usize, field: &str| -> Vec<String> {
+        report["plugins"][i]["capabilities"][field].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(caps(0, "requested"), caps(0, "granted"), "registry.toml grants pod-security all it asks");
+    assert!(caps(1, "requested").contains(&"node.stat:/**".to_string()));
+    assert!(!caps(1, "granted").contains(&"node.stat:/**".to_string()), "the broad request is granted narrowly");
+    assert!(caps(1, "granted").contains(&"node.stat:/var/lib/etcd".to_string()));
+    assert!(caps(1, "granted").contains(&"node.process:etcd".to_string()));
     for f in report["findings"].as_array().unwrap() {
         let status = f["status"].as_str().unwrap();
         assert!(["pass", "fail", "warn", "not-applicable", "error"].contains(&status), "{f}");
@@ -52,7 +59,11 @@ fn demo_report_has_the_contract_fields() {
 fn demo_control_plane_files_match_the_kubeadm_verdicts() {
     let report = demo_json();
     let on = |check: &str, node: &str| -> Vec<String> {
-        findings(report, &format!("control-plane-files/{check}")).into_iter().filter(|f| f["node"] == node).map(|f| f["status"].as_str().unwrap().to_string()).collect()
+        findings(report, &format!("control-plane-files/{check}"))
+            .into_iter()
+            .filter(|f| f["node"] == node)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .collect()
     };
     for check in [
         "apiserver-manifest-mode",
@@ -85,14 +96,27 @@ fn demo_control_plane_files_match_the_kubeadm_verdicts() {
 fn demo_pod_security_finds_the_deliberate_violations() {
     let report = demo_json();
     let fail = |check: &str| objects_with(report, &format!("pod-security/{check}"), "fail");
-    assert_eq!(fail("privileged"), ["DaemonSet kube-system/kube-proxy", "Deployment ci/jenkins-agent", "Pod dev/init-escalation", "Pod dev/priv-debug"]);
+    assert_eq!(
+        fail("privileged"),
+        ["DaemonSet kube-system/kube-proxy", "Deployment ci/jenkins-agent", "Pod dev/init-escalation", "Pod dev/priv-debug"]
+    );
     assert_eq!(fail("host-pid"), ["CronJob ci/image-prune", "DaemonSet monitoring/node-exporter", "Pod dev/priv-debug"]);
     assert_eq!(fail("host-ipc"), ["Pod dev/priv-debug"]);
     assert_eq!(fail("host-process"), ["Pod dev/win-hostprocess"]);
-    assert_eq!(fail("added-capabilities"), ["CronJob ci/image-prune", "Deployment kube-system/coredns", "Pod dev/init-escalation", "Pod dev/netshoot"]);
+    assert_eq!(
+        fail("added-capabilities"),
+        ["CronJob ci/image-prune", "Deployment kube-system/coredns", "Pod dev/init-escalation", "Pod dev/netshoot"]
+    );
     assert_eq!(
         fail("host-ports"),
-        ["DaemonSet monitoring/node-exporter", "Pod dev/netshoot", "Pod kube-system/etcd-cp-1", "Pod kube-system/kube-apiserver-cp-1", "Pod kube-system/kube-controller-manager-cp-1", "Pod kube-system/kube-scheduler-cp-1"]
+        [
+            "DaemonSet monitoring/node-exporter",
+            "Pod dev/netshoot",
+            "Pod kube-system/etcd-cp-1",
+            "Pod kube-system/kube-apiserver-cp-1",
+            "Pod kube-system/kube-controller-manager-cp-1",
+            "Pod kube-system/kube-scheduler-cp-1"
+        ]
     );
     assert_eq!(
         fail("host-path-volumes"),
@@ -109,7 +133,16 @@ fn demo_pod_security_finds_the_deliberate_violations() {
         ]
     );
     let escalation = fail("allow-privilege-escalation");
-    for o in ["Deployment payments/payments-legacy-worker", "Deployment shop/web", "ReplicaSet shop/web-5d8f7c6b9", "Pod shop/web-5d8f7c6b9-x2k9q", "StatefulSet shop/postgres", "CronJob shop/nightly-report", "DaemonSet logging/fluent-bit", "Job dev/db-migrate"] {
+    for o in [
+        "Deployment payments/payments-legacy-worker",
+        "Deployment shop/web",
+        "ReplicaSet shop/web-5d8f7c6b9",
+        "Pod shop/web-5d8f7c6b9-x2k9q",
+        "StatefulSet shop/postgres",
+        "CronJob shop/nightly-report",
+        "DaemonSet logging/fluent-bit",
+        "Job dev/db-migrate",
+    ] {
         assert!(escalation.contains(&o.to_string()), "{o} missing from {escalation:?}");
     }
     let root = fail("run-as-root");
@@ -126,7 +159,12 @@ fn demo_pod_security_finds_the_deliberate_violations() {
 fn demo_compliant_workloads_are_not_flagged() {
     let report = demo_json();
     for name in ["payments-api", "payments-reconciler", "payments-settlement", "policy-guard", "shop-cache", "apparmor-field"] {
-        let mine: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["check"].as_str().unwrap().starts_with("pod-security/") && f["object"]["name"] == name).collect();
+        let mine: Vec<&Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"].as_str().unwrap().starts_with("pod-security/") && f["object"]["name"] == name)
+            .collect();
         assert_eq!(mine.len(), 12, "{name}: one finding per check");
         assert!(mine.iter().all(|f| f["status"] == "pass"), "{name}: {mine:?}");
     }
@@ -184,7 +222,9 @@ fn a_bad_manifest_is_named_and_the_rest_is_scanned() {
 #[test]
 fn a_missing_node_root_is_named_and_the_other_node_is_scanned() {
     let demo = demo();
-    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node", "/nonexistent/node"]).arg(&demo.nodes[0]));
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node", "/nonexistent/node"])
+        .arg(&demo.nodes[0]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("node root /nonexistent/node"), "{}", r.stderr);
     let report = r.json();
@@ -193,7 +233,12 @@ fn a_missing_node_root_is_named_and_the_other_node_is_scanned() {
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [vec!["scan"], vec!["scan", "--node", ".", "--grant", "node.read:relative"], vec!["scan", "--node", ".", "--format", "xml"], vec!["frobnicate"]] {
+    for args in [
+        vec!["scan"],
+        vec!["scan", "--node", ".", "--grant", "node.read:relative"],
+        vec!["scan", "--node", ".", "--format", "xml"],
+        vec!["frobnicate"],
+    ] {
         let r = run(rampart().args(&args));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(!r.stderr.is_empty());
@@ -266,12 +311,11 @@ fn a_plugin_built_for_another_wit_version_is_named_as_such() {
     let mut out = bytes.clone();
     let mut i = 0;
     while i + from.len() < out.len() {
-        if out[i..].starts_with(from) {
-            if let Some(at) = out[i..].iter().take(40).position(|b| *b == b'@') {
-                if out[i + at..].starts_with(to) {
-                    out[i + at..i + at + to.len()].copy_from_slice(b"@0.9.0");
-                }
-            }
+        if out[i..].starts_with(from)
+            && let Some(at) = out[i..].iter().take(40).position(|b| *b == b'@')
+            && out[i + at..].starts_with(to)
+        {
+            out[i + at..i + at + to.len()].copy_from_slice(b"@0.9.0");
         }
         i += 1;
     }
@@ -282,4 +326,43 @@ fn a_plugin_built_for_another_wit_version_is_named_as_such() {
     let r = run(rampart().args(["plugin", "inspect"]).arg(&file));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("built for rampart:plugin@0.9.0") && r.stderr.contains("future.wasm"), "{}", r.stderr);
+}
+
+/// etcd keeps its data outside the default place: the plugin's grant does not
+/// cover it, so the verdict is `error` saying which grant is missing (never a
+/// pass); `--grant` gives it, and the real verdict follows.
+#[test]
+fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("cp-2");
+    let root = xtask::root().join("examples/demo/nodes");
+    xtask::materialize(&root.join("cp-1.tsv"), &root.join("cp-1"), &node).unwrap();
+    // The running etcd (kubeadm's argv) now keeps its data in /data/etcd.
+    let mut moved = 0;
+    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
+        let cmdline = entry.unwrap().path().join("cmdline");
+        let argv = std::fs::read(&cmdline).unwrap();
+        if argv.starts_with(b"etcd\0") {
+            let text = String::from_utf8(argv).unwrap().replace("--data-dir=/var/lib/etcd", "--data-dir=/data/etcd");
+            std::fs::set_permissions(&cmdline, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+            std::fs::write(&cmdline, text).unwrap();
+            moved += 1;
+        }
+    }
+    assert_eq!(moved, 1);
+    std::fs::create_dir_all(node.join("data/etcd")).unwrap();
+    std::fs::set_permissions(node.join("data/etcd"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let scan = |extra: &[&str]| run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node"]).arg(&node).args(extra)).json();
+
+    let report = scan(&[]);
+    let f = &findings(&report, "control-plane-files/etcd-data-dir-mode")[0];
+    assert_eq!(f["status"], "error", "{f}");
+    assert!(f["message"].as_str().unwrap().contains("--grant node.stat:/data/etcd"), "{f}");
+    assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 2, "mode and owner checks each asked once");
+
+    let report = scan(&["--grant", "node.stat:/data/etcd"]);
+    let f = &findings(&report, "control-plane-files/etcd-data-dir-mode")[0];
+    assert_eq!((f["status"].as_str(), f["path"].as_str()), (Some("fail"), Some("/data/etcd")), "0755 is wider than 0700: {f}");
+    assert!(f["evidence"]["found-by"].as_str().unwrap().contains("running process"));
+    assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 0);
 }

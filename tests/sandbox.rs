@@ -20,14 +20,22 @@ fn attack(settings: &[(&str, &str)], extra: &[&str], node_setup: impl FnOnce(&Pa
     std::fs::write(node.join("etc/hostname"), "node-1\n").unwrap();
     std::fs::write(node.join("var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\n").unwrap();
     node_setup(&node);
+    let (hostile, pod_security) = (xtask::component("hostile"), xtask::component("pod-security"));
     let reg = registry(
         dir.path(),
         &[
-            ("hostile", &xtask::component("hostile"), &["node.read:/etc/**", "node.stat:/etc/**", "cluster.list:*"], settings),
-            ("pod-security", &xtask::component("pod-security"), POD_SECURITY_GRANTS, &[]),
+            Entry { name: "hostile", source: &hostile, grants: &["node.read:/etc/**", "node.stat:/etc/**", "cluster.list:*"], settings },
+            Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings: &[] },
         ],
     );
-    let r = run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("cluster.yaml")).arg("--node").arg(&node).args(extra));
+    let r = run(rampart()
+        .arg("--registry")
+        .arg(&reg)
+        .args(["scan", "--format", "json", "--manifests"])
+        .arg(dir.path().join("cluster.yaml"))
+        .arg("--node")
+        .arg(&node)
+        .args(extra));
     let report = r.json();
     // Whatever the attack, pod-security's verdicts stand.
     assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"], "{}", r.stderr);
@@ -135,7 +143,8 @@ fn ungranted_kinds_and_paths_are_denied_and_counted() {
     assert!(f["evidence"]["outside-glob"].as_str().unwrap().starts_with("denied: node.read:/var/lib/kubelet/config.yaml"), "{f}");
     let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
     assert_eq!(hostile["capabilities"]["denied_calls"], 2);
-    let denied: Vec<&str> = hostile["capabilities"]["denied"].as_array().unwrap().iter().map(|d| d["capability"].as_str().unwrap()).collect();
+    let denied: Vec<&str> =
+        hostile["capabilities"]["denied"].as_array().unwrap().iter().map(|d| d["capability"].as_str().unwrap()).collect();
     assert_eq!(denied, ["cluster.list:v1/Pod", "node.read:/var/lib/kubelet/config.yaml"]);
     assert_eq!(hostile["capabilities"]["granted"].as_array().unwrap().len(), 3);
 }

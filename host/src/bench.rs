@@ -2,6 +2,7 @@
 //! measured on this machine with the plugins and inputs given.
 //! Figures go to docs/performance.md; tests never assert on time.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use crate::error::Result;
 use crate::grants::{CapabilitySet, Grant};
 use crate::registry::Registry;
 use crate::scan::{self, ScanRequest};
-use crate::sources::{manifests, ClusterData, NodeRoot};
+use crate::sources::{ClusterData, NodeRoot, manifests};
 
 /// One measured quantity.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,7 +39,13 @@ fn measure(what: String, runs: usize, mut f: impl FnMut()) -> Row {
 
 /// Runs the benchmark: `iterations` sets the count of the fast measurements
 /// (the cold ones run fewer times).
-pub fn run(base: &EngineConfig, registry: &Registry, request: &ScanRequest, iterations: usize) -> Result<Vec<Row>> {
+pub fn run(
+    base: &EngineConfig,
+    registry: &Registry,
+    request: &ScanRequest,
+    baseline: Option<&Path>,
+    iterations: usize,
+) -> Result<Vec<Row>> {
     let iterations = iterations.max(3);
     let cold_runs = (iterations / 10).clamp(3, 10);
     let mut rows = Vec::new();
@@ -55,6 +62,19 @@ pub fn run(base: &EngineConfig, registry: &Registry, request: &ScanRequest, iter
         None => None,
     };
 
+    if let Some(file) = baseline {
+        let plugin = cached.load("baseline", file, None)?;
+        let inputs =
+            RunInputs { grant: Arc::new(Grant::none()), cluster: None, node: None, severities: Arc::new(plugin.meta.severities()) };
+        rows.push(measure(
+            format!("baseline {}: instantiate + evaluate, warm", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+            iterations,
+            || {
+                let r = cached.run(&plugin, inputs.clone(), &[]);
+                assert!(r.failure.is_none(), "{:?}", r.failure);
+            },
+        ));
+    }
     for entry in &entries {
         let bytes = std::fs::read(&entry.source).map_err(|e| crate::Error::io(&entry.source, e))?;
         rows.push(measure(format!("{}: compile, cold ({} KB component)", entry.name, bytes.len() / 1024), cold_runs, || {
@@ -92,8 +112,14 @@ pub fn run(base: &EngineConfig, registry: &Registry, request: &ScanRequest, iter
 
 /// The machine the figures were taken on, in one line.
 pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())).unwrap_or_else(|| "unknown CPU".into());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok())).map_or("?".into(), |kb| format!("{} GiB", kb / 1024 / 1024));
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .map_or("?".into(), |kb| format!("{} GiB", kb / 1024 / 1024));
     format!("{cpu}, {cores} cores, {mem}")
 }

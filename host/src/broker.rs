@@ -5,15 +5,15 @@
 //! blocks cannot hold the scan.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::bindings::rampart::plugin::{cluster, log, node, report, types};
 use crate::grants::{Access, Grant};
 use crate::report::{Evidence, Finding, ObjectRef, Severity, Status};
-use crate::sources::node::{FileKind, NodeError, NodeRoot, Stat};
 use crate::sources::ClusterData;
+use crate::sources::node::{FileKind, NodeError, NodeRoot, Stat};
 
 /// Caps on what one plugin run may hand back.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +101,11 @@ impl Broker {
 
     /// Runs node I/O off the plugin's thread, bounded by the host call
     /// timeout and the run's deadline.
-    fn node_call<T: Send + 'static>(&mut self, what: &str, f: impl FnOnce(&NodeRoot, &Grant) -> T + Send + 'static) -> Result<T, types::AccessError> {
+    fn node_call<T: Send + 'static>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&NodeRoot, &Grant) -> T + Send + 'static,
+    ) -> Result<T, types::AccessError> {
         let Some(node) = self.node.clone() else {
             return Err(types::AccessError::Unavailable("this run has no node target".into()));
         };
@@ -183,7 +187,12 @@ fn to_wit_stat(s: Stat) -> node::FileStat {
 impl types::Host for Broker {}
 
 impl cluster::Host for Broker {
-    fn list_objects(&mut self, api_version: String, kind: String, namespace: Option<String>) -> Result<Vec<cluster::Object>, types::AccessError> {
+    fn list_objects(
+        &mut self,
+        api_version: String,
+        kind: String,
+        namespace: Option<String>,
+    ) -> Result<Vec<cluster::Object>, types::AccessError> {
         if api_version.is_empty() || kind.is_empty() {
             return Err(types::AccessError::Invalid("api-version and kind must not be empty".into()));
         }
@@ -197,7 +206,12 @@ impl cluster::Host for Broker {
         Ok(data
             .list(&api_version, &kind, namespace.as_deref())
             .map(|o| cluster::Object {
-                ref_: types::ObjectRef { api_version: o.api_version.clone(), kind: o.kind.clone(), namespace: o.namespace.clone(), name: o.name.clone() },
+                ref_: types::ObjectRef {
+                    api_version: o.api_version.clone(),
+                    kind: o.kind.clone(),
+                    namespace: o.namespace.clone(),
+                    name: o.name.clone(),
+                },
                 source: o.source.clone(),
                 json: match (&o.redacted, reveal) {
                     (Some(r), false) => r.to_string(),
@@ -273,7 +287,9 @@ impl report::Host for Broker {
             evidence.push(truncate(k, 200), truncate(v, max));
         }
         let object = finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name });
-        let source = object.as_ref().and_then(|o| self.cluster.as_ref()?.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
+        let source = object
+            .as_ref()
+            .and_then(|o| self.cluster.as_ref()?.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
         self.findings.push(Finding {
             check: format!("{}/{}", self.plugin, truncate(finding.check, 200)),
             status,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Engine, EngineConfig};
@@ -78,6 +78,10 @@ struct BenchArgs {
     node: Vec<PathBuf>,
     #[arg(long, num_args = 1.., value_name = "NAME")]
     plugin: Vec<String>,
+    /// A minimal component to time instantiate+evaluate of, with nothing
+    /// granted and no settings (the floor of a plugin run).
+    #[arg(long, value_name = "FILE.wasm")]
+    baseline: Option<PathBuf>,
     /// Runs of each warm measurement (cold ones run a tenth as often).
     #[arg(long, default_value_t = 50)]
     iterations: usize,
@@ -153,7 +157,9 @@ pub fn main() -> ExitCode {
         _ => "debug",
     };
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
         .with_writer(std::io::stderr)
         .try_init();
     match run(cli) {
@@ -184,7 +190,9 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("rampart"))
 }
 
@@ -221,14 +229,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
             let request = ScanRequest { manifests: args.manifests, nodes: args.node, plugins: args.plugin, grants: Vec::new() };
-            let rows = crate::bench::run(engine.config(), &registry, &request, args.iterations)?;
+            let rows = crate::bench::run(engine.config(), &registry, &request, args.baseline.as_deref(), args.iterations)?;
             let text = match args.format {
-                Format::Json => serde_json::to_string_pretty(&serde_json::json!({ "machine": crate::bench::machine(), "rows": rows }))? + "\n",
+                Format::Json => {
+                    serde_json::to_string_pretty(&serde_json::json!({ "machine": crate::bench::machine(), "rows": rows }))? + "\n"
+                }
                 Format::Text => {
                     let mut table = comfy_table::Table::new();
-                    table.load_style(comfy_table::presets::ASCII_MARKDOWN).set_header(["measurement", "runs", "median ms", "min ms", "max ms"]);
+                    table.load_style(comfy_table::presets::ASCII_MARKDOWN).set_header([
+                        "measurement",
+                        "runs",
+                        "median ms",
+                        "min ms",
+                        "max ms",
+                    ]);
                     for r in &rows {
-                        table.add_row([r.what.clone(), r.runs.to_string(), format!("{:.3}", r.median_ms), format!("{:.3}", r.min_ms), format!("{:.3}", r.max_ms)]);
+                        table.add_row([
+                            r.what.clone(),
+                            r.runs.to_string(),
+                            format!("{:.3}", r.median_ms),
+                            format!("{:.3}", r.min_ms),
+                            format!("{:.3}", r.max_ms),
+                        ]);
                     }
                     format!("machine: {}\n\n{table}\n", crate::bench::machine())
                 }
@@ -254,7 +276,9 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     let report = scan::scan(&engine, &registry, &request)?;
     let text = match args.format {
         Format::Json => report.to_json() + "\n",
-        Format::Text => report::render_text(&report, args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()),
+        Format::Text => {
+            report::render_text(&report, args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        }
     };
     write_output(args.output.as_deref(), &text)?;
     if !report.errors.is_empty() {

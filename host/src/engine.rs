@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -15,7 +15,7 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{types, Control, ControlPre, WIT_PACKAGE, WIT_VERSION};
+use crate::bindings::{Control, ControlPre, WIT_PACKAGE, WIT_VERSION, types};
 use crate::broker::{Broker, OutputLimits, RunInputs};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
@@ -170,7 +170,8 @@ impl Engine {
         let engine = wasmtime::Engine::new(&wc).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Engine(format!("{e:#}")))?;
-        Control::add_to_linker::<_, HasSelf<Broker>>(&mut linker, |s: &mut RunState| &mut s.broker).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Control::add_to_linker::<_, HasSelf<Broker>>(&mut linker, |s: &mut RunState| &mut s.broker)
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
@@ -201,10 +202,10 @@ impl Engine {
         let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.to_path_buf(), message };
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the component: {e}")))?;
         let digest = hex::encode(Sha256::digest(&bytes));
-        if let Some(expected) = expected_sha256 {
-            if expected != digest {
-                return Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")));
-            }
+        if let Some(expected) = expected_sha256
+            && expected != digest
+        {
+            return Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")));
         }
         let component = self.compile(&bytes, &digest).map_err(fail)?;
         check_contract(&self.engine, &component).map_err(fail)?;
@@ -235,7 +236,8 @@ impl Engine {
         // Only artifacts this user wrote into a directory no one else can
         // write are loaded: deserializing runs native code.
         let uid = std::fs::metadata("/proc/self").ok()?.uid();
-        let private = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == uid && m.mode() & 0o022 == 0 && !m.file_type().is_symlink());
+        let private =
+            |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == uid && m.mode() & 0o022 == 0 && !m.file_type().is_symlink());
         if !private(dir) || !private(file) {
             return None;
         }
@@ -279,7 +281,8 @@ impl Engine {
 
     fn describe(&self, pre: &ControlPre<RunState>) -> std::result::Result<PluginMeta, String> {
         let inputs = RunInputs { grant: Arc::new(Grant::none()), cluster: None, node: None, severities: Arc::default() };
-        let broker = Broker::new("(describe)", inputs, Instant::now() + self.config.timeout, self.config.host_call_timeout, self.config.output);
+        let broker =
+            Broker::new("(describe)", inputs, Instant::now() + self.config.timeout, self.config.host_call_timeout, self.config.output);
         let mut store = self.store(broker);
         let info = pre
             .instantiate(&mut store)
@@ -366,7 +369,9 @@ fn check_contract(engine: &wasmtime::Engine, component: &Component) -> std::resu
         if let Some(rest) = name.strip_prefix(&prefix) {
             let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("(unversioned)");
             if version != WIT_VERSION {
-                return Err(format!("built for {WIT_PACKAGE}@{version}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this host's wit/"));
+                return Err(format!(
+                    "built for {WIT_PACKAGE}@{version}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this host's wit/"
+                ));
             }
         }
     }
@@ -384,17 +389,31 @@ const MAX_CAPABILITIES: usize = 256;
 
 fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, String> {
     if info.checks.len() > MAX_CHECKS || info.capabilities.len() > MAX_CAPABILITIES {
-        return Err(format!("declares {} checks and {} capabilities; the limits are {MAX_CHECKS} and {MAX_CAPABILITIES}", info.checks.len(), info.capabilities.len()));
+        return Err(format!(
+            "declares {} checks and {} capabilities; the limits are {MAX_CHECKS} and {MAX_CAPABILITIES}",
+            info.checks.len(),
+            info.capabilities.len()
+        ));
     }
     let mut checks: Vec<CheckMeta> = Vec::new();
     for c in info.checks {
-        if c.id.is_empty() || c.id.len() > 100 || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.') {
+        if c.id.is_empty()
+            || c.id.len() > 100
+            || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.')
+        {
             return Err(format!("check id `{}` must be 1-100 of a-z, 0-9, `-`, `.`", c.id.chars().take(100).collect::<String>()));
         }
         if checks.iter().any(|k| k.id == c.id) {
             return Err(format!("declares check `{}` twice", c.id));
         }
-        checks.push(CheckMeta { id: c.id, title: c.title, description: c.description, remediation: c.remediation, severity: c.severity.into(), tags: c.tags });
+        checks.push(CheckMeta {
+            id: c.id,
+            title: c.title,
+            description: c.description,
+            remediation: c.remediation,
+            severity: c.severity.into(),
+            tags: c.tags,
+        });
     }
     let capabilities = info
         .capabilities

@@ -52,7 +52,8 @@ impl Capability {
                 if arg == "*" {
                     return Ok(Capability::ClusterList { api_version: "*".into(), kind: "*".into() });
                 }
-                let (api_version, kind) = arg.rsplit_once('/').ok_or_else(|| bad("needs API_VERSION/KIND, e.g. apps/v1/Deployment or v1/Pod"))?;
+                let (api_version, kind) =
+                    arg.rsplit_once('/').ok_or_else(|| bad("needs API_VERSION/KIND, e.g. apps/v1/Deployment or v1/Pod"))?;
                 if api_version.is_empty() || kind.is_empty() || api_version.split('/').count() > 2 {
                     return Err(bad("needs API_VERSION/KIND, e.g. apps/v1/Deployment or v1/Pod"));
                 }
@@ -189,9 +190,17 @@ impl Grant {
         self.requested.allows(access) && self.granted.allows(access)
     }
 
-    /// The requested capabilities the operator's grants cover.
+    /// What the plugin may use, as capabilities: the requested ones the
+    /// grants cover, and the granted ones that fall inside a broader request
+    /// (a request for `node.stat:/**` granted as `node.stat:/var/lib/etcd`).
     pub fn effective(&self) -> Vec<Capability> {
-        self.requested.iter().filter(|c| self.granted.covers(c)).cloned().collect()
+        let mut out: Vec<Capability> = self.requested.iter().filter(|c| self.granted.covers(c)).cloned().collect();
+        for g in self.granted.iter() {
+            if !out.contains(g) && self.requested.covers(g) {
+                out.push(g.clone());
+            }
+        }
+        out
     }
 }
 
@@ -205,14 +214,29 @@ mod tests {
 
     #[test]
     fn parses_and_prints_every_scope() {
-        for text in ["cluster.list:apps/v1/Deployment", "cluster.list:v1/Pod", "cluster.secret-values", "node.read:/etc/kubernetes/manifests/*.yaml", "node.stat:/etc/kubernetes/**", "node.process:etcd"] {
+        for text in [
+            "cluster.list:apps/v1/Deployment",
+            "cluster.list:v1/Pod",
+            "cluster.secret-values",
+            "node.read:/etc/kubernetes/manifests/*.yaml",
+            "node.stat:/etc/kubernetes/**",
+            "node.process:etcd",
+        ] {
             assert_eq!(Capability::parse(text).unwrap().to_string(), text);
         }
     }
 
     #[test]
     fn rejects_malformed_capabilities() {
-        for text in ["cluster.list", "cluster.list:Pod", "node.read:etc/passwd", "node.read:/etc/../shadow", "node.stat:", "net.connect:1.2.3.4", "node.read:/a/[b"] {
+        for text in [
+            "cluster.list",
+            "cluster.list:Pod",
+            "node.read:etc/passwd",
+            "node.read:/etc/../shadow",
+            "node.stat:",
+            "net.connect:1.2.3.4",
+            "node.read:/a/[b",
+        ] {
             let err = Capability::parse(text).unwrap_err().to_string();
             assert!(err.contains(text), "{err}");
         }
@@ -244,5 +268,8 @@ mod tests {
         let grant = Grant { requested: set(&["cluster.list:v1/Pod", "cluster.list:v1/Secret"]), granted: set(&["cluster.list:v1/Pod"]) };
         assert!(!grant.allows(Access::List { api_version: "v1", kind: "Secret" }), "requested but not granted");
         assert_eq!(grant.effective(), vec![Capability::parse("cluster.list:v1/Pod").unwrap()]);
+        let grant = Grant { requested: set(&["node.stat:/**"]), granted: set(&["node.stat:/var/lib/etcd", "node.stat:/etc/**"]) };
+        let shown: Vec<String> = grant.effective().iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["node.stat:/var/lib/etcd", "node.stat:/etc/**"], "narrow grants of a broad request");
     }
 }

@@ -1,14 +1,14 @@
 //! rampart-host: the runtime that loads sandboxed control plugins, hands
 //! them only what they were granted, and turns their findings into reports.
 //!
-//! - [`engine`]: wasmtime, compile cache, limits, one store per run
-//! - [`broker`]: the host side of the WIT imports, with grant checks
-//! - [`grants`]: capabilities and their matching
-//! - [`sources`]: cluster objects and node roots
-//! - [`registry`]: registry.toml
-//! - [`scan`]: one scan from inputs to [`report::Report`]
-//! - [`bench`]: `rampart bench`, timings of the engine's work
-//! - [`cli`]: the `rampart` command line
+//! - [`engine`] holds wasmtime, the compile cache, limits, one store per run
+//! - [`broker`] is the host side of the WIT imports, with grant checks
+//! - [`grants`] parses and matches capabilities
+//! - [`sources`] reads cluster objects and node roots
+//! - [`registry`] reads registry.toml
+//! - [`scan`] goes from inputs to a [`report::Report`]
+//! - [`bench`] times the engine's work (`rampart bench`)
+//! - [`cli`] is the `rampart` command line
 
 pub mod bench;
 pub mod bindings;

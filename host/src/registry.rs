@@ -64,12 +64,16 @@ impl Registry {
             if plugins.iter().any(|p| p.name == raw.name) {
                 return Err(bad(format!("plugin `{}` is listed twice", raw.name)));
             }
-            if let Some(d) = &raw.sha256 {
-                if d.len() != 64 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(bad(format!("plugin `{}`: sha256 must be 64 hex digits", raw.name)));
-                }
+            if let Some(d) = &raw.sha256
+                && (d.len() != 64 || !d.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                return Err(bad(format!("plugin `{}`: sha256 must be 64 hex digits", raw.name)));
             }
-            let grants = raw.grants.iter().map(|g| Capability::parse(g).map_err(|e| bad(format!("plugin `{}`: {e}", raw.name)))).collect::<Result<Vec<_>>>()?;
+            let grants = raw
+                .grants
+                .iter()
+                .map(|g| Capability::parse(g).map_err(|e| bad(format!("plugin `{}`: {e}", raw.name))))
+                .collect::<Result<Vec<_>>>()?;
             plugins.push(PluginEntry {
                 source: base.join(&raw.source),
                 name: raw.name,

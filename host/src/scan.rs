@@ -12,8 +12,8 @@ use crate::engine::{Engine, Plugin, RunResult};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, CapabilitySet, Grant};
 use crate::registry::{PluginEntry, Registry};
-use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, Summary, Targets, Tool, SCHEMA_VERSION};
-use crate::sources::{manifests, ClusterData, NodeRoot};
+use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
+use crate::sources::{ClusterData, NodeRoot, manifests};
 
 /// What to scan, with what.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +42,16 @@ impl Target {
     }
 }
 
+/// One run to make: a plugin against one target.
+struct Job {
+    /// Index of the plugin's entry in the report.
+    report: usize,
+    plugin: Arc<Plugin>,
+    target: Target,
+    inputs: RunInputs,
+    settings: Vec<(String, String)>,
+}
+
 /// The plugins of the registry that the request selects, or an error
 /// naming an unknown one.
 pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a PluginEntry>> {
@@ -53,7 +63,10 @@ pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a Pl
         .map(|n| {
             registry.plugins.iter().find(|p| &p.name == n).ok_or_else(|| Error::Registry {
                 path: registry.path.clone(),
-                message: format!("--plugin {n}: no such plugin (known: {})", registry.plugins.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")),
+                message: format!(
+                    "--plugin {n}: no such plugin (known: {})",
+                    registry.plugins.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             })
         })
         .collect()
@@ -95,7 +108,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     });
 
     let mut reports: Vec<PluginReport> = Vec::new();
-    let mut jobs: Vec<(usize, Arc<Plugin>, Target, RunInputs, Vec<(String, String)>)> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     for (entry, result) in entries.iter().zip(loaded) {
         let plugin = match result {
             Ok(p) => Arc::new(p),
@@ -120,7 +133,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         });
         let index = reports.len();
         let mut runs = Vec::new();
-        let targets: Vec<Target> = if plugin.meta.reads_nodes() { nodes.iter().cloned().map(Target::Node).collect() } else { cluster.iter().map(|_| Target::Cluster).collect() };
+        let targets: Vec<Target> = if plugin.meta.reads_nodes() {
+            nodes.iter().cloned().map(Target::Node).collect()
+        } else {
+            cluster.iter().map(|_| Target::Cluster).collect()
+        };
         if targets.is_empty() {
             let why = if plugin.meta.reads_nodes() { "no node root given (--node)" } else { "no cluster source given (--manifests)" };
             runs.push(Run { target: "-".into(), outcome: Outcome::Skipped, message: Some(why.into()), duration_ms: 0.0 });
@@ -132,7 +149,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 Target::Cluster => None,
             };
             let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
-            jobs.push((index, plugin.clone(), target, inputs, entry.settings.clone()));
+            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings: entry.settings.clone() });
         }
         reports.push(PluginReport {
             name: plugin.name.clone(),
@@ -157,24 +174,27 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().expect("job counter");
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some((_, plugin, _, inputs, settings)) = jobs.get(i) else { break };
-                let result = engine.run(plugin, inputs.clone(), settings);
-                *results[i].lock().expect("result slot") = Some(result);
+            s.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().expect("job counter");
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(job) = jobs.get(i) else { break };
+                    let result = engine.run(&job.plugin, job.inputs.clone(), &job.settings);
+                    *results[i].lock().expect("result slot") = Some(result);
+                }
             });
         }
     });
 
     let mut findings = Vec::new();
     let mut denied: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); reports.len()];
-    for ((index, _, target, _, _), slot) in jobs.iter().zip(results) {
+    for (job, slot) in jobs.iter().zip(results) {
         let result = slot.into_inner().expect("result slot").expect("every job ran");
+        let (index, target) = (&job.report, &job.target);
         let report = &mut reports[*index];
         report.capabilities.denied_calls += result.denied_calls;
         for (what, n) in result.denied {
@@ -198,7 +218,15 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         nodes: nodes.iter().map(|n| NodeTarget { name: n.name.clone(), root: n.root.display().to_string() }).collect(),
     };
     let summary = Summary::of(&findings);
-    Ok(Report { schema_version: SCHEMA_VERSION, tool: Tool { name: "rampart", version: env!("CARGO_PKG_VERSION") }, targets, plugins: reports, findings, summary, errors })
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool { name: "rampart", version: env!("CARGO_PKG_VERSION") },
+        targets,
+        plugins: reports,
+        findings,
+        summary,
+        errors,
+    })
 }
 
 fn round_ms(d: Duration) -> f64 {

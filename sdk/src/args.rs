@@ -57,8 +57,8 @@ impl Args {
                 args.flags.push((name.to_string(), Some(value.to_string())));
                 continue;
             }
-            let takes_next = !bools.contains(&body)
-                && words.get(i).is_some_and(|next| !next.starts_with('-') || next.parse::<f64>().is_ok());
+            let takes_next =
+                !bools.contains(&body) && words.get(i).is_some_and(|next| !next.starts_with('-') || next.parse::<f64>().is_ok());
             if takes_next {
                 args.flags.push((body.to_string(), Some(words[i].to_string())));
                 i += 1;

@@ -51,7 +51,9 @@ pub fn manifest_argv(yaml: &[u8], name: &str) -> Result<Vec<String>, String> {
         .find(|c| c["name"].as_str() == Some(name))
         .or_else(|| (containers.len() == 1).then(|| &containers[0]))
         .ok_or_else(|| format!("no container named {name}"))?;
-    let words = |v: &Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect()).unwrap_or_default() };
+    let words = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
     let mut argv = words(&container["command"]);
     argv.extend(words(&container["args"]));
     if argv.is_empty() {
@@ -70,7 +72,8 @@ mod tests {
     use super::*;
     use crate::testing::FakeHost;
 
-    const ETCD: &str = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command:\n    - etcd\n    - --data-dir=/var/lib/etcd\n";
+    const ETCD: &str =
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command:\n    - etcd\n    - --data-dir=/var/lib/etcd\n";
 
     #[test]
     fn process_wins_over_manifest() {

@@ -15,14 +15,7 @@ impl Finding {
     /// assert_eq!(f.evidence, vec![("mode".to_string(), "0755".to_string())]);
     /// ```
     pub fn new(check: &str, status: Status, message: impl Into<String>) -> Finding {
-        Finding {
-            check: check.to_string(),
-            status,
-            message: message.into(),
-            object: None,
-            path: None,
-            evidence: Vec::new(),
-        }
+        Finding { check: check.to_string(), status, message: message.into(), object: None, path: None, evidence: Vec::new() }
     }
 
     /// Sets the object this finding is about.

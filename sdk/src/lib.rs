@@ -45,9 +45,7 @@ pub mod bindings {
 pub use bindings::rampart::plugin::cluster::Object;
 pub use bindings::rampart::plugin::log::Level;
 pub use bindings::rampart::plugin::node::{FileStat, FileType};
-pub use bindings::rampart::plugin::types::{
-    AccessError, Capability, CheckInfo, Finding, KindRef, ObjectRef, PluginInfo, Severity, Status,
-};
+pub use bindings::rampart::plugin::types::{AccessError, Capability, CheckInfo, Finding, KindRef, ObjectRef, PluginInfo, Severity, Status};
 pub use finding::{CheckInfoBuilder, Findings};
 pub use host::{Host, Settings, WasmHost};
 

@@ -41,7 +41,17 @@ impl FakeHost {
         self
     }
 
-    fn entry(mut self, path: &str, file_type: FileType, mode: u32, uid: u32, gid: u32, content: Option<Vec<u8>>, link: Option<String>) -> FakeHost {
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        mut self,
+        path: &str,
+        file_type: FileType,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        content: Option<Vec<u8>>,
+        link: Option<String>,
+    ) -> FakeHost {
         let stat = FileStat {
             path: path.into(),
             file_type,
@@ -145,11 +155,6 @@ impl Host for FakeHost {
     }
 
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
-        Ok(self
-            .processes
-            .iter()
-            .filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name)))
-            .cloned()
-            .collect())
+        Ok(self.processes.iter().filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name))).cloned().collect())
     }
 }

@@ -54,13 +54,18 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
 pub fn run(cmd: &mut Command) -> Run {
     let Output { status, stdout, stderr } = cmd.output().expect("run rampart");
-    Run { code: status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&stdout).into(), stderr: String::from_utf8_lossy(&stderr).into() }
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into(),
+        stderr: String::from_utf8_lossy(&stderr).into(),
+    }
 }
 
 /// The findings of one check (`plugin/check`).
@@ -73,17 +78,31 @@ pub fn objects_with(report: &Value, check: &str, status: &str) -> Vec<String> {
     let mut v: Vec<String> = findings(report, check)
         .into_iter()
         .filter(|f| f["status"] == status)
-        .map(|f| format!("{} {}/{}", f["object"]["kind"].as_str().unwrap_or("?"), f["object"]["namespace"].as_str().unwrap_or("-"), f["object"]["name"].as_str().unwrap_or("?")))
+        .map(|f| {
+            format!(
+                "{} {}/{}",
+                f["object"]["kind"].as_str().unwrap_or("?"),
+                f["object"]["namespace"].as_str().unwrap_or("-"),
+                f["object"]["name"].as_str().unwrap_or("?")
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
-/// Writes a registry.toml into `dir` naming the given (name, component,
-/// grants, settings) entries.
-pub fn registry(dir: &Path, entries: &[(&str, &Path, &[&str], &[(&str, &str)])]) -> PathBuf {
+/// One `[[plugin]]` of a test registry.
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub source: &'a Path,
+    pub grants: &'a [&'a str],
+    pub settings: &'a [(&'a str, &'a str)],
+}
+
+/// Writes a registry.toml with these entries into `dir`.
+pub fn registry(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
     let mut text = String::new();
-    for (name, source, grants, settings) in entries {
+    for Entry { name, source, grants, settings } in entries {
         text += &format!("[[plugin]]\nname = \"{name}\"\nsource = \"{}\"\ngrants = {:?}\n", source.display(), grants);
         if !settings.is_empty() {
             text += "settings = { ";

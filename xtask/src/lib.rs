@@ -3,12 +3,12 @@
 //! reference listings (git keeps no modes or owners, so they are applied
 //! here).
 
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// The built-in plugins, by crate name.
 pub const PLUGINS: &[&str] = &["pod-security", "control-plane-files"];
@@ -81,7 +81,8 @@ pub fn read_listing(tsv: &Path) -> Result<Vec<Entry>> {
         if f.len() < 10 {
             bail!("{}:{}: expected at least 10 tab-separated columns", tsv.display(), n + 1);
         }
-        let num = |s: &str, what: &str| -> Result<u32> { s.parse().with_context(|| format!("{}:{}: bad {what} `{s}`", tsv.display(), n + 1)) };
+        let num =
+            |s: &str, what: &str| -> Result<u32> { s.parse().with_context(|| format!("{}:{}: bad {what} `{s}`", tsv.display(), n + 1)) };
         out.push(Entry {
             path: f[0].to_string(),
             kind: f[1].to_string(),
@@ -152,7 +153,8 @@ pub fn apply_modes(entries: &[Entry], dest: &Path) -> Result<()> {
     for e in sorted {
         let target = dest.join(e.path.trim_start_matches('/'));
         if e.kind != "symlink" {
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(e.mode)).with_context(|| format!("chmod {}", target.display()))?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(e.mode))
+                .with_context(|| format!("chmod {}", target.display()))?;
         }
         if chown {
             std::os::unix::fs::lchown(&target, Some(e.uid), Some(e.gid)).with_context(|| format!("chown {}", target.display()))?;

@@ -5,7 +5,7 @@
 
 use std::process::{Command, ExitCode};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 fn main() -> ExitCode {
     match run() {
@@ -48,13 +48,24 @@ fn run() -> Result<ExitCode> {
         }
         "bench" => {
             xtask::build_plugins(xtask::PLUGINS)?;
+            // The test suite's hostile plugin with no attack is the minimal
+            // plugin: one finding, no host calls.
+            xtask::build_plugins(xtask::TEST_PLUGINS)?;
             let status = cargo().args(["build", "--quiet", "--release", "-p", "rampart-host"]).status()?;
             if !status.success() {
                 bail!("building the host failed");
             }
             let demo = xtask::prepare_demo()?;
             let mut cmd = Command::new(xtask::root().join("target/release/rampart"));
-            cmd.current_dir(xtask::root()).arg("bench").arg("--manifests").arg(&demo.cluster).arg("--node").args(&demo.nodes).args(&rest);
+            cmd.current_dir(xtask::root())
+                .arg("bench")
+                .arg("--baseline")
+                .arg(xtask::component("hostile"))
+                .arg("--manifests")
+                .arg(&demo.cluster)
+                .arg("--node")
+                .args(&demo.nodes)
+                .args(&rest);
             let status = cmd.status().context("running rampart bench")?;
             Ok(ExitCode::from(status.code().unwrap_or(2) as u8))
         }

@@ -111,7 +111,10 @@ pub fn render(report: &Report, color: bool) -> String {
             let summary = Summary::of(&findings.iter().map(|f| (*f).clone()).collect::<Vec<_>>());
             let status = overall(&findings);
             let _ = writeln!(out, "  {}  {id:<width$}  {}  [{}]", label(status, color), check.title, counts(&summary));
-            let listed: Vec<&&Finding> = findings.iter().filter(|f| f.status != Status::Pass && !(status != Status::NotApplicable && f.status == Status::NotApplicable)).collect();
+            let listed: Vec<&&Finding> = findings
+                .iter()
+                .filter(|f| f.status != Status::Pass && !(status != Status::NotApplicable && f.status == Status::NotApplicable))
+                .collect();
             for f in listed.iter().take(MAX_LISTED) {
                 let _ = writeln!(out, "         {} {}: {}", label(f.status, color), subject(f), f.message);
             }

@@ -101,10 +101,10 @@ fn redact_secret(obj: &Value) -> Value {
         }
     }
     // kubectl's last-applied annotation repeats the whole object, values included.
-    if let Some(ann) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        if let Some(v) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
-            *v = Value::String(REDACTED.to_string());
-        }
+    if let Some(ann) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut)
+        && let Some(v) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration")
+    {
+        *v = Value::String(REDACTED.to_string());
     }
     copy
 }

@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn multi_document_yaml_with_empty_documents() {
-        let (data, errors) = load_text("a.yaml", "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n");
+        let (data, errors) = load_text(
+            "a.yaml",
+            "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n",
+        );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(data.list("v1", "Namespace", None).count(), 1);
         let d = data.list("apps/v1", "Deployment", Some("a")).next().unwrap();
@@ -159,7 +162,10 @@ mod tests {
 
     #[test]
     fn typed_list_items_take_the_lists_kind() {
-        let (data, errors) = load_text("pods.json", r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"p","namespace":"dev"},"spec":{}}]}"#);
+        let (data, errors) = load_text(
+            "pods.json",
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"p","namespace":"dev"},"spec":{}}]}"#,
+        );
         assert!(errors.is_empty(), "{errors:?}");
         let p = data.list("v1", "Pod", None).next().unwrap();
         assert_eq!(p.name, "p");
@@ -168,7 +174,10 @@ mod tests {
 
     #[test]
     fn kubectl_list_output_keeps_item_kinds() {
-        let (data, errors) = load_text("all.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s, namespace: x}\n- apiVersion: apps/v1\n  kind: DaemonSet\n  metadata: {name: ds, namespace: x}\n");
+        let (data, errors) = load_text(
+            "all.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s, namespace: x}\n- apiVersion: apps/v1\n  kind: DaemonSet\n  metadata: {name: ds, namespace: x}\n",
+        );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(data.len(), 2);
         assert_eq!(data.list("apps/v1", "DaemonSet", None).count(), 1);
@@ -176,7 +185,8 @@ mod tests {
 
     #[test]
     fn a_document_without_kind_is_named_and_the_rest_is_kept() {
-        let (data, errors) = load_text("mixed.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n");
+        let (data, errors) =
+            load_text("mixed.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n");
         assert_eq!(data.len(), 1);
         let msg = errors[0].to_string();
         assert!(msg.contains("mixed.yaml") && msg.contains("document 2") && msg.contains("no `kind`"), "{msg}");

@@ -90,7 +90,8 @@ impl NodeRoot {
         if !meta.is_dir() {
             return Err(Error::NodeRoot { path: root.into(), message: "not a directory".into() });
         }
-        let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(|e| Error::NodeRoot { path: root.into(), message: e.to_string() })?;
+        let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority())
+            .map_err(|e| Error::NodeRoot { path: root.into(), message: e.to_string() })?;
         let name = name.unwrap_or_else(|| {
             root.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "node".into())
         });
@@ -224,11 +225,8 @@ impl NodeRoot {
         } else {
             FileKind::Other
         };
-        let link_target = if kind == FileKind::Symlink {
-            self.dir.read_link_contents(&rel).ok().map(|t| t.to_string_lossy().into_owned())
-        } else {
-            None
-        };
+        let link_target =
+            if kind == FileKind::Symlink { self.dir.read_link_contents(&rel).ok().map(|t| t.to_string_lossy().into_owned()) } else { None };
         Ok(Stat {
             path: NodeRoot::normalize(path),
             kind,
@@ -300,8 +298,12 @@ impl NodeRoot {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let Ok(pid) = name.parse::<u32>() else { continue };
                 let Ok(cmdline) = self.read_uncached(&format!("/proc/{pid}/cmdline")) else { continue };
-                let argv: Vec<String> = cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                let comm = self.read_uncached(&format!("/proc/{pid}/comm")).map(|c| String::from_utf8_lossy(&c).trim().to_string()).unwrap_or_default();
+                let argv: Vec<String> =
+                    cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                let comm = self
+                    .read_uncached(&format!("/proc/{pid}/comm"))
+                    .map(|c| String::from_utf8_lossy(&c).trim().to_string())
+                    .unwrap_or_default();
                 if argv.is_empty() && comm.is_empty() {
                     continue; // a kernel thread
                 }
@@ -407,7 +409,10 @@ mod tests {
         std::fs::create_dir_all(d.path().join("proc/42")).unwrap();
         std::fs::write(d.path().join("proc/42/cmdline"), b"/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0").unwrap();
         std::fs::write(d.path().join("proc/42/comm"), b"kubelet\n").unwrap();
-        assert_eq!(node.process_args("kubelet"), vec![vec!["/usr/bin/kubelet".to_string(), "--config=/var/lib/kubelet/config.yaml".to_string()]]);
+        assert_eq!(
+            node.process_args("kubelet"),
+            vec![vec!["/usr/bin/kubelet".to_string(), "--config=/var/lib/kubelet/config.yaml".to_string()]]
+        );
         assert!(node.process_args("etcd").is_empty());
     }
 }

@@ -3,8 +3,11 @@
 //! files and the etcd data directory (taken from etcd's own `--data-dir`).
 //! Every check is not-applicable on a node that runs no control plane.
 
-use rampart_sdk::component::{component_args, parse, ArgsSource};
-use rampart_sdk::{mode, AccessError, Capability, CheckInfoBuilder, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
+use rampart_sdk::component::{ArgsSource, component_args, parse};
+use rampart_sdk::{
+    AccessError, Capability, CheckInfoBuilder, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status,
+    mode,
+};
 
 pub struct ControlPlaneFiles;
 
@@ -51,32 +54,181 @@ const MANIFEST_MODE: Rule = Rule::Mode { key: "manifest-mode", default: 0o600 };
 const KUBECONFIG_MODE: Rule = Rule::Mode { key: "kubeconfig-mode", default: 0o600 };
 
 const CHECKS: &[Check] = &[
-    Check { id: "apiserver-manifest-mode", cis: "1.1.1", title: "kube-apiserver static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"), rule: MANIFEST_MODE },
-    Check { id: "apiserver-manifest-owner", cis: "1.1.2", title: "kube-apiserver static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"), rule: ROOT },
-    Check { id: "controller-manager-manifest-mode", cis: "1.1.3", title: "kube-controller-manager static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"), rule: MANIFEST_MODE },
-    Check { id: "controller-manager-manifest-owner", cis: "1.1.4", title: "kube-controller-manager static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"), rule: ROOT },
-    Check { id: "scheduler-manifest-mode", cis: "1.1.5", title: "kube-scheduler static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"), rule: MANIFEST_MODE },
-    Check { id: "scheduler-manifest-owner", cis: "1.1.6", title: "kube-scheduler static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"), rule: ROOT },
-    Check { id: "etcd-manifest-mode", cis: "1.1.7", title: "etcd static pod manifest mode is 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"), rule: MANIFEST_MODE },
-    Check { id: "etcd-manifest-owner", cis: "1.1.8", title: "etcd static pod manifest is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"), rule: ROOT },
-    Check { id: "cni-files-mode", cis: "1.1.9", title: "CNI configuration files are mode 0600 or tighter", severity: Severity::Medium, subject: Subject::Cni, rule: Rule::Mode { key: "cni-mode", default: 0o600 } },
-    Check { id: "cni-files-owner", cis: "1.1.10", title: "CNI configuration files are owned by root:root", severity: Severity::Medium, subject: Subject::Cni, rule: ROOT },
-    Check { id: "etcd-data-dir-mode", cis: "1.1.11", title: "etcd data directory mode is 0700 or tighter", severity: Severity::High, subject: Subject::EtcdDataDir, rule: Rule::Mode { key: "etcd-data-dir-mode", default: 0o700 } },
-    Check { id: "etcd-data-dir-owner", cis: "1.1.12", title: "etcd data directory is owned by etcd:etcd", severity: Severity::Medium, subject: Subject::EtcdDataDir, rule: Rule::Owner { user: "etcd", group: "etcd" } },
-    Check { id: "admin-kubeconfig-mode", cis: "1.1.13", title: "admin kubeconfigs (admin.conf, super-admin.conf) are mode 0600 or tighter", severity: Severity::High, subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]), rule: KUBECONFIG_MODE },
-    Check { id: "admin-kubeconfig-owner", cis: "1.1.14", title: "admin kubeconfigs (admin.conf, super-admin.conf) are owned by root:root", severity: Severity::High, subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]), rule: ROOT },
-    Check { id: "scheduler-kubeconfig-mode", cis: "1.1.15", title: "scheduler kubeconfig (scheduler.conf) is mode 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/scheduler.conf"), rule: KUBECONFIG_MODE },
-    Check { id: "scheduler-kubeconfig-owner", cis: "1.1.16", title: "scheduler kubeconfig (scheduler.conf) is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/scheduler.conf"), rule: ROOT },
-    Check { id: "controller-manager-kubeconfig-mode", cis: "1.1.17", title: "controller-manager kubeconfig (controller-manager.conf) is mode 0600 or tighter", severity: Severity::High, subject: Subject::File("/etc/kubernetes/controller-manager.conf"), rule: KUBECONFIG_MODE },
-    Check { id: "controller-manager-kubeconfig-owner", cis: "1.1.18", title: "controller-manager kubeconfig (controller-manager.conf) is owned by root:root", severity: Severity::High, subject: Subject::File("/etc/kubernetes/controller-manager.conf"), rule: ROOT },
-    Check { id: "pki-owner", cis: "1.1.19", title: "everything under /etc/kubernetes/pki is owned by root:root", severity: Severity::High, subject: Subject::Tree { dir: PKI, suffix: None }, rule: ROOT },
-    Check { id: "pki-cert-mode", cis: "1.1.20", title: "PKI certificates (*.crt) are mode 0644 or tighter", severity: Severity::Medium, subject: Subject::Tree { dir: PKI, suffix: Some(".crt") }, rule: Rule::Mode { key: "pki-cert-mode", default: 0o644 } },
-    Check { id: "pki-key-mode", cis: "1.1.21", title: "PKI private keys (*.key) are mode 0600 or tighter", severity: Severity::High, subject: Subject::Tree { dir: PKI, suffix: Some(".key") }, rule: Rule::Mode { key: "pki-key-mode", default: 0o600 } },
+    Check {
+        id: "apiserver-manifest-mode",
+        cis: "1.1.1",
+        title: "kube-apiserver static pod manifest mode is 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"),
+        rule: MANIFEST_MODE,
+    },
+    Check {
+        id: "apiserver-manifest-owner",
+        cis: "1.1.2",
+        title: "kube-apiserver static pod manifest is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-apiserver.yaml"),
+        rule: ROOT,
+    },
+    Check {
+        id: "controller-manager-manifest-mode",
+        cis: "1.1.3",
+        title: "kube-controller-manager static pod manifest mode is 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"),
+        rule: MANIFEST_MODE,
+    },
+    Check {
+        id: "controller-manager-manifest-owner",
+        cis: "1.1.4",
+        title: "kube-controller-manager static pod manifest is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-controller-manager.yaml"),
+        rule: ROOT,
+    },
+    Check {
+        id: "scheduler-manifest-mode",
+        cis: "1.1.5",
+        title: "kube-scheduler static pod manifest mode is 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"),
+        rule: MANIFEST_MODE,
+    },
+    Check {
+        id: "scheduler-manifest-owner",
+        cis: "1.1.6",
+        title: "kube-scheduler static pod manifest is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/kube-scheduler.yaml"),
+        rule: ROOT,
+    },
+    Check {
+        id: "etcd-manifest-mode",
+        cis: "1.1.7",
+        title: "etcd static pod manifest mode is 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"),
+        rule: MANIFEST_MODE,
+    },
+    Check {
+        id: "etcd-manifest-owner",
+        cis: "1.1.8",
+        title: "etcd static pod manifest is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/manifests/etcd.yaml"),
+        rule: ROOT,
+    },
+    Check {
+        id: "cni-files-mode",
+        cis: "1.1.9",
+        title: "CNI configuration files are mode 0600 or tighter",
+        severity: Severity::Medium,
+        subject: Subject::Cni,
+        rule: Rule::Mode { key: "cni-mode", default: 0o600 },
+    },
+    Check {
+        id: "cni-files-owner",
+        cis: "1.1.10",
+        title: "CNI configuration files are owned by root:root",
+        severity: Severity::Medium,
+        subject: Subject::Cni,
+        rule: ROOT,
+    },
+    Check {
+        id: "etcd-data-dir-mode",
+        cis: "1.1.11",
+        title: "etcd data directory mode is 0700 or tighter",
+        severity: Severity::High,
+        subject: Subject::EtcdDataDir,
+        rule: Rule::Mode { key: "etcd-data-dir-mode", default: 0o700 },
+    },
+    Check {
+        id: "etcd-data-dir-owner",
+        cis: "1.1.12",
+        title: "etcd data directory is owned by etcd:etcd",
+        severity: Severity::Medium,
+        subject: Subject::EtcdDataDir,
+        rule: Rule::Owner { user: "etcd", group: "etcd" },
+    },
+    Check {
+        id: "admin-kubeconfig-mode",
+        cis: "1.1.13",
+        title: "admin kubeconfigs (admin.conf, super-admin.conf) are mode 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]),
+        rule: KUBECONFIG_MODE,
+    },
+    Check {
+        id: "admin-kubeconfig-owner",
+        cis: "1.1.14",
+        title: "admin kubeconfigs (admin.conf, super-admin.conf) are owned by root:root",
+        severity: Severity::High,
+        subject: Subject::Files(&["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]),
+        rule: ROOT,
+    },
+    Check {
+        id: "scheduler-kubeconfig-mode",
+        cis: "1.1.15",
+        title: "scheduler kubeconfig (scheduler.conf) is mode 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/scheduler.conf"),
+        rule: KUBECONFIG_MODE,
+    },
+    Check {
+        id: "scheduler-kubeconfig-owner",
+        cis: "1.1.16",
+        title: "scheduler kubeconfig (scheduler.conf) is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/scheduler.conf"),
+        rule: ROOT,
+    },
+    Check {
+        id: "controller-manager-kubeconfig-mode",
+        cis: "1.1.17",
+        title: "controller-manager kubeconfig (controller-manager.conf) is mode 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/controller-manager.conf"),
+        rule: KUBECONFIG_MODE,
+    },
+    Check {
+        id: "controller-manager-kubeconfig-owner",
+        cis: "1.1.18",
+        title: "controller-manager kubeconfig (controller-manager.conf) is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::File("/etc/kubernetes/controller-manager.conf"),
+        rule: ROOT,
+    },
+    Check {
+        id: "pki-owner",
+        cis: "1.1.19",
+        title: "everything under /etc/kubernetes/pki is owned by root:root",
+        severity: Severity::High,
+        subject: Subject::Tree { dir: PKI, suffix: None },
+        rule: ROOT,
+    },
+    Check {
+        id: "pki-cert-mode",
+        cis: "1.1.20",
+        title: "PKI certificates (*.crt) are mode 0644 or tighter",
+        severity: Severity::Medium,
+        subject: Subject::Tree { dir: PKI, suffix: Some(".crt") },
+        rule: Rule::Mode { key: "pki-cert-mode", default: 0o644 },
+    },
+    Check {
+        id: "pki-key-mode",
+        cis: "1.1.21",
+        title: "PKI private keys (*.key) are mode 0600 or tighter",
+        severity: Severity::High,
+        subject: Subject::Tree { dir: PKI, suffix: Some(".key") },
+        rule: Rule::Mode { key: "pki-key-mode", default: 0o600 },
+    },
 ];
 
 fn remediation(rule: Rule) -> String {
     match rule {
-        Rule::Mode { default, .. } => format!("chmod {} the file (or anything tighter) on the node.", mode::format(default).trim_start_matches('0')),
+        Rule::Mode { default, .. } => {
+            format!("chmod {} the file (or anything tighter) on the node.", mode::format(default).trim_start_matches('0'))
+        }
         Rule::Owner { user, group } => format!("chown {user}:{group} the path on the node."),
     }
 }
@@ -85,7 +237,14 @@ impl Plugin for ControlPlaneFiles {
     fn info() -> PluginInfo {
         let checks = CHECKS
             .iter()
-            .map(|c| CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(&remediation(c.rule)).tag(&format!("cis-{}", c.cis)).tag("node-files").build())
+            .map(|c| {
+                CheckInfoBuilder::new(c.id, c.title)
+                    .severity(c.severity)
+                    .remediation(&remediation(c.rule))
+                    .tag(&format!("cis-{}", c.cis))
+                    .tag("node-files")
+                    .build()
+            })
             .collect();
         let stat = |p: &str| Capability::NodeStat(p.into());
         let capabilities = vec![
@@ -99,7 +258,10 @@ impl Plugin for ControlPlaneFiles {
             stat("/etc/cni/net.d/*"),
             stat("/var/lib/cni/networks"),
             stat("/var/lib/cni/networks/**"),
-            stat(DEFAULT_ETCD_DATA_DIR),
+            // etcd keeps its data wherever its --data-dir says, so the plugin
+            // asks to stat any path and the operator grants the real place
+            // (registry.toml grants /var/lib/etcd, kubeadm's).
+            stat("/**"),
             Capability::NodeProcess("etcd".into()),
             Capability::NodeProcess("kube-apiserver".into()),
         ];
@@ -110,13 +272,21 @@ impl Plugin for ControlPlaneFiles {
         match control_plane_evidence(host) {
             Err(e) => {
                 for c in CHECKS {
-                    out.push(Finding::new(c.id, Status::Error, format!("cannot tell whether this node runs a control plane: {}", e.reason())));
+                    out.push(Finding::new(
+                        c.id,
+                        Status::Error,
+                        format!("cannot tell whether this node runs a control plane: {}", e.reason()),
+                    ));
                 }
                 return Ok(());
             }
             Ok(None) => {
                 for c in CHECKS {
-                    out.push(Finding::new(c.id, Status::NotApplicable, "no control plane on this node: no kube-apiserver process and no kube-apiserver static pod manifest"));
+                    out.push(Finding::new(
+                        c.id,
+                        Status::NotApplicable,
+                        "no control plane on this node: no kube-apiserver process and no kube-apiserver static pod manifest",
+                    ));
                 }
                 return Ok(());
             }
@@ -151,13 +321,25 @@ fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
             let args = parse(&argv);
             Ok(Some(match args.get("data-dir") {
                 Some(dir) => (dir.to_string(), format!("--data-dir of the {source}")),
-                None => (DEFAULT_ETCD_DATA_DIR.to_string(), format!("etcd default (no --data-dir in the {})", if source == ArgsSource::Process { "running process".to_string() } else { source.to_string() })),
+                None => (
+                    DEFAULT_ETCD_DATA_DIR.to_string(),
+                    format!(
+                        "etcd default (no --data-dir in the {})",
+                        if source == ArgsSource::Process { "running process".to_string() } else { source.to_string() }
+                    ),
+                ),
             }))
         }
     }
 }
 
-fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir: &Result<Option<(String, String)>, String>, out: &mut Findings) {
+fn evaluate_check(
+    host: &dyn Host,
+    settings: &Settings,
+    check: &Check,
+    etcd_dir: &Result<Option<(String, String)>, String>,
+    out: &mut Findings,
+) {
     let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg);
     let mut subjects: Vec<(FileStat, Option<String>)> = Vec::new();
     match check.subject {
@@ -180,12 +362,18 @@ fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir:
         }
         Subject::Tree { dir, suffix } => match walk(host, dir) {
             Ok(all) => {
-                subjects.extend(all.into_iter().filter(|s| match suffix {
-                    Some(sfx) => s.file_type != FileType::Directory && s.path.ends_with(sfx),
-                    None => true,
-                }).map(|s| (s, None)));
+                subjects.extend(
+                    all.into_iter()
+                        .filter(|s| match suffix {
+                            Some(sfx) => s.file_type != FileType::Directory && s.path.ends_with(sfx),
+                            None => true,
+                        })
+                        .map(|s| (s, None)),
+                );
                 if subjects.is_empty() {
-                    return out.push(na(format!("no {} under {dir}", suffix.map_or("files".to_string(), |s| format!("*{s} files")))).at_path(dir));
+                    return out.push(
+                        na(format!("no {} under {dir}", suffix.map_or("files".to_string(), |s| format!("*{s} files")))).at_path(dir),
+                    );
                 }
             }
             Err(AccessError::NotFound(_)) => return out.push(na(format!("{dir} does not exist on this node")).at_path(dir)),
@@ -208,9 +396,21 @@ fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, etcd_dir:
             Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
             Ok(Some((dir, source))) => match host.stat(dir, true) {
                 Ok(st) => subjects.push((st, Some(source.clone()))),
-                Err(AccessError::NotFound(_)) => return out.push(Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist")).at_path(dir.as_str())),
+                Err(AccessError::NotFound(_)) => {
+                    return out.push(
+                        Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist"))
+                            .at_path(dir.as_str()),
+                    );
+                }
                 Err(AccessError::Denied(m)) => {
-                    return out.push(Finding::new(check.id, Status::Error, format!("{m}; the data directory is not at the default place: grant it with --grant node.stat:{dir}")).at_path(dir.as_str()))
+                    return out.push(
+                        Finding::new(
+                            check.id,
+                            Status::Error,
+                            format!("{m}; the data directory is not at the default place: grant it with --grant node.stat:{dir}"),
+                        )
+                        .at_path(dir.as_str()),
+                    );
                 }
                 Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
             },
@@ -246,20 +446,37 @@ fn judge(id: &str, rule: Rule, st: &FileStat, settings: &Settings) -> Finding {
     // Names from the node's passwd/group; uid and gid 0 are root everywhere.
     let name = |n: &Option<String>, id: u32| n.clone().unwrap_or_else(|| if id == 0 { "root".into() } else { id.to_string() });
     let owner = format!("{}:{}", name(&st.owner, st.uid), name(&st.group, st.gid));
-    let base = |status, msg: String| Finding::new(id, status, msg).at_path(st.path.clone()).with("mode", mode::format(st.mode)).with("owner", owner.clone()).with("uid:gid", format!("{}:{}", st.uid, st.gid));
+    let base = |status, msg: String| {
+        Finding::new(id, status, msg)
+            .at_path(st.path.clone())
+            .with("mode", mode::format(st.mode))
+            .with("owner", owner.clone())
+            .with("uid:gid", format!("{}:{}", st.uid, st.gid))
+    };
     match rule {
         Rule::Mode { key, default } => {
             let limit = match settings.get(key) {
                 None => default,
                 Some(text) => match mode::parse(text) {
                     Some(m) => m,
-                    None => return Finding::new(id, Status::Error, format!("setting {key}={text} is not an octal mode")).at_path(st.path.clone()),
+                    None => {
+                        return Finding::new(id, Status::Error, format!("setting {key}={text} is not an octal mode"))
+                            .at_path(st.path.clone());
+                    }
                 },
             };
             if mode::within(st.mode, limit) {
                 base(Status::Pass, format!("mode {} is within {}", mode::format(st.mode), mode::format(limit)))
             } else {
-                base(Status::Fail, format!("mode {} is wider than {} (extra bits {})", mode::format(st.mode), mode::format(limit), mode::format(mode::excess(st.mode, limit))))
+                base(
+                    Status::Fail,
+                    format!(
+                        "mode {} is wider than {} (extra bits {})",
+                        mode::format(st.mode),
+                        mode::format(limit),
+                        mode::format(mode::excess(st.mode, limit))
+                    ),
+                )
             }
         }
         Rule::Owner { user, group } => {
@@ -283,7 +500,8 @@ mod tests {
     use super::*;
     use rampart_sdk::testing::FakeHost;
 
-    const ETCD_MANIFEST: &str = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd, --data-dir=/var/lib/etcd]\n";
+    const ETCD_MANIFEST: &str =
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd, --data-dir=/var/lib/etcd]\n";
 
     /// A kubeadm control plane as kubeadm v1.36 leaves it.
     fn kubeadm_cp() -> FakeHost {
@@ -330,10 +548,17 @@ mod tests {
 
     #[test]
     fn a_loose_manifest_and_key_fail() {
-        let host = kubeadm_cp().file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o644, 0, 0, "kind: Pod").file(&format!("{PKI}/ca.key"), 0o640, 0, 0, "");
+        let host = kubeadm_cp().file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o644, 0, 0, "kind: Pod").file(
+            &format!("{PKI}/ca.key"),
+            0o640,
+            0,
+            0,
+            "",
+        );
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
         assert_eq!(status_of(&findings, "apiserver-manifest-mode"), vec![Status::Fail]);
-        let keys: Vec<_> = findings.iter().filter(|f| f.check == "pki-key-mode" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
+        let keys: Vec<_> =
+            findings.iter().filter(|f| f.check == "pki-key-mode" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
         assert_eq!(keys, vec![format!("{PKI}/ca.key")]);
         // A STIG-style threshold of 0644 accepts the manifest.
         let findings = host.run::<ControlPlaneFiles>(&[("manifest-mode", "0644")]).unwrap();
@@ -352,13 +577,17 @@ mod tests {
     fn a_pki_file_owned_by_someone_else_fails() {
         let host = kubeadm_cp().file(&format!("{PKI}/etcd/peer.crt"), 0o644, 1000, 0, "");
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
-        let bad: Vec<_> = findings.iter().filter(|f| f.check == "pki-owner" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
+        let bad: Vec<_> =
+            findings.iter().filter(|f| f.check == "pki-owner" && f.status == Status::Fail).map(|f| f.path.clone().unwrap()).collect();
         assert_eq!(bad, vec![format!("{PKI}/etcd/peer.crt")]);
     }
 
     #[test]
     fn a_worker_is_not_applicable() {
-        let host = FakeHost::new().dir("/etc/kubernetes", 0o755, 0, 0).file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "").process(&["/usr/bin/kubelet"]);
+        let host = FakeHost::new()
+            .dir("/etc/kubernetes", 0o755, 0, 0)
+            .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "")
+            .process(&["/usr/bin/kubelet"]);
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
         assert_eq!(findings.len(), CHECKS.len());
         assert!(findings.iter().all(|f| f.status == Status::NotApplicable));

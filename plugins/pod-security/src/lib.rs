@@ -6,8 +6,10 @@
 //! by containers that set none, as the kubelet does; init and ephemeral
 //! containers count like any other.
 
-use rampart_sdk::workload::{pod_spec, Container, PodSpec, WORKLOAD_KINDS};
-use rampart_sdk::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status};
+use rampart_sdk::workload::{Container, PodSpec, WORKLOAD_KINDS, pod_spec};
+use rampart_sdk::{
+    Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+};
 use serde_json::Value;
 
 pub struct PodSecurity;
@@ -147,7 +149,10 @@ fn per_container(p: &PodSpec<'_>, f: impl Fn(&Container<'_>) -> Option<(String, 
 }
 
 fn privileged(p: &PodSpec<'_>, _: &Settings) -> Problems {
-    per_container(p, |c| (c.spec["securityContext"]["privileged"].as_bool() == Some(true)).then(|| (format!("{}.securityContext.privileged", c.path), "true".into())))
+    per_container(p, |c| {
+        (c.spec["securityContext"]["privileged"].as_bool() == Some(true))
+            .then(|| (format!("{}.securityContext.privileged", c.path), "true".into()))
+    })
 }
 
 /// Capability names as the kubelet accepts them: case-insensitive, with or
@@ -208,7 +213,12 @@ fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
 }
 
 fn added_capabilities(p: &PodSpec<'_>, settings: &Settings) -> Problems {
-    let allowed: Vec<String> = settings.list("allowed-capabilities").unwrap_or_default().iter().map(|s| s.to_ascii_uppercase().trim_start_matches("CAP_").to_string()).collect();
+    let allowed: Vec<String> = settings
+        .list("allowed-capabilities")
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.to_ascii_uppercase().trim_start_matches("CAP_").to_string())
+        .collect();
     per_container(p, |c| {
         let extra: Vec<String> = caps(c, "add").into_iter().filter(|n| !allowed.contains(n)).collect();
         (!extra.is_empty()).then(|| (format!("{}.securityContext.capabilities.add", c.path), extra.join(",")))
@@ -221,7 +231,8 @@ fn host_process(p: &PodSpec<'_>, _: &Settings) -> Problems {
         out.push((format!("{}.securityContext.windowsOptions.hostProcess", p.path), "true".into()));
     }
     out.extend(per_container(p, |c| {
-        (c.spec["securityContext"]["windowsOptions"]["hostProcess"].as_bool() == Some(true)).then(|| (format!("{}.securityContext.windowsOptions.hostProcess", c.path), "true".into()))
+        (c.spec["securityContext"]["windowsOptions"]["hostProcess"].as_bool() == Some(true))
+            .then(|| (format!("{}.securityContext.windowsOptions.hostProcess", c.path), "true".into()))
     }));
     out
 }
@@ -232,7 +243,11 @@ fn host_path(p: &PodSpec<'_>, _: &Settings) -> Problems {
         .into_iter()
         .flatten()
         .enumerate()
-        .filter_map(|(i, v)| v["hostPath"]["path"].as_str().map(|path| (format!("{}.volumes[{i}] ({})", p.path, v["name"].as_str().unwrap_or("?")), path.to_string())))
+        .filter_map(|(i, v)| {
+            v["hostPath"]["path"]
+                .as_str()
+                .map(|path| (format!("{}.volumes[{i}] ({})", p.path, v["name"].as_str().unwrap_or("?")), path.to_string()))
+        })
         .collect()
 }
 
@@ -266,7 +281,10 @@ impl Plugin for PodSecurity {
             name: "pod-security".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             checks: CHECKS.iter().map(check_info).collect(),
-            capabilities: WORKLOAD_KINDS.iter().map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() })).collect(),
+            capabilities: WORKLOAD_KINDS
+                .iter()
+                .map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() }))
+                .collect(),
         }
     }
 
@@ -286,7 +304,9 @@ impl Plugin for PodSecurity {
                     Ok(v) => v,
                     Err(e) => {
                         for c in CHECKS {
-                            out.push(Finding::new(c.id, Status::Error, format!("object is not valid JSON: {e}")).on_object(obj.ref_.clone()));
+                            out.push(
+                                Finding::new(c.id, Status::Error, format!("object is not valid JSON: {e}")).on_object(obj.ref_.clone()),
+                            );
                         }
                         continue;
                     }
@@ -340,7 +360,12 @@ mod tests {
     use serde_json::json;
 
     fn verdicts(host: &FakeHost, check: &str) -> Vec<(String, Status)> {
-        host.run::<PodSecurity>(&[]).unwrap().into_iter().filter(|f| f.check == check).map(|f| (f.object.map(|o| o.name).unwrap_or_default(), f.status)).collect()
+        host.run::<PodSecurity>(&[])
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.check == check)
+            .map(|f| (f.object.map(|o| o.name).unwrap_or_default(), f.status))
+            .collect()
     }
 
     fn restricted_container(name: &str) -> Value {
@@ -373,7 +398,10 @@ mod tests {
         assert_eq!(privileged.status, Status::Fail);
         assert!(privileged.evidence.iter().any(|(k, _)| k == "spec.initContainers[0].securityContext.privileged"), "{privileged:?}");
         let added = findings.iter().find(|f| f.check == "added-capabilities").unwrap();
-        assert_eq!(added.evidence, vec![("spec.ephemeralContainers[0].securityContext.capabilities.add".to_string(), "SYS_PTRACE".to_string())]);
+        assert_eq!(
+            added.evidence,
+            vec![("spec.ephemeralContainers[0].securityContext.capabilities.add".to_string(), "SYS_PTRACE".to_string())]
+        );
     }
 
     #[test]

@@ -50,11 +50,11 @@ impl Plugin for Hostile {
             "shadow-stack-overflow" => {
                 // Large frames live on the shadow stack in linear memory.
                 #[allow(unconditional_recursion)]
-                fn deeper(n: u64, pad: [u8; 1024]) -> u64 {
+                fn deeper(pad: [u8; 1024]) -> u64 {
                     std::hint::black_box(pad);
-                    deeper(n + 1, pad) + 1
+                    deeper(pad) + 1
                 }
-                deeper(0, [0; 1024]);
+                deeper([0; 1024]);
                 Ok(())
             }
             "trap" => panic!("deliberate trap"),
@@ -78,7 +78,12 @@ impl Plugin for Hostile {
                 let secrets = host.list_objects("v1", "Secret", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.reason());
                 let shadow = host.read_file("/var/lib/kubelet/config.yaml").map(|_| "read".to_string()).unwrap_or_else(|e| e.reason());
                 let pods = host.list_objects("v1", "Pod", None).map(|v| v.len().to_string()).unwrap_or_else(|e| e.reason());
-                out.push(Finding::new("attack", Status::Pass, "asked for what it was not granted").with("secrets", secrets).with("outside-glob", shadow).with("pods", pods));
+                out.push(
+                    Finding::new("attack", Status::Pass, "asked for what it was not granted")
+                        .with("secrets", secrets)
+                        .with("outside-glob", shadow)
+                        .with("pods", pods),
+                );
                 Ok(())
             }
             "flood" => {
