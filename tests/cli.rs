@@ -366,3 +366,23 @@ fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
     assert!(f["evidence"]["found-by"].as_str().unwrap().contains("running process"));
     assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 0);
 }
+
+/// The text report of the node checks, compared whole (re-bless with
+/// `INSTA_UPDATE=always cargo xtask test`).
+#[test]
+fn text_report_of_the_kubeadm_nodes() {
+    let demo = demo();
+    let r = run(rampart().args(["scan", "--plugin", "control-plane-files", "--node"]).args(&demo.nodes));
+    assert_eq!(r.code, 1);
+    // The digest changes with every build of the plugin; the rest must not.
+    let text: String = r
+        .stdout
+        .lines()
+        .map(|l| match l.find("(sha256:") {
+            Some(at) => format!("{}(sha256:…)", &l[..at]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(text);
+}
