@@ -352,7 +352,9 @@ fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
     assert_eq!(moved, 1);
     std::fs::create_dir_all(node.join("data/etcd")).unwrap();
     std::fs::set_permissions(node.join("data/etcd"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let scan = |extra: &[&str]| run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node"]).arg(&node).args(extra)).json();
+    let scan = |extra: &[&str]| {
+        run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node"]).arg(&node).args(extra)).json()
+    };
 
     let report = scan(&[]);
     let f = &findings(&report, "control-plane-files/etcd-data-dir-mode")[0];

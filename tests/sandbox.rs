@@ -188,3 +188,15 @@ fn path_escapes_stay_inside_the_node_root() {
     // and outside the plugin's /etc/** grant.
     assert!(matches!(evidence["/etc/abs"].as_str().unwrap(), "denied" | "not-found"), "{}", evidence["/etc/abs"]);
 }
+
+#[test]
+fn wasi_gives_no_files_environment_or_network() {
+    let (_, report) = attack(&[("attack", "wasi")], &[], |_| {});
+    let f = &findings(&report, "hostile/attack")[0];
+    let e = &f["evidence"];
+    for key in ["fs", "dir", "cwd", "net"] {
+        assert!(e[key].as_str().unwrap().starts_with("refused"), "{key}: {f}");
+    }
+    assert_eq!(e["env"], "0", "{f}");
+    assert_eq!(e["args"], "0", "{f}");
+}

@@ -72,12 +72,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
-    manifests: Vec<PathBuf>,
-    #[arg(long, num_args = 1.., value_name = "ROOT")]
-    node: Vec<PathBuf>,
-    #[arg(long, num_args = 1.., value_name = "NAME")]
-    plugin: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// A minimal component to time instantiate+evaluate of, with nothing
     /// granted and no settings (the floor of a plugin run).
     #[arg(long, value_name = "FILE.wasm")]
@@ -95,8 +91,9 @@ enum Format {
     Json,
 }
 
+/// What to scan and with which plugins (shared by `scan` and `bench`).
 #[derive(Debug, Args)]
-struct ScanArgs {
+struct TargetArgs {
     /// Manifest files or directories (YAML, JSON, lists) making up the cluster.
     #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
     manifests: Vec<PathBuf>,
@@ -108,6 +105,21 @@ struct ScanArgs {
     /// Only run these plugins (default: every plugin in the registry).
     #[arg(long, num_args = 1.., value_name = "NAME")]
     plugin: Vec<String>,
+}
+
+impl TargetArgs {
+    fn request(self, grants: Vec<Capability>) -> anyhow::Result<ScanRequest> {
+        if self.manifests.is_empty() && self.node.is_empty() {
+            bail!("nothing to scan: give --manifests DIR_OR_FILE... and/or --node ROOT...");
+        }
+        Ok(ScanRequest { manifests: self.manifests, nodes: self.node, plugins: self.plugin, grants })
+    }
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    target: TargetArgs,
 
     /// Grant a capability to every plugin, on top of registry.toml's grants
     /// (e.g. node.stat:/data/etcd).
@@ -228,7 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(args) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
-            let request = ScanRequest { manifests: args.manifests, nodes: args.node, plugins: args.plugin, grants: Vec::new() };
+            let request = args.target.request(Vec::new())?;
             let rows = crate::bench::run(engine.config(), &registry, &request, args.baseline.as_deref(), args.iterations)?;
             let text = match args.format {
                 Format::Json => {
@@ -266,13 +278,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
-    if args.manifests.is_empty() && args.node.is_empty() {
-        bail!("nothing to scan: give --manifests DIR_OR_FILE... and/or --node ROOT...");
-    }
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
+    let request = args.target.request(grants)?;
     let registry = Registry::load(&registry_path(registry)?)?;
     let engine = engine(flags)?;
-    let request = ScanRequest { manifests: args.manifests, nodes: args.node, plugins: args.plugin, grants };
     let report = scan::scan(&engine, &registry, &request)?;
     let text = match args.format {
         Format::Json => report.to_json() + "\n",

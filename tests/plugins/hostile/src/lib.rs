@@ -101,6 +101,31 @@ impl Plugin for Hostile {
                 out.push(Finding::new("attack", Status::Pass, "ok"));
                 Ok(())
             }
+            "wasi" => {
+                // Everything WASI itself could reach: files, directories,
+                // environment, arguments, sockets.
+                let fs =
+                    std::fs::read("/etc/passwd").map(|b| format!("read {} bytes", b.len())).unwrap_or_else(|e| format!("refused: {e}"));
+                let dir =
+                    std::fs::read_dir("/").map(|d| format!("listed {} entries", d.count())).unwrap_or_else(|e| format!("refused: {e}"));
+                let cwd =
+                    std::fs::read_dir(".").map(|d| format!("listed {} entries", d.count())).unwrap_or_else(|e| format!("refused: {e}"));
+                let env = std::env::vars().count().to_string();
+                let args = std::env::args().count().to_string();
+                let net = std::net::TcpStream::connect("127.0.0.1:22")
+                    .map(|_| "connected".to_string())
+                    .unwrap_or_else(|e| format!("refused: {e}"));
+                out.push(
+                    Finding::new("attack", Status::Pass, "probed WASI")
+                        .with("fs", fs)
+                        .with("dir", dir)
+                        .with("cwd", cwd)
+                        .with("env", env)
+                        .with("args", args)
+                        .with("net", net),
+                );
+                Ok(())
+            }
             "silent" => Ok(()),
             _ => {
                 out.push(Finding::new("attack", Status::Pass, "no attack"));
