@@ -253,6 +253,16 @@ fn plugin_list_shows_checks_and_capabilities() {
     let cpf = list.as_array().unwrap().iter().find(|p| p["name"] == "control-plane-files").unwrap();
     assert_eq!(cpf["checks"].as_array().unwrap().len(), 21);
     assert!(cpf["requested"].as_array().unwrap().iter().any(|c| c == "node.process:etcd"));
+    // No built-in plugin may read private keys: they are stat-only.
+    for p in list.as_array().unwrap() {
+        for cap in p["requested"].as_array().unwrap().iter().filter_map(|c| c.as_str()?.strip_prefix("node.read:")) {
+            assert!(
+                !cap.contains("pki") && !cap.contains("**") && !cap.ends_with(".key") && !cap.ends_with(".pem"),
+                "{}: node.read:{cap}",
+                p["name"]
+            );
+        }
+    }
     let text = run(rampart().args(["plugin", "list"]));
     assert!(text.stdout.contains("pod-security") && text.stdout.contains("cluster.list:apps/v1/Deployment"), "{}", text.stdout);
 }

@@ -12,8 +12,13 @@ use support::*;
 /// A scan of a small cluster and a small node root with two plugins: the
 /// hostile one (with `settings`) and pod-security.
 fn attack(settings: &[(&str, &str)], extra: &[&str], node_setup: impl FnOnce(&Path)) -> (Run, Value) {
+    attack_with(settings, &["node.read:/etc/**", "node.stat:/etc/**", "cluster.list:*"], extra, node_setup)
+}
+
+fn attack_with(settings: &[(&str, &str)], grants: &[&str], extra: &[&str], node_setup: impl FnOnce(&Path)) -> (Run, Value) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cluster.yaml"), SMALL_CLUSTER).unwrap();
+    let secret = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: dev}\ndata: {password: aHVudGVyMg==}\nstringData: {user: admin}\n";
+    std::fs::write(dir.path().join("cluster.yaml"), format!("{SMALL_CLUSTER}{secret}")).unwrap();
     let node = dir.path().join("node");
     std::fs::create_dir_all(node.join("etc")).unwrap();
     std::fs::create_dir_all(node.join("var/lib/kubelet")).unwrap();
@@ -24,7 +29,7 @@ fn attack(settings: &[(&str, &str)], extra: &[&str], node_setup: impl FnOnce(&Pa
     let reg = registry(
         dir.path(),
         &[
-            Entry { name: "hostile", source: &hostile, grants: &["node.read:/etc/**", "node.stat:/etc/**", "cluster.list:*"], settings },
+            Entry { name: "hostile", source: &hostile, grants, settings },
             Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings: &[] },
         ],
     );
@@ -138,7 +143,7 @@ fn ungranted_kinds_and_paths_are_denied_and_counted() {
     let (_, report) = attack(&[("attack", "ungranted")], &[], |_| {});
     let f = &findings(&report, "hostile/attack")[0];
     assert_eq!(f["status"], "pass");
-    assert_eq!(f["evidence"]["secrets"], "0");
+    assert_eq!(f["evidence"]["secrets"], "1");
     assert!(f["evidence"]["pods"].as_str().unwrap().starts_with("denied: cluster.list:v1/Pod"), "{f}");
     assert!(f["evidence"]["outside-glob"].as_str().unwrap().starts_with("denied: node.read:/var/lib/kubelet/config.yaml"), "{f}");
     let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
@@ -199,4 +204,21 @@ fn wasi_gives_no_files_environment_or_network() {
     }
     assert_eq!(e["env"], "0", "{f}");
     assert_eq!(e["args"], "0", "{f}");
+}
+
+#[test]
+fn secret_values_are_redacted_unless_granted() {
+    let grants = ["node.stat:/etc/**", "cluster.list:v1/Secret"];
+    let (_, report) = attack_with(&[("attack", "secrets")], &grants, &[], |_| {});
+    let db = findings(&report, "hostile/attack")[0]["evidence"]["db"].as_str().unwrap().to_string();
+    let secret: Value = serde_json::from_str(&db).unwrap();
+    assert_eq!(secret["data"]["password"], "<redacted>");
+    assert_eq!(secret["stringData"]["user"], "<redacted>");
+    assert!(!db.contains("aHVudGVyMg=="), "{db}");
+
+    let grants = ["node.stat:/etc/**", "cluster.list:v1/Secret", "cluster.secret-values"];
+    let (_, report) = attack_with(&[("attack", "secrets")], &grants, &[], |_| {});
+    let db = findings(&report, "hostile/attack")[0]["evidence"]["db"].as_str().unwrap().to_string();
+    let secret: Value = serde_json::from_str(&db).unwrap();
+    assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
 }

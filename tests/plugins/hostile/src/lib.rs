@@ -16,6 +16,7 @@ impl Plugin for Hostile {
                 Capability::NodeRead("/etc/**".into()),
                 Capability::NodeStat("/etc/**".into()),
                 Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "Secret".into() }),
+                Capability::ClusterSecretValues,
             ],
         }
     }
@@ -124,6 +125,14 @@ impl Plugin for Hostile {
                         .with("args", args)
                         .with("net", net),
                 );
+                Ok(())
+            }
+            "secrets" => {
+                let mut f = Finding::new("attack", Status::Pass, "read secrets");
+                for s in host.list_objects("v1", "Secret", None).map_err(|e| e.reason())? {
+                    f = f.with(s.ref_.name.clone(), s.json);
+                }
+                out.push(f);
                 Ok(())
             }
             "silent" => Ok(()),
