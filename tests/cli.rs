@@ -398,3 +398,53 @@ fn text_report_of_the_kubeadm_nodes() {
         .join("\n");
     insta::assert_snapshot!(text);
 }
+
+/// `--profile cis-k8s-1.12` gives every one of the 131 controls a verdict,
+/// none silently missing, and a score over the automated ones.
+#[test]
+fn cis_profile_lists_every_control() {
+    let r = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]);
+    let report = r.json();
+    let profile = &report["profiles"][0];
+    assert_eq!(profile["id"], "cis-k8s-1.12");
+    let controls = profile["controls"].as_array().unwrap();
+    assert_eq!(controls.len(), 131);
+    let status = |id: &str| {
+        controls.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id} missing"))["status"].as_str().unwrap().to_string()
+    };
+    for id in ["1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8", "1.1.11", "1.1.13", "1.1.19"] {
+        assert_eq!(status(id), "pass", "{id}");
+    }
+    assert_eq!(status("1.1.12"), "fail");
+    assert_eq!(status("1.1.9"), "not-applicable", "no CNI files on a kubeadm node");
+    assert_eq!(status("5.2.2"), "warn", "manual, with evidence");
+    let privileged = controls.iter().find(|c| c["id"] == "5.2.2").unwrap();
+    assert!(privileged["findings"].as_array().unwrap().iter().any(|f| f["status"] == "fail" && f["object"]["name"] == "priv-debug"));
+    for c in controls {
+        assert!(["automated", "manual"].contains(&c["assessment"].as_str().unwrap()));
+        if c["assessment"] == "manual" {
+            assert!(["warn", "not-applicable"].contains(&c["status"].as_str().unwrap()), "{}", c["id"]);
+        }
+        assert!(c["checks"].is_array() && c["findings"].is_array());
+    }
+    let automated: Vec<&Value> = controls.iter().filter(|c| c["assessment"] == "automated").collect();
+    assert_eq!(automated.len(), 65);
+    let count = |s: &str| automated.iter().filter(|c| c["status"] == s).count() as f64;
+    let expected = (count("pass") * 1000.0 / (count("pass") + count("fail") + count("error"))).round() / 10.0;
+    assert_eq!(profile["score"].as_f64().unwrap(), expected);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn profile_list_and_show() {
+    let r = run(rampart().args(["profile", "list", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let list = r.json();
+    assert_eq!(list[0]["id"], "cis-k8s-1.12");
+    assert_eq!((list[0]["controls"].as_u64(), list[0]["automated"].as_u64(), list[0]["manual"].as_u64()), (Some(131), Some(65), Some(66)));
+    let r = run(rampart().args(["profile", "show", "cis-k8s-1.12"]));
+    assert!(r.stdout.contains("1.2 API server") && r.stdout.contains("checks: control-plane-files/etcd-data-dir-owner"), "{}", r.stdout);
+    let r = run(rampart().args(["profile", "show", "nope"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no profile `nope`") && r.stderr.contains("cis-k8s-1.12"), "{}", r.stderr);
+}

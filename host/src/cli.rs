@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Engine, EngineConfig};
 use crate::grants::Capability;
+use crate::profile::Profile;
 use crate::registry::Registry;
 use crate::report::{self, Severity};
 use crate::scan::{self, ScanRequest};
@@ -65,6 +66,9 @@ enum Command {
     /// Plugins: list those in the registry, or inspect a component file.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Benchmark profiles: list those in the registry, or show one.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Time compile, cache load, instantiate+evaluate and whole scans on
     /// the given inputs (figures for docs/performance.md).
     Bench(BenchArgs),
@@ -108,11 +112,11 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn request(self, grants: Vec<Capability>) -> anyhow::Result<ScanRequest> {
+    fn request(self, grants: Vec<Capability>, profile: Option<Profile>) -> anyhow::Result<ScanRequest> {
         if self.manifests.is_empty() && self.node.is_empty() {
             bail!("nothing to scan: give --manifests DIR_OR_FILE... and/or --node ROOT...");
         }
-        Ok(ScanRequest { manifests: self.manifests, nodes: self.node, plugins: self.plugin, grants })
+        Ok(ScanRequest { manifests: self.manifests, nodes: self.node, plugins: self.plugin, grants, profile })
     }
 }
 
@@ -126,6 +130,11 @@ struct ScanArgs {
     #[arg(long, value_name = "CAPABILITY")]
     grant: Vec<String>,
 
+    /// Assess a benchmark profile (e.g. cis-k8s-1.12): runs the plugins its
+    /// controls need and reports a verdict per control and a score.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
+
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
@@ -136,6 +145,21 @@ struct ScanArgs {
     /// Exit 1 when a check fails (or errors) at this severity or above.
     #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
     fail_on: Severity,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// The profiles in registry.toml.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every control of a profile with its checks.
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,10 +261,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let engine = engine(&cli.engine)?;
             plugin_list(&engine, &registry, format)
         }
+        Command::Profile(command) => {
+            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            profile_command(&registry, command)
+        }
         Command::Bench(args) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
-            let request = args.target.request(Vec::new())?;
+            let request = args.target.request(Vec::new(), None)?;
             let rows = crate::bench::run(engine.config(), &registry, &request, args.baseline.as_deref(), args.iterations)?;
             let text = match args.format {
                 Format::Json => {
@@ -279,8 +307,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
-    let request = args.target.request(grants)?;
     let registry = Registry::load(&registry_path(registry)?)?;
+    let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
+    let request = args.target.request(grants, profile)?;
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
     let text = match args.format {
@@ -415,5 +444,64 @@ fn plugin_inspect(engine: &Engine, file: &Path, format: Format) -> anyhow::Resul
         Format::Text => describe_listing(&listing) + "  (nothing was granted while reading this)\n",
     };
     write_output(None, &text)?;
+    Ok(EXIT_OK)
+}
+
+fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Result<u8> {
+    match command {
+        ProfileCommand::List { format } => {
+            let mut rows = Vec::new();
+            for entry in &registry.profiles {
+                let p = Profile::load(&entry.source)?;
+                let automated = p.controls.iter().filter(|c| c.assessment == crate::profile::Assessment::Automated).count();
+                rows.push(serde_json::json!({
+                    "id": p.id, "title": p.title, "version": p.version, "source": entry.source.display().to_string(),
+                    "controls": p.controls.len(), "automated": automated, "manual": p.controls.len() - automated,
+                    "plugins": p.plugins(),
+                }));
+            }
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&rows)? + "\n",
+                Format::Text => rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{:<16} {} {}  ({} controls: {} automated, {} manual)\n",
+                            r["id"].as_str().unwrap_or(""),
+                            r["title"].as_str().unwrap_or(""),
+                            r["version"].as_str().unwrap_or(""),
+                            r["controls"],
+                            r["automated"],
+                            r["manual"]
+                        )
+                    })
+                    .collect(),
+            };
+            write_output(None, &text)?;
+        }
+        ProfileCommand::Show { id, format } => {
+            let p = registry.profile(&id)?;
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&p)? + "\n",
+                Format::Text => {
+                    let mut out = format!("{} {} ({}): {} controls\n", p.title, p.version, p.id, p.controls.len());
+                    let mut section = "";
+                    for c in &p.controls {
+                        if c.section != section {
+                            section = &c.section;
+                            out += &format!("\n{section} {}\n", p.sections.get(section).map(String::as_str).unwrap_or(""));
+                        }
+                        let kind = if c.assessment == crate::profile::Assessment::Automated { "automated" } else { "manual" };
+                        out += &format!("  {:<8} {:<9} {:<8} {}\n", c.id, kind, c.severity.as_str(), c.title);
+                        if !c.checks.is_empty() {
+                            out += &format!("           checks: {}\n", c.checks.join(", "));
+                        }
+                    }
+                    out
+                }
+            };
+            write_output(None, &text)?;
+        }
+    }
     Ok(EXIT_OK)
 }

@@ -25,6 +25,10 @@ pub enum Error {
     #[error("registry {path}: {message}")]
     Registry { path: PathBuf, message: String },
 
+    /// A profile file is malformed.
+    #[error("profile {path}: {message}")]
+    Profile { path: PathBuf, message: String },
+
     /// A capability string (from registry.toml or `--grant`) is malformed.
     #[error("capability `{text}`: {message}")]
     Capability { text: String, message: String },

@@ -21,10 +21,19 @@ pub struct PluginEntry {
     pub settings: Vec<(String, String)>,
 }
 
+/// One `[[profile]]` entry: a benchmark profile this install knows.
+#[derive(Debug, Clone)]
+pub struct ProfileEntry {
+    pub id: String,
+    /// The profile file, resolved against the registry's directory.
+    pub source: PathBuf,
+}
+
 #[derive(Debug, Clone)]
 pub struct Registry {
     pub path: PathBuf,
     pub plugins: Vec<PluginEntry>,
+    pub profiles: Vec<ProfileEntry>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +41,15 @@ pub struct Registry {
 struct File {
     #[serde(default)]
     plugin: Vec<RawEntry>,
+    #[serde(default)]
+    profile: Vec<RawProfile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    id: String,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -82,7 +100,30 @@ impl Registry {
                 settings: raw.settings.into_iter().collect(),
             });
         }
-        Ok(Registry { path: path.to_path_buf(), plugins })
+        let mut profiles: Vec<ProfileEntry> = Vec::new();
+        for raw in file.profile {
+            if profiles.iter().any(|p| p.id == raw.id) {
+                return Err(bad(format!("profile `{}` is listed twice", raw.id)));
+            }
+            profiles.push(ProfileEntry { source: base.join(&raw.source), id: raw.id });
+        }
+        Ok(Registry { path: path.to_path_buf(), plugins, profiles })
+    }
+
+    /// Loads the profile with this id, or says which ids there are.
+    pub fn profile(&self, id: &str) -> Result<crate::profile::Profile> {
+        let entry = self.profiles.iter().find(|p| p.id == id).ok_or_else(|| Error::Registry {
+            path: self.path.clone(),
+            message: format!("no profile `{id}` (known: {})", self.profiles.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")),
+        })?;
+        let profile = crate::profile::Profile::load(&entry.source)?;
+        if profile.id != id {
+            return Err(Error::Profile {
+                path: entry.source.clone(),
+                message: format!("its id is `{}`, but registry.toml lists it as `{id}`", profile.id),
+            });
+        }
+        Ok(profile)
     }
 }
 

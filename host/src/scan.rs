@@ -11,6 +11,7 @@ use crate::broker::RunInputs;
 use crate::engine::{Engine, Plugin, RunResult};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, CapabilitySet, Grant};
+use crate::profile::{self, Coverage, Profile};
 use crate::registry::{PluginEntry, Registry};
 use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
 use crate::sources::{ClusterData, NodeRoot, manifests};
@@ -24,6 +25,8 @@ pub struct ScanRequest {
     pub plugins: Vec<String>,
     /// Grants added to every plugin's registry grants.
     pub grants: Vec<Capability>,
+    /// The benchmark profile to assess (its plugins run with its settings).
+    pub profile: Option<Profile>,
 }
 
 /// Where a run points.
@@ -75,7 +78,14 @@ pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a Pl
 /// Runs a whole scan. Only a request that cannot start at all (an unknown
 /// plugin name) is an `Err`; bad inputs are listed in `Report::errors`.
 pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
-    let entries = select(registry, &request.plugins)?;
+    let mut entries = select(registry, &request.plugins)?;
+    let mut profile_settings = BTreeMap::new();
+    if let Some(profile) = &request.profile {
+        // A profile runs the plugins its controls name (those installed).
+        let wanted = profile.plugins();
+        entries.retain(|e| wanted.contains(&e.name));
+        profile_settings = profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?;
+    }
     let mut errors: Vec<String> = Vec::new();
 
     let cluster = if request.manifests.is_empty() {
@@ -149,7 +159,9 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 Target::Cluster => None,
             };
             let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
-            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings: entry.settings.clone() });
+            let mut settings = entry.settings.clone();
+            settings.extend(profile_settings.get(&entry.name).cloned().unwrap_or_default());
+            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings });
         }
         reports.push(PluginReport {
             name: plugin.name.clone(),
@@ -218,6 +230,23 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         nodes: nodes.iter().map(|n| NodeTarget { name: n.name.clone(), root: n.root.display().to_string() }).collect(),
     };
     let summary = Summary::of(&findings);
+    let profiles = match &request.profile {
+        None => Vec::new(),
+        Some(p) => {
+            let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new() };
+            for r in &reports {
+                if let Some(e) = &r.error {
+                    coverage.skipped.insert(r.name.clone(), format!("the plugin did not load: {e}"));
+                } else if r.runs.iter().all(|run| run.outcome == Outcome::Skipped) {
+                    let why = r.runs.iter().find_map(|run| run.message.clone()).unwrap_or_default();
+                    coverage.skipped.insert(r.name.clone(), why);
+                } else {
+                    coverage.ran.push(r.name.clone());
+                }
+            }
+            vec![profile::evaluate(p, &findings, &coverage)]
+        }
+    };
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "rampart", version: env!("CARGO_PKG_VERSION") },
@@ -225,6 +254,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         plugins: reports,
         findings,
         summary,
+        profiles,
         errors,
     })
 }

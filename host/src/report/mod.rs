@@ -50,7 +50,7 @@ impl From<crate::bindings::types::Status> for Status {
 }
 
 /// How much a failure matters, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -245,7 +245,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(findings: &[Finding]) -> Summary {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary {
         let mut s = Summary::default();
         for f in findings {
             *s.slot(f.status) += 1;
@@ -253,7 +253,7 @@ impl Summary {
         s
     }
 
-    fn slot(&mut self, status: Status) -> &mut usize {
+    pub(crate) fn slot(&mut self, status: Status) -> &mut usize {
         match status {
             Status::Pass => &mut self.pass,
             Status::Fail => &mut self.fail,
@@ -264,8 +264,13 @@ impl Summary {
     }
 
     pub fn get(&self, status: Status) -> usize {
-        let mut copy = self.clone();
-        *copy.slot(status)
+        match status {
+            Status::Pass => self.pass,
+            Status::Fail => self.fail,
+            Status::Warn => self.warn,
+            Status::NotApplicable => self.not_applicable,
+            Status::Error => self.error,
+        }
     }
 }
 
@@ -284,15 +289,24 @@ pub struct Report {
     pub plugins: Vec<PluginReport>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// Benchmark verdicts, when the scan assessed a profile.
+    pub profiles: Vec<crate::profile::ProfileResult>,
     /// Input problems (a bad manifest, a missing node root, a plugin that
     /// would not load): the scan went on without them.
     pub errors: Vec<String>,
 }
 
 impl Report {
-    /// Whether any `fail` or `error` finding has at least this severity.
+    /// Whether the scan failed at this severity: with a profile, any
+    /// control that is `fail` or `error` (manual controls are `warn` and do
+    /// not count); without one, any `fail` or `error` finding.
     pub fn fails_at(&self, threshold: Severity) -> bool {
-        self.findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Error) && f.severity >= threshold)
+        let bad = |status: Status, severity: Severity| matches!(status, Status::Fail | Status::Error) && severity >= threshold;
+        if self.profiles.is_empty() {
+            self.findings.iter().any(|f| bad(f.status, f.severity))
+        } else {
+            self.profiles.iter().flat_map(|p| &p.controls).any(|c| bad(c.status, c.severity))
+        }
     }
 
     pub fn to_json(&self) -> String {

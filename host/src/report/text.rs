@@ -69,7 +69,10 @@ fn counts(summary: &Summary) -> String {
 
 /// Renders the report; `color` adds ANSI colours (for a terminal).
 pub fn render(report: &Report, color: bool) -> String {
-    let mut out = String::new();
+    if report.profiles.is_empty() { render_plugins(report, color) } else { render_profiles(report, color) }
+}
+
+fn header(report: &Report, out: &mut String) {
     let t = &report.targets;
     let _ = writeln!(
         out,
@@ -86,6 +89,86 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "  - {e}");
         }
     }
+}
+
+/// What went wrong with plugins themselves: not loaded, runs that failed,
+/// denied calls.
+fn plugin_problems(report: &Report, color: bool, out: &mut String) {
+    for plugin in &report.plugins {
+        let mut lines = Vec::new();
+        if let Some(err) = &plugin.error {
+            lines.push(format!("  {} not loaded: {err}", label(Status::Error, color)));
+        }
+        for run in plugin.runs.iter().filter(|r| r.message.is_some()) {
+            lines.push(format!("  run on {} ({:?}): {}", run.target, run.outcome, run.message.as_deref().unwrap_or("")));
+        }
+        if plugin.capabilities.denied_calls > 0 {
+            lines.push(format!("  {} denied host call(s):", plugin.capabilities.denied_calls));
+            for d in &plugin.capabilities.denied {
+                lines.push(format!("    {} x{}", d.capability, d.count));
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n{} {}", plugin.name, plugin.version);
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+    }
+}
+
+fn render_profiles(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    header(report, &mut out);
+    plugin_problems(report, color, &mut out);
+    for p in &report.profiles {
+        let title = format!("{} {} ({})", p.title, p.version, p.id);
+        let _ = writeln!(out, "\n{}", if color { title.bold().to_string() } else { title });
+        let mut sections: Vec<&str> = p.controls.iter().map(|c| c.section.as_str()).collect();
+        sections.dedup();
+        for section in sections {
+            let controls: Vec<_> = p.controls.iter().filter(|c| c.section == section).collect();
+            let mut tally = Summary::default();
+            for c in &controls {
+                *tally.slot(c.status) += 1;
+            }
+            let name = p.sections.get(section).map(String::as_str).unwrap_or("");
+            let _ = writeln!(out, "\n  {section} {name}  [{}]", counts(&tally));
+            for c in controls {
+                let manual = if c.assessment == crate::profile::Assessment::Manual { " (manual)" } else { "" };
+                let _ = writeln!(out, "  {}  {:<8} {}{manual}", label(c.status, color), c.id, c.title);
+                if let Some(r) = &c.reason {
+                    let _ = writeln!(out, "           {r}");
+                }
+                let shown: Vec<_> = c.findings.iter().filter(|f| matches!(f.status, Status::Fail | Status::Error)).collect();
+                for f in shown.iter().take(10) {
+                    let _ = writeln!(out, "           {} {}: {}", label(f.status, color), subject(f), f.message);
+                }
+                if shown.len() > 10 {
+                    let _ = writeln!(out, "           … and {} more (see --format json)", shown.len() - 10);
+                }
+            }
+        }
+        let automated = p.controls.iter().filter(|c| c.assessment == crate::profile::Assessment::Automated).count();
+        let score = p.score.map_or("n/a".to_string(), |s| format!("{s:.1}%"));
+        let _ = writeln!(
+            out,
+            "\n{}: {} controls: {} pass, {} fail, {} warn, {} not-applicable, {} error. Score {score} over {automated} automated controls.",
+            p.id,
+            p.controls.len(),
+            p.summary.pass,
+            p.summary.fail,
+            p.summary.warn,
+            p.summary.not_applicable,
+            p.summary.error
+        );
+    }
+    out
+}
+
+fn render_plugins(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    header(report, &mut out);
     for plugin in &report.plugins {
         let digest = plugin.digest.strip_prefix("sha256:").map(|d| &d[..d.len().min(12)]).unwrap_or("");
         let title = format!("{} {}", plugin.name, plugin.version);
@@ -108,7 +191,7 @@ pub fn render(report: &Report, color: bool) -> String {
         for check in &plugin.checks {
             let id = format!("{}/{}", plugin.name, check.id);
             let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.check == id).collect();
-            let summary = Summary::of(&findings.iter().map(|f| (*f).clone()).collect::<Vec<_>>());
+            let summary = Summary::of(findings.iter().copied());
             let status = overall(&findings);
             let _ = writeln!(out, "  {}  {id:<width$}  {}  [{}]", label(status, color), check.title, counts(&summary));
             let listed: Vec<&&Finding> = findings

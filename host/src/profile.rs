@@ -1,0 +1,411 @@
+//! Benchmark profiles as data (profiles/*.toml): controls mapped to checks,
+//! and the aggregation of a scan's findings into one verdict per control
+//! and a score.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::report::{Finding, Severity, Status};
+
+/// Whether a benchmark marks a control as automatable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assessment {
+    Automated,
+    Manual,
+}
+
+/// One control of a benchmark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// The benchmark's own id (`1.2.1`, `V-242390`).
+    pub id: String,
+    /// The group it belongs to (`1.2`); see `Profile::sections` for titles.
+    pub section: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    pub assessment: Assessment,
+    #[serde(default = "default_severity")]
+    pub severity: Severity,
+    /// What the control is about: master, etcd, controlplane, node, policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `plugin/check` ids whose findings decide (automated) or assist
+    /// (manual) this control.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// What a person does to assess it (manual controls), or how to read it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub guidance: String,
+    /// Plugin settings this control needs, by plugin name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn default_severity() -> Severity {
+    Severity::Medium
+}
+
+/// A benchmark profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    /// Section titles by section id (`"1.2" = "API server"`).
+    #[serde(default)]
+    pub sections: BTreeMap<String, String>,
+    /// Plugin settings for the whole profile, by plugin name.
+    #[serde(default)]
+    pub settings: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(rename = "control")]
+    pub controls: Vec<Control>,
+}
+
+impl Profile {
+    pub fn load(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Profile::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Profile> {
+        let bad = |message: String| Error::Profile { path: path.to_path_buf(), message };
+        let profile: Profile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if profile.controls.is_empty() {
+            return Err(bad("has no [[control]]".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &profile.controls {
+            if !seen.insert(&c.id) {
+                return Err(bad(format!("control {} is listed twice", c.id)));
+            }
+            for check in &c.checks {
+                if check.split('/').count() != 2 || check.starts_with('/') || check.ends_with('/') {
+                    return Err(bad(format!("control {}: check `{check}` must be plugin/check", c.id)));
+                }
+            }
+        }
+        profile.plugin_settings().map_err(bad)?;
+        Ok(profile)
+    }
+
+    /// The plugins the profile's checks come from.
+    pub fn plugins(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.controls.iter().flat_map(|c| c.checks.iter().map(|k| k.split('/').next().unwrap_or("").to_string())).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Settings per plugin: the profile's, then each control's. Two places
+    /// giving one key different values is an error naming both.
+    pub fn plugin_settings(&self) -> std::result::Result<BTreeMap<String, Vec<(String, String)>>, String> {
+        let mut merged: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
+        let sources = std::iter::once(("the profile".to_string(), &self.settings))
+            .chain(self.controls.iter().map(|c| (format!("control {}", c.id), &c.settings)));
+        for (whence, settings) in sources {
+            for (plugin, pairs) in settings {
+                for (k, v) in pairs {
+                    let slot = merged.entry(plugin.clone()).or_default();
+                    match slot.get(k) {
+                        Some((old, from)) if old != v => {
+                            return Err(format!("{plugin} setting {k} is {old:?} in {from} but {v:?} in {whence}"));
+                        }
+                        _ => {
+                            slot.insert(k.clone(), (v.clone(), whence.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(merged.into_iter().map(|(p, m)| (p, m.into_iter().map(|(k, (v, _))| (k, v)).collect())).collect())
+    }
+}
+
+/// Why a control has no findings to stand on.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// Plugins that ran (fully or not) in this scan.
+    pub ran: Vec<String>,
+    /// Plugins skipped for want of a target, with the reason.
+    pub skipped: BTreeMap<String, String>,
+}
+
+/// A control's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlResult {
+    pub id: String,
+    pub section: String,
+    pub title: String,
+    pub status: Status,
+    pub assessment: Assessment,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    pub checks: Vec<String>,
+    /// Why the status is what it is, when the findings alone do not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub guidance: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProfileSummary {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    #[serde(rename = "not-applicable")]
+    pub not_applicable: usize,
+    pub error: usize,
+}
+
+/// A profile's verdicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileResult {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    /// passed / (passed + failed + errored) over automated controls, in
+    /// percent; `null` when no automated control could be counted.
+    pub score: Option<f64>,
+    pub summary: ProfileSummary,
+    #[serde(skip)]
+    pub sections: BTreeMap<String, String>,
+    pub controls: Vec<ControlResult>,
+}
+
+fn messages(findings: &[&Finding], status: Status) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for f in findings.iter().filter(|f| f.status == status) {
+        let m = match &f.node {
+            Some(n) => format!("{n}: {}", f.message),
+            None => f.message.clone(),
+        };
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+    }
+    seen.join("; ")
+}
+
+/// Aggregates the findings of a scan into the profile's verdicts.
+pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) -> ProfileResult {
+    let mut controls = Vec::new();
+    for c in &profile.controls {
+        let mine: Vec<&Finding> = findings.iter().filter(|f| c.checks.contains(&f.check)).collect();
+        let has = |s: Status| mine.iter().any(|f| f.status == s);
+        let mut reason = None;
+        let missing: Vec<String> = c
+            .checks
+            .iter()
+            .filter(|k| !mine.iter().any(|f| &&f.check == k))
+            .map(|k| {
+                let plugin = k.split('/').next().unwrap_or("");
+                match (coverage.skipped.get(plugin), coverage.ran.iter().any(|p| p == plugin)) {
+                    (Some(why), _) => format!("{k}: not run ({why})"),
+                    (None, true) => format!("{k}: the plugin has no such check"),
+                    (None, false) => format!("{k}: plugin {plugin} is not installed or not selected"),
+                }
+            })
+            .collect();
+        let status = match c.assessment {
+            Assessment::Manual => {
+                if !mine.is_empty() && mine.iter().all(|f| f.status == Status::NotApplicable) {
+                    reason = Some(messages(&mine, Status::NotApplicable));
+                    Status::NotApplicable
+                } else {
+                    if mine.is_empty() && !c.checks.is_empty() {
+                        reason = Some(format!("no assisting evidence: {}", missing.join("; ")));
+                    }
+                    Status::Warn
+                }
+            }
+            Assessment::Automated => {
+                if c.checks.is_empty() {
+                    reason = Some("no check implements this control yet".into());
+                    Status::Error
+                } else if !missing.is_empty() && !has(Status::Fail) {
+                    // Part of the control was never assessed: never a pass.
+                    reason = Some(missing.join("; "));
+                    Status::Error
+                } else if has(Status::Fail) {
+                    Status::Fail
+                } else if has(Status::Error) {
+                    reason = Some(messages(&mine, Status::Error));
+                    Status::Error
+                } else if has(Status::Warn) {
+                    Status::Warn
+                } else if has(Status::Pass) {
+                    Status::Pass
+                } else {
+                    reason = Some(messages(&mine, Status::NotApplicable));
+                    Status::NotApplicable
+                }
+            }
+        };
+        controls.push(ControlResult {
+            id: c.id.clone(),
+            section: c.section.clone(),
+            title: c.title.clone(),
+            status,
+            assessment: c.assessment,
+            severity: c.severity,
+            level: c.level,
+            checks: c.checks.clone(),
+            reason,
+            guidance: c.guidance.clone(),
+            findings: mine.into_iter().cloned().collect(),
+        });
+    }
+    let mut summary = ProfileSummary::default();
+    for c in &controls {
+        *match c.status {
+            Status::Pass => &mut summary.pass,
+            Status::Fail => &mut summary.fail,
+            Status::Warn => &mut summary.warn,
+            Status::NotApplicable => &mut summary.not_applicable,
+            Status::Error => &mut summary.error,
+        } += 1;
+    }
+    let automated = |s: Status| controls.iter().filter(|c| c.assessment == Assessment::Automated && c.status == s).count();
+    let (p, f, e) = (automated(Status::Pass), automated(Status::Fail), automated(Status::Error));
+    let score = (p + f + e > 0).then(|| ((p as f64) * 1000.0 / ((p + f + e) as f64)).round() / 10.0);
+    ProfileResult {
+        id: profile.id.clone(),
+        title: profile.title.clone(),
+        version: profile.version.clone(),
+        score,
+        summary,
+        sections: profile.sections.clone(),
+        controls,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Evidence;
+
+    const PROFILE: &str = r#"
+id = "t"
+title = "Test"
+version = "1"
+[sections]
+"1" = "One"
+[[control]]
+id = "1.1"
+section = "1"
+title = "automated, two checks"
+assessment = "automated"
+checks = ["a/x", "a/y"]
+[[control]]
+id = "1.2"
+section = "1"
+title = "manual with help"
+assessment = "manual"
+checks = ["a/x"]
+guidance = "look"
+[[control]]
+id = "1.3"
+section = "1"
+title = "not implemented"
+assessment = "automated"
+[control.settings.a]
+limit = "0600"
+"#;
+
+    fn finding(check: &str, status: Status) -> Finding {
+        Finding {
+            check: check.into(),
+            status,
+            severity: Severity::Medium,
+            message: format!("{check} {status:?}"),
+            object: None,
+            path: None,
+            node: Some("n1".into()),
+            source: None,
+            evidence: Evidence::default(),
+        }
+    }
+
+    fn run(findings: &[Finding]) -> ProfileResult {
+        let p = Profile::parse(Path::new("t.toml"), PROFILE).unwrap();
+        evaluate(&p, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() })
+    }
+
+    fn status(r: &ProfileResult, id: &str) -> Status {
+        r.controls.iter().find(|c| c.id == id).unwrap().status
+    }
+
+    #[test]
+    fn fail_beats_error_beats_pass() {
+        let r = run(&[finding("a/x", Status::Pass), finding("a/y", Status::Fail)]);
+        assert_eq!(status(&r, "1.1"), Status::Fail);
+        let r = run(&[finding("a/x", Status::Pass), finding("a/y", Status::Error)]);
+        assert_eq!(status(&r, "1.1"), Status::Error);
+        let r = run(&[finding("a/x", Status::Pass), finding("a/y", Status::Pass), finding("a/y", Status::NotApplicable)]);
+        assert_eq!(status(&r, "1.1"), Status::Pass);
+    }
+
+    #[test]
+    fn a_check_without_findings_is_never_a_pass() {
+        let r = run(&[finding("a/x", Status::Pass)]);
+        assert_eq!(status(&r, "1.1"), Status::Error);
+        assert!(r.controls[0].reason.as_deref().unwrap().contains("a/y"));
+    }
+
+    #[test]
+    fn all_not_applicable_says_why() {
+        let r = run(&[finding("a/x", Status::NotApplicable), finding("a/y", Status::NotApplicable)]);
+        assert_eq!(status(&r, "1.1"), Status::NotApplicable);
+        assert_eq!(status(&r, "1.2"), Status::NotApplicable);
+        assert!(r.controls[0].reason.as_deref().unwrap().contains("n1: a/x"));
+    }
+
+    #[test]
+    fn manual_is_warn_with_evidence_and_unimplemented_is_error() {
+        let r = run(&[finding("a/x", Status::Fail), finding("a/y", Status::Pass)]);
+        assert_eq!(status(&r, "1.2"), Status::Warn);
+        assert_eq!(r.controls[1].findings.len(), 1);
+        assert_eq!(status(&r, "1.3"), Status::Error);
+    }
+
+    #[test]
+    fn score_counts_automated_pass_fail_error_only() {
+        // 1.1 pass, 1.2 warn (manual), 1.3 error (unimplemented): 1 of 2.
+        let r = run(&[finding("a/x", Status::Pass), finding("a/y", Status::Pass)]);
+        assert_eq!(r.score, Some(50.0));
+        assert_eq!((r.summary.pass, r.summary.warn, r.summary.error), (1, 1, 1));
+    }
+
+    #[test]
+    fn conflicting_settings_name_both_places() {
+        let text = PROFILE.replace("[sections]", "[settings.a]\nlimit = \"0644\"\n[sections]");
+        let err = Profile::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("\"0644\" in the profile") && err.contains("control 1.3"), "{err}");
+        let ok = Profile::parse(Path::new("t.toml"), PROFILE).unwrap();
+        assert_eq!(ok.plugin_settings().unwrap()["a"], vec![("limit".to_string(), "0600".to_string())]);
+    }
+
+    #[test]
+    fn malformed_profiles_are_named() {
+        for (text, needle) in [
+            ("id = \"t\"\ntitle = \"t\"\nversion = \"1\"\ncontrol = []\n", "no [[control]]"),
+            (&PROFILE.replace("checks = [\"a/x\"]\n", "checks = [\"ax\"]\n"), "plugin/check"),
+            (&PROFILE.replace("id = \"1.3\"", "id = \"1.2\""), "twice"),
+            (&PROFILE.replace("assessment = \"manual\"", "assessment = \"sometimes\""), "sometimes"),
+        ] {
+            let err = Profile::parse(Path::new("t.toml"), text).unwrap_err().to_string();
+            assert!(err.contains("t.toml") && err.contains(needle), "{err}");
+        }
+    }
+}
