@@ -23,6 +23,7 @@
 
 pub mod args;
 pub mod component;
+pub mod flags;
 pub mod mode;
 pub mod testing;
 pub mod workload;

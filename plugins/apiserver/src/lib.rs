@@ -1,0 +1,380 @@
+//! apiserver: the flags kube-apiserver runs with (CIS 1.2, 3.2.1), from its
+//! process argv, else its static pod manifest; unset flags are judged by the
+//! binary's defaults.
+
+use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
+use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
+
+pub struct ApiServer;
+
+const COMPONENT: Component = Component {
+    name: "kube-apiserver",
+    manifest: "/etc/kubernetes/manifests/kube-apiserver.yaml",
+    bools: &["anonymous-auth", "profiling", "service-account-lookup", "service-account-extend-token-expiration", "allow-privileged"],
+};
+
+const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {
+    Cond { flag, default, expect }
+}
+
+const STRONG_CIPHERS: &[&str] = &[
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+
+const ADMISSION: &str = "enable-admission-plugins";
+const AUTHZ: &str = "authorization-mode";
+// kube-apiserver's default authorization mode when the flag is unset.
+const AUTHZ_DEFAULT: Option<&str> = Some("AlwaysAllow");
+
+const CHECKS: &[FlagCheck] = &[
+    FlagCheck {
+        id: "anonymous-auth",
+        title: "Anonymous requests are refused",
+        severity: Severity::High,
+        remediation: "Set --anonymous-auth=false (check that health probes authenticate first).",
+        tags: &["cis-1.2.1"],
+        all: &[c("anonymous-auth", Some("true"), Expect::Is("false"))],
+    },
+    FlagCheck {
+        id: "token-auth-file",
+        title: "No static token file is used",
+        severity: Severity::High,
+        remediation: "Remove --token-auth-file and move users to certificates, OIDC or webhook authentication.",
+        tags: &["cis-1.2.2"],
+        all: &[c("token-auth-file", None, Expect::Unset)],
+    },
+    FlagCheck {
+        id: "deny-service-external-ips",
+        title: "DenyServiceExternalIPs admission plugin is enabled",
+        severity: Severity::Medium,
+        remediation: "Add DenyServiceExternalIPs to --enable-admission-plugins.",
+        tags: &["cis-1.2.3"],
+        all: &[c(ADMISSION, None, Expect::Contains("DenyServiceExternalIPs"))],
+    },
+    FlagCheck {
+        id: "kubelet-client-cert",
+        title: "The API server authenticates to kubelets with a client certificate",
+        severity: Severity::High,
+        remediation: "Set --kubelet-client-certificate and --kubelet-client-key.",
+        tags: &["cis-1.2.4"],
+        all: &[c("kubelet-client-certificate", None, Expect::Set), c("kubelet-client-key", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "kubelet-certificate-authority",
+        title: "Kubelet serving certificates are verified against a CA",
+        severity: Severity::High,
+        remediation: "Set --kubelet-certificate-authority to the CA that signs kubelet serving certificates (enable serverTLSBootstrap on kubelets).",
+        tags: &["cis-1.2.5"],
+        all: &[c("kubelet-certificate-authority", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "authorization-not-always-allow",
+        title: "Authorization mode does not include AlwaysAllow",
+        severity: Severity::Critical,
+        remediation: "Set --authorization-mode to Node,RBAC.",
+        tags: &["cis-1.2.6"],
+        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Lacks("AlwaysAllow"))],
+    },
+    FlagCheck {
+        id: "authorization-node",
+        title: "Authorization mode includes Node",
+        severity: Severity::High,
+        remediation: "Include Node in --authorization-mode.",
+        tags: &["cis-1.2.7"],
+        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Contains("Node"))],
+    },
+    FlagCheck {
+        id: "authorization-rbac",
+        title: "Authorization mode includes RBAC",
+        severity: Severity::High,
+        remediation: "Include RBAC in --authorization-mode.",
+        tags: &["cis-1.2.8"],
+        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Contains("RBAC"))],
+    },
+    FlagCheck {
+        id: "event-rate-limit",
+        title: "EventRateLimit admission plugin is enabled with a configuration",
+        severity: Severity::Medium,
+        remediation: "Add EventRateLimit to --enable-admission-plugins and point --admission-control-config-file at its limits.",
+        tags: &["cis-1.2.9"],
+        all: &[c(ADMISSION, None, Expect::Contains("EventRateLimit")), c("admission-control-config-file", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "always-admit",
+        title: "AlwaysAdmit admission plugin is not enabled",
+        severity: Severity::High,
+        remediation: "Remove AlwaysAdmit from --enable-admission-plugins.",
+        tags: &["cis-1.2.10"],
+        all: &[c(ADMISSION, None, Expect::Lacks("AlwaysAdmit"))],
+    },
+    FlagCheck {
+        id: "always-pull-images",
+        title: "AlwaysPullImages admission plugin is enabled",
+        severity: Severity::Medium,
+        remediation: "Add AlwaysPullImages to --enable-admission-plugins.",
+        tags: &["cis-1.2.11"],
+        all: &[c(ADMISSION, None, Expect::Contains("AlwaysPullImages"))],
+    },
+    FlagCheck {
+        id: "service-account-admission",
+        title: "ServiceAccount admission plugin is not disabled",
+        severity: Severity::Medium,
+        remediation: "Remove ServiceAccount from --disable-admission-plugins.",
+        tags: &["cis-1.2.12"],
+        all: &[c("disable-admission-plugins", None, Expect::Lacks("ServiceAccount"))],
+    },
+    FlagCheck {
+        id: "namespace-lifecycle-admission",
+        title: "NamespaceLifecycle admission plugin is not disabled",
+        severity: Severity::Medium,
+        remediation: "Remove NamespaceLifecycle from --disable-admission-plugins.",
+        tags: &["cis-1.2.13"],
+        all: &[c("disable-admission-plugins", None, Expect::Lacks("NamespaceLifecycle"))],
+    },
+    FlagCheck {
+        id: "node-restriction-admission",
+        title: "NodeRestriction admission plugin is enabled",
+        severity: Severity::High,
+        remediation: "Add NodeRestriction to --enable-admission-plugins.",
+        tags: &["cis-1.2.14"],
+        all: &[c(ADMISSION, None, Expect::Contains("NodeRestriction"))],
+    },
+    FlagCheck {
+        id: "profiling",
+        title: "The profiling endpoint is disabled",
+        severity: Severity::Low,
+        remediation: "Set --profiling=false.",
+        tags: &["cis-1.2.15"],
+        all: &[c("profiling", Some("true"), Expect::Is("false"))],
+    },
+    FlagCheck {
+        id: "audit-log-path",
+        title: "Audit logging writes to a file",
+        severity: Severity::Medium,
+        remediation: "Set --audit-log-path (and --audit-policy-file).",
+        tags: &["cis-1.2.16"],
+        all: &[c("audit-log-path", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "audit-log-maxage",
+        title: "Audit logs are kept at least 30 days",
+        severity: Severity::Medium,
+        remediation: "Set --audit-log-maxage=30 or more.",
+        tags: &["cis-1.2.17"],
+        all: &[c("audit-log-maxage", None, Expect::AtLeast(30))],
+    },
+    FlagCheck {
+        id: "audit-log-maxbackup",
+        title: "At least 10 rotated audit log files are kept",
+        severity: Severity::Medium,
+        remediation: "Set --audit-log-maxbackup=10 or more.",
+        tags: &["cis-1.2.18"],
+        all: &[c("audit-log-maxbackup", None, Expect::AtLeast(10))],
+    },
+    FlagCheck {
+        id: "audit-log-maxsize",
+        title: "Audit logs rotate at 100 MB or more",
+        severity: Severity::Medium,
+        remediation: "Set --audit-log-maxsize=100 or more.",
+        tags: &["cis-1.2.19"],
+        all: &[c("audit-log-maxsize", None, Expect::AtLeast(100))],
+    },
+    FlagCheck {
+        id: "request-timeout",
+        title: "Request timeout (recorded for review)",
+        severity: Severity::Info,
+        remediation: "Keep the 60s default unless long requests need more; set --request-timeout accordingly.",
+        tags: &["cis-1.2.20"],
+        all: &[c("request-timeout", Some("1m0s"), Expect::Record)],
+    },
+    FlagCheck {
+        id: "service-account-lookup",
+        title: "Service account tokens are checked against etcd",
+        severity: Severity::Medium,
+        remediation: "Remove --service-account-lookup=false (the default is true).",
+        tags: &["cis-1.2.21"],
+        all: &[c("service-account-lookup", Some("true"), Expect::Is("true"))],
+    },
+    FlagCheck {
+        id: "service-account-key-file",
+        title: "A service account verification key is configured",
+        severity: Severity::Medium,
+        remediation: "Set --service-account-key-file to the public key matching the controller manager's signing key.",
+        tags: &["cis-1.2.22"],
+        all: &[c("service-account-key-file", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "etcd-client-cert",
+        title: "The API server authenticates to etcd with a client certificate",
+        severity: Severity::High,
+        remediation: "Set --etcd-certfile and --etcd-keyfile.",
+        tags: &["cis-1.2.23"],
+        all: &[c("etcd-certfile", None, Expect::Set), c("etcd-keyfile", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "tls-cert",
+        title: "The API server serves TLS with its own certificate",
+        severity: Severity::High,
+        remediation: "Set --tls-cert-file and --tls-private-key-file.",
+        tags: &["cis-1.2.24"],
+        all: &[c("tls-cert-file", None, Expect::Set), c("tls-private-key-file", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "client-ca-file",
+        title: "Client certificates are verified against a CA",
+        severity: Severity::High,
+        remediation: "Set --client-ca-file.",
+        tags: &["cis-1.2.25"],
+        all: &[c("client-ca-file", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "etcd-cafile",
+        title: "etcd's serving certificate is verified against a CA",
+        severity: Severity::High,
+        remediation: "Set --etcd-cafile.",
+        tags: &["cis-1.2.26"],
+        all: &[c("etcd-cafile", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "encryption-provider-config",
+        title: "Encryption at rest is configured",
+        severity: Severity::High,
+        remediation: "Write an EncryptionConfiguration and point --encryption-provider-config at it.",
+        tags: &["cis-1.2.27"],
+        all: &[c("encryption-provider-config", None, Expect::Set)],
+    },
+    FlagCheck {
+        id: "tls-cipher-suites",
+        title: "Only strong TLS cipher suites are allowed",
+        severity: Severity::Medium,
+        remediation: "Set --tls-cipher-suites to AEAD suites only.",
+        tags: &["cis-1.2.29"],
+        all: &[c("tls-cipher-suites", None, Expect::SubsetOf(STRONG_CIPHERS))],
+    },
+    FlagCheck {
+        id: "service-account-extend-token-expiration",
+        title: "Service account token lifetimes are not extended",
+        severity: Severity::Medium,
+        remediation: "Set --service-account-extend-token-expiration=false.",
+        tags: &["cis-1.2.30"],
+        all: &[c("service-account-extend-token-expiration", Some("true"), Expect::Is("false"))],
+    },
+    FlagCheck {
+        id: "audit-policy-file",
+        title: "An audit policy is configured",
+        severity: Severity::Medium,
+        remediation: "Set --audit-policy-file to a policy covering secrets, tokens, exec and workload changes.",
+        tags: &["cis-3.2.1"],
+        all: &[c("audit-policy-file", None, Expect::Set)],
+    },
+];
+
+impl Plugin for ApiServer {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "apiserver".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks: flags::check_infos(CHECKS),
+            capabilities: COMPONENT.capabilities(),
+        }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        flags::evaluate(host, &COMPONENT, CHECKS, settings, out);
+        Ok(())
+    }
+}
+
+rampart_sdk::export_plugin!(ApiServer);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::Status;
+    use rampart_sdk::testing::FakeHost;
+
+    /// The manifest kubeadm v1.36 writes (examples/demo).
+    const KUBEADM: &str = include_str!("../../../examples/demo/nodes/cp-1/etc/kubernetes/manifests/kube-apiserver.yaml");
+
+    fn verdicts(host: &FakeHost) -> Vec<(String, Status)> {
+        host.run::<ApiServer>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+    }
+
+    #[test]
+    fn kubeadm_defaults_get_the_verdicts_the_flags_justify() {
+        let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
+        let failing: Vec<String> = verdicts(&host).into_iter().filter(|(_, s)| *s == Status::Fail).map(|(c, _)| c).collect();
+        assert_eq!(
+            failing,
+            [
+                "anonymous-auth",
+                "deny-service-external-ips",
+                "kubelet-certificate-authority",
+                "event-rate-limit",
+                "always-pull-images",
+                "profiling",
+                "audit-log-path",
+                "audit-log-maxage",
+                "audit-log-maxbackup",
+                "audit-log-maxsize",
+                "encryption-provider-config",
+                "tls-cipher-suites",
+                "service-account-extend-token-expiration",
+                "audit-policy-file"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hardened_command_line_passes_everything() {
+        let argv = [
+            "kube-apiserver",
+            "--anonymous-auth=false",
+            "--enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs",
+            "--admission-control-config-file=/etc/kubernetes/admission.yaml",
+            "--kubelet-client-certificate=/p/kc.crt",
+            "--kubelet-client-key=/p/kc.key",
+            "--kubelet-certificate-authority=/p/ca.crt",
+            "--authorization-mode=Node,RBAC",
+            "--profiling=false",
+            "--audit-log-path=/var/log/audit.log",
+            "--audit-log-maxage=30",
+            "--audit-log-maxbackup=10",
+            "--audit-log-maxsize=100",
+            "--audit-policy-file=/etc/kubernetes/audit.yaml",
+            "--service-account-key-file=/p/sa.pub",
+            "--etcd-certfile=/p/e.crt",
+            "--etcd-keyfile=/p/e.key",
+            "--etcd-cafile=/p/eca.crt",
+            "--tls-cert-file=/p/a.crt",
+            "--tls-private-key-file=/p/a.key",
+            "--client-ca-file=/p/ca.crt",
+            "--encryption-provider-config=/etc/kubernetes/enc.yaml",
+            "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "--service-account-extend-token-expiration=false",
+        ];
+        let host = FakeHost::new().process(&argv);
+        let v = verdicts(&host);
+        assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
+    }
+
+    #[test]
+    fn a_token_file_and_always_allow_fail() {
+        let host = FakeHost::new().process(&["kube-apiserver", "--token-auth-file=/etc/kubernetes/tokens.csv"]);
+        let v = verdicts(&host);
+        let status = |id: &str| v.iter().find(|(c, _)| c == id).unwrap().1;
+        assert_eq!(status("token-auth-file"), Status::Fail);
+        assert_eq!(status("authorization-not-always-allow"), Status::Fail, "unset means AlwaysAllow");
+        assert_eq!(status("service-account-lookup"), Status::Pass, "unset means true");
+    }
+}

@@ -1,0 +1,72 @@
+//! scheduler: the flags kube-scheduler runs with (CIS 1.4).
+
+use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
+use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
+
+pub struct Scheduler;
+
+const COMPONENT: Component =
+    Component { name: "kube-scheduler", manifest: "/etc/kubernetes/manifests/kube-scheduler.yaml", bools: &["profiling", "leader-elect"] };
+
+const CHECKS: &[FlagCheck] = &[
+    FlagCheck {
+        id: "profiling",
+        title: "The profiling endpoint is disabled",
+        severity: Severity::Low,
+        remediation: "Set --profiling=false.",
+        tags: &["cis-1.4.1"],
+        all: &[Cond { flag: "profiling", default: Some("true"), expect: Expect::Is("false") }],
+    },
+    FlagCheck {
+        id: "bind-address",
+        title: "The scheduler listens on loopback only",
+        severity: Severity::Medium,
+        remediation: "Set --bind-address=127.0.0.1 (unset means 0.0.0.0).",
+        tags: &["cis-1.4.2"],
+        all: &[Cond { flag: "bind-address", default: Some("0.0.0.0"), expect: Expect::Is("127.0.0.1") }],
+    },
+];
+
+impl Plugin for Scheduler {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "scheduler".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks: flags::check_infos(CHECKS),
+            capabilities: COMPONENT.capabilities(),
+        }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        flags::evaluate(host, &COMPONENT, CHECKS, settings, out);
+        Ok(())
+    }
+}
+
+rampart_sdk::export_plugin!(Scheduler);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::Status;
+    use rampart_sdk::testing::FakeHost;
+
+    const KUBEADM: &str = include_str!("../../../examples/demo/nodes/cp-1/etc/kubernetes/manifests/kube-scheduler.yaml");
+
+    fn verdicts(host: &FakeHost) -> Vec<(String, Status)> {
+        host.run::<Scheduler>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+    }
+
+    #[test]
+    fn kubeadm_binds_loopback_but_keeps_profiling() {
+        let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
+        assert_eq!(verdicts(&host), [("profiling".to_string(), Status::Fail), ("bind-address".to_string(), Status::Pass)]);
+    }
+
+    #[test]
+    fn the_recorded_clusters_scheduler_binds_everywhere() {
+        // The mirror pod in ../shared/apiserver runs --bind-address=0.0.0.0.
+        let host = FakeHost::new().process(&["kube-scheduler", "--bind-address=0.0.0.0", "--profiling=false"]);
+        assert_eq!(verdicts(&host), [("profiling".to_string(), Status::Pass), ("bind-address".to_string(), Status::Fail)]);
+    }
+}

@@ -1,0 +1,294 @@
+//! Checks on a component's command-line flags, written as data: each check
+//! is a list of conditions on flags, judged against the value the component
+//! really runs with (the flag, else the binary's default when the flag is
+//! unset).
+
+use crate::args::Args;
+use crate::component::{ArgsSource, component_args};
+use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Settings, Severity, Status};
+
+/// What a flag's value must be.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    /// Equal to this (booleans compared as Go reads them).
+    Is(&'static str),
+    /// Given, with a non-empty value.
+    Set,
+    /// Not given at all.
+    Unset,
+    /// A comma-separated list containing this item.
+    Contains(&'static str),
+    /// A comma-separated list without this item (unset passes unless the
+    /// default has it).
+    Lacks(&'static str),
+    /// A number at least `min`; the setting `<check-id>.min` overrides it.
+    AtLeast(i64),
+    /// A comma-separated list whose every item is in the set.
+    SubsetOf(&'static [&'static str]),
+    /// Anything: the value is recorded as evidence for a reviewer.
+    Record,
+}
+
+/// One condition on one flag.
+#[derive(Debug, Clone, Copy)]
+pub struct Cond {
+    pub flag: &'static str,
+    /// The binary's default when the flag is unset (`None`: no value).
+    pub default: Option<&'static str>,
+    pub expect: Expect,
+}
+
+/// A check: every condition must hold.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagCheck {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub remediation: &'static str,
+    pub tags: &'static [&'static str],
+    pub all: &'static [Cond],
+}
+
+/// A control-plane component whose flags are checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Component {
+    /// Executable name (`kube-apiserver`), also the static pod's container.
+    pub name: &'static str,
+    /// Its static pod manifest, read when the process is not running.
+    pub manifest: &'static str,
+    /// Flags that are booleans: they never take the next word as a value.
+    pub bools: &'static [&'static str],
+}
+
+impl Component {
+    /// The capabilities a plugin checking this component needs.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        vec![Capability::NodeProcess(self.name.into()), Capability::NodeRead(self.manifest.into())]
+    }
+}
+
+/// The check descriptions for `describe`.
+pub fn check_infos(checks: &[FlagCheck]) -> Vec<CheckInfo> {
+    checks
+        .iter()
+        .map(|c| {
+            let mut b = CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(c.remediation);
+            for t in c.tags {
+                b = b.tag(t);
+            }
+            b.build()
+        })
+        .collect()
+}
+
+fn is_bool_word(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+fn list(v: &str) -> Vec<&str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// Judges one condition; `Err` carries why it fails.
+fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) -> Result<(), String> {
+    let shown = |v: Option<&str>| v.map_or("unset".to_string(), |v| format!("{v:?}"));
+    match cond.expect {
+        Expect::Record => Ok(()),
+        Expect::Set => match value {
+            Some(v) if !v.is_empty() => Ok(()),
+            _ => Err(format!("--{} is not set", cond.flag)),
+        },
+        Expect::Unset => match value {
+            None => Ok(()),
+            Some(v) => Err(format!("--{} is set to {v:?}", cond.flag)),
+        },
+        Expect::Is(want) => {
+            let ok = match (value, is_bool_word(want)) {
+                (Some(v), Some(b)) => is_bool_word(v) == Some(b),
+                (Some(v), None) => v == want,
+                (None, _) => false,
+            };
+            if ok { Ok(()) } else { Err(format!("--{} is {}, want {want}", cond.flag, shown(value))) }
+        }
+        Expect::Contains(item) => match value {
+            Some(v) if list(v).contains(&item) => Ok(()),
+            _ => Err(format!("--{} is {}, which does not include {item}", cond.flag, shown(value))),
+        },
+        Expect::Lacks(item) => match value {
+            Some(v) if list(v).contains(&item) => Err(format!("--{} includes {item}", cond.flag)),
+            _ => Ok(()),
+        },
+        Expect::AtLeast(min) => {
+            let key = format!("{check_id}.min");
+            let min = match settings.get(&key) {
+                Some(t) => t.parse::<i64>().map_err(|_| format!("setting {key}={t} is not a number"))?,
+                None => min,
+            };
+            match value.map(|v| v.parse::<i64>()) {
+                Some(Ok(n)) if n >= min => Ok(()),
+                Some(Ok(n)) => Err(format!("--{} is {n}, want at least {min}", cond.flag)),
+                Some(Err(_)) => Err(format!("--{} is {}, not a number", cond.flag, shown(value))),
+                None => Err(format!("--{} is not set, want at least {min}", cond.flag)),
+            }
+        }
+        Expect::SubsetOf(allowed) => match value {
+            None => Err(format!("--{} is not set, so the defaults apply (weak suites included)", cond.flag)),
+            Some(v) => {
+                let extra: Vec<&str> = list(v).into_iter().filter(|s| !allowed.contains(s)).collect();
+                if extra.is_empty() { Ok(()) } else { Err(format!("--{} allows {}", cond.flag, extra.join(", "))) }
+            }
+        },
+    }
+}
+
+/// Evaluates `checks` against one parsed command line, with its source.
+pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
+    for check in checks {
+        let mut problems = Vec::new();
+        let mut evidence = Vec::new();
+        for cond in check.all {
+            let given = args.get(cond.flag);
+            let value = given.or(cond.default);
+            evidence.push((
+                format!("--{}", cond.flag),
+                match (given, cond.default) {
+                    (Some(v), _) => v.to_string(),
+                    (None, Some(d)) => format!("unset (default {d})"),
+                    (None, None) => "unset".to_string(),
+                },
+            ));
+            if let Err(why) = judge(cond, value, check.id, settings) {
+                problems.push(match (given, cond.default) {
+                    (None, Some(d)) => format!("{why} (unset: the default {d} applies)"),
+                    _ => why,
+                });
+            }
+        }
+        let mut f = if problems.is_empty() {
+            let facts: Vec<String> = evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            Finding::new(check.id, Status::Pass, facts.join(", "))
+        } else {
+            Finding::new(check.id, Status::Fail, problems.join("; "))
+        };
+        for (k, v) in evidence {
+            f = f.with(k, v);
+        }
+        out.push(f.with("found-in", source.to_string()));
+    }
+}
+
+/// Finds the component's command line on the node and evaluates `checks`;
+/// every check is not-applicable when the component does not run here, and
+/// `error` when its command line cannot be read.
+pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
+    match component_args(host, component.name, component.manifest) {
+        Ok(Some((argv, source))) => {
+            let args = Args::parse_with_bools(&argv, component.bools);
+            evaluate_args(&args, &source, checks, settings, out);
+        }
+        Ok(None) => {
+            for c in checks {
+                out.push(Finding::new(
+                    c.id,
+                    Status::NotApplicable,
+                    format!("{} does not run on this node (no process, no static pod manifest at {})", component.name, component.manifest),
+                ));
+            }
+        }
+        Err(e) => {
+            for c in checks {
+                out.push(Finding::new(c.id, Status::Error, format!("cannot read the {} command line: {}", component.name, e.reason())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeHost;
+
+    const CHECKS: &[FlagCheck] = &[
+        FlagCheck {
+            id: "profiling",
+            title: "",
+            severity: Severity::Low,
+            remediation: "",
+            tags: &[],
+            all: &[Cond { flag: "profiling", default: Some("true"), expect: Expect::Is("false") }],
+        },
+        FlagCheck {
+            id: "authz",
+            title: "",
+            severity: Severity::High,
+            remediation: "",
+            tags: &[],
+            all: &[
+                Cond { flag: "authorization-mode", default: Some("AlwaysAllow"), expect: Expect::Contains("RBAC") },
+                Cond { flag: "authorization-mode", default: Some("AlwaysAllow"), expect: Expect::Lacks("AlwaysAllow") },
+            ],
+        },
+        FlagCheck {
+            id: "maxage",
+            title: "",
+            severity: Severity::Medium,
+            remediation: "",
+            tags: &[],
+            all: &[Cond { flag: "audit-log-maxage", default: None, expect: Expect::AtLeast(30) }],
+        },
+        FlagCheck {
+            id: "token",
+            title: "",
+            severity: Severity::High,
+            remediation: "",
+            tags: &[],
+            all: &[Cond { flag: "token-auth-file", default: None, expect: Expect::Unset }],
+        },
+    ];
+    const APISERVER: Component = Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"] };
+
+    fn run(argv: &[&str], settings: &[(&str, &str)]) -> Vec<(String, Status, String)> {
+        let host = FakeHost::new().process(argv);
+        let settings = Settings::new(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let mut out = Findings::collecting();
+        evaluate(&host, &APISERVER, CHECKS, &settings, &mut out);
+        out.into_vec().into_iter().map(|f| (f.check, f.status, f.message)).collect()
+    }
+
+    #[test]
+    fn unset_flags_are_judged_by_their_default() {
+        let r = run(&["kube-apiserver"], &[]);
+        assert_eq!(r[0].1, Status::Fail);
+        assert!(r[0].2.contains("default true applies"), "{}", r[0].2);
+        assert_eq!(r[1].1, Status::Fail, "default AlwaysAllow has no RBAC");
+        assert_eq!(r[2].1, Status::Fail);
+        assert_eq!(r[3].1, Status::Pass);
+    }
+
+    #[test]
+    fn compliant_flags_pass_and_bad_ones_fail() {
+        let r = run(&["kube-apiserver", "--profiling=False", "--authorization-mode=Node,RBAC", "--audit-log-maxage", "30"], &[]);
+        assert!(r.iter().all(|(_, s, _)| *s == Status::Pass), "{r:?}");
+        let r = run(&["kube-apiserver", "--authorization-mode=AlwaysAllow,RBAC", "--audit-log-maxage=7", "--token-auth-file=/t.csv"], &[]);
+        assert_eq!(r.iter().map(|x| x.1).collect::<Vec<_>>(), [Status::Fail, Status::Fail, Status::Fail, Status::Fail]);
+        assert!(r[1].2.contains("includes AlwaysAllow"));
+    }
+
+    #[test]
+    fn thresholds_come_from_settings() {
+        let r = run(&["kube-apiserver", "--audit-log-maxage=7"], &[("maxage.min", "7")]);
+        assert_eq!(r[2].1, Status::Pass);
+    }
+
+    #[test]
+    fn a_component_that_does_not_run_is_not_applicable() {
+        let host = FakeHost::new();
+        let mut out = Findings::collecting();
+        evaluate(&host, &APISERVER, CHECKS, &Settings::default(), &mut out);
+        assert!(out.as_slice().iter().all(|f| f.status == Status::NotApplicable));
+    }
+}
