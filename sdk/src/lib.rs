@@ -23,7 +23,9 @@
 
 pub mod args;
 pub mod component;
+pub mod files;
 pub mod flags;
+pub mod kubelet;
 pub mod mode;
 pub mod testing;
 pub mod workload;

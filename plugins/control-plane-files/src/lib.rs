@@ -4,9 +4,9 @@
 //! Every check is not-applicable on a node that runs no control plane.
 
 use rampart_sdk::component::{ArgsSource, component_args, parse};
+use rampart_sdk::files::{ROOT, Rule, judge};
 use rampart_sdk::{
     AccessError, Capability, CheckInfoBuilder, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status,
-    mode,
 };
 
 pub struct ControlPlaneFiles;
@@ -14,15 +14,6 @@ pub struct ControlPlaneFiles;
 const PKI: &str = "/etc/kubernetes/pki";
 const DEFAULT_ETCD_DATA_DIR: &str = "/var/lib/etcd";
 const CNI_DIRS: &[&str] = &["/etc/cni/net.d", "/var/lib/cni/networks"];
-
-/// What a check compares: a mode limit or an owner.
-#[derive(Clone, Copy)]
-enum Rule {
-    /// Mode within the setting `key`, defaulting to `default`.
-    Mode { key: &'static str, default: u32 },
-    /// Owned by user:group, from settings `user-key`/`group-key`.
-    Owner { user: &'static str, group: &'static str },
-}
 
 /// Which paths a check looks at.
 #[derive(Clone, Copy)]
@@ -49,7 +40,6 @@ struct Check {
     rule: Rule,
 }
 
-const ROOT: Rule = Rule::Owner { user: "root", group: "root" };
 const MANIFEST_MODE: Rule = Rule::Mode { key: "manifest-mode", default: 0o600 };
 const KUBECONFIG_MODE: Rule = Rule::Mode { key: "kubeconfig-mode", default: 0o600 };
 
@@ -224,15 +214,6 @@ const CHECKS: &[Check] = &[
     },
 ];
 
-fn remediation(rule: Rule) -> String {
-    match rule {
-        Rule::Mode { default, .. } => {
-            format!("chmod {} the file (or anything tighter) on the node.", mode::format(default).trim_start_matches('0'))
-        }
-        Rule::Owner { user, group } => format!("chown {user}:{group} the path on the node."),
-    }
-}
-
 impl Plugin for ControlPlaneFiles {
     fn info() -> PluginInfo {
         let checks = CHECKS
@@ -240,7 +221,7 @@ impl Plugin for ControlPlaneFiles {
             .map(|c| {
                 CheckInfoBuilder::new(c.id, c.title)
                     .severity(c.severity)
-                    .remediation(&remediation(c.rule))
+                    .remediation(&c.rule.remediation())
                     .tag(&format!("cis-{}", c.cis))
                     .tag("node-files")
                     .build()
@@ -440,57 +421,6 @@ fn walk(host: &dyn Host, dir: &str) -> Result<Vec<FileStat>, AccessError> {
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
-}
-
-fn judge(id: &str, rule: Rule, st: &FileStat, settings: &Settings) -> Finding {
-    // Names from the node's passwd/group; uid and gid 0 are root everywhere.
-    let name = |n: &Option<String>, id: u32| n.clone().unwrap_or_else(|| if id == 0 { "root".into() } else { id.to_string() });
-    let owner = format!("{}:{}", name(&st.owner, st.uid), name(&st.group, st.gid));
-    let base = |status, msg: String| {
-        Finding::new(id, status, msg)
-            .at_path(st.path.clone())
-            .with("mode", mode::format(st.mode))
-            .with("owner", owner.clone())
-            .with("uid:gid", format!("{}:{}", st.uid, st.gid))
-    };
-    match rule {
-        Rule::Mode { key, default } => {
-            let limit = match settings.get(key) {
-                None => default,
-                Some(text) => match mode::parse(text) {
-                    Some(m) => m,
-                    None => {
-                        return Finding::new(id, Status::Error, format!("setting {key}={text} is not an octal mode"))
-                            .at_path(st.path.clone());
-                    }
-                },
-            };
-            if mode::within(st.mode, limit) {
-                base(Status::Pass, format!("mode {} is within {}", mode::format(st.mode), mode::format(limit)))
-            } else {
-                base(
-                    Status::Fail,
-                    format!(
-                        "mode {} is wider than {} (extra bits {})",
-                        mode::format(st.mode),
-                        mode::format(limit),
-                        mode::format(mode::excess(st.mode, limit))
-                    ),
-                )
-            }
-        }
-        Rule::Owner { user, group } => {
-            // root is uid 0 everywhere; other names come from the node's own
-            // /etc/passwd and /etc/group.
-            let user_ok = if user == "root" { st.uid == 0 } else { st.owner.as_deref() == Some(user) };
-            let group_ok = if group == "root" { st.gid == 0 } else { st.group.as_deref() == Some(group) };
-            if user_ok && group_ok {
-                base(Status::Pass, format!("owned by {owner}"))
-            } else {
-                base(Status::Fail, format!("owned by {owner}, want {user}:{group}"))
-            }
-        }
-    }
 }
 
 rampart_sdk::export_plugin!(ControlPlaneFiles);

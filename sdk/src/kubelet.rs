@@ -1,0 +1,253 @@
+//! The configuration a kubelet really runs with: the file named by
+//! `--config`, merged with the drop-ins of `--config-dir`, overridden by
+//! command-line flags, with the kubelet's own defaults for what none of them
+//! sets. `0s` durations in a config file are unset values (kubeadm writes
+//! them), not zero.
+
+use serde_json::Value;
+
+use crate::args::Args;
+use crate::{AccessError, Host};
+
+/// Boolean kubelet flags (they never take the next word as a value).
+pub const BOOL_FLAGS: &[&str] = &[
+    "anonymous-auth",
+    "make-iptables-util-chains",
+    "rotate-certificates",
+    "rotate-server-certificates",
+    "seccomp-default",
+    "protect-kernel-defaults",
+    "fail-swap-on",
+    "serialize-image-pulls",
+];
+
+/// Where an effective value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(String),
+    File(String),
+    Default,
+    Unset,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag --{flag}"),
+            Origin::File(path) => write!(f, "config file {path}"),
+            Origin::Default => f.write_str("kubelet default"),
+            Origin::Unset => f.write_str("unset"),
+        }
+    }
+}
+
+/// One setting: its place in KubeletConfiguration, its flag, and the
+/// kubelet's defaults with and without a config file (the flag defaults
+/// and the v1beta1 config defaults differ: anonymous auth, authorization
+/// mode, read-only port).
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Dotted path in KubeletConfiguration (`authentication.anonymous.enabled`).
+    pub path: &'static str,
+    pub flag: &'static str,
+    /// Default when the kubelet runs with a config file.
+    pub file_default: Option<&'static str>,
+    /// Default when it runs on flags alone.
+    pub flag_default: Option<&'static str>,
+}
+
+/// The kubelet's effective configuration on one node.
+#[derive(Debug, Clone)]
+pub struct KubeletConfig {
+    pub args: Args,
+    /// The `--config` file, when there is one.
+    pub config_file: Option<String>,
+    /// Files merged, in order (config file, then drop-ins).
+    pub files: Vec<String>,
+    merged: Value,
+}
+
+/// A value with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: Option<String>,
+    pub origin: Origin,
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => Some(a.iter().filter_map(scalar).collect::<Vec<_>>().join(",")),
+        Value::Object(m) => Some(m.iter().map(|(k, v)| format!("{k}={}", scalar(v).unwrap_or_default())).collect::<Vec<_>>().join(",")),
+    }
+}
+
+/// A Go duration that is zero (`0s`, `0`, `0m0s`): unset in a config file.
+fn zero_duration(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c == '0' || c.is_ascii_alphabetic()) && s.starts_with('0')
+}
+
+fn merge(base: &mut Value, top: Value) {
+    match (base, top) {
+        (Value::Object(b), Value::Object(t)) => {
+            for (k, v) in t {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+impl KubeletConfig {
+    /// Reads the kubelet's argv and config files from the node. `Ok(None)`
+    /// when no kubelet runs there.
+    pub fn load(host: &dyn Host) -> Result<Option<KubeletConfig>, String> {
+        let argv = match host.process_args("kubelet").map_err(|e| e.reason())?.into_iter().next() {
+            Some(a) => a,
+            None => return Ok(None),
+        };
+        let args = Args::parse_with_bools(&argv, BOOL_FLAGS);
+        let mut merged = Value::Object(Default::default());
+        let mut files = Vec::new();
+        let config_file = args.get("config").map(str::to_string);
+        if let Some(path) = &config_file {
+            let bytes = host.read_file(path).map_err(|e| format!("kubelet --config {path}: {}", e.reason()))?;
+            let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("kubelet --config {path}: not valid YAML: {e}"))?;
+            merge(&mut merged, v);
+            files.push(path.clone());
+        }
+        if let Some(dir) = args.get("config-dir") {
+            let entries = match host.list_dir(dir) {
+                Ok(e) => e,
+                Err(AccessError::NotFound(_)) => Vec::new(),
+                Err(e) => return Err(format!("kubelet --config-dir {dir}: {}", e.reason())),
+            };
+            let mut names: Vec<String> = entries.into_iter().map(|e| e.path).filter(|p| p.ends_with(".conf")).collect();
+            names.sort();
+            for path in names {
+                let bytes = host.read_file(&path).map_err(|e| format!("kubelet drop-in {path}: {}", e.reason()))?;
+                let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("kubelet drop-in {path}: not valid YAML: {e}"))?;
+                merge(&mut merged, v);
+                files.push(path);
+            }
+        }
+        Ok(Some(KubeletConfig { args, config_file, files, merged }))
+    }
+
+    /// Builds one from parts (tests, and other sources of the same facts).
+    pub fn from_parts(argv: &[&str], config: Option<(&str, Value)>) -> KubeletConfig {
+        let args = Args::parse_with_bools(argv, BOOL_FLAGS);
+        let (config_file, merged) = match config {
+            Some((p, v)) => (Some(p.to_string()), v),
+            None => (None, Value::Object(Default::default())),
+        };
+        KubeletConfig { args, files: config_file.iter().cloned().collect(), config_file, merged }
+    }
+
+    /// The effective value of a setting: flag, else config files, else the
+    /// kubelet's default.
+    pub fn get(&self, field: &Field) -> Setting {
+        if let Some(v) = self.args.get(field.flag) {
+            return Setting { value: Some(v.to_string()), origin: Origin::Flag(field.flag.to_string()) };
+        }
+        let mut node = &self.merged;
+        for part in field.path.split('.') {
+            node = &node[part];
+        }
+        if let Some(v) = scalar(node).filter(|v| !zero_duration(v)) {
+            let file = self.files.last().cloned().unwrap_or_default();
+            return Setting { value: Some(v), origin: Origin::File(file) };
+        }
+        let default = if self.config_file.is_some() { field.file_default } else { field.flag_default };
+        match default {
+            Some(d) => Setting { value: Some(d.to_string()), origin: Origin::Default },
+            None => Setting { value: None, origin: Origin::Unset },
+        }
+    }
+
+    /// A feature gate: the `--feature-gates` flag, else `featureGates` in
+    /// the config, else `default`.
+    pub fn feature_gate(&self, name: &str, default: bool) -> Setting {
+        if let Some(list) = self.args.get("feature-gates") {
+            for item in list.split(',') {
+                if let Some((k, v)) = item.trim().split_once('=') {
+                    if k == name {
+                        return Setting { value: Some(v.to_string()), origin: Origin::Flag("feature-gates".into()) };
+                    }
+                }
+            }
+        }
+        if let Some(v) = scalar(&self.merged["featureGates"][name]) {
+            return Setting { value: Some(v), origin: Origin::File(self.files.last().cloned().unwrap_or_default()) };
+        }
+        Setting { value: Some(default.to_string()), origin: Origin::Default }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeHost;
+
+    const ANON: Field =
+        Field { path: "authentication.anonymous.enabled", flag: "anonymous-auth", file_default: Some("false"), flag_default: Some("true") };
+    const IDLE: Field = Field {
+        path: "streamingConnectionIdleTimeout",
+        flag: "streaming-connection-idle-timeout",
+        file_default: Some("4h0m0s"),
+        flag_default: Some("4h0m0s"),
+    };
+
+    #[test]
+    fn flags_override_drop_ins_override_the_file() {
+        let host = FakeHost::new()
+            .file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, "authentication: {anonymous: {enabled: false}}\nreadOnlyPort: 0\n")
+            .dir("/etc/kubelet.d", 0o755, 0, 0)
+            .file("/etc/kubelet.d/10-a.conf", 0o644, 0, 0, "readOnlyPort: 10255\n")
+            .process(&[
+                "/usr/bin/kubelet",
+                "--config=/var/lib/kubelet/config.yaml",
+                "--config-dir=/etc/kubelet.d",
+                "--anonymous-auth=true",
+            ]);
+        let k = KubeletConfig::load(&host).unwrap().unwrap();
+        assert_eq!(k.get(&ANON), Setting { value: Some("true".into()), origin: Origin::Flag("anonymous-auth".into()) });
+        let port = Field { path: "readOnlyPort", flag: "read-only-port", file_default: Some("0"), flag_default: Some("10255") };
+        assert_eq!(k.get(&port), Setting { value: Some("10255".into()), origin: Origin::File("/etc/kubelet.d/10-a.conf".into()) });
+    }
+
+    #[test]
+    fn zero_durations_are_unset_and_defaults_depend_on_a_config_file() {
+        let k = KubeletConfig::from_parts(
+            &["kubelet", "--config=/c.yaml"],
+            Some(("/c.yaml", serde_json::json!({"streamingConnectionIdleTimeout": "0s"}))),
+        );
+        assert_eq!(k.get(&IDLE).origin, Origin::Default);
+        assert_eq!(k.get(&ANON).value.as_deref(), Some("false"));
+        let flags_only = KubeletConfig::from_parts(&["kubelet"], None);
+        assert_eq!(flags_only.get(&ANON).value.as_deref(), Some("true"), "without a config file the flag default applies");
+    }
+
+    #[test]
+    fn feature_gates_from_flag_or_file() {
+        let k = KubeletConfig::from_parts(
+            &["kubelet", "--feature-gates=A=true,RotateKubeletServerCertificate=false"],
+            Some(("/c", serde_json::json!({"featureGates": {"RotateKubeletServerCertificate": true}}))),
+        );
+        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).value.as_deref(), Some("false"));
+        let k = KubeletConfig::from_parts(
+            &["kubelet"],
+            Some(("/c", serde_json::json!({"featureGates": {"RotateKubeletServerCertificate": false}}))),
+        );
+        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).value.as_deref(), Some("false"));
+        assert_eq!(k.feature_gate("Other", true).origin, Origin::Default);
+    }
+
+    #[test]
+    fn no_kubelet_no_config() {
+        assert!(KubeletConfig::load(&FakeHost::new()).unwrap().is_none());
+    }
+}
