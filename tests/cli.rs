@@ -25,7 +25,10 @@ fn demo_report_has_the_contract_fields() {
     let report = demo_json();
     assert_eq!(report["schema_version"], "1.0");
     let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd"]);
+    assert_eq!(
+        names,
+        ["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy"]
+    );
     for p in report["plugins"].as_array().unwrap() {
         assert!(p["digest"].as_str().unwrap().starts_with("sha256:"), "{p}");
         assert!(!p["version"].as_str().unwrap().is_empty());
@@ -447,4 +450,41 @@ fn profile_list_and_show() {
     let r = run(rampart().args(["profile", "show", "nope"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no profile `nope`") && r.stderr.contains("cis-k8s-1.12"), "{}", r.stderr);
+}
+
+/// Every verdict the kubeadm reference files justify
+/// (examples/demo/nodes/expected-cis.tsv, per node), automated and manual
+/// alike: for manual controls, the assisting checks' findings must say the
+/// same.
+#[test]
+fn cis_verdicts_on_the_kubeadm_nodes_match_the_reference() {
+    let report = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
+    let controls = report["profiles"][0]["controls"].as_array().unwrap();
+    let expected = std::fs::read_to_string(xtask::root().join("examples/demo/nodes/expected-cis.tsv")).unwrap();
+    let mut rows = 0;
+    for line in expected.lines().skip(1) {
+        let [id, node, want]: [&str; 3] = line.split('\t').collect::<Vec<_>>().try_into().unwrap();
+        let node = if node == "cp" { "cp-1" } else { "worker-1" };
+        let want = if want == "n/a" { "not-applicable" } else { want };
+        let control = controls.iter().find(|c| c["id"] == id).unwrap();
+        let on_node: Vec<&str> =
+            control["findings"].as_array().unwrap().iter().filter(|f| f["node"] == node).map(|f| f["status"].as_str().unwrap()).collect();
+        let got = ["fail", "error", "pass", "not-applicable"].into_iter().find(|s| on_node.contains(s)).unwrap_or("no finding");
+        assert_eq!(got, want, "{id} on {node}: {on_node:?}");
+        rows += 1;
+    }
+    assert_eq!(rows, 77);
+    let automated: Vec<&Value> = controls.iter().filter(|c| c["assessment"] == "automated").collect();
+    let count = |s: &str| automated.iter().filter(|c| c["status"] == s).count();
+    assert_eq!((count("pass"), count("fail"), count("error")), (53, 12, 0), "the reference: 53 pass, 12 fail");
+    assert_eq!(report["profiles"][0]["score"], 81.5);
+}
+
+/// The whole CIS text report of the demo, compared whole (re-bless with
+/// `INSTA_UPDATE=always cargo xtask test`).
+#[test]
+fn cis_text_report_of_the_demo() {
+    let r = demo_scan(&["--profile", "cis-k8s-1.12"]);
+    assert_eq!(r.code, 1);
+    insta::assert_snapshot!(r.stdout);
 }

@@ -173,10 +173,10 @@ impl KubeletConfig {
     pub fn feature_gate(&self, name: &str, default: bool) -> Setting {
         if let Some(list) = self.args.get("feature-gates") {
             for item in list.split(',') {
-                if let Some((k, v)) = item.trim().split_once('=') {
-                    if k == name {
-                        return Setting { value: Some(v.to_string()), origin: Origin::Flag("feature-gates".into()) };
-                    }
+                if let Some((k, v)) = item.trim().split_once('=')
+                    && k == name
+                {
+                    return Setting { value: Some(v.to_string()), origin: Origin::Flag("feature-gates".into()) };
                 }
             }
         }

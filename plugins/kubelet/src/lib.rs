@@ -1,0 +1,516 @@
+//! kubelet: the configuration the kubelet really runs with (CIS 4.2) and the
+//! modes and owners of its files (CIS 4.1: service files, kubeconfig,
+//! config file, client CA). Not-applicable on a node with no kubelet.
+
+use rampart_sdk::files::{ROOT, Rule, judge};
+use rampart_sdk::kubelet::{Field, KubeletConfig, Setting};
+use rampart_sdk::{AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
+
+pub struct Kubelet;
+
+/// How a config check judges the effective value.
+#[derive(Clone, Copy)]
+enum Want {
+    Is(&'static str),
+    Not(&'static str),
+    Set,
+    /// A number that is at least this.
+    AtLeast(i64),
+    /// A list whose items are all in the set.
+    SubsetOf(&'static [&'static str]),
+    /// A feature gate that must not be false (default true).
+    GateNotFalse(&'static str),
+    /// A flag that must not be given.
+    FlagUnset(&'static str),
+}
+
+struct ConfigCheck {
+    id: &'static str,
+    cis: &'static str,
+    title: &'static str,
+    severity: Severity,
+    remediation: &'static str,
+    fields: &'static [Field],
+    want: Want,
+}
+
+const fn f(path: &'static str, flag: &'static str, file_default: Option<&'static str>, flag_default: Option<&'static str>) -> Field {
+    Field { path, flag, file_default, flag_default }
+}
+
+const STRONG_CIPHERS: &[&str] = &[
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+];
+
+const CLIENT_CA: Field = f("authentication.x509.clientCAFile", "client-ca-file", None, None);
+
+const CONFIG_CHECKS: &[ConfigCheck] = &[
+    ConfigCheck {
+        id: "anonymous-auth",
+        cis: "4.2.1",
+        title: "The kubelet refuses anonymous requests",
+        severity: Severity::High,
+        remediation: "Set authentication.anonymous.enabled: false (or --anonymous-auth=false).",
+        fields: &[f("authentication.anonymous.enabled", "anonymous-auth", Some("false"), Some("true"))],
+        want: Want::Is("false"),
+    },
+    ConfigCheck {
+        id: "authorization-mode",
+        cis: "4.2.2",
+        title: "The kubelet does not authorize everything",
+        severity: Severity::Critical,
+        remediation: "Set authorization.mode: Webhook.",
+        fields: &[f("authorization.mode", "authorization-mode", Some("Webhook"), Some("AlwaysAllow"))],
+        want: Want::Not("AlwaysAllow"),
+    },
+    ConfigCheck {
+        id: "client-ca-file",
+        cis: "4.2.3",
+        title: "The kubelet verifies client certificates against a CA",
+        severity: Severity::High,
+        remediation: "Set authentication.x509.clientCAFile.",
+        fields: &[CLIENT_CA],
+        want: Want::Set,
+    },
+    ConfigCheck {
+        id: "read-only-port",
+        cis: "4.2.4",
+        title: "The unauthenticated read-only port is off",
+        severity: Severity::High,
+        remediation: "Set readOnlyPort: 0.",
+        fields: &[f("readOnlyPort", "read-only-port", Some("0"), Some("10255"))],
+        want: Want::Is("0"),
+    },
+    ConfigCheck {
+        id: "streaming-idle-timeout",
+        cis: "4.2.5",
+        title: "Streaming connections time out when idle",
+        severity: Severity::Medium,
+        remediation: "Set streamingConnectionIdleTimeout to a non-zero duration such as 5m.",
+        fields: &[f("streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", Some("4h0m0s"), Some("4h0m0s"))],
+        want: Want::Not("0"),
+    },
+    ConfigCheck {
+        id: "iptables-util-chains",
+        cis: "4.2.6",
+        title: "The kubelet manages its iptables utility chains",
+        severity: Severity::Medium,
+        remediation: "Set makeIPTablesUtilChains: true (the default).",
+        fields: &[f("makeIPTablesUtilChains", "make-iptables-util-chains", Some("true"), Some("true"))],
+        want: Want::Is("true"),
+    },
+    ConfigCheck {
+        id: "hostname-override",
+        cis: "4.2.7",
+        title: "The node name is not overridden",
+        severity: Severity::Low,
+        remediation: "Remove --hostname-override from the kubelet's arguments.",
+        fields: &[],
+        want: Want::FlagUnset("hostname-override"),
+    },
+    ConfigCheck {
+        id: "event-qps",
+        cis: "4.2.8",
+        title: "Event recording is not switched off",
+        severity: Severity::Low,
+        remediation: "Set eventRecordQPS to a level that captures events (the default is 50).",
+        fields: &[f("eventRecordQPS", "event-qps", Some("50"), Some("50"))],
+        want: Want::AtLeast(0),
+    },
+    ConfigCheck {
+        id: "tls-cert",
+        cis: "4.2.9",
+        title: "The kubelet serves TLS with a configured certificate",
+        severity: Severity::Medium,
+        remediation: "Set tlsCertFile and tlsPrivateKeyFile, or enable serverTLSBootstrap.",
+        fields: &[f("tlsCertFile", "tls-cert-file", None, None), f("tlsPrivateKeyFile", "tls-private-key-file", None, None)],
+        want: Want::Set,
+    },
+    ConfigCheck {
+        id: "rotate-certificates",
+        cis: "4.2.10",
+        title: "Client certificate rotation is on",
+        severity: Severity::Medium,
+        remediation: "Set rotateCertificates: true.",
+        fields: &[f("rotateCertificates", "rotate-certificates", Some("false"), Some("false"))],
+        want: Want::Is("true"),
+    },
+    ConfigCheck {
+        id: "rotate-server-certificates",
+        cis: "4.2.11",
+        title: "Serving certificate rotation is not disabled",
+        severity: Severity::Medium,
+        remediation: "Remove RotateKubeletServerCertificate=false from the feature gates.",
+        fields: &[],
+        want: Want::GateNotFalse("RotateKubeletServerCertificate"),
+    },
+    ConfigCheck {
+        id: "tls-cipher-suites",
+        cis: "4.2.12",
+        title: "Only strong TLS cipher suites are allowed",
+        severity: Severity::Medium,
+        remediation: "Set tlsCipherSuites to AEAD ECDHE suites only.",
+        fields: &[f("tlsCipherSuites", "tls-cipher-suites", None, None)],
+        want: Want::SubsetOf(STRONG_CIPHERS),
+    },
+    ConfigCheck {
+        id: "pod-pids-limit",
+        cis: "4.2.13",
+        title: "Pods have a process-ID limit",
+        severity: Severity::Medium,
+        remediation: "Set podPidsLimit to a positive number.",
+        fields: &[f("podPidsLimit", "pod-max-pids", Some("-1"), Some("-1"))],
+        want: Want::AtLeast(1),
+    },
+    ConfigCheck {
+        id: "seccomp-default",
+        cis: "4.2.14",
+        title: "Pods default to the RuntimeDefault seccomp profile",
+        severity: Severity::Medium,
+        remediation: "Set seccompDefault: true.",
+        fields: &[f("seccompDefault", "seccomp-default", Some("false"), Some("false"))],
+        want: Want::Is("true"),
+    },
+];
+
+/// Which file a file check looks at.
+#[derive(Clone, Copy)]
+enum Which {
+    /// Every kubelet systemd unit and drop-in that exists.
+    ServiceFiles,
+    /// The file a flag names, else this default.
+    Flag(&'static str, &'static str),
+    /// The client CA from the effective config.
+    ClientCa,
+}
+
+struct FileCheck {
+    id: &'static str,
+    cis: &'static str,
+    title: &'static str,
+    severity: Severity,
+    which: Which,
+    rule: Rule,
+}
+
+const SERVICE_FILES: &[&str] = &[
+    "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+    "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+    "/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+    "/etc/systemd/system/kubelet.service",
+    "/usr/lib/systemd/system/kubelet.service",
+    "/lib/systemd/system/kubelet.service",
+];
+
+const FILE_CHECKS: &[FileCheck] = &[
+    FileCheck {
+        id: "service-file-mode",
+        cis: "4.1.1",
+        title: "kubelet systemd unit and drop-ins are mode 0600 or tighter",
+        severity: Severity::Medium,
+        which: Which::ServiceFiles,
+        rule: Rule::Mode { key: "service-file-mode", default: 0o600 },
+    },
+    FileCheck {
+        id: "service-file-owner",
+        cis: "4.1.2",
+        title: "kubelet systemd unit and drop-ins are owned by root:root",
+        severity: Severity::Medium,
+        which: Which::ServiceFiles,
+        rule: ROOT,
+    },
+    FileCheck {
+        id: "kubeconfig-mode",
+        cis: "4.1.5",
+        title: "The kubelet kubeconfig is mode 0600 or tighter",
+        severity: Severity::High,
+        which: Which::Flag("kubeconfig", "/etc/kubernetes/kubelet.conf"),
+        rule: Rule::Mode { key: "kubeconfig-mode", default: 0o600 },
+    },
+    FileCheck {
+        id: "kubeconfig-owner",
+        cis: "4.1.6",
+        title: "The kubelet kubeconfig is owned by root:root",
+        severity: Severity::High,
+        which: Which::Flag("kubeconfig", "/etc/kubernetes/kubelet.conf"),
+        rule: ROOT,
+    },
+    FileCheck {
+        id: "client-ca-mode",
+        cis: "4.1.7",
+        title: "The kubelet's client CA file is mode 0644 or tighter",
+        severity: Severity::Medium,
+        which: Which::ClientCa,
+        rule: Rule::Mode { key: "client-ca-mode", default: 0o644 },
+    },
+    FileCheck {
+        id: "client-ca-owner",
+        cis: "4.1.8",
+        title: "The kubelet's client CA file is owned by root:root",
+        severity: Severity::Medium,
+        which: Which::ClientCa,
+        rule: ROOT,
+    },
+    FileCheck {
+        id: "config-file-mode",
+        cis: "4.1.9",
+        title: "The kubelet config file is mode 0600 or tighter",
+        severity: Severity::Medium,
+        which: Which::Flag("config", "/var/lib/kubelet/config.yaml"),
+        rule: Rule::Mode { key: "config-file-mode", default: 0o600 },
+    },
+    FileCheck {
+        id: "config-file-owner",
+        cis: "4.1.10",
+        title: "The kubelet config file is owned by root:root",
+        severity: Severity::Medium,
+        which: Which::Flag("config", "/var/lib/kubelet/config.yaml"),
+        rule: ROOT,
+    },
+];
+
+impl Plugin for Kubelet {
+    fn info() -> PluginInfo {
+        let mut checks: Vec<_> = FILE_CHECKS
+            .iter()
+            .map(|c| {
+                CheckInfoBuilder::new(c.id, c.title)
+                    .severity(c.severity)
+                    .remediation(&c.rule.remediation())
+                    .tag(&format!("cis-{}", c.cis))
+                    .tag("kubelet")
+                    .build()
+            })
+            .collect();
+        checks.extend(CONFIG_CHECKS.iter().map(|c| {
+            CheckInfoBuilder::new(c.id, c.title)
+                .severity(c.severity)
+                .remediation(c.remediation)
+                .tag(&format!("cis-{}", c.cis))
+                .tag("kubelet")
+                .build()
+        }));
+        let capabilities = vec![
+            Capability::NodeProcess("kubelet".into()),
+            Capability::NodeRead("/var/lib/kubelet/*.yaml".into()),
+            Capability::NodeRead("/var/lib/kubelet/config.d/*".into()),
+            Capability::NodeRead("/etc/kubernetes/kubelet*.yaml".into()),
+            Capability::NodeRead("/etc/kubernetes/kubelet.conf.d/*".into()),
+            // The kubeconfig, CA and service files live wherever the
+            // kubelet's flags and config say; the operator grants the places.
+            Capability::NodeStat("/**".into()),
+        ];
+        PluginInfo { name: "kubelet".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+    }
+
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        let ids = || FILE_CHECKS.iter().map(|c| c.id).chain(CONFIG_CHECKS.iter().map(|c| c.id));
+        let config = match KubeletConfig::load(host) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                for id in ids() {
+                    out.push(Finding::new(id, Status::NotApplicable, "no kubelet runs on this node"));
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                for id in ids() {
+                    out.push(Finding::new(id, Status::Error, format!("cannot tell the kubelet's configuration: {e}")));
+                }
+                return Ok(());
+            }
+        };
+        for check in FILE_CHECKS {
+            file_check(host, &config, check, settings, out);
+        }
+        for check in CONFIG_CHECKS {
+            out.push(config_check(&config, check));
+        }
+        Ok(())
+    }
+}
+
+fn file_check(host: &dyn Host, config: &KubeletConfig, check: &FileCheck, settings: &Settings, out: &mut Findings) {
+    let (paths, optional, found_by): (Vec<String>, bool, String) = match check.which {
+        Which::ServiceFiles => (SERVICE_FILES.iter().map(|s| s.to_string()).collect(), true, "kubelet systemd unit paths".into()),
+        Which::Flag(flag, default) => match config.args.get(flag) {
+            Some(p) => (vec![p.to_string()], false, format!("kubelet --{flag}")),
+            None => (vec![default.to_string()], true, format!("kubelet default for --{flag}")),
+        },
+        Which::ClientCa => match config.get(&CLIENT_CA) {
+            Setting { value: Some(p), origin } => (vec![p], false, format!("clientCAFile ({origin})")),
+            Setting { value: None, .. } => {
+                out.push(Finding::new(
+                    check.id,
+                    Status::NotApplicable,
+                    "the kubelet has no client CA file configured (see client-ca-file)",
+                ));
+                return;
+            }
+        },
+    };
+    let mut judged = 0;
+    for path in &paths {
+        match host.stat(path, true) {
+            Ok(st) => {
+                out.push(judge(check.id, check.rule, &st, settings).with("found-by", found_by.clone()));
+                judged += 1;
+            }
+            Err(AccessError::NotFound(_)) if optional => {}
+            Err(AccessError::NotFound(_)) => {
+                out.push(Finding::new(check.id, Status::Fail, format!("{path} ({found_by}) does not exist")).at_path(path.as_str()))
+            }
+            Err(e) => {
+                out.push(
+                    Finding::new(check.id, Status::Error, format!("{}; grant it with --grant node.stat:{path}", e.reason()))
+                        .at_path(path.as_str()),
+                );
+                judged += 1;
+            }
+        }
+    }
+    if judged == 0 && optional {
+        out.push(Finding::new(check.id, Status::NotApplicable, format!("none of {} exists on this node", paths.join(", "))));
+    }
+}
+
+fn config_check(config: &KubeletConfig, check: &ConfigCheck) -> Finding {
+    let mut evidence: Vec<(String, String)> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    let mut note =
+        |name: &str, s: &Setting| evidence.push((name.to_string(), format!("{} ({})", s.value.as_deref().unwrap_or("unset"), s.origin)));
+    match check.want {
+        Want::FlagUnset(flag) => match config.args.get(flag) {
+            Some(v) => problems.push(format!("--{flag} is set to {v:?}")),
+            None => evidence.push((format!("--{flag}"), "unset".into())),
+        },
+        Want::GateNotFalse(gate) => {
+            let s = config.feature_gate(gate, true);
+            note(gate, &s);
+            if s.value.as_deref().map(str::to_ascii_lowercase).as_deref() == Some("false") {
+                problems.push(format!("feature gate {gate} is false ({})", s.origin));
+            }
+        }
+        want => {
+            for field in check.fields {
+                let s = config.get(field);
+                note(field.path, &s);
+                let v = s.value.as_deref();
+                let bad = match (want, v) {
+                    (Want::Is(w), Some(v)) => !v.eq_ignore_ascii_case(w),
+                    (Want::Not(w), Some(v)) => v.eq_ignore_ascii_case(w) || v.split(',').any(|x| x.trim() == w),
+                    (Want::Set, Some(v)) => v.is_empty(),
+                    (Want::AtLeast(n), Some(v)) => v.parse::<i64>().map_or(true, |x| x < n),
+                    (Want::SubsetOf(set), Some(v)) => v.split(',').any(|x| !set.contains(&x.trim())),
+                    (Want::Not(_), None) => false,
+                    (Want::GateNotFalse(_) | Want::FlagUnset(_), _) => unreachable!("handled above"),
+                    (_, None) => true,
+                };
+                if bad {
+                    problems.push(format!("{} is {} ({})", field.path, v.map_or("unset".to_string(), |v| format!("{v:?}")), s.origin));
+                }
+            }
+        }
+    }
+    let mut finding = if problems.is_empty() {
+        Finding::new(check.id, Status::Pass, evidence.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+    } else {
+        Finding::new(check.id, Status::Fail, problems.join("; "))
+    };
+    for (k, v) in evidence {
+        finding = finding.with(k, v);
+    }
+    finding
+}
+
+rampart_sdk::export_plugin!(Kubelet);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+
+    const CONFIG: &str = include_str!("../../../examples/demo/nodes/worker-1/var/lib/kubelet/config.yaml");
+    const ARGV: &[&str] = &[
+        "/usr/bin/kubelet",
+        "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+        "--kubeconfig=/etc/kubernetes/kubelet.conf",
+        "--config=/var/lib/kubelet/config.yaml",
+    ];
+
+    /// A kubeadm worker as kubeadm v1.36 leaves it.
+    fn kubeadm_worker() -> FakeHost {
+        FakeHost::new()
+            .file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", 0o644, 0, 0, "[Service]\n")
+            .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "kind: Config\n")
+            .file("/etc/kubernetes/pki/ca.crt", 0o644, 0, 0, "")
+            .file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, CONFIG)
+            .process(ARGV)
+    }
+
+    fn verdicts(host: &FakeHost) -> Vec<(String, Status)> {
+        host.run::<Kubelet>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+    }
+
+    #[test]
+    fn kubeadm_worker_gets_the_verdicts_its_files_justify() {
+        let failing: Vec<String> = verdicts(&kubeadm_worker()).into_iter().filter(|(_, s)| *s == Status::Fail).map(|(c, _)| c).collect();
+        // 4.1.1 (drop-in 0644), 4.1.9 (config.yaml 0644), 4.2.9, 4.2.12, 4.2.13, 4.2.14.
+        assert_eq!(
+            failing,
+            ["service-file-mode", "config-file-mode", "tls-cert", "tls-cipher-suites", "pod-pids-limit", "seccomp-default"]
+        );
+    }
+
+    #[test]
+    fn zero_idle_timeout_in_the_file_is_the_default_not_zero() {
+        let f = kubeadm_worker().run::<Kubelet>(&[]).unwrap().into_iter().find(|f| f.check == "streaming-idle-timeout").unwrap();
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("4h0m0s (kubelet default)"), "{}", f.message);
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let mut argv = ARGV.to_vec();
+        argv.extend(["--anonymous-auth=true", "--read-only-port=10255", "--hostname-override=evil"]);
+        let v = verdicts(&FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, CONFIG).process(&argv));
+        let status = |id: &str| v.iter().find(|(c, _)| c == id).unwrap().1;
+        assert_eq!(status("anonymous-auth"), Status::Fail);
+        assert_eq!(status("read-only-port"), Status::Fail);
+        assert_eq!(status("hostname-override"), Status::Fail);
+    }
+
+    #[test]
+    fn without_a_config_file_the_flag_defaults_apply() {
+        let v = verdicts(&FakeHost::new().process(&["/usr/bin/kubelet"]));
+        let status = |id: &str| v.iter().find(|(c, _)| c == id).unwrap().1;
+        assert_eq!(status("anonymous-auth"), Status::Fail, "--anonymous-auth defaults to true");
+        assert_eq!(status("authorization-mode"), Status::Fail, "--authorization-mode defaults to AlwaysAllow");
+        assert_eq!(status("read-only-port"), Status::Fail, "--read-only-port defaults to 10255");
+    }
+
+    #[test]
+    fn a_hardened_kubelet_passes_everything() {
+        let hardened = format!(
+            "{CONFIG}tlsCertFile: /var/lib/kubelet/pki/kubelet.crt\ntlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key\ntlsCipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\npodPidsLimit: 4096\nseccompDefault: true\n"
+        );
+        let host = FakeHost::new()
+            .file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", 0o600, 0, 0, "[Service]\n")
+            .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "kind: Config\n")
+            .file("/etc/kubernetes/pki/ca.crt", 0o644, 0, 0, "")
+            .file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, hardened)
+            .process(ARGV);
+        let v = verdicts(&host);
+        assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
+    }
+
+    #[test]
+    fn no_kubelet_is_not_applicable() {
+        assert!(verdicts(&FakeHost::new()).iter().all(|(_, s)| *s == Status::NotApplicable));
+    }
+}
