@@ -488,3 +488,73 @@ fn cis_text_report_of_the_demo() {
     assert_eq!(r.code, 1);
     insta::assert_snapshot!(r.stdout);
 }
+
+/// Hardened variants of the kubeadm nodes pass every automated CIS control.
+#[test]
+fn hardened_kubeadm_nodes_pass_every_automated_cis_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = node_from_demo("cp-1", dir.path());
+    let worker = node_from_demo("worker-1", dir.path());
+    harden(&cp, true);
+    harden(&worker, false);
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--manifests"])
+        .arg(&demo().cluster)
+        .arg("--node")
+        .arg(&cp)
+        .arg(&worker));
+    let report = r.json();
+    let controls = report["profiles"][0]["controls"].as_array().unwrap();
+    let not_passing: Vec<String> = controls
+        .iter()
+        .filter(|c| c["assessment"] == "automated" && c["status"] != "pass")
+        .map(|c| format!("{} {}: {}", c["id"], c["status"], c["reason"]))
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}");
+    assert_eq!(report["profiles"][0]["score"], 100.0);
+    // The manual controls' assisting node checks pass too.
+    for id in ["1.2.1", "1.2.3", "1.2.9", "1.2.11", "1.2.27", "1.2.29", "1.3.1", "4.2.9", "4.2.12", "4.2.13", "4.2.14"] {
+        let c = controls.iter().find(|c| c["id"] == id).unwrap();
+        assert!(c["findings"].as_array().unwrap().iter().all(|f| f["status"] != "fail"), "{id}: {c}");
+    }
+}
+
+/// Broken variants: one regression each, and exactly the matching control
+/// fails.
+#[test]
+fn broken_kubeadm_variants_fail_the_right_control() {
+    let cases: &[(&str, fn(&std::path::Path), &str)] = &[
+        ("apiserver manifest 0644", |n| chmod(&n.join("etc/kubernetes/manifests/kube-apiserver.yaml"), 0o644), "1.1.1"),
+        (
+            "admin.conf owned by a user",
+            |n| std::os::unix::fs::chown(n.join("etc/kubernetes/super-admin.conf"), Some(1000), None).unwrap(),
+            "1.1.14",
+        ),
+        ("kubelet kubeconfig 0644", |n| chmod(&n.join("etc/kubernetes/kubelet.conf"), 0o644), "4.1.5"),
+        ("etcd data dir 0750", |n| chmod(&n.join("var/lib/etcd"), 0o750), "1.1.11"),
+        ("anonymous kubelet", |n| append_flags(n, "kubelet", &["--anonymous-auth=true"]), "4.2.1"),
+        ("AlwaysAllow authorization", |n| append_flags(n, "kube-apiserver", &["--authorization-mode=Node,RBAC,AlwaysAllow"]), "1.2.6"),
+        ("scheduler on all interfaces", |n| append_flags(n, "kube-scheduler", &["--bind-address=0.0.0.0"]), "1.4.2"),
+        ("etcd without client certs", |n| append_flags(n, "etcd", &["--client-cert-auth=false"]), "2.2"),
+    ];
+    for (what, breakage, control) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = node_from_demo("cp-1", dir.path());
+        harden(&cp, true);
+        breakage(&cp);
+        let report = run(rampart()
+            .args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--manifests"])
+            .arg(&demo().cluster)
+            .arg("--node")
+            .arg(&cp))
+        .json();
+        let failing: Vec<&str> = report["profiles"][0]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["assessment"] == "automated" && c["status"] != "pass")
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(failing, [*control], "{what}");
+    }
+}
