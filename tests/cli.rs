@@ -27,7 +27,7 @@ fn demo_report_has_the_contract_fields() {
     let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy"]
+        ["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy", "rbac"]
     );
     for p in report["plugins"].as_array().unwrap() {
         assert!(p["digest"].as_str().unwrap().starts_with("sha256:"), "{p}");
@@ -523,7 +523,8 @@ fn hardened_kubeadm_nodes_pass_every_automated_cis_control() {
 /// fails.
 #[test]
 fn broken_kubeadm_variants_fail_the_right_control() {
-    let cases: &[(&str, fn(&std::path::Path), &str)] = &[
+    type Breakage = fn(&std::path::Path);
+    let cases: &[(&str, Breakage, &str)] = &[
         ("apiserver manifest 0644", |n| chmod(&n.join("etc/kubernetes/manifests/kube-apiserver.yaml"), 0o644), "1.1.1"),
         (
             "admin.conf owned by a user",
@@ -557,4 +558,53 @@ fn broken_kubeadm_variants_fail_the_right_control() {
             .collect();
         assert_eq!(failing, [*control], "{what}");
     }
+}
+
+/// CIS 5.1 over the recorded cluster: every deliberate RBAC violation of
+/// ../shared/apiserver/violations.tsv is flagged, the Kubernetes defaults
+/// and the least-privilege examples are not.
+#[test]
+fn rbac_review_flags_the_deliberate_violations() {
+    let report = demo_json();
+    let flagged = |check: &str| objects_with(report, &format!("rbac/{check}"), "fail");
+    assert_eq!(
+        flagged("cluster-admin-bindings"),
+        [
+            "ClusterRoleBinding -/ci-deployer-cluster-admin",
+            "ClusterRoleBinding -/jane-cluster-admin",
+            "ClusterRoleBinding -/kubernetes-dashboard-admin",
+            "ClusterRoleBinding -/oncall-sre-cluster-admin"
+        ]
+    );
+    assert_eq!(flagged("system-masters"), ["ClusterRoleBinding -/legacy-masters-view"]);
+    assert_eq!(flagged("wildcards"), ["ClusterRole -/ops-superuser", "Role dev/dev-full-access"]);
+    assert_eq!(
+        flagged("secret-access"),
+        ["ClusterRole -/ops-superuser", "ClusterRole -/secret-reader", "Role dev/dev-full-access", "Role logging/es-secret-reader"]
+    );
+    assert_eq!(flagged("pod-create"), ["ClusterRole -/ops-superuser", "Role dev/dev-full-access", "Role shop/pod-creator"]);
+    for (check, role) in [
+        ("escalation-verbs", "ClusterRole -/rbac-manager"),
+        ("escalation-verbs", "ClusterRole -/impersonator"),
+        ("persistent-volume-create", "ClusterRole -/storage-admin"),
+        ("nodes-proxy", "ClusterRole -/node-debugger"),
+        ("csr-approval", "ClusterRole -/csr-approver"),
+        ("webhook-config-write", "ClusterRole -/webhook-admin"),
+        ("token-create", "Role ci/token-minter"),
+    ] {
+        assert!(flagged(check).contains(&role.to_string()), "{check}: {role}");
+    }
+    let all_flagged: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with("rbac/") && f["status"] == "fail")
+        .map(|f| f["object"]["name"].as_str().unwrap().to_string())
+        .collect();
+    for clean in ["config-reader", "prometheus-scrape", "monitoring-aggregate", "pod-exec", "cluster-admin", "admin", "edit"] {
+        assert!(!all_flagged.contains(&clean.to_string()), "{clean} should not be flagged");
+    }
+    let defaults = flagged("default-service-accounts");
+    assert_eq!(defaults.len(), 11, "every namespace but payments: {defaults:?}");
+    assert!(!defaults.iter().any(|d| d.contains("payments")));
 }

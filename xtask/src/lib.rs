@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 
 /// The built-in plugins, by crate name.
 pub const PLUGINS: &[&str] =
-    &["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy"];
+    &["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy", "rbac"];
 /// Plugins that exist only for the test suite.
 pub const TEST_PLUGINS: &[&str] = &["hostile"];
 
