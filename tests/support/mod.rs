@@ -126,6 +126,7 @@ pub const POD_SECURITY_GRANTS: &[&str] = &[
     "cluster.list:batch/v1/Job",
     "cluster.list:batch/v1/CronJob",
     "cluster.list:v1/ReplicationController",
+    "cluster.list:v1/ServiceAccount",
 ];
 
 /// A tiny cluster: one privileged pod and one restricted pod.

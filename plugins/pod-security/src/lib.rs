@@ -18,6 +18,15 @@ pub struct PodSecurity;
 /// and what it holds.
 type Problems = Vec<(String, String)>;
 
+/// What a check sees of one workload.
+struct Ctx<'a> {
+    spec: &'a PodSpec<'a>,
+    settings: &'a Settings,
+    object: &'a Value,
+    /// `automountServiceAccountToken` of the pod's service account, if set.
+    account_automount: Option<bool>,
+}
+
 struct Check {
     id: &'static str,
     title: &'static str,
@@ -26,7 +35,7 @@ struct Check {
     remediation: &'static str,
     /// What a failure says in a word.
     failure: &'static str,
-    eval: fn(&PodSpec<'_>, &Settings) -> Problems,
+    eval: fn(&Ctx<'_>) -> Problems,
 }
 
 const CHECKS: &[Check] = &[
@@ -37,7 +46,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.2",
         remediation: "Remove securityContext.privileged (or set it to false); grant the specific capability the workload needs instead.",
         failure: "privileged container",
-        eval: privileged,
+        eval: |c| privileged(c.spec, c.settings),
     },
     Check {
         id: "host-pid",
@@ -46,7 +55,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.3",
         remediation: "Remove spec.hostPID.",
         failure: "shares the host PID namespace",
-        eval: |p, _| pod_flag(p, "hostPID"),
+        eval: |c| pod_flag(c.spec, "hostPID"),
     },
     Check {
         id: "host-ipc",
@@ -55,7 +64,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.4",
         remediation: "Remove spec.hostIPC.",
         failure: "shares the host IPC namespace",
-        eval: |p, _| pod_flag(p, "hostIPC"),
+        eval: |c| pod_flag(c.spec, "hostIPC"),
     },
     Check {
         id: "host-network",
@@ -64,7 +73,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.5",
         remediation: "Remove spec.hostNetwork; expose the workload through a Service.",
         failure: "shares the host network namespace",
-        eval: |p, _| pod_flag(p, "hostNetwork"),
+        eval: |c| pod_flag(c.spec, "hostNetwork"),
     },
     Check {
         id: "allow-privilege-escalation",
@@ -73,7 +82,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.6",
         remediation: "Set securityContext.allowPrivilegeEscalation: false on every container (unset means allowed).",
         failure: "privilege escalation allowed",
-        eval: privilege_escalation,
+        eval: |c| privilege_escalation(c.spec, c.settings),
     },
     Check {
         id: "run-as-root",
@@ -82,7 +91,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.7",
         remediation: "Set runAsNonRoot: true and a non-zero runAsUser in the pod or container securityContext.",
         failure: "may run as root",
-        eval: run_as_root,
+        eval: |c| run_as_root(c.spec, c.settings),
     },
     Check {
         id: "net-raw-capability",
@@ -91,7 +100,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.8",
         remediation: "Add capabilities.drop: [\"ALL\"] (or at least NET_RAW) to every container's securityContext.",
         failure: "keeps NET_RAW",
-        eval: net_raw,
+        eval: |c| net_raw(c.spec, c.settings),
     },
     Check {
         id: "added-capabilities",
@@ -100,7 +109,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.9",
         remediation: "Remove entries from securityContext.capabilities.add, or list the ones you accept in the plugin's `allowed-capabilities` setting.",
         failure: "adds capabilities",
-        eval: added_capabilities,
+        eval: |c| added_capabilities(c.spec, c.settings),
     },
     Check {
         id: "host-process",
@@ -109,7 +118,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.10",
         remediation: "Remove windowsOptions.hostProcess from the pod and its containers.",
         failure: "Windows HostProcess",
-        eval: host_process,
+        eval: |c| host_process(c.spec, c.settings),
     },
     Check {
         id: "host-path-volumes",
@@ -118,7 +127,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.11",
         remediation: "Replace hostPath volumes with persistent volumes, configMaps, secrets or emptyDir.",
         failure: "mounts host paths",
-        eval: host_path,
+        eval: |c| host_path(c.spec, c.settings),
     },
     Check {
         id: "host-ports",
@@ -127,7 +136,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.12",
         remediation: "Remove ports[].hostPort; expose the workload through a Service.",
         failure: "binds host ports",
-        eval: host_ports,
+        eval: |c| host_ports(c.spec, c.settings),
     },
     Check {
         id: "seccomp-profile",
@@ -136,7 +145,34 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.6.2",
         remediation: "Set securityContext.seccompProfile.type: RuntimeDefault in the pod spec (or Localhost with a profile).",
         failure: "no seccomp confinement",
-        eval: seccomp,
+        eval: |c| seccomp(c.spec, c.settings),
+    },
+    Check {
+        id: "secrets-in-env",
+        title: "Secrets reach containers as files, not environment variables",
+        severity: Severity::Medium,
+        cis: "cis-5.4.1",
+        remediation: "Mount the Secret as a volume and read it from a file instead of env[].valueFrom.secretKeyRef or envFrom[].secretRef.",
+        failure: "Secrets in environment variables",
+        eval: |c| secrets_in_env(c.spec),
+    },
+    Check {
+        id: "service-account-token",
+        title: "Service account tokens are mounted only where needed",
+        severity: Severity::Medium,
+        cis: "cis-5.1.6",
+        remediation: "Set automountServiceAccountToken: false on the pod or its service account unless the workload calls the API.",
+        failure: "mounts a service account token",
+        eval: service_account_token,
+    },
+    Check {
+        id: "security-context",
+        title: "Pods and containers declare a security context",
+        severity: Severity::Low,
+        cis: "cis-5.6.3",
+        remediation: "Set securityContext on the pod and its containers (runAsNonRoot, seccompProfile, allowPrivilegeEscalation, capabilities).",
+        failure: "no security context",
+        eval: |c| security_context(c.spec),
     },
 ];
 
@@ -271,6 +307,49 @@ fn seccomp(p: &PodSpec<'_>, _: &Settings) -> Problems {
     })
 }
 
+fn secrets_in_env(p: &PodSpec<'_>) -> Problems {
+    let mut out = Vec::new();
+    for c in p.containers() {
+        for (i, e) in c.spec["env"].as_array().into_iter().flatten().enumerate() {
+            if let Some(secret) = e["valueFrom"]["secretKeyRef"]["name"].as_str() {
+                out.push((format!("{}.env[{i}] ({})", c.path, e["name"].as_str().unwrap_or("?")), format!("secret {secret}")));
+            }
+        }
+        for (i, e) in c.spec["envFrom"].as_array().into_iter().flatten().enumerate() {
+            if let Some(secret) = e["secretRef"]["name"].as_str() {
+                out.push((format!("{}.envFrom[{i}]", c.path), format!("secret {secret}")));
+            }
+        }
+    }
+    out
+}
+
+fn service_account_token(c: &Ctx<'_>) -> Problems {
+    // Mirror pods of static pods never get a token.
+    if !c.object["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null() {
+        return vec![];
+    }
+    let account = c.spec.spec["serviceAccountName"].as_str().unwrap_or("default");
+    let (mounted, why) = match (c.spec.spec["automountServiceAccountToken"].as_bool(), c.account_automount) {
+        (Some(v), _) => (v, format!("{}.automountServiceAccountToken: {v}", c.spec.path)),
+        (None, Some(v)) => (v, format!("ServiceAccount {account} sets automountServiceAccountToken: {v}")),
+        (None, None) => (true, format!("neither the pod nor ServiceAccount {account} sets automountServiceAccountToken (default true)")),
+    };
+    if mounted { vec![(format!("{} serviceAccountName", c.spec.path), format!("{account}: {why}"))] } else { vec![] }
+}
+
+fn security_context(p: &PodSpec<'_>) -> Problems {
+    let empty = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
+    if !empty(&p.spec["securityContext"]) {
+        return vec![];
+    }
+    p.containers()
+        .iter()
+        .filter(|c| empty(&c.spec["securityContext"]))
+        .map(|c| (format!("{}.securityContext", c.path), "unset (and none on the pod)".to_string()))
+        .collect()
+}
+
 fn check_info(c: &Check) -> CheckInfo {
     CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(c.remediation).tag(c.cis).tag("pod-security").build()
 }
@@ -283,6 +362,7 @@ impl Plugin for PodSecurity {
             checks: CHECKS.iter().map(check_info).collect(),
             capabilities: WORKLOAD_KINDS
                 .iter()
+                .chain(&[("v1", "ServiceAccount")])
                 .map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() }))
                 .collect(),
         }
@@ -291,6 +371,20 @@ impl Plugin for PodSecurity {
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         let mut seen = 0;
         let mut list_errors = Vec::new();
+        // automountServiceAccountToken of every service account, by namespace and name.
+        let mut accounts: std::collections::HashMap<(String, String), Option<bool>> = std::collections::HashMap::new();
+        match host.list_objects("v1", "ServiceAccount", None) {
+            Ok(list) => {
+                for sa in list {
+                    let v: Value = serde_json::from_str(&sa.json).unwrap_or(Value::Null);
+                    accounts.insert(
+                        (sa.ref_.namespace.clone().unwrap_or_default(), sa.ref_.name.clone()),
+                        v["automountServiceAccountToken"].as_bool(),
+                    );
+                }
+            }
+            Err(e) => list_errors.push(format!("cannot list v1/ServiceAccount: {}", e.reason())),
+        }
         for (api_version, kind) in WORKLOAD_KINDS {
             let objects = match host.list_objects(api_version, kind, None) {
                 Ok(o) => o,
@@ -318,7 +412,15 @@ impl Plugin for PodSecurity {
                     continue;
                 };
                 seen += 1;
-                evaluate_object(&obj.ref_, &spec, settings, out);
+                let account = spec.spec["serviceAccountName"].as_str().unwrap_or("default");
+                let ns = obj.ref_.namespace.clone().unwrap_or_default();
+                let ctx = Ctx {
+                    spec: &spec,
+                    settings,
+                    object: &json,
+                    account_automount: accounts.get(&(ns, account.to_string())).copied().flatten(),
+                };
+                evaluate_object(&obj.ref_, &ctx, out);
             }
         }
         // A kind we could not list may hide violations: every check says so.
@@ -334,9 +436,9 @@ impl Plugin for PodSecurity {
     }
 }
 
-fn evaluate_object(object: &ObjectRef, spec: &PodSpec<'_>, settings: &Settings, out: &mut Findings) {
+fn evaluate_object(object: &ObjectRef, ctx: &Ctx<'_>, out: &mut Findings) {
     for c in CHECKS {
-        let problems = (c.eval)(spec, settings);
+        let problems = (c.eval)(ctx);
         let finding = if problems.is_empty() {
             Finding::new(c.id, Status::Pass, "ok")
         } else {
@@ -375,6 +477,7 @@ mod tests {
 
     fn good_pod(name: &str) -> Value {
         json!({"metadata": {"name": name, "namespace": "payments"}, "spec": {
+            "automountServiceAccountToken": false,
             "securityContext": {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [restricted_container("app")]}})
     }
@@ -469,6 +572,62 @@ mod tests {
         assert_eq!(hp.evidence, vec![("spec.volumes[0] (root)".to_string(), "/".to_string())]);
         let ports = findings.iter().find(|f| f.check == "host-ports").unwrap();
         assert_eq!(ports.evidence, vec![("spec.containers[0].ports[0].hostPort".to_string(), "9100".to_string())]);
+    }
+
+    #[test]
+    fn secrets_in_env_are_found_in_env_and_env_from() {
+        let mut pod = good_pod("db");
+        pod["spec"]["containers"][0]["env"] =
+            json!([{"name": "PLAIN", "value": "x"}, {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]);
+        pod["spec"]["initContainers"] =
+            json!([{"name": "init", "envFrom": [{"configMapRef": {"name": "cfg"}}, {"secretRef": {"name": "creds"}}]}]);
+        let f = FakeHost::new()
+            .object("v1", "Pod", pod)
+            .run::<PodSecurity>(&[])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == "secrets-in-env")
+            .unwrap();
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(
+            f.evidence,
+            vec![
+                ("spec.containers[0].env[1] (PASSWORD)".to_string(), "secret db".to_string()),
+                ("spec.initContainers[0].envFrom[1]".to_string(), "secret creds".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn token_mounting_follows_pod_then_service_account_then_default() {
+        let mut pod = good_pod("p");
+        pod["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
+        let sa_off = json!({"metadata": {"name": "default", "namespace": "payments"}, "automountServiceAccountToken": false});
+        let verdict =
+            |host: FakeHost| host.run::<PodSecurity>(&[]).unwrap().into_iter().find(|f| f.check == "service-account-token").unwrap().status;
+        assert_eq!(verdict(FakeHost::new().object("v1", "Pod", pod.clone())), Status::Fail, "default is to mount");
+        assert_eq!(verdict(FakeHost::new().object("v1", "Pod", pod.clone()).object("v1", "ServiceAccount", sa_off.clone())), Status::Pass);
+        pod["spec"]["automountServiceAccountToken"] = json!(true);
+        assert_eq!(
+            verdict(FakeHost::new().object("v1", "Pod", pod.clone()).object("v1", "ServiceAccount", sa_off)),
+            Status::Fail,
+            "the pod overrides its account"
+        );
+        pod["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "abc"});
+        assert_eq!(verdict(FakeHost::new().object("v1", "Pod", pod)), Status::Pass, "mirror pods get no token");
+    }
+
+    #[test]
+    fn a_pod_without_any_security_context_is_flagged() {
+        let pod = json!({"metadata": {"name": "bare", "namespace": "shop"}, "spec": {"automountServiceAccountToken": false, "containers": [{"name": "nginx"}]}});
+        let f = FakeHost::new()
+            .object("v1", "Pod", pod)
+            .run::<PodSecurity>(&[])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == "security-context")
+            .unwrap();
+        assert_eq!(f.status, Status::Fail);
     }
 
     #[test]
