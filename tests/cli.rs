@@ -27,7 +27,18 @@ fn demo_report_has_the_contract_fields() {
     let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy", "rbac"]
+        [
+            "pod-security",
+            "control-plane-files",
+            "apiserver",
+            "controller-manager",
+            "scheduler",
+            "etcd",
+            "kubelet",
+            "kube-proxy",
+            "rbac",
+            "namespaces"
+        ]
     );
     for p in report["plugins"].as_array().unwrap() {
         assert!(p["digest"].as_str().unwrap().starts_with("sha256:"), "{p}");
@@ -611,4 +622,36 @@ fn rbac_review_flags_the_deliberate_violations() {
     let defaults = flagged("default-service-accounts");
     assert_eq!(defaults.len(), 11, "every namespace but payments: {defaults:?}");
     assert!(!defaults.iter().any(|d| d.contains("payments")));
+}
+
+/// CIS 5.2.1, 5.3.2, 5.4.1, 5.6.3 and 5.6.4 over the recorded cluster.
+#[test]
+fn namespace_and_workload_policy_violations_are_found() {
+    let report = demo_json();
+    let with = |check: &str, status: &str| objects_with(report, check, status);
+    assert_eq!(with("namespaces/pod-security-admission", "pass"), ["Namespace -/payments", "Namespace -/shop"]);
+    assert!(with("namespaces/pod-security-admission", "fail").contains(&"Namespace -/dev".to_string()), "audit-only is not enforcement");
+    assert_eq!(
+        with("namespaces/network-policies", "pass"),
+        ["Namespace -/dev", "Namespace -/payments", "Namespace -/policy-system", "Namespace -/shop"]
+    );
+    assert_eq!(with("namespaces/network-policies", "fail").len(), 8);
+    assert_eq!(
+        with("namespaces/default-namespace", "fail"),
+        ["ConfigMap default/legacy-app-config", "Deployment default/legacy-app", "Pod default/debug-shell", "Service default/legacy-app"]
+    );
+    assert_eq!(
+        with("pod-security/secrets-in-env", "fail"),
+        ["DaemonSet logging/fluent-bit", "Job dev/db-migrate", "Pod dev/priv-debug", "StatefulSet shop/postgres"]
+    );
+    let no_context = with("pod-security/security-context", "fail");
+    for o in ["Deployment shop/web", "ReplicaSet shop/web-5d8f7c6b9", "Pod shop/web-5d8f7c6b9-x2k9q", "Deployment default/legacy-app"] {
+        assert!(no_context.contains(&o.to_string()), "{o}");
+    }
+    let tokens = with("pod-security/service-account-token", "fail");
+    assert!(tokens.contains(&"Deployment dev/api-sandbox".to_string()));
+    assert!(
+        !tokens.iter().any(|t| t.contains("payments-api") || t.contains("kube-apiserver-cp-1")),
+        "token off, or a mirror pod: {tokens:?}"
+    );
 }

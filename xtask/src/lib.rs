@@ -11,8 +11,18 @@ use std::sync::Mutex;
 use anyhow::{Context, Result, bail};
 
 /// The built-in plugins, by crate name.
-pub const PLUGINS: &[&str] =
-    &["pod-security", "control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy", "rbac"];
+pub const PLUGINS: &[&str] = &[
+    "pod-security",
+    "control-plane-files",
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "etcd",
+    "kubelet",
+    "kube-proxy",
+    "rbac",
+    "namespaces",
+];
 /// Plugins that exist only for the test suite.
 pub const TEST_PLUGINS: &[&str] = &["hostile"];
 

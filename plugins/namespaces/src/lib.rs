@@ -1,0 +1,238 @@
+//! namespaces: what each namespace has around its workloads: an enforcing
+//! Pod Security Admission level or a policy engine (CIS 5.2.1), network
+//! policies (CIS 5.3.2), and whether the `default` namespace holds anything
+//! of the cluster's own (CIS 5.6.4).
+
+use std::collections::BTreeMap;
+
+use rampart_sdk::workload::WORKLOAD_KINDS;
+use rampart_sdk::{
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+};
+use serde_json::Value;
+
+pub struct Namespaces;
+
+const ADMISSION: &str = "admissionregistration.k8s.io/v1";
+const NETWORKING: &str = "networking.k8s.io/v1";
+
+/// Objects Kubernetes itself keeps in `default`.
+const DEFAULT_ALLOWED: &[(&str, &str)] = &[("Service", "kubernetes"), ("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")];
+/// Kinds looked at in `default`, besides the workloads.
+const DEFAULT_KINDS: &[(&str, &str)] = &[("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount")];
+
+fn kind(v: &str, k: &str) -> Capability {
+    Capability::ClusterList(KindRef { api_version: v.into(), kind: k.into() })
+}
+
+fn parsed(host: &dyn Host, api_version: &str, kind: &str) -> Result<Vec<(Value, ObjectRef)>, String> {
+    host.list_objects(api_version, kind, None)
+        .map_err(|e| format!("cannot list {api_version}/{kind}: {}", e.reason()))?
+        .into_iter()
+        .map(|o| serde_json::from_str(&o.json).map(|v| (v, o.ref_)).map_err(|e| format!("{kind}: {e}")))
+        .collect()
+}
+
+impl Plugin for Namespaces {
+    fn info() -> PluginInfo {
+        let checks = vec![
+            CheckInfoBuilder::new("pod-security-admission", "Every namespace enforces a Pod Security level, or a policy engine is in place")
+                .severity(Severity::Medium)
+                .remediation("Label each namespace pod-security.kubernetes.io/enforce=baseline or restricted, or run an admission policy engine that fails closed.")
+                .tag("cis-5.2.1")
+                .build(),
+            CheckInfoBuilder::new("network-policies", "Every namespace has a NetworkPolicy")
+                .severity(Severity::Medium)
+                .remediation("Give each namespace a default-deny NetworkPolicy and allow what its workloads need.")
+                .tag("cis-5.3.2")
+                .build(),
+            CheckInfoBuilder::new("default-namespace", "The default namespace holds nothing of the cluster's own")
+                .severity(Severity::Low)
+                .remediation("Move workloads, Services, ConfigMaps and Secrets out of `default` into namespaces of their own.")
+                .tag("cis-5.6.4")
+                .build(),
+        ];
+        let mut capabilities = vec![
+            kind("v1", "Namespace"),
+            kind(NETWORKING, "NetworkPolicy"),
+            kind(ADMISSION, "ValidatingWebhookConfiguration"),
+            kind(ADMISSION, "ValidatingAdmissionPolicy"),
+        ];
+        capabilities.extend(WORKLOAD_KINDS.iter().chain(DEFAULT_KINDS).map(|(v, k)| kind(v, k)));
+        PluginInfo { name: "namespaces".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+    }
+
+    fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        let namespaces = match parsed(host, "v1", "Namespace") {
+            Ok(n) => n,
+            Err(e) => {
+                for id in ["pod-security-admission", "network-policies", "default-namespace"] {
+                    out.push(Finding::new(id, Status::Error, e.clone()));
+                }
+                return Ok(());
+            }
+        };
+        admission(host, &namespaces, out);
+        network_policies(host, &namespaces, out);
+        default_namespace(host, out);
+        Ok(())
+    }
+}
+
+fn admission(host: &dyn Host, namespaces: &[(Value, ObjectRef)], out: &mut Findings) {
+    const ID: &str = "pod-security-admission";
+    // A policy engine is a webhook or an admission policy of the cluster's own.
+    let mut engines = Vec::new();
+    for (kind_name, what) in [("ValidatingWebhookConfiguration", "webhook"), ("ValidatingAdmissionPolicy", "policy")] {
+        match parsed(host, ADMISSION, kind_name) {
+            Ok(list) => {
+                for (obj, r) in list {
+                    let fail_open: Vec<&str> = obj["webhooks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|w| w["failurePolicy"] == "Ignore")
+                        .filter_map(|w| w["name"].as_str())
+                        .collect();
+                    let note = if fail_open.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (fails open: failurePolicy Ignore on {})", fail_open.join(", "))
+                    };
+                    engines.push(format!("{what} {}{note}", r.name));
+                }
+            }
+            Err(e) => out.push(Finding::new(ID, Status::Error, e)),
+        }
+    }
+    for (ns, r) in namespaces {
+        let labels = &ns["metadata"]["labels"];
+        let enforce = labels["pod-security.kubernetes.io/enforce"].as_str();
+        let mut f = match enforce {
+            Some(level @ ("baseline" | "restricted")) => Finding::new(ID, Status::Pass, format!("enforces Pod Security level {level}")),
+            Some(level) => Finding::new(ID, Status::Fail, format!("enforces only Pod Security level {level}")),
+            None => {
+                let others: Vec<String> = ["warn", "audit"]
+                    .iter()
+                    .filter_map(|m| labels[format!("pod-security.kubernetes.io/{m}")].as_str().map(|l| format!("{m}={l}")))
+                    .collect();
+                let mut msg = "no enforcing Pod Security label".to_string();
+                if !others.is_empty() {
+                    msg += &format!(" ({} does not block anything)", others.join(", "));
+                }
+                if !engines.is_empty() {
+                    msg += &format!("; admission policy in the cluster for review: {}", engines.join(", "));
+                }
+                Finding::new(ID, Status::Fail, msg)
+            }
+        };
+        f = f.on_object(r.clone()).with("enforce", enforce.unwrap_or("unset"));
+        out.push(f);
+    }
+    if namespaces.is_empty() {
+        out.push(Finding::new(ID, Status::NotApplicable, "the cluster has no namespaces in the scan"));
+    }
+}
+
+fn network_policies(host: &dyn Host, namespaces: &[(Value, ObjectRef)], out: &mut Findings) {
+    const ID: &str = "network-policies";
+    let policies = match parsed(host, NETWORKING, "NetworkPolicy") {
+        Ok(p) => p,
+        Err(e) => return out.push(Finding::new(ID, Status::Error, e)),
+    };
+    let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, r) in &policies {
+        by_ns.entry(r.namespace.clone().unwrap_or_default()).or_default().push(r.name.clone());
+    }
+    for (_, r) in namespaces {
+        let f = match by_ns.get(&r.name) {
+            Some(names) => Finding::new(ID, Status::Pass, format!("{} NetworkPolicy(ies): {}", names.len(), names.join(", ")))
+                .with("policies", names.join(", ")),
+            None => Finding::new(ID, Status::Fail, "no NetworkPolicy: every pod accepts traffic from anywhere"),
+        };
+        out.push(f.on_object(r.clone()));
+    }
+    if namespaces.is_empty() {
+        out.push(Finding::new(ID, Status::NotApplicable, "the cluster has no namespaces in the scan"));
+    }
+}
+
+fn default_namespace(host: &dyn Host, out: &mut Findings) {
+    const ID: &str = "default-namespace";
+    let mut found = 0;
+    for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(DEFAULT_KINDS) {
+        let objects = match host.list_objects(api_version, kind_name, Some("default")) {
+            Ok(o) => o,
+            Err(e) => {
+                out.push(Finding::new(ID, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                continue;
+            }
+        };
+        for o in objects {
+            if DEFAULT_ALLOWED.contains(&(kind_name, o.ref_.name.as_str())) {
+                continue;
+            }
+            found += 1;
+            out.push(
+                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name)).on_object(o.ref_),
+            );
+        }
+    }
+    if found == 0 {
+        out.push(Finding::new(ID, Status::Pass, "the default namespace holds only what Kubernetes puts there"));
+    }
+}
+
+rampart_sdk::export_plugin!(Namespaces);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+    use serde_json::json;
+
+    fn ns(name: &str, labels: Value) -> Value {
+        json!({"metadata": {"name": name, "labels": labels}})
+    }
+
+    fn verdicts(host: &FakeHost, check: &str) -> Vec<(String, Status)> {
+        host.run::<Namespaces>(&[])
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.check == check)
+            .map(|f| (f.object.map(|o| o.name).unwrap_or_default(), f.status))
+            .collect()
+    }
+
+    #[test]
+    fn only_baseline_or_restricted_enforcement_passes() {
+        let host = FakeHost::new()
+            .object("v1", "Namespace", ns("payments", json!({"pod-security.kubernetes.io/enforce": "restricted"})))
+            .object("v1", "Namespace", ns("dev", json!({"pod-security.kubernetes.io/audit": "baseline"})))
+            .object("v1", "Namespace", ns("ops", json!({"pod-security.kubernetes.io/enforce": "privileged"})));
+        assert_eq!(
+            verdicts(&host, "pod-security-admission"),
+            [("payments".into(), Status::Pass), ("dev".into(), Status::Fail), ("ops".into(), Status::Fail)]
+        );
+    }
+
+    #[test]
+    fn namespaces_without_network_policies_fail() {
+        let host = FakeHost::new()
+            .object("v1", "Namespace", ns("payments", json!({})))
+            .object("v1", "Namespace", ns("logging", json!({})))
+            .object(NETWORKING, "NetworkPolicy", json!({"metadata": {"name": "default-deny", "namespace": "payments"}}));
+        assert_eq!(verdicts(&host, "network-policies"), [("payments".into(), Status::Pass), ("logging".into(), Status::Fail)]);
+    }
+
+    #[test]
+    fn the_default_namespace_may_hold_only_kubernetes_own_objects() {
+        let clean = FakeHost::new()
+            .object("v1", "Service", json!({"metadata": {"name": "kubernetes", "namespace": "default"}}))
+            .object("v1", "ConfigMap", json!({"metadata": {"name": "kube-root-ca.crt", "namespace": "default"}}))
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "web", "namespace": "shop"}}));
+        assert_eq!(verdicts(&clean, "default-namespace"), [(String::new(), Status::Pass)]);
+        let dirty = clean.object("apps/v1", "Deployment", json!({"metadata": {"name": "legacy-app", "namespace": "default"}}));
+        assert_eq!(verdicts(&dirty, "default-namespace"), [("legacy-app".into(), Status::Fail)]);
+    }
+}
