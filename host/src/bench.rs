@@ -100,11 +100,12 @@ pub fn run(
             assert!(r.failure.is_none(), "{:?}", r.failure);
         }));
     }
-    rows.push(measure("whole scan, cold (new engine, nothing cached)".into(), cold_runs, || {
+    let with_profile = request.profile.as_ref().map_or(String::new(), |p| format!(" with profile {}", p.id));
+    rows.push(measure(format!("whole scan{with_profile}, cold (new engine, nothing cached)"), cold_runs, || {
         let engine = Engine::new(EngineConfig { cache_dir: None, ..base.clone() }).expect("engine");
         scan::scan(&engine, registry, request).expect("scan");
     }));
-    rows.push(measure("whole scan, warm (compile cache filled)".into(), iterations, || {
+    rows.push(measure(format!("whole scan{with_profile}, warm (compile cache filled)"), iterations, || {
         scan::scan(&cached, registry, request).expect("scan");
     }));
     Ok(rows)

@@ -78,6 +78,9 @@ enum Command {
 struct BenchArgs {
     #[command(flatten)]
     target: TargetArgs,
+    /// Assess this profile in the whole-scan measurements.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
     /// A minimal component to time instantiate+evaluate of, with nothing
     /// granted and no settings (the floor of a plugin run).
     #[arg(long, value_name = "FILE.wasm")]
@@ -268,7 +271,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(args) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
-            let request = args.target.request(Vec::new(), None)?;
+            let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
+            let request = args.target.request(Vec::new(), profile)?;
             let rows = crate::bench::run(engine.config(), &registry, &request, args.baseline.as_deref(), args.iterations)?;
             let text = match args.format {
                 Format::Json => {

@@ -209,7 +209,7 @@ pub fn harden(node: &Path, control_plane: bool) {
         "kube-apiserver",
         &[
             "--anonymous-auth=false",
-            "--enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs",
+            "--enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs,ImagePolicyWebhook",
             "--admission-control-config-file=/etc/kubernetes/admission.yaml",
             "--kubelet-certificate-authority=/etc/kubernetes/pki/ca.crt",
             "--profiling=false",

@@ -64,6 +64,7 @@ fn run() -> Result<ExitCode> {
             let mut cmd = Command::new(xtask::root().join("target/release/rampart"));
             cmd.current_dir(xtask::root())
                 .arg("bench")
+                .args(["--profile", "cis-k8s-1.12"])
                 .arg("--baseline")
                 .arg(xtask::component("hostile"))
                 .arg("--manifests")

@@ -270,6 +270,14 @@ const CHECKS: &[FlagCheck] = &[
         all: &[c("service-account-extend-token-expiration", Some("true"), Expect::Is("false"))],
     },
     FlagCheck {
+        id: "image-policy-webhook",
+        title: "Images are admitted through ImagePolicyWebhook (recorded for review)",
+        severity: Severity::Medium,
+        remediation: "Enable ImagePolicyWebhook (or an admission webhook that verifies image provenance).",
+        tags: &["cis-5.5.1"],
+        all: &[c(ADMISSION, None, Expect::Contains("ImagePolicyWebhook"))],
+    },
+    FlagCheck {
         id: "audit-policy-file",
         title: "An audit policy is configured",
         severity: Severity::Medium,
@@ -330,6 +338,7 @@ mod tests {
                 "encryption-provider-config",
                 "tls-cipher-suites",
                 "service-account-extend-token-expiration",
+                "image-policy-webhook",
                 "audit-policy-file"
             ]
         );
@@ -340,7 +349,7 @@ mod tests {
         let argv = [
             "kube-apiserver",
             "--anonymous-auth=false",
-            "--enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs",
+            "--enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs,ImagePolicyWebhook",
             "--admission-control-config-file=/etc/kubernetes/admission.yaml",
             "--kubelet-client-certificate=/p/kc.crt",
             "--kubelet-client-key=/p/kc.key",
