@@ -597,7 +597,10 @@ fn rbac_review_flags_the_deliberate_violations() {
         flagged("secret-access"),
         ["ClusterRole -/ops-superuser", "ClusterRole -/secret-reader", "Role dev/dev-full-access", "Role logging/es-secret-reader"]
     );
-    assert_eq!(flagged("pod-create"), ["ClusterRole -/ops-superuser", "Role dev/dev-full-access", "Role shop/pod-creator"]);
+    assert_eq!(
+        flagged("pod-create"),
+        ["ClusterRole -/ops-superuser", "ClusterRole -/pod-exec", "Role dev/dev-full-access", "Role shop/pod-creator"]
+    );
     for (check, role) in [
         ("escalation-verbs", "ClusterRole -/rbac-manager"),
         ("escalation-verbs", "ClusterRole -/impersonator"),
@@ -616,7 +619,7 @@ fn rbac_review_flags_the_deliberate_violations() {
         .filter(|f| f["check"].as_str().unwrap().starts_with("rbac/") && f["status"] == "fail")
         .map(|f| f["object"]["name"].as_str().unwrap().to_string())
         .collect();
-    for clean in ["config-reader", "prometheus-scrape", "monitoring-aggregate", "pod-exec", "cluster-admin", "admin", "edit"] {
+    for clean in ["config-reader", "prometheus-scrape", "monitoring-aggregate", "cluster-admin", "admin", "edit"] {
         assert!(!all_flagged.contains(&clean.to_string()), "{clean} should not be flagged");
     }
     let defaults = flagged("default-service-accounts");
@@ -654,4 +657,82 @@ fn namespace_and_workload_policy_violations_are_found() {
         !tokens.iter().any(|t| t.contains("payments-api") || t.contains("kube-apiserver-cp-1")),
         "token off, or a mirror pod: {tokens:?}"
     );
+}
+
+/// Each deliberate violation of ../shared/apiserver/violations.tsv that a
+/// CIS section 5 control covers shows up in that control's evidence in the
+/// profile report, as a failing finding on the right object.
+#[test]
+fn section_5_violations_land_in_the_right_controls() {
+    let report = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
+    let controls = report["profiles"][0]["controls"].as_array().unwrap();
+    let cases = [
+        ("5.1.1", "jane-cluster-admin"),
+        ("5.1.1", "oncall-sre-cluster-admin"),
+        ("5.1.1", "ci-deployer-cluster-admin"),
+        ("5.1.1", "kubernetes-dashboard-admin"),
+        ("5.1.2", "secret-reader"),
+        ("5.1.2", "es-secret-reader"),
+        ("5.1.3", "ops-superuser"),
+        ("5.1.3", "dev-full-access"),
+        ("5.1.4", "pod-creator"),
+        ("5.1.4", "pod-exec"),
+        ("5.1.5", "default"),
+        ("5.1.6", "api-sandbox"),
+        ("5.1.7", "legacy-masters-view"),
+        ("5.1.8", "rbac-manager"),
+        ("5.1.8", "impersonator"),
+        ("5.1.9", "storage-admin"),
+        ("5.1.10", "node-debugger"),
+        ("5.1.11", "csr-approver"),
+        ("5.1.12", "webhook-admin"),
+        ("5.1.13", "token-minter"),
+        ("5.2.1", "dev"),
+        ("5.2.1", "monitoring"),
+        ("5.2.2", "priv-debug"),
+        ("5.2.2", "init-escalation"),
+        ("5.2.2", "jenkins-agent"),
+        ("5.2.3", "node-exporter"),
+        ("5.2.3", "image-prune"),
+        ("5.2.4", "priv-debug"),
+        ("5.2.5", "netshoot"),
+        ("5.2.5", "netdebug-tmp"),
+        ("5.2.5", "win-hostprocess"),
+        ("5.2.6", "payments-legacy-worker"),
+        ("5.2.6", "nightly-report"),
+        ("5.2.7", "debug-shell"),
+        ("5.2.7", "fluent-bit"),
+        ("5.2.8", "prometheus"),
+        ("5.2.9", "netshoot"),
+        ("5.2.9", "coredns"),
+        ("5.2.10", "win-hostprocess"),
+        ("5.2.11", "node-exporter"),
+        ("5.2.11", "jenkins-agent"),
+        ("5.2.12", "netshoot"),
+        ("5.3.2", "logging"),
+        ("5.3.2", "kube-system"),
+        ("5.4.1", "postgres"),
+        ("5.4.1", "db-migrate"),
+        ("5.6.2", "api-sandbox"),
+        ("5.6.3", "web"),
+        ("5.6.4", "legacy-app"),
+        ("5.6.4", "debug-shell"),
+    ];
+    for (id, name) in cases {
+        let control = controls.iter().find(|c| c["id"] == id).unwrap();
+        assert_eq!(control["status"], "warn", "{id} is manual");
+        let hit = control["findings"].as_array().unwrap().iter().any(|f| f["status"] == "fail" && f["object"]["name"] == name);
+        assert!(hit, "{id} should flag {name}");
+    }
+    // The compliant examples are flagged by no section 5 control but the
+    // token-mounting review.
+    for name in ["payments-api", "payments-settlement", "config-reader", "prometheus-scrape"] {
+        let flagged: Vec<&str> = controls
+            .iter()
+            .filter(|c| c["id"].as_str().unwrap().starts_with("5.") && c["id"] != "5.1.6")
+            .filter(|c| c["findings"].as_array().unwrap().iter().any(|f| f["status"] == "fail" && f["object"]["name"] == name))
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert!(flagged.is_empty(), "{name} flagged by {flagged:?}");
+    }
 }

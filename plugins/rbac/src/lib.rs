@@ -58,10 +58,11 @@ const ROLE_CHECKS: &[RoleCheck] = &[
     RoleCheck {
         id: "pod-create",
         cis: "5.1.4",
-        title: "Few roles can create Pods",
+        title: "Few roles can create Pods or exec into them",
         severity: Severity::Medium,
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["pods"], verbs: &["create"] }),
-        what: "creates Pods",
+        // Exec and attach run commands in a pod: as good as creating one.
+        test: RuleTest::Grants(Grant { groups: &[""], resources: &["pods", "pods/exec", "pods/attach"], verbs: &["create"] }),
+        what: "creates Pods or execs into them",
     },
     RoleCheck {
         id: "escalation-verbs",
