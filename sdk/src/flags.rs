@@ -181,15 +181,22 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
     }
 }
 
+/// The component's parsed command line and where it was found; `Ok(None)`
+/// when it does not run on this node.
+pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Args, ArgsSource)>, String> {
+    match component_args(host, component.name, component.manifest) {
+        Ok(Some((argv, source))) => Ok(Some((Args::parse_with_bools(&argv, component.bools), source))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(format!("cannot read the {} command line: {}", component.name, e.reason())),
+    }
+}
+
 /// Finds the component's command line on the node and evaluates `checks`;
 /// every check is not-applicable when the component does not run here, and
 /// `error` when its command line cannot be read.
 pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
-    match component_args(host, component.name, component.manifest) {
-        Ok(Some((argv, source))) => {
-            let args = Args::parse_with_bools(&argv, component.bools);
-            evaluate_args(&args, &source, checks, settings, out);
-        }
+    match command_line(host, component) {
+        Ok(Some((args, source))) => evaluate_args(&args, &source, checks, settings, out),
         Ok(None) => {
             for c in checks {
                 out.push(Finding::new(
@@ -201,7 +208,7 @@ pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], se
         }
         Err(e) => {
             for c in checks {
-                out.push(Finding::new(c.id, Status::Error, format!("cannot read the {} command line: {}", component.name, e.reason())));
+                out.push(Finding::new(c.id, Status::Error, e.clone()));
             }
         }
     }

@@ -223,6 +223,8 @@ pub fn harden(node: &Path, control_plane: bool) {
             "--service-account-extend-token-expiration=false",
         ],
     );
+    std::fs::write(node.join("etc/kubernetes/encryption.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [secrets, configmaps]\n  providers:\n  - aescbc:\n      keys: [{name: key1, secret: dGhpcnR5LXR3by1ieXRlLWtleS1mb3ItdGVzdHMhISE=}]\n  - identity: {}\n").unwrap();
+    std::fs::write(node.join("etc/kubernetes/audit-policy.yaml"), "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n  resources: [{group: \"\", resources: [pods/exec, pods/portforward, pods/proxy, services/proxy]}]\n- level: Metadata\n").unwrap();
     append_flags(node, "kube-controller-manager", &["--profiling=false", "--terminated-pod-gc-threshold=1000"]);
     append_flags(node, "kube-scheduler", &["--profiling=false"]);
 }

@@ -2,8 +2,10 @@
 //! process argv, else its static pod manifest; unset flags are judged by the
 //! binary's defaults.
 
+mod config_files;
+
 use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
-use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
+use rampart_sdk::{Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ApiServer;
 
@@ -289,16 +291,48 @@ const CHECKS: &[FlagCheck] = &[
 
 impl Plugin for ApiServer {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "apiserver".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            checks: flags::check_infos(CHECKS),
-            capabilities: COMPONENT.capabilities(),
-        }
+        let mut checks = flags::check_infos(CHECKS);
+        checks.push(
+            CheckInfoBuilder::new(config_files::ENCRYPTION, "Encryption at rest writes with aescbc, kms or secretbox")
+                .severity(Severity::High)
+                .remediation("Make aescbc, kms or secretbox the first provider of every resource in the EncryptionConfiguration.")
+                .tag("cis-1.2.28")
+                .build(),
+        );
+        checks.push(
+            CheckInfoBuilder::new(config_files::AUDIT, "The audit policy logs secrets, tokens, exec and workload changes")
+                .severity(Severity::Medium)
+                .remediation("Log at least Metadata for secrets, configmaps, tokenreviews, pods/exec|portforward|proxy, services/proxy and workload writes.")
+                .tag("cis-3.2.2")
+                .build(),
+        );
+        let mut capabilities = COMPONENT.capabilities();
+        // The files --encryption-provider-config and --audit-policy-file name.
+        capabilities.push(Capability::NodeRead("/etc/kubernetes/*.yaml".into()));
+        capabilities.push(Capability::NodeRead("/etc/kubernetes/audit/*".into()));
+        capabilities.push(Capability::NodeRead("/etc/kubernetes/enc/*".into()));
+        PluginInfo { name: "apiserver".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         flags::evaluate(host, &COMPONENT, CHECKS, settings, out);
+        let ids = [config_files::ENCRYPTION, config_files::AUDIT];
+        match flags::command_line(host, &COMPONENT) {
+            Ok(Some((args, _))) => {
+                out.push(config_files::encryption(host, &args));
+                out.push(config_files::audit(host, &args));
+            }
+            Ok(None) => {
+                for id in ids {
+                    out.push(Finding::new(id, Status::NotApplicable, "kube-apiserver does not run on this node"));
+                }
+            }
+            Err(e) => {
+                for id in ids {
+                    out.push(Finding::new(id, Status::Error, e.clone()));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -339,7 +373,9 @@ mod tests {
                 "tls-cipher-suites",
                 "service-account-extend-token-expiration",
                 "image-policy-webhook",
-                "audit-policy-file"
+                "audit-policy-file",
+                "encryption-providers",
+                "audit-policy-rules"
             ]
         );
     }
@@ -369,10 +405,14 @@ mod tests {
             "--tls-private-key-file=/p/a.key",
             "--client-ca-file=/p/ca.crt",
             "--encryption-provider-config=/etc/kubernetes/enc.yaml",
+            "--audit-policy-file=/etc/kubernetes/audit-policy.yaml",
             "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
             "--service-account-extend-token-expiration=false",
         ];
-        let host = FakeHost::new().process(&argv);
+        let host = FakeHost::new()
+            .file("/etc/kubernetes/enc.yaml", 0o600, 0, 0, "kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - kms: {name: vault}\n  - identity: {}\n")
+            .file("/etc/kubernetes/audit-policy.yaml", 0o600, 0, 0, "kind: Policy\nrules:\n- level: Metadata\n")
+            .process(&argv);
         let v = verdicts(&host);
         assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
     }

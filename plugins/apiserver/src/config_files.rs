@@ -1,0 +1,174 @@
+//! The files kube-apiserver's flags point at: the EncryptionConfiguration
+//! (CIS 1.2.28) and the audit Policy (CIS 3.2.2), read and judged by what
+//! they say, not only by whether the flag is set.
+
+use rampart_sdk::args::Args;
+use rampart_sdk::{AccessError, Finding, Host, Status};
+use serde_json::Value;
+
+pub const ENCRYPTION: &str = "encryption-providers";
+pub const AUDIT: &str = "audit-policy-rules";
+
+/// Providers that encrypt (CIS accepts these as the first, writing provider).
+const STRONG: &[&str] = &["aescbc", "kms", "secretbox"];
+
+fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, String)> {
+    let bytes = host.read_file(path).map_err(|e| match e {
+        AccessError::NotFound(_) => (Status::Fail, format!("--{flag} names {path}, which does not exist on this node")),
+        AccessError::Denied(m) => (Status::Error, format!("{m}; grant it with --grant node.read:{path}")),
+        other => (Status::Error, format!("{path}: {}", other.reason())),
+    })?;
+    serde_yaml_ng::from_slice(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
+}
+
+/// 1.2.28: every resource's first provider encrypts.
+pub fn encryption(host: &dyn Host, args: &Args) -> Finding {
+    let Some(path) = args.get("encryption-provider-config") else {
+        return Finding::new(ENCRYPTION, Status::Fail, "--encryption-provider-config is not set: Secrets are stored unencrypted in etcd");
+    };
+    let config = match read_yaml(host, "encryption-provider-config", path) {
+        Ok(v) => v,
+        Err((status, msg)) => return Finding::new(ENCRYPTION, status, msg).at_path(path),
+    };
+    let mut weak = Vec::new();
+    let mut seen = 0;
+    for entry in config["resources"].as_array().into_iter().flatten() {
+        seen += 1;
+        let resources: Vec<&str> = entry["resources"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let first = entry["providers"][0].as_object().and_then(|m| m.keys().next().cloned()).unwrap_or_else(|| "none".into());
+        if !STRONG.contains(&first.as_str()) {
+            weak.push(format!("{} first uses {first}", resources.join(",")));
+        }
+    }
+    let f = if seen == 0 {
+        Finding::new(ENCRYPTION, Status::Fail, format!("{path} lists no resources to encrypt"))
+    } else if weak.is_empty() {
+        Finding::new(ENCRYPTION, Status::Pass, format!("every resource in {path} is written with aescbc, kms or secretbox"))
+    } else {
+        Finding::new(ENCRYPTION, Status::Fail, format!("not encrypted with aescbc, kms or secretbox: {}", weak.join("; ")))
+    };
+    f.at_path(path)
+}
+
+/// A request the audit policy must log, at Metadata level or more.
+struct Event {
+    group: &'static str,
+    resource: &'static str,
+    verb: &'static str,
+}
+
+const EVENTS: &[Event] = &[
+    Event { group: "", resource: "secrets", verb: "get" },
+    Event { group: "", resource: "configmaps", verb: "get" },
+    Event { group: "authentication.k8s.io", resource: "tokenreviews", verb: "create" },
+    Event { group: "", resource: "pods/exec", verb: "create" },
+    Event { group: "", resource: "pods/portforward", verb: "create" },
+    Event { group: "", resource: "pods/proxy", verb: "get" },
+    Event { group: "", resource: "services/proxy", verb: "get" },
+    Event { group: "", resource: "pods", verb: "create" },
+    Event { group: "apps", resource: "deployments", verb: "update" },
+];
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+}
+
+/// The level the first matching rule gives this event (audit policies are
+/// first-match). Rules limited to some users, groups or namespaces are
+/// skipped: they do not speak for every request.
+fn level_for(policy: &Value, e: &Event) -> String {
+    for rule in policy["rules"].as_array().into_iter().flatten() {
+        if ["users", "userGroups", "namespaces", "nonResourceURLs"].iter().any(|k| !strs(&rule[*k]).is_empty()) {
+            continue;
+        }
+        let verbs = strs(&rule["verbs"]);
+        if !verbs.is_empty() && !verbs.contains(&e.verb) {
+            continue;
+        }
+        let matches_resource = match rule["resources"].as_array() {
+            None => true,
+            Some(list) if list.is_empty() => true,
+            Some(list) => list.iter().any(|gr| {
+                let group = gr["group"].as_str().unwrap_or("");
+                let names = strs(&gr["resources"]);
+                (group == e.group || group == "*")
+                    && (names.is_empty()
+                        || names.contains(&e.resource)
+                        || names.contains(&"*")
+                        || names.iter().any(|n| n.strip_suffix("/*").is_some_and(|base| e.resource.starts_with(&format!("{base}/")))))
+            }),
+        };
+        if matches_resource {
+            return rule["level"].as_str().unwrap_or("None").to_string();
+        }
+    }
+    "None".into()
+}
+
+/// 3.2.2: the audit policy logs the events that matter.
+pub fn audit(host: &dyn Host, args: &Args) -> Finding {
+    let Some(path) = args.get("audit-policy-file") else {
+        return Finding::new(AUDIT, Status::Fail, "--audit-policy-file is not set: nothing is audited");
+    };
+    let policy = match read_yaml(host, "audit-policy-file", path) {
+        Ok(v) => v,
+        Err((status, msg)) => return Finding::new(AUDIT, status, msg).at_path(path),
+    };
+    let mut missing = Vec::new();
+    let mut f = Finding::new(AUDIT, Status::Pass, "");
+    for e in EVENTS {
+        let level = level_for(&policy, e);
+        let what = format!("{} {}{}", e.verb, if e.group.is_empty() { String::new() } else { format!("{}/", e.group) }, e.resource);
+        if level == "None" {
+            missing.push(what.clone());
+        }
+        f = f.with(what, level);
+    }
+    f.status = if missing.is_empty() { Status::Pass } else { Status::Fail };
+    f.message = if missing.is_empty() {
+        format!("{path} logs every key event at Metadata or more")
+    } else {
+        format!("{path} does not log: {}", missing.join(", "))
+    };
+    f.at_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+
+    fn args(flags: &[&str]) -> Args {
+        let mut argv = vec!["kube-apiserver"];
+        argv.extend(flags);
+        Args::parse(&argv)
+    }
+
+    #[test]
+    fn identity_first_is_not_encryption() {
+        let host = FakeHost::new()
+            .file("/etc/kubernetes/enc.yaml", 0o600, 0, 0, "kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - aescbc: {keys: [{name: k1, secret: c2VjcmV0}]}\n  - identity: {}\n- resources: [configmaps]\n  providers:\n  - identity: {}\n  - aescbc: {keys: []}\n");
+        let f = encryption(&host, &args(&["--encryption-provider-config=/etc/kubernetes/enc.yaml"]));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("configmaps first uses identity"), "{}", f.message);
+        assert!(!f.message.contains("c2VjcmV0"), "no key material in findings");
+        assert_eq!(encryption(&host, &args(&[])).status, Status::Fail);
+        assert_eq!(encryption(&host, &args(&["--encryption-provider-config=/nope.yaml"])).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_catch_all_metadata_rule_covers_everything_but_none_rules_first_win() {
+        let good = FakeHost::new().file("/etc/kubernetes/audit.yaml", 0o600, 0, 0, "kind: Policy\nrules:\n- level: None\n  users: [system:kube-proxy]\n- level: RequestResponse\n  resources: [{group: \"\", resources: [\"pods/*\"]}]\n- level: Metadata\n");
+        assert_eq!(audit(&good, &args(&["--audit-policy-file=/etc/kubernetes/audit.yaml"])).status, Status::Pass);
+        let bad = FakeHost::new().file(
+            "/etc/kubernetes/audit.yaml",
+            0o600,
+            0,
+            0,
+            "kind: Policy\nrules:\n- level: None\n  resources: [{group: \"\", resources: [secrets, configmaps]}]\n- level: Metadata\n",
+        );
+        let f = audit(&bad, &args(&["--audit-policy-file=/etc/kubernetes/audit.yaml"]));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("get secrets") && f.message.contains("get configmaps"), "{}", f.message);
+    }
+}
