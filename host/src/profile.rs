@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::report::{Finding, Severity, Status};
+use crate::report::{Finding, Severity, Status, Summary};
 
 /// Whether a benchmark marks a control as automatable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,16 +158,6 @@ pub struct ControlResult {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ProfileSummary {
-    pub pass: usize,
-    pub fail: usize,
-    pub warn: usize,
-    #[serde(rename = "not-applicable")]
-    pub not_applicable: usize,
-    pub error: usize,
-}
-
 /// A profile's verdicts.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfileResult {
@@ -177,7 +167,8 @@ pub struct ProfileResult {
     /// passed / (passed + failed + errored) over automated controls, in
     /// percent; `null` when no automated control could be counted.
     pub score: Option<f64>,
-    pub summary: ProfileSummary,
+    /// Controls counted by status.
+    pub summary: Summary,
     #[serde(skip)]
     pub sections: BTreeMap<String, String>,
     pub controls: Vec<ControlResult>,
@@ -266,15 +257,9 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             findings: mine.into_iter().cloned().collect(),
         });
     }
-    let mut summary = ProfileSummary::default();
+    let mut summary = Summary::default();
     for c in &controls {
-        *match c.status {
-            Status::Pass => &mut summary.pass,
-            Status::Fail => &mut summary.fail,
-            Status::Warn => &mut summary.warn,
-            Status::NotApplicable => &mut summary.not_applicable,
-            Status::Error => &mut summary.error,
-        } += 1;
+        *summary.slot(c.status) += 1;
     }
     let automated = |s: Status| controls.iter().filter(|c| c.assessment == Assessment::Automated && c.status == s).count();
     let (p, f, e) = (automated(Status::Pass), automated(Status::Fail), automated(Status::Error));

@@ -67,6 +67,11 @@ impl Component {
     }
 }
 
+/// The whole `describe` answer of a plugin that checks one component's flags.
+pub fn plugin_info(name: &str, version: &str, component: &Component, checks: &[FlagCheck]) -> crate::PluginInfo {
+    crate::PluginInfo { name: name.into(), version: version.into(), checks: check_infos(checks), capabilities: component.capabilities() }
+}
+
 /// The check descriptions for `describe`.
 pub fn check_infos(checks: &[FlagCheck]) -> Vec<CheckInfo> {
     checks

@@ -76,12 +76,7 @@ const CHECKS: &[FlagCheck] = &[
 
 impl Plugin for Etcd {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "etcd".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            checks: flags::check_infos(CHECKS),
-            capabilities: COMPONENT.capabilities(),
-        }
+        flags::plugin_info("etcd", env!("CARGO_PKG_VERSION"), &COMPONENT, CHECKS)
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

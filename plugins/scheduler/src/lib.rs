@@ -29,12 +29,7 @@ const CHECKS: &[FlagCheck] = &[
 
 impl Plugin for Scheduler {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "scheduler".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            checks: flags::check_infos(CHECKS),
-            capabilities: COMPONENT.capabilities(),
-        }
+        flags::plugin_info("scheduler", env!("CARGO_PKG_VERSION"), &COMPONENT, CHECKS)
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
