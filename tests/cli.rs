@@ -738,3 +738,55 @@ fn section_5_violations_land_in_the_right_controls() {
         assert!(flagged.is_empty(), "{name} flagged by {flagged:?}");
     }
 }
+
+/// Snapshots taken on one side of an air gap scan with the same verdicts as
+/// a direct scan, hold no key material, and fail closed on what they lack.
+#[test]
+fn snapshots_scan_like_the_live_inputs() {
+    let demo = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for node in &demo.nodes {
+        let out = dir.path().join(format!("{}.json", node.file_name().unwrap().to_string_lossy()));
+        let r = run(rampart().args(["snapshot", "node", "--profile", "cis-k8s-1.12", "--root"]).arg(node).arg("-o").arg(&out));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        files.push(out);
+    }
+    let cluster = dir.path().join("cluster.json");
+    let r = run(rampart().args(["snapshot", "cluster", "--manifests"]).arg(&demo.cluster).arg("-o").arg(&cluster));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    files.push(cluster.clone());
+
+    let direct = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
+    let snap = run(rampart().args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--snapshot"]).args(&files)).json();
+    assert_eq!(snap["findings"], direct["findings"], "identical findings, sources included");
+    let statuses = |r: &Value| {
+        r["profiles"][0]["controls"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["status"].clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(&snap), statuses(&direct));
+
+    // Only what the checks asked: no key, no kubeconfig contents.
+    let cp: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    assert_eq!(cp["kind"], "rampart.node-snapshot");
+    let reads: Vec<&String> = cp["reads"].as_object().unwrap().keys().collect();
+    assert_eq!(reads, ["/var/lib/kubelet/config.yaml"], "argv comes from /proc, so the manifests are not even read");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains("placeholder: reference PKI"), "no file contents beyond what was read");
+    let secrets = std::fs::read_to_string(&cluster).unwrap();
+    assert!(!secrets.contains("ZmFrZS1") && secrets.contains("<redacted>"), "Secret values stay out of cluster snapshots");
+
+    // A fact the snapshot lacks is an error, never a guess.
+    let mut trimmed = cp.clone();
+    trimmed["stats"].as_object_mut().unwrap().retain(|k, _| !k.contains("/var/lib/etcd"));
+    std::fs::write(&files[0], trimmed.to_string()).unwrap();
+    let partial = run(rampart().args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--snapshot"]).args(&files)).json();
+    let c = partial["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "1.1.11").unwrap();
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(c["findings"].to_string().contains("was not recorded in snapshot"), "{c}");
+
+    // Another version is refused by name.
+    std::fs::write(&files[1], r#"{"kind": "rampart.node-snapshot", "version": 9, "node": "x"}"#).unwrap();
+    let r = run(rampart().args(["scan", "--snapshot"]).arg(&files[1]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("worker-1.json") && r.stderr.contains("version 9 is not supported"), "{}", r.stderr);
+}

@@ -58,7 +58,7 @@ pub fn run(
     manifests::load(&request.manifests, &mut cluster);
     let cluster = Arc::new(cluster);
     let node = match request.nodes.first() {
-        Some(root) => Some(Arc::new(NodeRoot::open(root, None)?)),
+        Some(root) => Some(Arc::new(NodeRoot::open(root, None)?) as Arc<dyn crate::sources::NodeView>),
         None => None,
     };
 

@@ -13,7 +13,7 @@ use crate::bindings::rampart::plugin::{cluster, log, node, report, types};
 use crate::grants::{Access, Grant};
 use crate::report::{Evidence, Finding, ObjectRef, Severity, Status};
 use crate::sources::ClusterData;
-use crate::sources::node::{FileKind, NodeError, NodeRoot, Stat};
+use crate::sources::node::{FileKind, NodeError, NodeRoot, NodeView, Stat};
 
 /// Caps on what one plugin run may hand back.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ pub struct Broker {
     plugin: String,
     grant: Arc<Grant>,
     cluster: Option<Arc<ClusterData>>,
-    node: Option<Arc<NodeRoot>>,
+    node: Option<Arc<dyn NodeView>>,
     io: IoWorker,
     deadline: Instant,
     host_call_timeout: Duration,
@@ -64,7 +64,7 @@ impl std::fmt::Debug for Broker {
 pub struct RunInputs {
     pub grant: Arc<Grant>,
     pub cluster: Option<Arc<ClusterData>>,
-    pub node: Option<Arc<NodeRoot>>,
+    pub node: Option<Arc<dyn NodeView>>,
     pub severities: Arc<BTreeMap<String, Severity>>,
 }
 
@@ -104,14 +104,14 @@ impl Broker {
     fn node_call<T: Send + 'static>(
         &mut self,
         what: &str,
-        f: impl FnOnce(&NodeRoot, &Grant) -> T + Send + 'static,
+        f: impl FnOnce(&dyn NodeView, &Grant) -> T + Send + 'static,
     ) -> Result<T, types::AccessError> {
         let Some(node) = self.node.clone() else {
             return Err(types::AccessError::Unavailable("this run has no node target".into()));
         };
         let grant = self.grant.clone();
         let budget = self.host_call_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
-        match self.io.call(budget, move || f(&node, &grant)) {
+        match self.io.call(budget, move || f(node.as_ref(), &grant)) {
             Some(v) => Ok(v),
             None => {
                 let msg = format!("host call {what} timed out after {:.1}s", budget.as_secs_f64());
@@ -128,7 +128,7 @@ impl Broker {
         scope: &'static str,
         path: String,
         follow: bool,
-        op: impl FnOnce(&NodeRoot, &Grant, &str) -> Result<T, types::AccessError> + Send + 'static,
+        op: impl FnOnce(&dyn NodeView, &Grant, &str) -> Result<T, types::AccessError> + Send + 'static,
     ) -> Result<T, types::AccessError> {
         if !path.starts_with('/') {
             return Err(types::AccessError::Invalid(format!("{path}: node paths must be absolute")));
@@ -224,7 +224,7 @@ impl cluster::Host for Broker {
 
 impl node::Host for Broker {
     fn name(&mut self) -> String {
-        self.node.as_ref().map(|n| n.name.clone()).unwrap_or_default()
+        self.node.as_ref().map(|n| n.name().to_string()).unwrap_or_default()
     }
 
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, types::AccessError> {
@@ -249,7 +249,7 @@ impl node::Host for Broker {
             return Err(self.deny(format!("node.process:{name}")));
         }
         let what = format!("node.process:{name}");
-        self.node_call(&what, move |node, _| node.process_args(&name))
+        self.node_call(&what, move |node, _| node.process_args(&name).map_err(access_error))?
     }
 }
 
@@ -297,7 +297,7 @@ impl report::Host for Broker {
             message,
             object,
             path: finding.path.map(|p| truncate(p, max)),
-            node: self.node.as_ref().map(|n| n.name.clone()),
+            node: self.node.as_ref().map(|n| n.name().to_string()),
             source,
             evidence,
         });

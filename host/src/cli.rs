@@ -66,6 +66,10 @@ enum Command {
     /// Plugins: list those in the registry, or inspect a component file.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Record what a profile needs from a node, or a cluster's objects, into
+    /// one file to scan elsewhere with `rampart scan --snapshot`.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Benchmark profiles: list those in the registry, or show one.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -109,6 +113,10 @@ struct TargetArgs {
     #[arg(long, num_args = 1.., value_name = "ROOT")]
     node: Vec<PathBuf>,
 
+    /// Snapshot files (`rampart snapshot node|cluster`), scanned as if live.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    snapshot: Vec<PathBuf>,
+
     /// Only run these plugins (default: every plugin in the registry).
     #[arg(long, num_args = 1.., value_name = "NAME")]
     plugin: Vec<String>,
@@ -116,10 +124,18 @@ struct TargetArgs {
 
 impl TargetArgs {
     fn request(self, grants: Vec<Capability>, profile: Option<Profile>) -> anyhow::Result<ScanRequest> {
-        if self.manifests.is_empty() && self.node.is_empty() {
-            bail!("nothing to scan: give --manifests DIR_OR_FILE... and/or --node ROOT...");
+        if self.manifests.is_empty() && self.node.is_empty() && self.snapshot.is_empty() {
+            bail!("nothing to scan: give --manifests DIR_OR_FILE..., --node ROOT... and/or --snapshot FILE...");
         }
-        Ok(ScanRequest { manifests: self.manifests, nodes: self.node, plugins: self.plugin, grants, profile })
+        Ok(ScanRequest {
+            manifests: self.manifests,
+            nodes: self.node,
+            snapshots: self.snapshot,
+            plugins: self.plugin,
+            grants,
+            profile,
+            ..ScanRequest::default()
+        })
     }
 }
 
@@ -148,6 +164,31 @@ struct ScanArgs {
     /// Exit 1 when a check fails (or errors) at this severity or above.
     #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
     fail_on: Severity,
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// The node facts a profile's checks ask for (file stats, the config
+    /// files they read, process argv) and nothing else.
+    Node {
+        /// The node's root directory (`/` on the node itself).
+        #[arg(long, value_name = "DIR")]
+        root: PathBuf,
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        #[arg(long, value_name = "ID")]
+        profile: String,
+        /// The node's name in reports [default: the root directory's name].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Cluster objects from manifest files (Secret values stored redacted).
+    Cluster {
+        #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE", required = true)]
+        manifests: Vec<PathBuf>,
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +304,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
             plugin_list(&engine, &registry, format)
+        }
+        Command::Snapshot(command) => {
+            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            snapshot_command(&cli.engine, &registry, command)
         }
         Command::Profile(command) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
@@ -508,4 +553,48 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
         }
     }
     Ok(EXIT_OK)
+}
+
+fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotCommand) -> anyhow::Result<u8> {
+    use crate::sources::snapshot::{self, ClusterSnapshot, Recorder};
+    use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
+    use std::sync::Arc;
+    match command {
+        SnapshotCommand::Node { root, output, profile, name } => {
+            let profile = registry.profile(&profile)?;
+            let id = profile.id.clone();
+            let node = NodeRoot::open(&root, name)?;
+            let recorder = Arc::new(Recorder::new(Arc::new(node), Some(id.clone())));
+            let view: Arc<dyn NodeView> = recorder.clone();
+            let engine = engine(flags)?;
+            let request = ScanRequest { node_views: vec![view], profile: Some(profile), ..ScanRequest::default() };
+            let report = scan::scan(&engine, registry, &request)?;
+            for e in &report.errors {
+                eprintln!("error: {e}");
+            }
+            let snap = recorder.snapshot();
+            snapshot::write(&output, &snap)?;
+            eprintln!(
+                "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
+                output.display(),
+                snap.node,
+                snap.stats.len(),
+                snap.reads.len(),
+                snap.dirs.len(),
+                snap.processes.len()
+            );
+            Ok(if report.errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
+        }
+        SnapshotCommand::Cluster { manifests: paths, output } => {
+            let mut data = ClusterData::default();
+            let errors = manifests::load(&paths, &mut data);
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            let snap = ClusterSnapshot::of(&data);
+            snapshot::write(&output, &snap)?;
+            eprintln!("{}: {} objects from {} files", output.display(), snap.objects.len(), snap.sources.len());
+            Ok(if errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
+        }
+    }
 }

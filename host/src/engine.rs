@@ -294,7 +294,7 @@ impl Engine {
     /// Runs a plugin's `evaluate` once against the inputs, in a fresh store.
     pub fn run(&self, plugin: &Plugin, inputs: RunInputs, settings: &[(String, String)]) -> RunResult {
         let start = Instant::now();
-        let node_name = inputs.node.as_ref().map(|n| n.name.clone());
+        let node_name = inputs.node.as_ref().map(|n| n.name().to_string());
         let broker = Broker::new(&plugin.name, inputs, start + self.config.timeout, self.config.host_call_timeout, self.config.output);
         let mut store = self.store(broker);
         let outcome = plugin.pre.instantiate(&mut store).and_then(|c| c.call_evaluate(&mut store, settings));

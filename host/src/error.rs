@@ -25,6 +25,10 @@ pub enum Error {
     #[error("registry {path}: {message}")]
     Registry { path: PathBuf, message: String },
 
+    /// A snapshot file is malformed or of another version.
+    #[error("snapshot {path}: {message}")]
+    Snapshot { path: PathBuf, message: String },
+
     /// A profile file is malformed.
     #[error("profile {path}: {message}")]
     Profile { path: PathBuf, message: String },

@@ -14,10 +14,11 @@ use crate::grants::{Capability, CapabilitySet, Grant};
 use crate::profile::{self, Coverage, Profile};
 use crate::registry::{PluginEntry, Registry};
 use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
-use crate::sources::{ClusterData, NodeRoot, manifests};
+use crate::sources::snapshot::{self, Loaded};
+use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
 
 /// What to scan, with what.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ScanRequest {
     pub manifests: Vec<PathBuf>,
     pub nodes: Vec<PathBuf>,
@@ -27,20 +28,24 @@ pub struct ScanRequest {
     pub grants: Vec<Capability>,
     /// The benchmark profile to assess (its plugins run with its settings).
     pub profile: Option<Profile>,
+    /// Snapshot files (node or cluster) scanned as if live.
+    pub snapshots: Vec<PathBuf>,
+    /// Nodes prepared by the caller (the recorder of `snapshot node`).
+    pub node_views: Vec<Arc<dyn NodeView>>,
 }
 
 /// Where a run points.
 #[derive(Debug, Clone)]
 enum Target {
     Cluster,
-    Node(Arc<NodeRoot>),
+    Node(Arc<dyn NodeView>),
 }
 
 impl Target {
     fn label(&self) -> String {
         match self {
             Target::Cluster => "cluster".into(),
-            Target::Node(n) => format!("node/{}", n.name),
+            Target::Node(n) => format!("node/{}", n.name()),
         }
     }
 }
@@ -88,20 +93,29 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     }
     let mut errors: Vec<String> = Vec::new();
 
-    let cluster = if request.manifests.is_empty() {
-        None
-    } else {
-        let mut data = ClusterData::default();
-        errors.extend(manifests::load(&request.manifests, &mut data).into_iter().map(|e| e.to_string()));
-        Some(Arc::new(data))
-    };
-    let mut nodes: Vec<Arc<NodeRoot>> = Vec::new();
+    let mut cluster_data: Option<ClusterData> = None;
+    if !request.manifests.is_empty() {
+        let data = cluster_data.get_or_insert_with(ClusterData::default);
+        errors.extend(manifests::load(&request.manifests, data).into_iter().map(|e| e.to_string()));
+    }
+    let mut nodes: Vec<Arc<dyn NodeView>> = request.node_views.clone();
+    for file in &request.snapshots {
+        match snapshot::load(file) {
+            Ok(Loaded::Node(node)) => nodes.push(node),
+            Ok(Loaded::Cluster(snap)) => {
+                let data = cluster_data.get_or_insert_with(ClusterData::default);
+                errors.extend(snapshot::add_cluster(snap, file, data).into_iter().map(|e| e.to_string()));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let cluster = cluster_data.map(Arc::new);
     for root in &request.nodes {
         match NodeRoot::open(root, None) {
             Ok(mut node) => {
                 let base = node.name.clone();
                 let mut n = 2;
-                while nodes.iter().any(|o| o.name == node.name) {
+                while nodes.iter().any(|o| o.name() == node.name) {
                     node.name = format!("{base}-{n}");
                     n += 1;
                 }
@@ -227,7 +241,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let targets = Targets {
         cluster_sources: cluster.as_ref().map(|c| c.sources.clone()).unwrap_or_default(),
         cluster_objects: cluster.as_ref().map_or(0, |c| c.len()),
-        nodes: nodes.iter().map(|n| NodeTarget { name: n.name.clone(), root: n.root.display().to_string() }).collect(),
+        nodes: nodes.iter().map(|n| NodeTarget { name: n.name().to_string(), root: n.origin() }).collect(),
     };
     let summary = Summary::of(&findings);
     let profiles = match &request.profile {

@@ -74,6 +74,13 @@ impl ClusterData {
         self.origins.get(&(api_version.to_string(), kind.to_string(), namespace.map(str::to_string), name.to_string())).map(String::as_str)
     }
 
+    /// Every object, kind by kind.
+    pub fn objects(&self) -> impl Iterator<Item = &ClusterObject> {
+        let mut kinds: Vec<_> = self.by_kind.keys().collect();
+        kinds.sort();
+        kinds.into_iter().flat_map(|k| self.by_kind[k].iter())
+    }
+
     /// How many objects there are in all.
     pub fn len(&self) -> usize {
         self.by_kind.values().map(Vec::len).sum()

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod manifests;
 pub mod node;
+pub mod snapshot;
 
 pub use cluster::{ClusterData, ClusterObject};
-pub use node::NodeRoot;
+pub use node::{NodeRoot, NodeView};

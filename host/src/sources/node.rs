@@ -19,7 +19,7 @@ const MAX_LINKS: usize = 40;
 pub const MAX_READ: u64 = 16 * 1024 * 1024;
 
 /// The kind of a node path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     File,
@@ -29,7 +29,7 @@ pub enum FileKind {
 }
 
 /// Metadata of one node path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stat {
     /// The path as asked (absolute, normalized).
     pub path: String,
@@ -45,7 +45,8 @@ pub struct Stat {
 }
 
 /// Why a node lookup gave no answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "error", content = "message")]
 pub enum NodeError {
     NotFound(String),
     Invalid(String),
@@ -60,7 +61,23 @@ impl std::fmt::Display for NodeError {
     }
 }
 
-type NodeResult<T> = Result<T, NodeError>;
+pub type NodeResult<T> = Result<T, NodeError>;
+
+/// What the broker asks of a node, whether it is a live root directory or a
+/// recorded snapshot.
+pub trait NodeView: Send + Sync + std::fmt::Debug {
+    /// The node's name in reports.
+    fn name(&self) -> &str;
+    /// Where the node's facts come from (a root directory, a snapshot file).
+    fn origin(&self) -> String;
+    /// Where a path really leads, as an absolute node path.
+    fn real_path(&self, path: &str, follow: bool) -> NodeResult<String>;
+    fn stat(&self, path: &str, follow: bool) -> NodeResult<Stat>;
+    fn read(&self, path: &str) -> NodeResult<Arc<[u8]>>;
+    fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>>;
+    /// Argument vectors of the processes whose executable is `name`.
+    fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>>;
+}
 
 /// One running process as `/proc` shows it.
 #[derive(Debug, Clone)]
@@ -323,6 +340,30 @@ impl NodeRoot {
             .filter(|p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name) || (p.argv.is_empty() && p.comm == comm_name))
             .map(|p| p.argv.clone())
             .collect()
+    }
+}
+
+impl NodeView for NodeRoot {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn origin(&self) -> String {
+        self.root.display().to_string()
+    }
+    fn real_path(&self, path: &str, follow: bool) -> NodeResult<String> {
+        NodeRoot::real_path(self, path, follow)
+    }
+    fn stat(&self, path: &str, follow: bool) -> NodeResult<Stat> {
+        NodeRoot::stat(self, path, follow)
+    }
+    fn read(&self, path: &str) -> NodeResult<Arc<[u8]>> {
+        NodeRoot::read(self, path)
+    }
+    fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>> {
+        NodeRoot::list_dir(self, path)
+    }
+    fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
+        Ok(NodeRoot::process_args(self, name))
     }
 }
 

@@ -1,0 +1,279 @@
+//! Snapshots: a node's facts or a cluster's objects written to one file on
+//! one side of an air gap and scanned on the other, with the same verdicts
+//! as a direct scan. A node snapshot holds exactly what the profile's
+//! plugins asked of the node (stats, the files they read, process argv) and
+//! nothing else; anything else asked of it later is an `error`, never a
+//! guess. The format is versioned; see docs/snapshots.md.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ClusterData;
+use super::node::{NodeError, NodeResult, NodeView, Stat};
+use crate::error::{Error, Result};
+
+pub const NODE_KIND: &str = "rampart.node-snapshot";
+pub const CLUSTER_KIND: &str = "rampart.cluster-snapshot";
+pub const VERSION: u32 = 1;
+
+/// File contents: text when it is UTF-8, else the bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// One recorded answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer<T> {
+    Ok(T),
+    Err(NodeError),
+}
+
+impl<T: Clone> Answer<T> {
+    fn of(r: &NodeResult<T>) -> Answer<T> {
+        match r {
+            Ok(v) => Answer::Ok(v.clone()),
+            Err(e) => Answer::Err(e.clone()),
+        }
+    }
+
+    fn get(&self) -> NodeResult<T> {
+        match self {
+            Answer::Ok(v) => Ok(v.clone()),
+            Answer::Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// The file format of a node snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSnapshot {
+    pub kind: String,
+    pub version: u32,
+    pub node: String,
+    /// The profile whose checks the snapshot was taken for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Keyed `follow:/path` or `nofollow:/path`.
+    #[serde(default)]
+    pub real_paths: BTreeMap<String, Answer<String>>,
+    #[serde(default)]
+    pub stats: BTreeMap<String, Answer<Stat>>,
+    #[serde(default)]
+    pub reads: BTreeMap<String, Answer<Content>>,
+    #[serde(default)]
+    pub dirs: BTreeMap<String, Answer<Vec<Stat>>>,
+    #[serde(default)]
+    pub processes: BTreeMap<String, Vec<Vec<String>>>,
+}
+
+fn key(path: &str, follow: bool) -> String {
+    format!("{}:{path}", if follow { "follow" } else { "nofollow" })
+}
+
+/// Records every answer a live node gives while plugins ask.
+#[derive(Debug)]
+pub struct Recorder {
+    inner: Arc<dyn NodeView>,
+    log: Mutex<NodeSnapshot>,
+}
+
+impl Recorder {
+    pub fn new(inner: Arc<dyn NodeView>, profile: Option<String>) -> Recorder {
+        let log =
+            NodeSnapshot { kind: NODE_KIND.into(), version: VERSION, node: inner.name().to_string(), profile, ..NodeSnapshot::default() };
+        Recorder { inner, log: Mutex::new(log) }
+    }
+
+    /// What was recorded so far.
+    pub fn snapshot(&self) -> NodeSnapshot {
+        self.log.lock().expect("snapshot log").clone()
+    }
+}
+
+impl NodeView for Recorder {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn origin(&self) -> String {
+        self.inner.origin()
+    }
+    fn real_path(&self, path: &str, follow: bool) -> NodeResult<String> {
+        let r = self.inner.real_path(path, follow);
+        self.log.lock().expect("snapshot log").real_paths.insert(key(path, follow), Answer::of(&r));
+        r
+    }
+    fn stat(&self, path: &str, follow: bool) -> NodeResult<Stat> {
+        let r = self.inner.stat(path, follow);
+        self.log.lock().expect("snapshot log").stats.insert(key(path, follow), Answer::of(&r));
+        r
+    }
+    fn read(&self, path: &str) -> NodeResult<Arc<[u8]>> {
+        let r = self.inner.read(path);
+        let answer = match &r {
+            Ok(bytes) => Answer::Ok(match std::str::from_utf8(bytes) {
+                Ok(text) => Content::Text(text.to_string()),
+                Err(_) => Content::Bytes(bytes.to_vec()),
+            }),
+            Err(e) => Answer::Err(e.clone()),
+        };
+        self.log.lock().expect("snapshot log").reads.insert(path.to_string(), answer);
+        r
+    }
+    fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>> {
+        let r = self.inner.list_dir(path);
+        self.log.lock().expect("snapshot log").dirs.insert(path.to_string(), Answer::of(&r));
+        r
+    }
+    fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
+        let r = self.inner.process_args(name)?;
+        self.log.lock().expect("snapshot log").processes.insert(name.to_string(), r.clone());
+        Ok(r)
+    }
+}
+
+/// A node snapshot being scanned.
+#[derive(Debug)]
+pub struct SnapshotNode {
+    file: PathBuf,
+    snap: NodeSnapshot,
+}
+
+impl SnapshotNode {
+    fn missing<T>(&self, what: String) -> NodeResult<T> {
+        Err(NodeError::Unavailable(format!(
+            "{what} was not recorded in snapshot {} (take it with the profile this scan uses)",
+            self.file.display()
+        )))
+    }
+}
+
+impl NodeView for SnapshotNode {
+    fn name(&self) -> &str {
+        &self.snap.node
+    }
+    fn origin(&self) -> String {
+        self.file.display().to_string()
+    }
+    fn real_path(&self, path: &str, follow: bool) -> NodeResult<String> {
+        match self.snap.real_paths.get(&key(path, follow)) {
+            Some(a) => a.get(),
+            None => self.missing(format!("where {path} leads")),
+        }
+    }
+    fn stat(&self, path: &str, follow: bool) -> NodeResult<Stat> {
+        match self.snap.stats.get(&key(path, follow)) {
+            Some(a) => a.get(),
+            None => self.missing(format!("stat of {path}")),
+        }
+    }
+    fn read(&self, path: &str) -> NodeResult<Arc<[u8]>> {
+        match self.snap.reads.get(path) {
+            Some(Answer::Ok(Content::Text(t))) => Ok(Arc::from(t.as_bytes())),
+            Some(Answer::Ok(Content::Bytes(b))) => Ok(Arc::from(b.as_slice())),
+            Some(Answer::Err(e)) => Err(e.clone()),
+            None => self.missing(format!("the contents of {path}")),
+        }
+    }
+    fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>> {
+        match self.snap.dirs.get(path) {
+            Some(a) => a.get(),
+            None => self.missing(format!("the listing of {path}")),
+        }
+    }
+    fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
+        match self.snap.processes.get(name) {
+            Some(v) => Ok(v.clone()),
+            None => self.missing(format!("the processes named {name}")),
+        }
+    }
+}
+
+/// One object of a cluster snapshot, with where it was first read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotObject {
+    pub source: String,
+    pub object: Value,
+}
+
+/// The file format of a cluster snapshot. Secret values are stored
+/// redacted: a snapshot travels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSnapshot {
+    pub kind: String,
+    pub version: u32,
+    pub sources: Vec<String>,
+    pub objects: Vec<SnapshotObject>,
+}
+
+impl ClusterSnapshot {
+    pub fn of(data: &ClusterData) -> ClusterSnapshot {
+        let objects = data
+            .objects()
+            .map(|o| SnapshotObject {
+                source: o.source.clone(),
+                object: serde_json::from_str(o.redacted.as_deref().unwrap_or(&o.json)).unwrap_or(Value::Null),
+            })
+            .collect();
+        ClusterSnapshot { kind: CLUSTER_KIND.into(), version: VERSION, sources: data.sources.clone(), objects }
+    }
+}
+
+/// What a snapshot file holds.
+#[derive(Debug)]
+pub enum Loaded {
+    Node(Arc<dyn NodeView>),
+    Cluster(ClusterSnapshot),
+}
+
+/// Reads a snapshot file of either kind.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let bad = |message: String| Error::Snapshot { path: path.to_path_buf(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let version = value["version"].as_u64();
+    if version != Some(VERSION as u64) {
+        return Err(bad(format!("snapshot version {} is not supported (this rampart reads version {VERSION})", value["version"])));
+    }
+    match value["kind"].as_str() {
+        Some(NODE_KIND) => {
+            let snap: NodeSnapshot = serde_json::from_value(value).map_err(|e| bad(format!("malformed node snapshot: {e}")))?;
+            Ok(Loaded::Node(Arc::new(SnapshotNode { file: path.to_path_buf(), snap })))
+        }
+        Some(CLUSTER_KIND) => {
+            Ok(Loaded::Cluster(serde_json::from_value(value).map_err(|e| bad(format!("malformed cluster snapshot: {e}")))?))
+        }
+        other => Err(bad(format!("kind {other:?} is neither {NODE_KIND} nor {CLUSTER_KIND}"))),
+    }
+}
+
+/// Adds a cluster snapshot's objects to `data`.
+pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for (i, o) in snap.objects.into_iter().enumerate() {
+        let (Some(api_version), Some(kind)) =
+            (o.object["apiVersion"].as_str().map(str::to_string), o.object["kind"].as_str().map(str::to_string))
+        else {
+            errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}] has no apiVersion or kind") });
+            continue;
+        };
+        data.insert(o.object, &api_version, &kind, o.source);
+    }
+    data.sources.push(file.display().to_string());
+    errors
+}
+
+/// Writes a snapshot as pretty JSON.
+pub fn write<T: Serialize>(path: &Path, snapshot: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(snapshot).map_err(|e| Error::Snapshot { path: path.to_path_buf(), message: e.to_string() })?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
