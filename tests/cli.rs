@@ -790,3 +790,56 @@ fn snapshots_scan_like_the_live_inputs() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("worker-1.json") && r.stderr.contains("version 9 is not supported"), "{}", r.stderr);
 }
+
+/// A fleet: one report per node and one for the cluster, merged, give the
+/// verdicts and score of one scan of everything, with per-node verdicts.
+#[test]
+fn merged_reports_equal_one_scan_of_everything() {
+    let demo = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    // As the fleet Jobs run: node Jobs run the node plugins (kube-proxy's
+    // reads its ConfigMap), the cluster Job the object plugins.
+    let node_plugins = ["control-plane-files", "apiserver", "controller-manager", "scheduler", "etcd", "kubelet", "kube-proxy"];
+    let configmaps = demo.cluster.join("configmaps.json");
+    let mut scans: Vec<Vec<std::ffi::OsString>> = Vec::new();
+    for node in &demo.nodes {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["--node".into(), node.clone().into(), "--manifests".into(), configmaps.clone().into(), "--plugin".into()];
+        args.extend(node_plugins.iter().map(Into::into));
+        scans.push(args);
+    }
+    scans.push(vec![
+        "--manifests".into(),
+        demo.cluster.clone().into(),
+        "--plugin".into(),
+        "pod-security".into(),
+        "rbac".into(),
+        "namespaces".into(),
+    ]);
+    for (i, target) in scans.iter().enumerate() {
+        let out = dir.path().join(format!("r{i}.json"));
+        run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "-o"]).arg(&out).args(target));
+        reports.push(out);
+    }
+    let merged = run(rampart().args(["merge", "--format", "json"]).args(&reports));
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    let merged = merged.json();
+    let whole = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
+    let statuses = |r: &Value| {
+        r["profiles"][0]["controls"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["status"].clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(&merged), statuses(&whole));
+    assert_eq!(merged["profiles"][0]["score"], whole["profiles"][0]["score"]);
+    assert_eq!(merged["findings"].as_array().unwrap().len(), whole["findings"].as_array().unwrap().len());
+    let c = merged["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "1.1.12").unwrap();
+    assert_eq!(c["by_node"], serde_json::json!({"cp-1": "fail", "worker-1": "not-applicable"}));
+    assert!(merged["errors"].as_array().unwrap().is_empty(), "{}", merged["errors"]);
+    // Text works too, and garbage is refused by name.
+    assert!(run(rampart().arg("merge").args(&reports)).stdout.contains("Score 81.5%"));
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"schema_version\": \"7.0\"}").unwrap();
+    let r = run(rampart().arg("merge").arg(&junk));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("junk.json") && r.stderr.contains("schema_version"), "{}", r.stderr);
+}

@@ -66,6 +66,9 @@ enum Command {
     /// Plugins: list those in the registry, or inspect a component file.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Merge JSON reports (one per node, one for the cluster) into one, with
+    /// every node's verdicts and the profile re-assessed: the fleet score.
+    Merge(MergeArgs),
     /// Record what a profile needs from a node, or a cluster's objects, into
     /// one file to scan elsewhere with `rampart scan --snapshot`.
     #[command(subcommand)]
@@ -162,6 +165,19 @@ struct ScanArgs {
     output: Option<PathBuf>,
 
     /// Exit 1 when a check fails (or errors) at this severity or above.
+    #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
+    fail_on: Severity,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Reports written by `rampart scan --format json`.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
     fail_on: Severity,
 }
@@ -305,6 +321,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let engine = engine(&cli.engine)?;
             plugin_list(&engine, &registry, format)
         }
+        Command::Merge(args) => {
+            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
+            let report = crate::merge::merge(inputs, &registry)?;
+            finish(&report, args.format, args.output.as_deref(), args.fail_on)
+        }
         Command::Snapshot(command) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             snapshot_command(&cli.engine, &registry, command)
@@ -361,20 +383,25 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     let request = args.target.request(grants, profile)?;
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
-    let text = match args.format {
+    finish(&report, args.format, args.output.as_deref(), args.fail_on)
+}
+
+/// Writes a report and maps it to the exit code.
+fn finish(report: &report::Report, format: Format, output: Option<&Path>, fail_on: Severity) -> anyhow::Result<u8> {
+    let text = match format {
         Format::Json => report.to_json() + "\n",
         Format::Text => {
-            report::render_text(&report, args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         }
     };
-    write_output(args.output.as_deref(), &text)?;
+    write_output(output, &text)?;
     if !report.errors.is_empty() {
         for e in &report.errors {
             eprintln!("error: {e}");
         }
         return Ok(EXIT_USAGE);
     }
-    Ok(if report.fails_at(args.fail_on) { EXIT_FAILURES } else { EXIT_OK })
+    Ok(if report.fails_at(fail_on) { EXIT_FAILURES } else { EXIT_OK })
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {

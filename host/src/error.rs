@@ -25,6 +25,10 @@ pub enum Error {
     #[error("registry {path}: {message}")]
     Registry { path: PathBuf, message: String },
 
+    /// A report given to `rampart merge` is not one.
+    #[error("report {path}: {message}")]
+    Report { path: PathBuf, message: String },
+
     /// A snapshot file is malformed or of another version.
     #[error("snapshot {path}: {message}")]
     Snapshot { path: PathBuf, message: String },

@@ -5,6 +5,7 @@
 //! - [`broker`] is the host side of the WIT imports, with grant checks
 //! - [`grants`] parses and matches capabilities
 //! - [`sources`] reads cluster objects and node roots
+//! - [`merge`] pools many reports into one (fleets)
 //! - [`profile`] holds benchmark profiles and turns findings into control verdicts
 //! - [`registry`] reads registry.toml
 //! - [`scan`] goes from inputs to a [`report::Report`]
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod grants;
+pub mod merge;
 pub mod profile;
 pub mod registry;
 pub mod report;

@@ -155,7 +155,17 @@ pub struct ControlResult {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub guidance: String,
+    /// The verdict of this control's findings on each node, for fleets.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_node: BTreeMap<String, Status>,
     pub findings: Vec<Finding>,
+}
+
+/// The worst status among findings: fail, error, warn, pass, else
+/// not-applicable.
+fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Status {
+    let statuses: Vec<Status> = findings.into_iter().map(|f| f.status).collect();
+    [Status::Fail, Status::Error, Status::Warn, Status::Pass].into_iter().find(|s| statuses.contains(s)).unwrap_or(Status::NotApplicable)
 }
 
 /// A profile's verdicts.
@@ -243,6 +253,12 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                 }
             }
         };
+        let mut by_node = BTreeMap::new();
+        for node in mine.iter().filter_map(|f| f.node.as_deref()) {
+            if !by_node.contains_key(node) {
+                by_node.insert(node.to_string(), worst(mine.iter().copied().filter(|f| f.node.as_deref() == Some(node))));
+            }
+        }
         controls.push(ControlResult {
             id: c.id.clone(),
             section: c.section.clone(),
@@ -254,6 +270,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             checks: c.checks.clone(),
             reason,
             guidance: c.guidance.clone(),
+            by_node,
             findings: mine.into_iter().cloned().collect(),
         });
     }

@@ -262,8 +262,8 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         }
     };
     Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "rampart", version: env!("CARGO_PKG_VERSION") },
+        schema_version: SCHEMA_VERSION.to_string(),
+        tool: Tool { name: "rampart".into(), version: env!("CARGO_PKG_VERSION").into() },
         targets,
         plugins: reports,
         findings,

@@ -3,8 +3,9 @@
 
 mod text;
 
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use text::render as render_text;
 
@@ -12,7 +13,7 @@ pub use text::render as render_text;
 pub const SCHEMA_VERSION: &str = "1.0";
 
 /// A verdict. Serialized as `pass`, `fail`, `warn`, `not-applicable`, `error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Pass,
@@ -50,7 +51,7 @@ impl From<crate::bindings::types::Status> for Status {
 }
 
 /// How much a failure matters, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -85,7 +86,7 @@ impl From<crate::bindings::types::Severity> for Severity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectRef {
     pub api_version: String,
     pub kind: String,
@@ -128,6 +129,26 @@ impl Evidence {
     }
 }
 
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Evidence;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Evidence, A::Error> {
+                let mut e = Evidence::default();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    e.push(k, v);
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
 impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
@@ -139,7 +160,7 @@ impl Serialize for Evidence {
 }
 
 /// One check's verdict on one subject.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// `plugin/check`.
     pub check: String,
@@ -160,7 +181,7 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckMeta {
     pub id: String,
     pub title: String,
@@ -170,14 +191,14 @@ pub struct CheckMeta {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeniedCall {
     /// The capability the call would have needed.
     pub capability: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Capabilities {
     pub requested: Vec<String>,
     pub granted: Vec<String>,
@@ -186,7 +207,7 @@ pub struct Capabilities {
 }
 
 /// How one run of a plugin against one target ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Ok,
@@ -194,7 +215,7 @@ pub enum Outcome {
     Skipped,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     /// `cluster` or `node/<name>`.
     pub target: String,
@@ -204,7 +225,7 @@ pub struct Run {
     pub duration_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginReport {
     pub name: String,
     pub version: String,
@@ -219,13 +240,13 @@ pub struct PluginReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeTarget {
     pub name: String,
     pub root: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Targets {
     /// Files the cluster objects were read from; empty when none.
     pub cluster_sources: Vec<String>,
@@ -234,7 +255,7 @@ pub struct Targets {
 }
 
 /// Findings counted by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -274,22 +295,24 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
 /// The whole report of one scan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub schema_version: &'static str,
+    pub schema_version: String,
     pub tool: Tool,
     pub targets: Targets,
     pub plugins: Vec<PluginReport>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
-    /// Benchmark verdicts, when the scan assessed a profile.
+    /// Benchmark verdicts, when the scan assessed a profile. Not read back:
+    /// `rampart merge` recomputes them from the merged findings.
+    #[serde(skip_deserializing, default)]
     pub profiles: Vec<crate::profile::ProfileResult>,
     /// Input problems (a bad manifest, a missing node root, a plugin that
     /// would not load): the scan went on without them.
