@@ -26,7 +26,7 @@ pub struct OutputLimits {
 
 impl Default for OutputLimits {
     fn default() -> Self {
-        OutputLimits { max_findings: 10_000, max_message_bytes: 4096, max_evidence: 64, max_log_lines: 1000 }
+        OutputLimits { max_findings: 1_000_000, max_message_bytes: 4096, max_evidence: 64, max_log_lines: 1000 }
     }
 }
 
@@ -51,6 +51,8 @@ pub struct Broker {
     pub denied_calls: u64,
     pub denied: BTreeMap<String, u64>,
     pub logs: Vec<String>,
+    /// The source of the object the last finding was about.
+    last_source: Option<(ObjectRef, Option<String>)>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -85,6 +87,7 @@ impl Broker {
             denied_calls: 0,
             denied: BTreeMap::new(),
             logs: Vec::new(),
+            last_source: None,
         }
     }
 
@@ -287,9 +290,20 @@ impl report::Host for Broker {
             evidence.push(truncate(k, 200), truncate(v, max));
         }
         let object = finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name });
-        let source = object
-            .as_ref()
-            .and_then(|o| self.cluster.as_ref()?.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
+        // Plugins emit their findings on one object together: remember the
+        // last object's source rather than look it up every time.
+        let source = match (&object, &self.last_source) {
+            (Some(o), Some((last, src))) if last == o => src.clone(),
+            (Some(o), _) => {
+                let src = self
+                    .cluster
+                    .as_ref()
+                    .and_then(|c| c.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
+                self.last_source = Some((o.clone(), src.clone()));
+                src
+            }
+            (None, _) => None,
+        };
         self.findings.push(Finding {
             check: format!("{}/{}", self.plugin, truncate(finding.check, 200)),
             status,

@@ -50,6 +50,10 @@ struct EngineFlags {
     #[arg(long, global = true, default_value_t = 256)]
     memory_mib: usize,
 
+    /// Most findings one plugin run may emit before it is stopped as `error`.
+    #[arg(long, global = true, default_value_t = 1_000_000)]
+    max_findings: usize,
+
     /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/rampart].
     #[arg(long, global = true, env = "RAMPART_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -281,6 +285,7 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
         host_call_timeout: timeout.min(Duration::from_secs(5)),
         memory_bytes: flags.memory_mib * 1024 * 1024,
         cache_dir,
+        output: crate::broker::OutputLimits { max_findings: flags.max_findings, ..Default::default() },
         ..EngineConfig::default()
     })?)
 }
@@ -388,13 +393,18 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
 
 /// Writes a report and maps it to the exit code.
 fn finish(report: &report::Report, format: Format, output: Option<&Path>, fail_on: Severity) -> anyhow::Result<u8> {
-    let text = match format {
-        Format::Json => report.to_json() + "\n",
+    match format {
+        // Streamed: a large cluster's report is tens of MB.
+        Format::Json => stream_output(output, |w| {
+            serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })?,
         Format::Text => {
-            report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            let text =
+                report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+            write_output(output, &text)?
         }
-    };
-    write_output(output, &text)?;
+    }
     if !report.errors.is_empty() {
         for e in &report.errors {
             eprintln!("error: {e}");
@@ -405,13 +415,22 @@ fn finish(report: &report::Report, format: Format, output: Option<&Path>, fail_o
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    stream_output(path, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes to `--output FILE` or standard output through a buffer.
+fn stream_output(path: Option<&Path>, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    use std::io::Write;
     match path {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("--output {}", p.display())),
+        Some(p) => {
+            let file = std::fs::File::create(p).with_context(|| format!("--output {}", p.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            write(&mut w).and_then(|_| w.flush()).with_context(|| format!("--output {}", p.display()))
+        }
         None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
             // A closed pipe (`| head`) is not an error worth a message.
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            match write(&mut w).and_then(|_| w.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => Ok(other?),
             }

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 
+pub mod synthetic;
+
 /// The built-in plugins, by crate name.
 pub const PLUGINS: &[&str] = &[
     "pod-security",

@@ -75,6 +75,19 @@ fn run() -> Result<ExitCode> {
             let status = cmd.status().context("running rampart bench")?;
             Ok(ExitCode::from(status.code().unwrap_or(2) as u8))
         }
+        "synthetic" => {
+            // cargo xtask synthetic PODS NAMESPACES OUT
+            let pods: usize = rest.first().map(|s| s.parse()).transpose()?.unwrap_or(10_000);
+            let namespaces: usize = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(1_000);
+            let out =
+                rest.get(2).map(std::path::PathBuf::from).unwrap_or_else(|| xtask::root().join("target/bench/synthetic-cluster.json"));
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&out, serde_json::to_string(&xtask::synthetic::cluster_snapshot(pods, namespaces))?)?;
+            println!("{}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         "test" => {
             xtask::build_plugins(xtask::PLUGINS)?;
             xtask::build_plugins(xtask::TEST_PLUGINS)?;

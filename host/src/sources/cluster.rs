@@ -60,6 +60,48 @@ impl ClusterData {
         });
     }
 
+    /// Adds an object given as JSON text that carries its own apiVersion
+    /// and kind, keeping the text as it is (no tree is built, except to
+    /// redact a Secret).
+    pub fn insert_raw(&mut self, json: &str, source: String) -> Result<(), String> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            api_version: Option<String>,
+            kind: Option<String>,
+            #[serde(default)]
+            metadata: Meta,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct Meta {
+            namespace: Option<String>,
+            name: Option<String>,
+        }
+        let head: Head = serde_json::from_str(json).map_err(|e| format!("not a JSON object: {e}"))?;
+        let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
+            return Err("has no apiVersion or kind".into());
+        };
+        let Some(name) = head.metadata.name else {
+            return Err(format!("{kind} has no metadata.name"));
+        };
+        if api_version == "v1" && kind == "Secret" {
+            let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            self.insert(value, &api_version, &kind, source);
+            return Ok(());
+        }
+        self.origins.insert((api_version.clone(), kind.clone(), head.metadata.namespace.clone(), name.clone()), source.clone());
+        self.by_kind.entry((api_version.clone(), kind.clone())).or_default().push(ClusterObject {
+            api_version,
+            kind,
+            namespace: head.metadata.namespace,
+            name,
+            source,
+            json: Arc::from(json),
+            redacted: None,
+        });
+        Ok(())
+    }
+
     /// Objects of one kind, optionally in one namespace.
     pub fn list<'a>(&'a self, api_version: &str, kind: &str, namespace: Option<&'a str>) -> impl Iterator<Item = &'a ClusterObject> + 'a {
         self.by_kind

@@ -197,11 +197,13 @@ impl NodeView for SnapshotNode {
     }
 }
 
-/// One object of a cluster snapshot, with where it was first read.
+/// One object of a cluster snapshot, with where it was first read. The
+/// object stays raw JSON text: it is handed to plugins as text anyway, and a
+/// large cluster's objects are never built into a tree in the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SnapshotObject {
     pub source: String,
-    pub object: Value,
+    pub object: Box<serde_json::value::RawValue>,
 }
 
 /// The file format of a cluster snapshot. Secret values are stored
@@ -219,9 +221,9 @@ impl ClusterSnapshot {
     pub fn of(data: &ClusterData) -> ClusterSnapshot {
         let objects = data
             .objects()
-            .map(|o| SnapshotObject {
-                source: o.source.clone(),
-                object: serde_json::from_str(o.redacted.as_deref().unwrap_or(&o.json)).unwrap_or(Value::Null),
+            .filter_map(|o| {
+                let text = o.redacted.as_deref().unwrap_or(&o.json).to_string();
+                serde_json::value::RawValue::from_string(text).ok().map(|object| SnapshotObject { source: o.source.clone(), object })
             })
             .collect();
         ClusterSnapshot { kind: CLUSTER_KIND.into(), version: VERSION, sources: data.sources.clone(), objects }
@@ -239,18 +241,24 @@ pub enum Loaded {
 pub fn load(path: &Path) -> Result<Loaded> {
     let bad = |message: String| Error::Snapshot { path: path.to_path_buf(), message };
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let version = value["version"].as_u64();
-    if version != Some(VERSION as u64) {
-        return Err(bad(format!("snapshot version {} is not supported (this rampart reads version {VERSION})", value["version"])));
+    // Kind and version first, skipping over the rest without building it.
+    #[derive(Deserialize)]
+    struct Header {
+        kind: Option<String>,
+        version: Option<Value>,
     }
-    match value["kind"].as_str() {
+    let header: Header = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    if header.version.as_ref().and_then(Value::as_u64) != Some(VERSION as u64) {
+        let shown = header.version.map_or("(none)".to_string(), |v| v.to_string());
+        return Err(bad(format!("snapshot version {shown} is not supported (this rampart reads version {VERSION})")));
+    }
+    match header.kind.as_deref() {
         Some(NODE_KIND) => {
-            let snap: NodeSnapshot = serde_json::from_value(value).map_err(|e| bad(format!("malformed node snapshot: {e}")))?;
+            let snap: NodeSnapshot = serde_json::from_str(&text).map_err(|e| bad(format!("malformed node snapshot: {e}")))?;
             Ok(Loaded::Node(Arc::new(SnapshotNode { file: path.to_path_buf(), snap })))
         }
         Some(CLUSTER_KIND) => {
-            Ok(Loaded::Cluster(serde_json::from_value(value).map_err(|e| bad(format!("malformed cluster snapshot: {e}")))?))
+            Ok(Loaded::Cluster(serde_json::from_str(&text).map_err(|e| bad(format!("malformed cluster snapshot: {e}")))?))
         }
         other => Err(bad(format!("kind {other:?} is neither {NODE_KIND} nor {CLUSTER_KIND}"))),
     }
@@ -260,13 +268,9 @@ pub fn load(path: &Path) -> Result<Loaded> {
 pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -> Vec<Error> {
     let mut errors = Vec::new();
     for (i, o) in snap.objects.into_iter().enumerate() {
-        let (Some(api_version), Some(kind)) =
-            (o.object["apiVersion"].as_str().map(str::to_string), o.object["kind"].as_str().map(str::to_string))
-        else {
-            errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}] has no apiVersion or kind") });
-            continue;
-        };
-        data.insert(o.object, &api_version, &kind, o.source);
+        if let Err(message) = data.insert_raw(o.object.get(), o.source) {
+            errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}]: {message}") });
+        }
     }
     data.sources.push(file.display().to_string());
     errors
