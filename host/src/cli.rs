@@ -286,7 +286,6 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
         memory_bytes: flags.memory_mib * 1024 * 1024,
         cache_dir,
         output: crate::broker::OutputLimits { max_findings: flags.max_findings, ..Default::default() },
-        ..EngineConfig::default()
     })?)
 }
 
