@@ -161,6 +161,13 @@ struct ScanArgs {
     #[arg(long, value_name = "ID")]
     profile: Option<String>,
 
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// How a report is written and judged (shared by `scan` and `merge`).
+#[derive(Debug, Args)]
+struct ReportArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
@@ -178,12 +185,8 @@ struct MergeArgs {
     /// Reports written by `rampart scan --format json`.
     #[arg(required = true, value_name = "REPORT")]
     reports: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
-    fail_on: Severity,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,7 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
-            finish(&report, args.format, args.output.as_deref(), args.fail_on)
+            finish(&report, &args.report)
         }
         Command::Snapshot(command) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
@@ -387,12 +390,13 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     let request = args.target.request(grants, profile)?;
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
-    finish(&report, args.format, args.output.as_deref(), args.fail_on)
+    finish(&report, &args.report)
 }
 
 /// Writes a report and maps it to the exit code.
-fn finish(report: &report::Report, format: Format, output: Option<&Path>, fail_on: Severity) -> anyhow::Result<u8> {
-    match format {
+fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
+    let (output, fail_on) = (args.output.as_deref(), args.fail_on);
+    match args.format {
         // Streamed: a large cluster's report is tens of MB.
         Format::Json => stream_output(output, |w| {
             serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
