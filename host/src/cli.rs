@@ -594,6 +594,9 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
                         if !c.checks.is_empty() {
                             out += &format!("           checks: {}\n", c.checks.join(", "));
                         }
+                        if !c.guidance.is_empty() {
+                            out += &format!("           review: {}\n", c.guidance);
+                        }
                     }
                     out
                 }
