@@ -2,7 +2,6 @@
 //! Jobs across a fleet) into one, with every node's verdicts and the
 //! profile re-assessed over all findings: the fleet score.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -103,16 +102,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
     let mut profiles = Vec::new();
     for id in profile_ids {
         let profile = registry.profile(&id)?;
-        let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new() };
-        for r in &plugins {
-            if let Some(e) = &r.error {
-                coverage.skipped.insert(r.name.clone(), format!("the plugin did not load: {e}"));
-            } else if r.runs.iter().all(|run| run.outcome == Outcome::Skipped) {
-                coverage.skipped.insert(r.name.clone(), r.runs.iter().find_map(|run| run.message.clone()).unwrap_or_default());
-            } else {
-                coverage.ran.push(r.name.clone());
-            }
-        }
+        let coverage = Coverage::of(&plugins);
         profiles.push(profile::evaluate(&profile, &findings, &coverage));
     }
     let summary = Summary::of(&findings);

@@ -138,6 +138,25 @@ pub struct Coverage {
     pub skipped: BTreeMap<String, String>,
 }
 
+impl Coverage {
+    /// Which plugins ran, from the plugin entries of a report: a plugin
+    /// that did not load, or whose every run was skipped, is skipped with
+    /// the reason.
+    pub fn of(plugins: &[crate::report::PluginReport]) -> Coverage {
+        let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new() };
+        for r in plugins {
+            if let Some(e) = &r.error {
+                coverage.skipped.insert(r.name.clone(), format!("the plugin did not load: {e}"));
+            } else if r.runs.iter().all(|run| run.outcome == crate::report::Outcome::Skipped) {
+                coverage.skipped.insert(r.name.clone(), r.runs.iter().find_map(|run| run.message.clone()).unwrap_or_default());
+            } else {
+                coverage.ran.push(r.name.clone());
+            }
+        }
+        coverage
+    }
+}
+
 /// A control's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlResult {

@@ -247,17 +247,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let profiles = match &request.profile {
         None => Vec::new(),
         Some(p) => {
-            let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new() };
-            for r in &reports {
-                if let Some(e) = &r.error {
-                    coverage.skipped.insert(r.name.clone(), format!("the plugin did not load: {e}"));
-                } else if r.runs.iter().all(|run| run.outcome == Outcome::Skipped) {
-                    let why = r.runs.iter().find_map(|run| run.message.clone()).unwrap_or_default();
-                    coverage.skipped.insert(r.name.clone(), why);
-                } else {
-                    coverage.ran.push(r.name.clone());
-                }
-            }
+            let coverage = Coverage::of(&reports);
             vec![profile::evaluate(p, &findings, &coverage)]
         }
     };

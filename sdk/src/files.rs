@@ -28,6 +28,19 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// The description of a check that applies this rule, tagged with its
+    /// CIS id (`1.1.1`) and a group.
+    pub fn check_info(self, id: &str, title: &str, severity: crate::Severity, cis: &str, group: &str) -> crate::CheckInfo {
+        crate::CheckInfoBuilder::new(id, title)
+            .severity(severity)
+            .remediation(&self.remediation())
+            .tag(&format!("cis-{cis}"))
+            .tag(group)
+            .build()
+    }
+}
+
 /// Judges one path.
 ///
 /// ```

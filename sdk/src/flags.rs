@@ -200,21 +200,40 @@ pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Ar
 /// every check is not-applicable when the component does not run here, and
 /// `error` when its command line cannot be read.
 pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
+    evaluate_with(host, component, checks, &[], settings, out);
+}
+
+/// Like [`evaluate`], for a plugin with more checks on the same command
+/// line (`extra`, its check ids): they get the same not-applicable or
+/// error finding when the command line is missing, and the parsed command
+/// line is returned for the plugin to judge them.
+pub fn evaluate_with(
+    host: &dyn Host,
+    component: &Component,
+    checks: &[FlagCheck],
+    extra: &[&str],
+    settings: &Settings,
+    out: &mut Findings,
+) -> Option<Args> {
+    let ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
     match command_line(host, component) {
-        Ok(Some((args, source))) => evaluate_args(&args, &source, checks, settings, out),
+        Ok(Some((args, source))) => {
+            evaluate_args(&args, &source, checks, settings, out);
+            Some(args)
+        }
         Ok(None) => {
-            for c in checks {
-                out.push(Finding::new(
-                    c.id,
-                    Status::NotApplicable,
-                    format!("{} does not run on this node (no process, no static pod manifest at {})", component.name, component.manifest),
-                ));
+            let why =
+                format!("{} does not run on this node (no process, no static pod manifest at {})", component.name, component.manifest);
+            for id in ids() {
+                out.push(Finding::new(id, Status::NotApplicable, why.clone()));
             }
+            None
         }
         Err(e) => {
-            for c in checks {
-                out.push(Finding::new(c.id, Status::Error, e.clone()));
+            for id in ids() {
+                out.push(Finding::new(id, Status::Error, e.clone()));
             }
+            None
         }
     }
 }

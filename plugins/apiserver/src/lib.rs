@@ -5,7 +5,7 @@
 mod config_files;
 
 use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
-use rampart_sdk::{Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
+use rampart_sdk::{Capability, CheckInfoBuilder, Findings, Host, Plugin, PluginInfo, Settings, Severity};
 
 pub struct ApiServer;
 
@@ -315,23 +315,10 @@ impl Plugin for ApiServer {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        flags::evaluate(host, &COMPONENT, CHECKS, settings, out);
-        let ids = [config_files::ENCRYPTION, config_files::AUDIT];
-        match flags::command_line(host, &COMPONENT) {
-            Ok(Some((args, _))) => {
-                out.push(config_files::encryption(host, &args));
-                out.push(config_files::audit(host, &args));
-            }
-            Ok(None) => {
-                for id in ids {
-                    out.push(Finding::new(id, Status::NotApplicable, "kube-apiserver does not run on this node"));
-                }
-            }
-            Err(e) => {
-                for id in ids {
-                    out.push(Finding::new(id, Status::Error, e.clone()));
-                }
-            }
+        let extra = [config_files::ENCRYPTION, config_files::AUDIT];
+        if let Some(args) = flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out) {
+            out.push(config_files::encryption(host, &args));
+            out.push(config_files::audit(host, &args));
         }
         Ok(())
     }

@@ -5,9 +5,7 @@
 
 use rampart_sdk::component::{ArgsSource, component_args, parse};
 use rampart_sdk::files::{ROOT, Rule, judge};
-use rampart_sdk::{
-    AccessError, Capability, CheckInfoBuilder, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status,
-};
+use rampart_sdk::{AccessError, Capability, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ControlPlaneFiles;
 
@@ -216,17 +214,7 @@ const CHECKS: &[Check] = &[
 
 impl Plugin for ControlPlaneFiles {
     fn info() -> PluginInfo {
-        let checks = CHECKS
-            .iter()
-            .map(|c| {
-                CheckInfoBuilder::new(c.id, c.title)
-                    .severity(c.severity)
-                    .remediation(&c.rule.remediation())
-                    .tag(&format!("cis-{}", c.cis))
-                    .tag("node-files")
-                    .build()
-            })
-            .collect();
+        let checks = CHECKS.iter().map(|c| c.rule.check_info(c.id, c.title, c.severity, c.cis, "node-files")).collect();
         let stat = |p: &str| Capability::NodeStat(p.into());
         let capabilities = vec![
             Capability::NodeRead("/etc/kubernetes/manifests/etcd.yaml".into()),

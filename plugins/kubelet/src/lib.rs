@@ -276,17 +276,7 @@ const FILE_CHECKS: &[FileCheck] = &[
 
 impl Plugin for Kubelet {
     fn info() -> PluginInfo {
-        let mut checks: Vec<_> = FILE_CHECKS
-            .iter()
-            .map(|c| {
-                CheckInfoBuilder::new(c.id, c.title)
-                    .severity(c.severity)
-                    .remediation(&c.rule.remediation())
-                    .tag(&format!("cis-{}", c.cis))
-                    .tag("kubelet")
-                    .build()
-            })
-            .collect();
+        let mut checks: Vec<_> = FILE_CHECKS.iter().map(|c| c.rule.check_info(c.id, c.title, c.severity, c.cis, "kubelet")).collect();
         checks.extend(CONFIG_CHECKS.iter().map(|c| {
             CheckInfoBuilder::new(c.id, c.title)
                 .severity(c.severity)
