@@ -206,8 +206,8 @@ impl cluster::Host for Broker {
             return Err(types::AccessError::Unavailable("this scan has no cluster source (give --manifests)".into()));
         };
         let reveal = self.grant.allows(Access::SecretValues);
-        Ok(data
-            .list(&api_version, &kind, namespace.as_deref())
+        let objects = data.list(&api_version, &kind, namespace.as_deref()).map_err(types::AccessError::Unavailable)?;
+        Ok(objects
             .map(|o| cluster::Object {
                 ref_: types::ObjectRef {
                     api_version: o.api_version.clone(),

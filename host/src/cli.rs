@@ -15,6 +15,7 @@ use crate::profile::Profile;
 use crate::registry::Registry;
 use crate::report::{self, Severity};
 use crate::scan::{self, ScanRequest};
+use crate::sources::live::LiveOptions;
 
 /// Exit codes, as docs/cli.md lists them.
 pub const EXIT_OK: u8 = 0;
@@ -65,7 +66,8 @@ struct EngineFlags {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Scan a cluster (manifest files) and nodes (root directories).
+    /// Scan a cluster (a live API server, manifest files) and nodes (root
+    /// directories), or snapshots of them.
     Scan(ScanArgs),
     /// Plugins: list those in the registry, or inspect a component file.
     #[command(subcommand)]
@@ -127,12 +129,21 @@ struct TargetArgs {
     /// Only run these plugins (default: every plugin in the registry).
     #[arg(long, num_args = 1.., value_name = "NAME")]
     plugin: Vec<String>,
+
+    #[command(flatten)]
+    live: LiveArgs,
 }
 
 impl TargetArgs {
     fn request(self, grants: Vec<Capability>, profile: Option<Profile>) -> anyhow::Result<ScanRequest> {
-        if self.manifests.is_empty() && self.node.is_empty() && self.snapshot.is_empty() {
-            bail!("nothing to scan: give --manifests DIR_OR_FILE..., --node ROOT... and/or --snapshot FILE...");
+        let live = self.live.options();
+        if self.manifests.is_empty() && self.node.is_empty() && self.snapshot.is_empty() && live.is_none() {
+            bail!(
+                "nothing to scan: give --kubeconfig PATH (or --in-cluster), --manifests DIR_OR_FILE..., --node ROOT... and/or --snapshot FILE..."
+            );
+        }
+        if live.is_some() && !self.manifests.is_empty() {
+            bail!("--manifests and --kubeconfig/--in-cluster both give the cluster's objects: choose one");
         }
         Ok(ScanRequest {
             manifests: self.manifests,
@@ -141,9 +152,75 @@ impl TargetArgs {
             plugins: self.plugin,
             grants,
             profile,
+            live,
             ..ScanRequest::default()
         })
     }
+}
+
+/// A live API server as the cluster source (shared by `scan` and `snapshot cluster`).
+#[derive(Debug, Args)]
+struct LiveArgs {
+    /// List the cluster's objects from the API server of this kubeconfig
+    /// (client certificates, tokens and exec plugins as kubectl uses them).
+    #[arg(long, value_name = "PATH", conflicts_with = "in_cluster")]
+    kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
+
+    /// List the cluster's objects with the service account of the pod
+    /// rampart runs in.
+    #[arg(long)]
+    in_cluster: bool,
+
+    /// Limit on each API request (connect, send and the whole answer),
+    /// e.g. 30s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+
+    /// Times an API request that failed in passing (network, timeout,
+    /// 429, 5xx) is tried again.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retries: u32,
+
+    /// Objects per page when listing from the API server.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    chunk_size: u32,
+}
+
+impl LiveArgs {
+    fn options(&self) -> Option<LiveOptions> {
+        (self.kubeconfig.is_some() || self.in_cluster).then(|| LiveOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            in_cluster: self.in_cluster,
+            request_timeout: self.request_timeout,
+            retries: self.retries,
+            chunk_size: self.chunk_size,
+        })
+    }
+}
+
+/// `30s`, `500ms`, `2m`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 500ms or 2m"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{text:?}: unit must be ms, s or m")),
+    };
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!("{text:?}: must be more than 0 and at most an hour"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[derive(Debug, Args)]
@@ -205,10 +282,20 @@ enum SnapshotCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Cluster objects from manifest files (Secret values stored redacted).
+    /// Cluster objects from a live API server or manifest files (Secret
+    /// values stored redacted). From a server, only the kinds a profile's
+    /// (or the named plugins') checks list, else everything listable.
     Cluster {
-        #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE", required = true)]
+        #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
         manifests: Vec<PathBuf>,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Record only the kinds this profile's plugins list.
+        #[arg(long, value_name = "ID")]
+        profile: Option<String>,
+        /// Record only the kinds these plugins list.
+        #[arg(long, num_args = 1.., value_name = "NAME")]
+        plugin: Vec<String>,
         #[arg(long, short, value_name = "FILE")]
         output: PathBuf,
     },
@@ -609,6 +696,7 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
 
 fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotCommand) -> anyhow::Result<u8> {
     use crate::sources::snapshot::{self, ClusterSnapshot, Recorder};
+    use crate::sources::live::{self, Wanted};
     use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
     use std::sync::Arc;
     match command {
@@ -637,15 +725,37 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             );
             Ok(if report.errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
         }
-        SnapshotCommand::Cluster { manifests: paths, output } => {
+        SnapshotCommand::Cluster { manifests: paths, live, profile, plugin, output } => {
             let mut data = ClusterData::default();
-            let errors = manifests::load(&paths, &mut data);
+            let mut errors: Vec<String> = Vec::new();
+            match (live.options(), paths.is_empty()) {
+                (Some(_), false) => bail!("--manifests and --kubeconfig/--in-cluster both give the cluster's objects: choose one"),
+                (None, true) => bail!("nothing to record: give --kubeconfig PATH, --in-cluster or --manifests DIR_OR_FILE..."),
+                (None, false) => errors.extend(manifests::load(&paths, &mut data).iter().map(ToString::to_string)),
+                (Some(options), true) => {
+                    let wanted = if profile.is_none() && plugin.is_empty() {
+                        Wanted::Everything
+                    } else {
+                        let profile = profile.as_deref().map(|id| registry.profile(id)).transpose()?;
+                        let request = ScanRequest { profile, plugins: plugin, ..ScanRequest::default() };
+                        scan::cluster_kinds(&engine(flags)?, registry, &request)?
+                    };
+                    live::fetch(&options, &wanted, &mut data)?;
+                    errors.extend(data.failed.values().map(|why| format!("cluster: {why}")));
+                }
+            }
             for e in &errors {
                 eprintln!("error: {e}");
             }
             let snap = ClusterSnapshot::of(&data);
             snapshot::write(&output, &snap)?;
-            eprintln!("{}: {} objects from {} files", output.display(), snap.objects.len(), snap.sources.len());
+            eprintln!(
+                "{}: {} objects from {}{}",
+                output.display(),
+                snap.objects.len(),
+                snap.sources.join(", "),
+                snap.listed.as_ref().map_or(String::new(), |k| format!(" ({} kinds listed, {} failed)", k.len(), snap.failed.len()))
+            );
             Ok(if errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
         }
     }

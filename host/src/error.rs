@@ -46,6 +46,11 @@ pub enum Error {
     #[error("plugin {name} ({path}): {message}")]
     Plugin { name: String, path: PathBuf, message: String },
 
+    /// A live cluster cannot be used at all: no usable kubeconfig, the API
+    /// server cannot be reached, or it rejects the credentials.
+    #[error("cluster {server}: {message}")]
+    Cluster { server: String, message: String },
+
     /// The Wasm engine could not be set up.
     #[error("wasm engine: {0}")]
     Engine(String),

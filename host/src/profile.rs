@@ -242,6 +242,10 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                 if !mine.is_empty() && mine.iter().all(|f| f.status == Status::NotApplicable) {
                     reason = Some(messages(&mine, Status::NotApplicable));
                     Status::NotApplicable
+                } else if has(Status::Error) {
+                    // The evidence a reviewer needs could not be gathered.
+                    reason = Some(messages(&mine, Status::Error));
+                    Status::Error
                 } else {
                     if mine.is_empty() && !c.checks.is_empty() {
                         reason = Some(format!("no assisting evidence: {}", missing.join("; ")));

@@ -2,7 +2,7 @@
 //! targets (the cluster, or every node) under its grant, and gather the
 //! report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use crate::profile::{self, Coverage, Profile};
 use crate::registry::{PluginEntry, Registry};
 use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
 use crate::sources::snapshot::{self, Loaded};
+use crate::sources::live::{self, LiveOptions, Wanted};
 use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
 
 /// What to scan, with what.
@@ -32,6 +33,8 @@ pub struct ScanRequest {
     pub snapshots: Vec<PathBuf>,
     /// Nodes prepared by the caller (the recorder of `snapshot node`).
     pub node_views: Vec<Arc<dyn NodeView>>,
+    /// A live API server to list the plugins' kinds from.
+    pub live: Option<LiveOptions>,
 }
 
 /// Where a run points.
@@ -80,17 +83,71 @@ pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a Pl
         .collect()
 }
 
-/// Runs a whole scan. Only a request that cannot start at all (an unknown
-/// plugin name) is an `Err`; bad inputs are listed in `Report::errors`.
-pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
+/// The registry entries a request runs: those it names (or all), narrowed
+/// to the plugins a profile's controls name.
+fn entries<'a>(registry: &'a Registry, request: &ScanRequest) -> Result<Vec<&'a PluginEntry>> {
     let mut entries = select(registry, &request.plugins)?;
-    let mut profile_settings = BTreeMap::new();
     if let Some(profile) = &request.profile {
-        // A profile runs the plugins its controls name (those installed).
         let wanted = profile.plugins();
         entries.retain(|e| wanted.contains(&e.name));
-        profile_settings = profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?;
     }
+    Ok(entries)
+}
+
+/// Loads (compiles, or fetches from the cache) every plugin in parallel.
+fn load_all(engine: &Engine, entries: &[&PluginEntry]) -> Vec<Result<Plugin>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load(&e.name, &e.source, e.sha256.as_deref()))).collect();
+        handles.into_iter().map(|h| h.join().expect("plugin loader thread")).collect()
+    })
+}
+
+/// What a plugin may do: what it asked for within what the registry and
+/// the command line granted.
+fn grant(entry: &PluginEntry, plugin: &Plugin, extra: &[Capability]) -> Grant {
+    Grant {
+        requested: CapabilitySet::new(plugin.meta.capabilities.iter().cloned()),
+        granted: CapabilitySet::new(entry.grants.iter().chain(extra).cloned()),
+    }
+}
+
+/// The kinds the loaded plugins may list: what a live source lists.
+fn wanted(entries: &[&PluginEntry], loaded: &[Result<Plugin>], extra: &[Capability]) -> Wanted {
+    let mut kinds = BTreeSet::new();
+    for (entry, plugin) in entries.iter().zip(loaded) {
+        let Ok(plugin) = plugin else { continue };
+        for cap in grant(entry, plugin, extra).effective() {
+            if let Capability::ClusterList { api_version, kind } = cap {
+                if api_version == "*" {
+                    return Wanted::Everything;
+                }
+                kinds.insert((api_version, kind));
+            }
+        }
+    }
+    Wanted::Kinds(kinds)
+}
+
+/// The kinds a request's plugins would list from a live cluster (for
+/// `rampart snapshot cluster --profile`).
+pub fn cluster_kinds(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Wanted> {
+    let entries = entries(registry, request)?;
+    let mut loaded = Vec::new();
+    for plugin in load_all(engine, &entries) {
+        loaded.push(Ok(plugin?));
+    }
+    Ok(wanted(&entries, &loaded, &request.grants))
+}
+
+/// Runs a whole scan. Only a request that cannot start at all (an unknown
+/// plugin name, an API server that cannot be used) is an `Err`; bad inputs
+/// are listed in `Report::errors`.
+pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
+    let entries = entries(registry, request)?;
+    let profile_settings = match &request.profile {
+        Some(profile) => profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?,
+        None => BTreeMap::new(),
+    };
     let mut errors: Vec<String> = Vec::new();
 
     let mut cluster_data: Option<ClusterData> = None;
@@ -109,7 +166,6 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             Err(e) => errors.push(e.to_string()),
         }
     }
-    let cluster = cluster_data.map(Arc::new);
     for root in &request.nodes {
         match NodeRoot::open(root, None) {
             Ok(mut node) => {
@@ -126,10 +182,17 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     }
 
     // Load (compile or fetch from the cache) every plugin in parallel.
-    let loaded: Vec<Result<Plugin>> = std::thread::scope(|s| {
-        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load(&e.name, &e.source, e.sha256.as_deref()))).collect();
-        handles.into_iter().map(|h| h.join().expect("plugin loader thread")).collect()
-    });
+    let loaded = load_all(engine, &entries);
+    let grant_of = |entry: &PluginEntry, plugin: &Plugin| grant(entry, plugin, &request.grants);
+    if let Some(options) = &request.live {
+        let wanted = wanted(&entries, &loaded, &request.grants);
+        let data = cluster_data.get_or_insert_with(ClusterData::default);
+        live::fetch(options, &wanted, data)?;
+    }
+    if let Some(data) = &cluster_data {
+        errors.extend(data.failed.values().map(|why| format!("cluster: {why}")));
+    }
+    let cluster = cluster_data.map(Arc::new);
 
     let mut reports: Vec<PluginReport> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
@@ -151,10 +214,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 continue;
             }
         };
-        let grant = Arc::new(Grant {
-            requested: CapabilitySet::new(plugin.meta.capabilities.iter().cloned()),
-            granted: CapabilitySet::new(entry.grants.iter().chain(&request.grants).cloned()),
-        });
+        let grant = Arc::new(grant_of(entry, &plugin));
         let index = reports.len();
         let mut runs = Vec::new();
         let targets: Vec<Target> = if plugin.meta.reads_nodes() {
@@ -163,7 +223,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             cluster.iter().map(|_| Target::Cluster).collect()
         };
         if targets.is_empty() {
-            let why = if plugin.meta.reads_nodes() { "no node root given (--node)" } else { "no cluster source given (--manifests)" };
+            let why = if plugin.meta.reads_nodes() { "no node root given (--node)" } else { "no cluster source given (--manifests, --kubeconfig or --in-cluster)" };
             runs.push(Run { target: "-".into(), outcome: Outcome::Skipped, message: Some(why.into()), duration_ms: 0.0 });
         }
         let severities = Arc::new(plugin.meta.severities());
@@ -241,6 +301,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let targets = Targets {
         cluster_sources: cluster.as_ref().map(|c| c.sources.clone()).unwrap_or_default(),
         cluster_objects: cluster.as_ref().map_or(0, |c| c.len()),
+        kubernetes_version: cluster.as_ref().and_then(|c| c.version.clone()),
         nodes: nodes.iter().map(|n| NodeTarget { name: n.name().to_string(), root: n.origin() }).collect(),
     };
     let summary = Summary::of(&findings);

@@ -248,9 +248,12 @@ pub struct NodeTarget {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Targets {
-    /// Files the cluster objects were read from; empty when none.
+    /// Files or API servers the cluster objects were read from; empty when none.
     pub cluster_sources: Vec<String>,
     pub cluster_objects: usize,
+    /// The Kubernetes version a live API server reported (`v1.36.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
     pub nodes: Vec<NodeTarget>,
 }
 

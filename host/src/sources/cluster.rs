@@ -1,7 +1,7 @@
 //! Cluster objects as the broker hands them to plugins: indexed by kind,
 //! serialized once, with a redacted copy of each Secret made once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -30,6 +30,32 @@ pub struct ClusterData {
     pub sources: Vec<String>,
     /// Where each object came from, by (apiVersion, kind, namespace, name).
     origins: HashMap<(String, String, Option<String>, String), String>,
+    /// Which kinds this data holds in full. Files (manifests, their
+    /// snapshots) hold every kind there is to hold: a kind absent from them
+    /// has no objects. A live cluster holds only the kinds that were listed.
+    pub known: Known,
+    /// Kinds that could not be read, `apps/v1/Deployment` → why. Asking for
+    /// one is an error, never an empty list.
+    pub failed: BTreeMap<String, String>,
+    /// The Kubernetes version the API server reported (`v1.36.2`).
+    pub version: Option<String>,
+}
+
+/// Which kinds a [`ClusterData`] holds in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Known {
+    /// No source yet: nothing is known.
+    #[default]
+    Nothing,
+    /// Every kind (the objects come from files).
+    Every,
+    /// These kinds (`apps/v1/Deployment`), listed from an API server.
+    Kinds(BTreeSet<String>),
+}
+
+/// `apps/v1/Deployment`, the key of [`ClusterData::failed`] and [`Known::Kinds`].
+pub fn kind_key(api_version: &str, kind: &str) -> String {
+    format!("{api_version}/{kind}")
 }
 
 /// What replaces a redacted Secret value.
@@ -102,8 +128,45 @@ impl ClusterData {
         Ok(())
     }
 
-    /// Objects of one kind, optionally in one namespace.
-    pub fn list<'a>(&'a self, api_version: &str, kind: &str, namespace: Option<&'a str>) -> impl Iterator<Item = &'a ClusterObject> + 'a {
+    /// Records that every kind is known (the objects come from files).
+    pub fn know_every_kind(&mut self) {
+        self.known = Known::Every;
+    }
+
+    /// Records that a kind was listed in full.
+    pub fn know_kind(&mut self, api_version: &str, kind: &str) {
+        match &mut self.known {
+            Known::Every => {}
+            Known::Kinds(kinds) => {
+                kinds.insert(kind_key(api_version, kind));
+            }
+            known @ Known::Nothing => *known = Known::Kinds(BTreeSet::from([kind_key(api_version, kind)])),
+        }
+    }
+
+    /// Objects of one kind, optionally in one namespace; an error saying why
+    /// when the kind could not be read or was never read.
+    pub fn list<'a>(
+        &'a self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&'a str>,
+    ) -> Result<impl Iterator<Item = &'a ClusterObject> + 'a, String> {
+        let key = kind_key(api_version, kind);
+        if let Some(why) = self.failed.get(&key) {
+            return Err(why.clone());
+        }
+        match &self.known {
+            Known::Every => {}
+            Known::Kinds(kinds) if kinds.contains(&key) => {}
+            _ => {
+                return Err(format!("{key} was not read from the cluster ({}): its objects are unknown", self.sources.join(", ")));
+            }
+        }
+        Ok(self.objects_of(api_version, kind, namespace))
+    }
+
+    fn objects_of<'a>(&'a self, api_version: &str, kind: &str, namespace: Option<&'a str>) -> impl Iterator<Item = &'a ClusterObject> + 'a {
         self.by_kind
             .get(&(api_version.to_string(), kind.to_string()))
             .into_iter()
@@ -170,7 +233,8 @@ mod tests {
             "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
             "data": {"password": "aHVudGVyMg=="}, "stringData": {"user": "admin"}});
         data.insert(secret, "v1", "Secret", "s.yaml#0".into());
-        let obj = data.list("v1", "Secret", None).next().unwrap();
+        data.know_every_kind();
+        let obj = data.list("v1", "Secret", None).unwrap().next().unwrap();
         let redacted: Value = serde_json::from_str(obj.redacted.as_deref().unwrap()).unwrap();
         assert_eq!(redacted["data"]["password"], REDACTED);
         assert_eq!(redacted["stringData"]["user"], REDACTED);
@@ -178,5 +242,20 @@ mod tests {
         assert!(obj.json.contains("aHVudGVyMg=="));
         assert_eq!(obj.namespace.as_deref(), Some("shop"));
         assert!(obj.json.contains("\"kind\":\"Secret\""), "list items get their kind");
+    }
+
+    #[test]
+    fn kinds_that_failed_or_were_never_listed_are_errors_not_empty() {
+        let mut data = ClusterData::default();
+        data.sources.push("https://10.0.0.1:6443".into());
+        data.insert(json!({"metadata": {"name": "a", "namespace": "x"}}), "v1", "Pod", "live".into());
+        data.know_kind("v1", "Pod");
+        data.failed.insert(kind_key("rbac.authorization.k8s.io/v1", "ClusterRole"), "403 Forbidden".into());
+        assert_eq!(data.list("v1", "Pod", None).unwrap().count(), 1);
+        assert_eq!(data.list("rbac.authorization.k8s.io/v1", "ClusterRole", None).err().unwrap(), "403 Forbidden");
+        let never = data.list("apps/v1", "Deployment", None).err().unwrap();
+        assert!(never.contains("apps/v1/Deployment was not read from the cluster (https://10.0.0.1:6443)"), "{never}");
+        data.know_every_kind();
+        assert_eq!(data.list("apps/v1", "Deployment", None).unwrap().count(), 0, "files hold every kind");
     }
 }

@@ -13,6 +13,8 @@ use crate::error::Error;
 /// Reads every file and directory in `paths` into `data`. A file that fails
 /// is reported and skipped; the others are still read.
 pub fn load(paths: &[PathBuf], data: &mut ClusterData) -> Vec<Error> {
+    // Files hold every kind they hold: a kind absent from them has no objects.
+    data.know_every_kind();
     let mut errors = Vec::new();
     for path in paths {
         match files_under(path) {
@@ -155,8 +157,8 @@ mod tests {
             "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(data.list("v1", "Namespace", None).count(), 1);
-        let d = data.list("apps/v1", "Deployment", Some("a")).next().unwrap();
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
+        let d = data.list("apps/v1", "Deployment", Some("a")).unwrap().next().unwrap();
         assert!(d.source.ends_with("a.yaml#3"), "{}", d.source);
     }
 
@@ -167,7 +169,7 @@ mod tests {
             r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"p","namespace":"dev"},"spec":{}}]}"#,
         );
         assert!(errors.is_empty(), "{errors:?}");
-        let p = data.list("v1", "Pod", None).next().unwrap();
+        let p = data.list("v1", "Pod", None).unwrap().next().unwrap();
         assert_eq!(p.name, "p");
         assert!(p.source.ends_with("pods.json#1.items[0]"), "{}", p.source);
     }
@@ -180,7 +182,7 @@ mod tests {
         );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(data.len(), 2);
-        assert_eq!(data.list("apps/v1", "DaemonSet", None).count(), 1);
+        assert_eq!(data.list("apps/v1", "DaemonSet", None).unwrap().count(), 1);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Where target data comes from: cluster objects (manifest files today; a
-//! live API server and snapshots later) and node roots.
+//! Where target data comes from: cluster objects (manifest files, a live
+//! API server, snapshots) and node roots (directories, snapshots).
 
 pub mod cluster;
+pub mod live;
 pub mod manifests;
 pub mod node;
 pub mod snapshot;

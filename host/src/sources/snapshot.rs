@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ClusterData;
+use super::cluster::Known;
 use super::node::{NodeError, NodeResult, NodeView, Stat};
 use crate::error::{Error, Result};
 
@@ -214,6 +215,17 @@ pub struct ClusterSnapshot {
     pub kind: String,
     pub version: u32,
     pub sources: Vec<String>,
+    /// The Kubernetes version of a live cluster (`v1.36.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// The kinds listed from a live cluster (`apps/v1/Deployment`); absent
+    /// for manifests, which hold every kind they hold. A kind a live
+    /// snapshot did not list is unknown when scanned, not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Vec<String>>,
+    /// Kinds that could not be listed, with the server's reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
     pub objects: Vec<SnapshotObject>,
 }
 
@@ -226,7 +238,20 @@ impl ClusterSnapshot {
                 serde_json::value::RawValue::from_string(text).ok().map(|object| SnapshotObject { source: o.source.clone(), object })
             })
             .collect();
-        ClusterSnapshot { kind: CLUSTER_KIND.into(), version: VERSION, sources: data.sources.clone(), objects }
+        let listed = match &data.known {
+            Known::Every => None,
+            Known::Nothing => Some(Vec::new()),
+            Known::Kinds(kinds) => Some(kinds.iter().cloned().collect()),
+        };
+        ClusterSnapshot {
+            kind: CLUSTER_KIND.into(),
+            version: VERSION,
+            sources: data.sources.clone(),
+            kubernetes_version: data.version.clone(),
+            listed,
+            failed: data.failed.clone(),
+            objects,
+        }
     }
 }
 
@@ -267,6 +292,21 @@ pub fn load(path: &Path) -> Result<Loaded> {
 /// Adds a cluster snapshot's objects to `data`.
 pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -> Vec<Error> {
     let mut errors = Vec::new();
+    match &snap.listed {
+        None => data.know_every_kind(),
+        Some(kinds) => {
+            for key in kinds {
+                match key.rsplit_once('/') {
+                    Some((api_version, kind)) => data.know_kind(api_version, kind),
+                    None => errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("listed: {key:?} is not API_VERSION/KIND") }),
+                }
+            }
+        }
+    }
+    data.failed.extend(snap.failed);
+    if data.version.is_none() {
+        data.version = snap.kubernetes_version;
+    }
     for (i, o) in snap.objects.into_iter().enumerate() {
         if let Err(message) = data.insert_raw(o.object.get(), o.source) {
             errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}]: {message}") });

@@ -1,0 +1,216 @@
+//! End-to-end tests of the live cluster source: `rampart` with the real kube
+//! client over HTTPS against the test API server, which replays what a real
+//! kube-apiserver v1.36.2 answered (tests/apiserver).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rampart_test_apiserver::{ADMIN_TOKEN, ALICE_TOKEN, Faults, TestServer, fixture};
+use serde_json::Value;
+use support::*;
+
+fn server(faults: Faults) -> TestServer {
+    TestServer::start(&fixture(), faults).expect("start the test API server")
+}
+
+/// Writes a kubeconfig for `token` into `dir`.
+fn kubeconfig(server: &TestServer, token: &str, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("kubeconfig-{}", &token[..16]));
+    std::fs::write(&path, server.kubeconfig(token)).unwrap();
+    path
+}
+
+fn demo_cluster() -> PathBuf {
+    root().join("examples/demo/cluster")
+}
+
+/// Findings without `source` (a file for manifests, a URL for a server).
+fn verdicts(report: &Value) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.as_object_mut().unwrap().remove("source");
+            f
+        })
+        .collect()
+}
+
+fn control_statuses(report: &Value) -> Vec<(Value, Value)> {
+    report["profiles"][0]["controls"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["status"].clone())).collect()
+}
+
+/// How often the server was asked for each list path (GET without a continue token).
+fn list_starts(server: &TestServer, path: &str) -> usize {
+    server.seen().iter().filter(|s| s.path == path && !s.query.contains("continue=")).count()
+}
+
+#[test]
+fn a_live_scan_gives_the_verdicts_of_the_manifests_and_of_a_snapshot() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+
+    let live = run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "--kubeconfig"]).arg(&config));
+    assert_eq!(live.code, 1, "violations, so exit 1; stderr: {}", live.stderr);
+    let live = live.json();
+    let files = run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "--manifests"]).arg(demo_cluster())).json();
+    assert!(verdicts(&live).len() > 100, "the cluster plugins ran");
+    assert_eq!(verdicts(&live), verdicts(&files), "the same objects give the same verdicts");
+    assert_eq!(control_statuses(&live), control_statuses(&files));
+    assert_eq!(live["targets"]["kubernetes_version"], "v1.36.2", "read from /version");
+    let source = live["findings"].as_array().unwrap().iter().find_map(|f| f["source"].as_str().filter(|s| s.contains("jane-cluster-admin"))).unwrap();
+    assert_eq!(source, format!("{}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/jane-cluster-admin", server.url()), "sources are object URLs");
+
+    // Every kind once, and only the kinds the plugins were granted.
+    for path in ["/api/v1/pods", "/apis/apps/v1/deployments", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "/api/v1/namespaces"] {
+        assert_eq!(list_starts(&server, path), 1, "{path} listed once");
+    }
+    assert_eq!(list_starts(&server, "/api/v1/limitranges"), 0, "no plugin is granted LimitRanges");
+
+    // The same from a snapshot taken of the server, sources included.
+    let snap = dir.path().join("cluster.json");
+    let r = run(rampart().args(["snapshot", "cluster", "--profile", "cis-k8s-1.12", "-o"]).arg(&snap).arg("--kubeconfig").arg(&config));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let scanned = run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "--snapshot"]).arg(&snap)).json();
+    assert_eq!(scanned["findings"], live["findings"]);
+    assert_eq!(control_statuses(&scanned), control_statuses(&live));
+    assert_eq!(scanned["targets"]["kubernetes_version"], "v1.36.2");
+}
+
+#[test]
+fn the_deliberate_violations_are_found_over_the_wire() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let report = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "pod-security", "--kubeconfig"]).arg(&config)).json();
+    let admins = objects_with(&report, "rbac/cluster-admin-bindings", "fail");
+    for name in ["jane-cluster-admin", "oncall-sre-cluster-admin", "ci-deployer-cluster-admin", "kubernetes-dashboard-admin"] {
+        assert!(admins.iter().any(|o| o.ends_with(&format!("/{name}"))), "{name} in {admins:?}");
+    }
+    let escalation = objects_with(&report, "pod-security/allow-privilege-escalation", "fail");
+    assert!(escalation.contains(&"CronJob shop/nightly-report".to_string()), "{escalation:?}");
+}
+
+#[test]
+fn pages_follow_continue_tokens_and_an_expired_token_restarts_the_list() {
+    let server = server(Faults { expire_continue: vec!["/apis/rbac.authorization.k8s.io/v1/clusterroles".into()], ..Faults::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let paged = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "--chunk-size", "20", "--kubeconfig"]).arg(&config));
+    assert_eq!(paged.code, 1, "{}", paged.stderr);
+    let whole = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "--manifests"]).arg(demo_cluster())).json();
+    assert_eq!(verdicts(&paged.json()), verdicts(&whole));
+
+    let pages: Vec<_> = server.seen().into_iter().filter(|s| s.path == "/apis/rbac.authorization.k8s.io/v1/clusterroles").collect();
+    let statuses: Vec<u16> = pages.iter().map(|s| s.status).collect();
+    // First page, the expired token (410), then the five recorded pages.
+    assert_eq!(statuses, [200, 410, 200, 200, 200, 200, 200], "{pages:#?}");
+    assert_eq!(pages.iter().filter(|s| !s.query.contains("continue=")).count(), 2, "restarted once");
+}
+
+#[test]
+fn a_forbidden_kind_is_an_error_naming_the_kind_and_the_permission() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ALICE_TOKEN, dir.path());
+    let r = run(rampart().args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--kubeconfig"]).arg(&config));
+    assert_eq!(r.code, 2, "an incomplete scan exits 2; stderr: {}", r.stderr);
+    assert!(r.stderr.contains("forbidden: the API server refused to list rbac.authorization.k8s.io/v1/ClusterRole"), "{}", r.stderr);
+    let report = r.json();
+    let rbac = findings(&report, "rbac/cluster-admin-bindings");
+    assert!(!rbac.is_empty() && rbac.iter().all(|f| f["status"] == "error"), "{rbac:?}");
+    let message = rbac[0]["message"].as_str().unwrap();
+    assert!(message.contains("clusterroles.rbac.authorization.k8s.io is forbidden: User \"alice\""), "{message}");
+    assert!(message.contains("needs RBAC verb \"list\" on \"clusterroles\" in API group \"rbac.authorization.k8s.io\""), "{message}");
+    let pods = findings(&report, "pod-security/privileged");
+    assert!(!pods.is_empty() && pods.iter().all(|f| f["status"] == "error"), "{pods:?}");
+    let passed: Vec<_> = report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "pass" && f["check"].as_str().unwrap().starts_with("rbac/")).collect();
+    assert!(passed.is_empty(), "nothing that needed a forbidden kind passes: {passed:?}");
+    let control = report["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "5.1.1").unwrap();
+    assert_eq!(control["status"], "error", "{control}");
+}
+
+#[test]
+fn bad_credentials_and_a_dead_server_exit_2_within_the_timeout() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let bad = kubeconfig(&server, "not-a-token-this-server-knows", dir.path());
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--kubeconfig"]).arg(&bad));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("rejected the credentials (401 Unauthorized)"), "{}", r.stderr);
+
+    // A server that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let text = server.kubeconfig(ADMIN_TOKEN).replace(&server.url(), &format!("https://127.0.0.1:{port}"));
+    let dead = dir.path().join("dead");
+    std::fs::write(&dead, text).unwrap();
+    let started = Instant::now();
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--request-timeout", "1s", "--retries", "1", "--kubeconfig"]).arg(&dead));
+    let took = started.elapsed();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot reach the API server") && r.stderr.contains(&format!("127.0.0.1:{port}")), "{}", r.stderr);
+    // Two tries of 1 s and a 0.2 s pause; the bound only catches a hang.
+    assert!(took < Duration::from_secs(30), "gave up after {took:?}");
+    drop(silent);
+
+    // Nothing listening at all.
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--request-timeout", "1s", "--retries", "0", "--kubeconfig"]).arg(&dead));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot reach the API server"), "{}", r.stderr);
+}
+
+#[test]
+fn dropped_connections_and_slow_answers_are_retried_then_reported() {
+    let server = server(Faults {
+        drop: vec![("/api/v1/pods".into(), 1)],
+        slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(3), 1)],
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let args = ["scan", "--format", "json", "--plugin", "pod-security", "--request-timeout", "1s", "--retries", "2", "--kubeconfig"];
+    let r = run(rampart().args(args).arg(&config));
+    assert_eq!(r.code, 1, "recovered; stderr: {}", r.stderr);
+    let whole = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(demo_cluster())).json();
+    assert_eq!(verdicts(&r.json()), verdicts(&whole));
+    assert_eq!(list_starts(&server, "/api/v1/pods"), 2, "the dropped request was tried again");
+    assert_eq!(list_starts(&server, "/apis/apps/v1/deployments"), 2, "the slow one too");
+
+    // Slow beyond the retries: the kind is an error, the rest is scanned.
+    server.set_faults(Faults { slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(3), 10)], ..Faults::default() });
+    let r = run(rampart().args(args).arg(&config));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot list apps/v1/Deployment") && r.stderr.contains("after 3 attempts"), "{}", r.stderr);
+    let report = r.json();
+    let deployments: Vec<_> = report["findings"].as_array().unwrap().iter().filter(|f| f["object"]["kind"] == "Deployment").collect();
+    assert!(deployments.is_empty(), "no Deployment was judged");
+    assert!(findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "error"), "the check says it could not see everything");
+    assert!(findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "fail"), "the Pods were still judged");
+}
+
+#[test]
+fn a_snapshot_of_everything_listable_holds_every_object_with_secrets_redacted() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let out = dir.path().join("all.json");
+    let r = run(rampart().args(["snapshot", "cluster", "-o"]).arg(&out).arg("--kubeconfig").arg(&config));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let snap: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(snap["kind"], "rampart.cluster-snapshot");
+    assert_eq!(snap["kubernetes_version"], "v1.36.2");
+    let listed: Vec<&str> = snap["listed"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    for kind in ["ops.example.com/v1/BackupPolicy", "v1/Secret", "apps/v1/Deployment", "apiextensions.k8s.io/v1/CustomResourceDefinition"] {
+        assert!(listed.contains(&kind), "{kind} discovered and listed: {listed:?}");
+    }
+    // Every object of the 27 recorded lists (295 in all).
+    assert_eq!(snap["objects"].as_array().unwrap().len(), 295);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("<redacted>") && !text.contains("ZmFrZS1"), "Secret values stay out of snapshots");
+}
