@@ -94,6 +94,9 @@ fn the_deliberate_violations_are_found_over_the_wire() {
     }
     let escalation = objects_with(&report, "pod-security/allow-privilege-escalation", "fail");
     assert!(escalation.contains(&"CronJob shop/nightly-report".to_string()), "{escalation:?}");
+
+    let text = run(rampart().args(["scan", "--plugin", "rbac", "--kubeconfig"]).arg(&config)).stdout;
+    assert!(text.contains(&format!("API server: {} (Kubernetes v1.36.2)", server.url())), "{text}");
 }
 
 #[test]
@@ -132,7 +135,13 @@ fn a_forbidden_kind_is_an_error_naming_the_kind_and_the_permission() {
     let passed: Vec<_> = report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "pass" && f["check"].as_str().unwrap().starts_with("rbac/")).collect();
     assert!(passed.is_empty(), "nothing that needed a forbidden kind passes: {passed:?}");
     let control = report["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "5.1.1").unwrap();
-    assert_eq!(control["status"], "error", "{control}");
+    assert_eq!(control["status"], "error", "a manual control without its evidence: {control}");
+
+    // --quiet: the errors are in the report only (for `kubectl logs`).
+    let quiet = run(rampart().args(["-q", "scan", "--format", "json", "--plugin", "rbac", "--kubeconfig"]).arg(&config));
+    assert_eq!(quiet.code, 2);
+    assert_eq!(quiet.stderr, "");
+    assert!(quiet.json()["errors"].to_string().contains("refused to list rbac.authorization.k8s.io/v1/ClusterRole"));
 }
 
 #[test]
@@ -158,6 +167,11 @@ fn bad_credentials_and_a_dead_server_exit_2_within_the_timeout() {
     // Two tries of 1 s and a 0.2 s pause; the bound only catches a hang.
     assert!(took < Duration::from_secs(30), "gave up after {took:?}");
     drop(silent);
+
+    // In-cluster config outside a pod.
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--in-cluster"]).env_remove("KUBERNETES_SERVICE_HOST"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cluster in-cluster: not running in a pod with a service account"), "{}", r.stderr);
 
     // Nothing listening at all.
     let r = run(rampart().args(["scan", "--plugin", "rbac", "--request-timeout", "1s", "--retries", "0", "--kubeconfig"]).arg(&dead));

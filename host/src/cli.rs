@@ -34,8 +34,13 @@ struct Cli {
     engine: EngineFlags,
 
     /// More log output on stderr (-v: info, -vv: debug).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
+
+    /// Nothing on stderr but an error that stops the command: input errors
+    /// are in the report only (for `kubectl logs` of a JSON report).
+    #[arg(short, long, global = true)]
+    quiet: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -332,6 +337,9 @@ enum PluginCommand {
     },
 }
 
+/// `--quiet`: input errors go to the report only.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs the CLI and maps the outcome to the documented exit codes.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -341,7 +349,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let filter = match cli.verbose {
+        _ if cli.quiet => "off",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -496,8 +506,10 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
         }
     }
     if !report.errors.is_empty() {
-        for e in &report.errors {
-            eprintln!("error: {e}");
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            for e in &report.errors {
+                eprintln!("error: {e}");
+            }
         }
         return Ok(EXIT_USAGE);
     }

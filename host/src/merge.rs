@@ -51,6 +51,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
             }
         }
         targets.cluster_objects = targets.cluster_objects.max(report.targets.cluster_objects);
+        targets.kubernetes_version = targets.kubernetes_version.or(report.targets.kubernetes_version);
         for n in report.targets.nodes {
             // The same node in two reports: its findings are pooled.
             if !targets.nodes.iter().any(|m| m.name == n.name) {

@@ -76,13 +76,17 @@ fn header(report: &Report, out: &mut String) {
     let t = &report.targets;
     let _ = writeln!(
         out,
-        "Rampart {} scan: {} plugin(s); cluster: {} object(s) from {} file(s); nodes: {}",
+        "Rampart {} scan: {} plugin(s); cluster: {} object(s) from {} source(s); nodes: {}",
         report.tool.version,
         report.plugins.len(),
         t.cluster_objects,
         t.cluster_sources.len(),
         if t.nodes.is_empty() { "none".to_string() } else { t.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ") }
     );
+    let servers: Vec<&str> = t.cluster_sources.iter().map(String::as_str).filter(|s| s.starts_with("https://") || s.starts_with("http://")).collect();
+    if !servers.is_empty() {
+        let _ = writeln!(out, "API server: {}", servers.join(", "));
+    }
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\nInput errors (the scan went on without these):");
         for e in &report.errors {

@@ -181,7 +181,7 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
             Err(e) => return Err(fatal(format!("a list task failed: {e}"))),
         }
     }
-    results.sort_by(|a, b| a.0.key().cmp(&b.0.key()));
+    results.sort_by_key(|r| r.0.key());
     for (resource, result) in results {
         match result {
             Ok(items) => {
