@@ -260,6 +260,11 @@ struct ReportArgs {
     /// Exit 1 when a check fails (or errors) at this severity or above.
     #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
     fail_on: Severity,
+
+    /// Exit 0 even when checks fail (a Job that collects reports should
+    /// succeed); input errors still exit 2.
+    #[arg(long)]
+    soft_fail: bool,
 }
 
 #[derive(Debug, Args)]
@@ -513,7 +518,7 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
         }
         return Ok(EXIT_USAGE);
     }
-    Ok(if report.fails_at(fail_on) { EXIT_FAILURES } else { EXIT_OK })
+    Ok(if report.fails_at(fail_on) && !args.soft_fail { EXIT_FAILURES } else { EXIT_OK })
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
