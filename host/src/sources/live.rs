@@ -213,7 +213,8 @@ async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
         Config::incluster().map_err(|e| bad(format!("not running in a pod with a service account: {}", chain(&e))))?
     } else {
         let path = options.kubeconfig.as_ref().ok_or_else(|| bad("no kubeconfig given".into()))?;
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| bad(format!("not a usable kubeconfig: {}", chain(&e))))?;
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read the kubeconfig: {e}")))?;
+        let kubeconfig = Kubeconfig::from_yaml(&text).map_err(|e| bad(format!("not a usable kubeconfig: {}", chain(&e))))?;
         let wanted = KubeConfigOptions { context: options.context.clone(), cluster: None, user: None };
         Config::from_custom_kubeconfig(kubeconfig, &wanted).await.map_err(|e| bad(chain(&e)))?
     };
