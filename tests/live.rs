@@ -63,6 +63,9 @@ fn a_live_scan_gives_the_verdicts_of_the_manifests_and_of_a_snapshot() {
     assert_eq!(verdicts(&live), verdicts(&files), "the same objects give the same verdicts");
     assert_eq!(control_statuses(&live), control_statuses(&files));
     assert_eq!(live["targets"]["kubernetes_version"], "v1.36.2", "read from /version");
+    let note = live["profiles"][0]["version_note"].as_str().unwrap_or_default();
+    assert!(note.contains("written for Kubernetes 1.32-1.34; this cluster runs v1.36.2"), "{note}");
+    assert!(files["profiles"][0].get("version_note").is_none(), "files carry no version");
     let source = live["findings"].as_array().unwrap().iter().find_map(|f| f["source"].as_str().filter(|s| s.contains("jane-cluster-admin"))).unwrap();
     assert_eq!(source, format!("{}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/jane-cluster-admin", server.url()), "sources are object URLs");
 

@@ -104,7 +104,9 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
     for id in profile_ids {
         let profile = registry.profile(&id)?;
         let coverage = Coverage::of(&plugins);
-        profiles.push(profile::evaluate(&profile, &findings, &coverage));
+        let mut result = profile::evaluate(&profile, &findings, &coverage);
+        result.version_note = profile.version_note(targets.kubernetes_version.as_deref());
+        profiles.push(result);
     }
     let summary = Summary::of(&findings);
     Ok(Report {

@@ -58,6 +58,11 @@ pub struct Profile {
     pub id: String,
     pub title: String,
     pub version: String,
+    /// The Kubernetes minor versions the profile is written for
+    /// (`"1.32-1.34"`, or one version); a live cluster outside them gets a
+    /// note in the report.
+    #[serde(default)]
+    pub kubernetes: Option<String>,
     /// Section titles by section id (`"1.2" = "API server"`).
     #[serde(default)]
     pub sections: BTreeMap<String, String>,
@@ -92,7 +97,24 @@ impl Profile {
             }
         }
         profile.plugin_settings().map_err(bad)?;
+        if let Some(range) = &profile.kubernetes {
+            minor_range(range).ok_or_else(|| bad(format!("kubernetes = {range:?}: expected MAJOR.MINOR or MAJOR.MINOR-MAJOR.MINOR")))?;
+        }
         Ok(profile)
+    }
+
+    /// Whether a cluster's version (`v1.36.2`) is outside what the profile
+    /// is written for, said in words; `None` when it is inside or unknown.
+    pub fn version_note(&self, cluster: Option<&str>) -> Option<String> {
+        let ((lo, hi), version) = (minor_range(self.kubernetes.as_deref()?)?, cluster?);
+        let at = minor_of(version)?;
+        (at < lo || at > hi).then(|| {
+            format!(
+                "{} is written for Kubernetes {}; this cluster runs {version}: checks of flags or defaults that changed since may not apply as written",
+                self.id,
+                self.kubernetes.as_deref().unwrap_or_default()
+            )
+        })
     }
 
     /// The plugins the profile's checks come from.
@@ -198,9 +220,31 @@ pub struct ProfileResult {
     pub score: Option<f64>,
     /// Controls counted by status.
     pub summary: Summary,
+    /// The Kubernetes versions the profile is written for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<String>,
+    /// Set when the scanned cluster's version is outside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_note: Option<String>,
     #[serde(skip)]
     pub sections: BTreeMap<String, String>,
     pub controls: Vec<ControlResult>,
+}
+
+/// `1.32` or `v1.36.2` → (1, 32).
+fn minor_of(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim().trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// `1.32-1.34` → ((1, 32), (1, 34)); `1.33` → ((1, 33), (1, 33)).
+fn minor_range(range: &str) -> Option<((u32, u32), (u32, u32))> {
+    match range.split_once('-') {
+        Some((a, b)) => Some((minor_of(a)?, minor_of(b)?)).filter(|(a, b)| a <= b),
+        None => minor_of(range).map(|v| (v, v)),
+    }
 }
 
 fn messages(findings: &[&Finding], status: Status) -> String {
@@ -310,6 +354,8 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
         version: profile.version.clone(),
         score,
         summary,
+        kubernetes: profile.kubernetes.clone(),
+        version_note: None,
         sections: profile.sections.clone(),
         controls,
     }
@@ -318,6 +364,20 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_outside_the_profiles_versions_gets_a_note() {
+        let mut profile = Profile::parse(Path::new("p.toml"), PROFILE).unwrap();
+        assert_eq!(profile.version_note(Some("v1.36.2")), None, "no range, no note");
+        profile.kubernetes = Some("1.32-1.34".into());
+        assert_eq!(profile.version_note(Some("v1.33.1")), None);
+        assert_eq!(profile.version_note(None), None, "files have no version");
+        let note = profile.version_note(Some("v1.36.2")).unwrap();
+        assert!(note.contains("written for Kubernetes 1.32-1.34; this cluster runs v1.36.2"), "{note}");
+        assert!(profile.version_note(Some("v1.31.0")).is_some());
+        let bad = PROFILE.replacen("version = ", "kubernetes = \"1.x\"\nversion = ", 1);
+        assert!(Profile::parse(Path::new("p.toml"), &bad).unwrap_err().to_string().contains("expected MAJOR.MINOR"));
+    }
     use crate::report::Evidence;
 
     const PROFILE: &str = r#"

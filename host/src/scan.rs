@@ -309,7 +309,9 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         None => Vec::new(),
         Some(p) => {
             let coverage = Coverage::of(&reports);
-            vec![profile::evaluate(p, &findings, &coverage)]
+            let mut result = profile::evaluate(p, &findings, &coverage);
+            result.version_note = p.version_note(cluster.as_ref().and_then(|c| c.version.as_deref()));
+            vec![result]
         }
     };
     Ok(Report {

@@ -128,6 +128,9 @@ fn render_profiles(report: &Report, color: bool) -> String {
     for p in &report.profiles {
         let title = format!("{} {} ({})", p.title, p.version, p.id);
         let _ = writeln!(out, "\n{}", if color { title.bold().to_string() } else { title });
+        if let Some(note) = &p.version_note {
+            let _ = writeln!(out, "  note: {note}");
+        }
         let mut sections: Vec<&str> = p.controls.iter().map(|c| c.section.as_str()).collect();
         sections.dedup();
         for section in sections {

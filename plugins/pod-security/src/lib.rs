@@ -197,6 +197,20 @@ fn cap_name(v: &Value) -> Option<String> {
     v.as_str().map(|s| s.trim().to_ascii_uppercase().trim_start_matches("CAP_").to_string())
 }
 
+/// Whether a container ends up with a capability, taking it to be in the
+/// runtime's default set (callers check the adds for others), applying add
+/// and drop the way the CRI runtimes
+/// (containerd, CRI-O) do: `ALL` in add, then `ALL` in drop, then the named
+/// adds, then the named drops.
+fn keeps(c: &Container<'_>, name: &str) -> bool {
+    let (add, drop) = (caps(c, "add"), caps(c, "drop"));
+    let has = |list: &[String], n: &str| list.iter().any(|x| x == n);
+    if has(&drop, name) {
+        return false;
+    }
+    has(&add, name) || !has(&drop, "ALL")
+}
+
 fn caps(c: &Container<'_>, list: &str) -> Vec<String> {
     c.spec["securityContext"]["capabilities"][list].as_array().map(|a| a.iter().filter_map(cap_name).collect()).unwrap_or_default()
 }
@@ -208,7 +222,7 @@ fn privilege_escalation(p: &PodSpec<'_>, _: &Settings) -> Problems {
         if sc["privileged"].as_bool() == Some(true) {
             return Some((format!("{field}.privileged"), "true (privileged containers can always escalate)".into()));
         }
-        if caps(c, "add").iter().any(|n| n == "SYS_ADMIN" || n == "ALL") {
+        if keeps(c, "SYS_ADMIN") && caps(c, "add").iter().any(|n| n == "SYS_ADMIN" || n == "ALL") {
             return Some((format!("{field}.capabilities.add"), "SYS_ADMIN (implies privilege escalation)".into()));
         }
         match sc["allowPrivilegeEscalation"].as_bool() {
@@ -233,17 +247,19 @@ fn run_as_root(p: &PodSpec<'_>, _: &Settings) -> Problems {
     })
 }
 
+/// NET_RAW is in containerd's default set: a container keeps it unless it
+/// drops it (or ALL, without adding it back).
 fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
     per_container(p, |c| {
-        let add = caps(c, "add");
-        if add.iter().any(|n| n == "NET_RAW" || n == "ALL") {
-            return Some((format!("{}.securityContext.capabilities.add", c.path), add.join(",")));
+        if !keeps(c, "NET_RAW") {
+            return None;
         }
-        let drop = caps(c, "drop");
-        if drop.iter().any(|n| n == "NET_RAW" || n == "ALL") {
-            None
+        let (add, drop) = (caps(c, "add"), caps(c, "drop"));
+        if add.iter().any(|n| n == "NET_RAW") {
+            Some((format!("{}.securityContext.capabilities.add", c.path), add.join(",")))
         } else {
-            Some((format!("{}.securityContext.capabilities.drop", c.path), if drop.is_empty() { "unset".into() } else { drop.join(",") }))
+            let shown = if drop.is_empty() { "unset".into() } else { drop.join(",") };
+            Some((format!("{}.securityContext.capabilities.drop", c.path), shown))
         }
     })
 }
@@ -559,6 +575,36 @@ mod tests {
         assert_eq!(verdicts(&host, "added-capabilities"), vec![("n".into(), Status::Fail)]);
         let allowed = host.run::<PodSecurity>(&[("allowed-capabilities", "NET_BIND_SERVICE")]).unwrap();
         assert_eq!(allowed.iter().find(|f| f.check == "added-capabilities").unwrap().status, Status::Pass);
+    }
+
+    #[test]
+    fn net_raw_follows_the_runtimes_order_of_add_and_drop() {
+        let verdict = |capabilities: serde_json::Value| {
+            let mut pod = good_pod("n");
+            pod["spec"]["containers"][0]["securityContext"]["capabilities"] = capabilities;
+            verdicts(&FakeHost::new().object("v1", "Pod", pod), "net-raw-capability")[0].1
+        };
+        // Named adds come after drop ALL: the container has NET_RAW.
+        assert_eq!(verdict(json!({"add": ["NET_RAW"], "drop": ["ALL"]})), Status::Fail);
+        // ALL is added, then ALL is dropped: nothing is left.
+        assert_eq!(verdict(json!({"add": ["ALL"], "drop": ["ALL"]})), Status::Pass);
+        assert_eq!(verdict(json!({"add": ["ALL"]})), Status::Fail);
+        // A named drop comes last of all.
+        assert_eq!(verdict(json!({"add": ["NET_RAW"], "drop": ["NET_RAW"]})), Status::Pass);
+        assert_eq!(verdict(json!({})), Status::Fail, "containerd's default set has NET_RAW");
+    }
+
+    #[test]
+    fn sys_admin_implies_escalation_only_when_the_container_keeps_it() {
+        let verdict = |capabilities: serde_json::Value| {
+            let mut pod = good_pod("e");
+            pod["spec"]["containers"][0]["securityContext"]["capabilities"] = capabilities;
+            verdicts(&FakeHost::new().object("v1", "Pod", pod), "allow-privilege-escalation")[0].1
+        };
+        assert_eq!(verdict(json!({"add": ["SYS_ADMIN"], "drop": ["ALL"]})), Status::Fail);
+        assert_eq!(verdict(json!({"add": ["ALL"]})), Status::Fail);
+        assert_eq!(verdict(json!({"add": ["ALL"], "drop": ["ALL"]})), Status::Pass);
+        assert_eq!(verdict(json!({"drop": ["ALL"]})), Status::Pass);
     }
 
     #[test]
