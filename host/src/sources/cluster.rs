@@ -58,6 +58,23 @@ pub fn kind_key(api_version: &str, kind: &str) -> String {
     format!("{api_version}/{kind}")
 }
 
+/// The type and identity of an object, read from its JSON text without
+/// building the rest.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Head {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub metadata: HeadMeta,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct HeadMeta {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
 /// What replaces a redacted Secret value.
 pub const REDACTED: &str = "<redacted>";
 
@@ -90,19 +107,6 @@ impl ClusterData {
     /// and kind, keeping the text as it is (no tree is built, except to
     /// redact a Secret).
     pub fn insert_raw(&mut self, json: &str, source: String) -> Result<(), String> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Head {
-            api_version: Option<String>,
-            kind: Option<String>,
-            #[serde(default)]
-            metadata: Meta,
-        }
-        #[derive(serde::Deserialize, Default)]
-        struct Meta {
-            namespace: Option<String>,
-            name: Option<String>,
-        }
         let head: Head = serde_json::from_str(json).map_err(|e| format!("not a JSON object: {e}"))?;
         let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
             return Err("has no apiVersion or kind".into());

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ClusterData;
-use super::cluster::kind_key;
+use super::cluster::{Head, kind_key};
 use crate::error::{Error, Result};
 
 /// How to reach the API server and how patiently.
@@ -301,22 +301,8 @@ async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -
 /// The item's JSON with `apiVersion` and `kind` first, unless it has them,
 /// and its namespace and name.
 fn with_type(item: &str, resource: &Resource) -> Item {
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "camelCase")]
-    struct Head {
-        api_version: Option<String>,
-        kind: Option<String>,
-        #[serde(default)]
-        metadata: Meta,
-    }
-    #[derive(Deserialize, Default)]
-    struct Meta {
-        namespace: Option<String>,
-        #[serde(default)]
-        name: String,
-    }
     let head: Head = serde_json::from_str(item).unwrap_or_default();
-    let (namespace, name) = (head.metadata.namespace, head.metadata.name);
+    let (namespace, name) = (head.metadata.namespace, head.metadata.name.unwrap_or_default());
     if head.api_version.is_some() && head.kind.is_some() {
         return (item.to_string(), namespace, name);
     }
