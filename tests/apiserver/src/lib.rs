@@ -372,9 +372,14 @@ fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) 
             return Answer::recorded(e);
         }
         // Discovery and /version are open to every authenticated user.
-        let is_discovery = path == "/version" || path == "/api" || path == "/apis" || !state.resources.contains_key(path);
-        if !is_discovery && method == "GET" {
-            let r = &state.resources[path];
+        let is_discovery = path == "/version"
+            || path == "/api"
+            || path == "/apis"
+            || state.exchanges.iter().any(|e| e.path == path && e.body["kind"] == "APIResourceList");
+        if !is_discovery
+            && method == "GET"
+            && let Some(r) = state.resources.get(path)
+        {
             let resource = path.rsplit('/').next().unwrap_or_default();
             let qualified = if r.group.is_empty() { resource.to_string() } else { format!("{resource}.{}", r.group) };
             let mut details = json!({"kind": resource});
@@ -385,6 +390,15 @@ fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) 
                 403,
                 json!({"apiVersion": "v1", "code": 403, "details": details, "kind": "Status",
                     "message": format!("{qualified} is forbidden: User \"alice\" cannot list resource \"{resource}\" in API group \"{}\" at the cluster scope", r.group),
+                    "metadata": {}, "reason": "Forbidden", "status": "Failure"}),
+            );
+        }
+        if !is_discovery {
+            // Nothing else was granted to her group outside dev and shop.
+            return Answer::made(
+                403,
+                json!({"apiVersion": "v1", "code": 403, "details": {}, "kind": "Status",
+                    "message": format!("forbidden: User \"alice\" cannot {} path \"{path}\"", method.to_lowercase()),
                     "metadata": {}, "reason": "Forbidden", "status": "Failure"}),
             );
         }
