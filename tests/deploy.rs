@@ -43,8 +43,10 @@ fn the_jobs_commands_run_as_written_and_their_reports_merge() {
     std::fs::write(&config, server.kubeconfig(ADMIN_TOKEN)).unwrap();
 
     // The cluster Job, with the test server for its in-cluster identity.
-    let args: Vec<String> =
-        job_args("cluster-job.yaml", "").into_iter().flat_map(|a| if a == "--in-cluster" { vec!["--kubeconfig".into(), config.display().to_string()] } else { vec![a] }).collect();
+    let args: Vec<String> = job_args("cluster-job.yaml", "")
+        .into_iter()
+        .flat_map(|a| if a == "--in-cluster" { vec!["--kubeconfig".into(), config.display().to_string()] } else { vec![a] })
+        .collect();
     let cluster = run(rampart().args(&args));
     assert_eq!((cluster.code, cluster.stderr.as_str()), (0, ""), "--soft-fail and --quiet: exit 0, a clean stderr");
     assert!(cluster.json()["summary"]["fail"].as_u64().unwrap() > 0);
@@ -74,7 +76,8 @@ fn the_jobs_commands_run_as_written_and_their_reports_merge() {
     assert_eq!(rbac["status"], "warn", "the object checks came from the cluster Job: {rbac}");
 
     // Together the two Jobs run every plugin the profile needs.
-    let mut all: Vec<String> = plugins_of(&job_args("cluster-job.yaml", "")).into_iter().chain(plugins_of(&job_args("node-job.yaml", "x"))).collect();
+    let mut all: Vec<String> =
+        plugins_of(&job_args("cluster-job.yaml", "")).into_iter().chain(plugins_of(&job_args("node-job.yaml", "x"))).collect();
     all.sort();
     let mut registry: Vec<String> = xtask::PLUGINS.iter().map(|p| p.replace('_', "-")).collect();
     registry.sort();

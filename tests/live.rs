@@ -66,8 +66,17 @@ fn a_live_scan_gives_the_verdicts_of_the_manifests_and_of_a_snapshot() {
     let note = live["profiles"][0]["version_note"].as_str().unwrap_or_default();
     assert!(note.contains("written for Kubernetes 1.32-1.34; this cluster runs v1.36.2"), "{note}");
     assert!(files["profiles"][0].get("version_note").is_none(), "files carry no version");
-    let source = live["findings"].as_array().unwrap().iter().find_map(|f| f["source"].as_str().filter(|s| s.contains("jane-cluster-admin"))).unwrap();
-    assert_eq!(source, format!("{}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/jane-cluster-admin", server.url()), "sources are object URLs");
+    let source = live["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["source"].as_str().filter(|s| s.contains("jane-cluster-admin")))
+        .unwrap();
+    assert_eq!(
+        source,
+        format!("{}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/jane-cluster-admin", server.url()),
+        "sources are object URLs"
+    );
 
     // Every kind once, and only the kinds the plugins were granted.
     for path in ["/api/v1/pods", "/apis/apps/v1/deployments", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "/api/v1/namespaces"] {
@@ -135,7 +144,12 @@ fn a_forbidden_kind_is_an_error_naming_the_kind_and_the_permission() {
     assert!(message.contains("needs RBAC verb \"list\" on \"clusterroles\" in API group \"rbac.authorization.k8s.io\""), "{message}");
     let pods = findings(&report, "pod-security/privileged");
     assert!(!pods.is_empty() && pods.iter().all(|f| f["status"] == "error"), "{pods:?}");
-    let passed: Vec<_> = report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "pass" && f["check"].as_str().unwrap().starts_with("rbac/")).collect();
+    let passed: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "pass" && f["check"].as_str().unwrap().starts_with("rbac/"))
+        .collect();
     assert!(passed.is_empty(), "nothing that needed a forbidden kind passes: {passed:?}");
     let control = report["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "5.1.1").unwrap();
     assert_eq!(control["status"], "error", "a manual control without its evidence: {control}");
@@ -207,7 +221,10 @@ fn dropped_connections_and_slow_answers_are_retried_then_reported() {
     let report = r.json();
     let deployments: Vec<_> = report["findings"].as_array().unwrap().iter().filter(|f| f["object"]["kind"] == "Deployment").collect();
     assert!(deployments.is_empty(), "no Deployment was judged");
-    assert!(findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "error"), "the check says it could not see everything");
+    assert!(
+        findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "error"),
+        "the check says it could not see everything"
+    );
     assert!(findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "fail"), "the Pods were still judged");
 }
 

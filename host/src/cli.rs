@@ -712,8 +712,8 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
 }
 
 fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotCommand) -> anyhow::Result<u8> {
-    use crate::sources::snapshot::{self, ClusterSnapshot, Recorder};
     use crate::sources::live::{self, Wanted};
+    use crate::sources::snapshot::{self, ClusterSnapshot, Recorder};
     use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
     use std::sync::Arc;
     match command {

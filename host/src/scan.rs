@@ -14,8 +14,8 @@ use crate::grants::{Capability, CapabilitySet, Grant};
 use crate::profile::{self, Coverage, Profile};
 use crate::registry::{PluginEntry, Registry};
 use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
-use crate::sources::snapshot::{self, Loaded};
 use crate::sources::live::{self, LiveOptions, Wanted};
+use crate::sources::snapshot::{self, Loaded};
 use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
 
 /// What to scan, with what.
@@ -223,7 +223,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             cluster.iter().map(|_| Target::Cluster).collect()
         };
         if targets.is_empty() {
-            let why = if plugin.meta.reads_nodes() { "no node root given (--node)" } else { "no cluster source given (--manifests, --kubeconfig or --in-cluster)" };
+            let why = if plugin.meta.reads_nodes() {
+                "no node root given (--node)"
+            } else {
+                "no cluster source given (--manifests, --kubeconfig or --in-cluster)"
+            };
             runs.push(Run { target: "-".into(), outcome: Outcome::Skipped, message: Some(why.into()), duration_ms: 0.0 });
         }
         let severities = Arc::new(plugin.meta.severities());

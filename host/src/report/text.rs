@@ -83,7 +83,8 @@ fn header(report: &Report, out: &mut String) {
         t.cluster_sources.len(),
         if t.nodes.is_empty() { "none".to_string() } else { t.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ") }
     );
-    let servers: Vec<&str> = t.cluster_sources.iter().map(String::as_str).filter(|s| s.starts_with("https://") || s.starts_with("http://")).collect();
+    let servers: Vec<&str> =
+        t.cluster_sources.iter().map(String::as_str).filter(|s| s.starts_with("https://") || s.starts_with("http://")).collect();
     if !servers.is_empty() {
         let _ = writeln!(out, "API server: {}", servers.join(", "));
     }

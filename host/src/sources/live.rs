@@ -105,9 +105,7 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
     let fatal = |message: String| Error::Cluster { server: server.clone(), message };
 
     // /version first: it tells whether the server is there and takes our credentials.
-    let version = retry(options, || client.apiserver_version())
-        .await
-        .map_err(|(e, tries)| fatal(describe_fatal(&e, tries, options)))?;
+    let version = retry(options, || client.apiserver_version()).await.map_err(|(e, tries)| fatal(describe_fatal(&e, tries, options)))?;
     data.version = Some(version.git_version.clone());
     data.sources.push(match &options.context {
         Some(ctx) => format!("{server} (context {ctx}, Kubernetes {})", version.git_version),
@@ -122,7 +120,13 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
             let groups = retry(options, || client.list_api_groups()).await.map_err(|(e, n)| fatal(describe_fatal(&e, n, options)))?;
             core.versions
                 .into_iter()
-                .chain(groups.groups.into_iter().filter_map(|g| g.preferred_version.or_else(|| g.versions.into_iter().next())).map(|v| v.group_version))
+                .chain(
+                    groups
+                        .groups
+                        .into_iter()
+                        .filter_map(|g| g.preferred_version.or_else(|| g.versions.into_iter().next()))
+                        .map(|v| v.group_version),
+                )
                 .collect()
         }
     };
@@ -245,7 +249,13 @@ async fn discover(client: &Client, gv: &str, options: &LiveOptions) -> Result<Ve
         .resources
         .into_iter()
         .filter(|r| !r.name.contains('/') && r.verbs.iter().any(|v| v == "list"))
-        .map(|r| Resource { api_version: gv.to_string(), kind: r.kind, group: group.clone(), path: format!("{base}/{}", r.name), plural: r.name })
+        .map(|r| Resource {
+            api_version: gv.to_string(),
+            kind: r.kind,
+            group: group.clone(),
+            path: format!("{base}/{}", r.name),
+            plural: r.name,
+        })
         .collect())
 }
 
@@ -279,7 +289,8 @@ async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -
         };
         match retry(options, request).await {
             Ok(text) => {
-                let page: Page = serde_json::from_str(&text).map_err(|e| format!("{}: the server sent a list that is not JSON: {e}", resource.path))?;
+                let page: Page =
+                    serde_json::from_str(&text).map_err(|e| format!("{}: the server sent a list that is not JSON: {e}", resource.path))?;
                 items.extend(page.items.into_iter().map(|raw| with_type(raw.get(), resource)));
                 match page.metadata.next.filter(|t| !t.is_empty()) {
                     Some(token) => next = Some(token),
@@ -307,7 +318,11 @@ fn with_type(item: &str, resource: &Resource) -> Item {
         return (item.to_string(), namespace, name);
     }
     let body = item.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
-    let typed = format!("{{\"apiVersion\":{},\"kind\":{}", serde_json::Value::from(resource.api_version.as_str()), serde_json::Value::from(resource.kind.as_str()));
+    let typed = format!(
+        "{{\"apiVersion\":{},\"kind\":{}",
+        serde_json::Value::from(resource.api_version.as_str()),
+        serde_json::Value::from(resource.kind.as_str())
+    );
     let json = if body.starts_with('}') { format!("{typed}{body}") } else { format!("{typed},{body}") };
     (json, namespace, name)
 }
@@ -326,7 +341,9 @@ where
         let error = match tokio::time::timeout(options.request_timeout, call()).await {
             Ok(Ok(v)) => return Ok(v),
             Ok(Err(e)) => e,
-            Err(_) => kube::Error::Service(format!("no answer within the request timeout ({}s)", options.request_timeout.as_secs_f64()).into()),
+            Err(_) => {
+                kube::Error::Service(format!("no answer within the request timeout ({}s)", options.request_timeout.as_secs_f64()).into())
+            }
         };
         if tries > options.retries || !transient(&error) {
             return Err((error, tries));
@@ -423,7 +440,8 @@ mod tests {
 
     #[test]
     fn forbidden_names_the_kind_and_the_permission() {
-        let status = kube::core::Status::failure("pods is forbidden: User \"alice\" cannot list resource \"pods\"", "Forbidden").with_code(403);
+        let status =
+            kube::core::Status::failure("pods is forbidden: User \"alice\" cannot list resource \"pods\"", "Forbidden").with_code(403);
         let why = list_error(&pods(), &kube::Error::Api(status.boxed()), 1);
         assert!(why.starts_with("forbidden: the API server refused to list v1/Pod (/api/v1/pods): pods is forbidden"), "{why}");
         assert!(why.contains("needs RBAC verb \"list\" on \"pods\" in API group \"\" at cluster scope"), "{why}");

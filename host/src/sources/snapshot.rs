@@ -298,7 +298,8 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
             for key in kinds {
                 match key.rsplit_once('/') {
                     Some((api_version, kind)) => data.know_kind(api_version, kind),
-                    None => errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("listed: {key:?} is not API_VERSION/KIND") }),
+                    None => errors
+                        .push(Error::Snapshot { path: file.to_path_buf(), message: format!("listed: {key:?} is not API_VERSION/KIND") }),
                 }
             }
         }

@@ -315,7 +315,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     }
     if let Some(d) = delay {
         // Logged on arrival (status 0): the client may be gone by the answer.
-        state.seen.lock().expect("log").push(Seen { method: method.clone(), path: path.clone(), query: query.clone(), identity: identity.clone(), status: 0 });
+        state.seen.lock().expect("log").push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            identity: identity.clone(),
+            status: 0,
+        });
         tokio::time::sleep(d).await;
         let _ = answer(&state, &method, &path, &query, &identity);
         return Err(std::io::Error::other("fault: answered too late"));
@@ -412,7 +418,8 @@ fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) 
         return list(state, path, resource, &params);
     }
     // Anything else: the 404 shapes the server gave.
-    let known_gv = state.exchanges.iter().any(|e| e.status == 200 && path.starts_with(&format!("{}/", e.path)) && e.body["kind"] == "APIResourceList");
+    let known_gv =
+        state.exchanges.iter().any(|e| e.status == 200 && path.starts_with(&format!("{}/", e.path)) && e.body["kind"] == "APIResourceList");
     let shape = if known_gv { "/apis/apps/v1/foos" } else { "/apis/example.invalid/v1/things" };
     Answer::recorded(find(state, "GET", shape, "", &admins).expect("a recorded 404"))
 }
@@ -422,7 +429,8 @@ fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) 
 fn list(state: &State, path: &str, resource: &Resource, params: &BTreeMap<String, String>) -> Answer {
     let admins = ["admin-cert", "admin-token"];
     let whole = find(state, "GET", path, "", &admins).map(|e| e.body.clone()).unwrap_or_else(|| {
-        let api_version = if resource.group.is_empty() { resource.version.clone() } else { format!("{}/{}", resource.group, resource.version) };
+        let api_version =
+            if resource.group.is_empty() { resource.version.clone() } else { format!("{}/{}", resource.group, resource.version) };
         json!({"apiVersion": api_version, "kind": format!("{}List", resource.kind), "metadata": {"resourceVersion": "446"}, "items": []})
     });
     let items = whole["items"].as_array().cloned().unwrap_or_default();
