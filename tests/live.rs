@@ -98,7 +98,9 @@ fn a_live_scan_gives_the_verdicts_of_the_manifests_and_of_a_snapshot() {
 fn the_deliberate_violations_are_found_over_the_wire() {
     let server = server(Faults::default());
     let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    // The cluster admin's client certificate this time, as kubeadm's admin.conf has it.
+    let config = dir.path().join("admin.conf");
+    std::fs::write(&config, server.kubeconfig_with_certificate()).unwrap();
     let report = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "pod-security", "--kubeconfig"]).arg(&config)).json();
     let admins = objects_with(&report, "rbac/cluster-admin-bindings", "fail");
     for name in ["jane-cluster-admin", "oncall-sre-cluster-admin", "ci-deployer-cluster-admin", "kubernetes-dashboard-admin"] {
@@ -107,8 +109,12 @@ fn the_deliberate_violations_are_found_over_the_wire() {
     let escalation = objects_with(&report, "pod-security/allow-privilege-escalation", "fail");
     assert!(escalation.contains(&"CronJob shop/nightly-report".to_string()), "{escalation:?}");
 
-    let text = run(rampart().args(["scan", "--plugin", "rbac", "--kubeconfig"]).arg(&config)).stdout;
-    assert!(text.contains(&format!("API server: {} (Kubernetes v1.36.2)", server.url())), "{text}");
+    let text = run(rampart().args(["scan", "--plugin", "rbac", "--context", "admin", "--kubeconfig"]).arg(&config)).stdout;
+    assert!(text.contains(&format!("API server: {} (context admin, Kubernetes v1.36.2)", server.url())), "{text}");
+    assert!(server.seen().iter().all(|s| s.identity == "admin"), "every request authenticated by the certificate");
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--context", "prod", "--kubeconfig"]).arg(&config));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("prod"), "an unknown context is named: {}", r.stderr);
 }
 
 #[test]

@@ -135,6 +135,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// PEM of the CA that signed the server's certificate.
     pub ca_pem: String,
+    pki: Pki,
     state: Arc<State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -162,7 +163,7 @@ impl TestServer {
             made_tokens: Mutex::new(HashMap::new()),
         });
 
-        let (ca_pem, tls) = certificates()?;
+        let (pki, tls) = certificates()?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -182,7 +183,9 @@ impl TestServer {
                             let state = served.clone();
                             tokio::spawn(async move {
                                 let Ok(tls) = acceptor.accept(stream).await else { return };
-                                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                                // A verified client certificate: the only one this CA issued is the admin's.
+                                let admin_cert = tls.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty());
+                                let service = hyper::service::service_fn(move |req| handle(state.clone(), admin_cert, req));
                                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
                             });
                         }
@@ -190,7 +193,7 @@ impl TestServer {
                 }
             });
         })?;
-        Ok(TestServer { addr, ca_pem, state, shutdown: Some(tx), thread: Some(thread) })
+        Ok(TestServer { addr, ca_pem: pki.ca.clone(), pki, state, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// `https://127.0.0.1:PORT`
@@ -206,6 +209,19 @@ impl TestServer {
              current-context: test\n",
             self.url(),
             STANDARD.encode(&self.ca_pem)
+        )
+    }
+
+    /// A kubeconfig for this server with the admin's client certificate.
+    pub fn kubeconfig_with_certificate(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {}\n\
+             users:\n- name: admin\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n\
+             contexts:\n- name: admin\n  context:\n    cluster: test\n    user: admin\ncurrent-context: admin\n",
+            self.url(),
+            STANDARD.encode(&self.pki.ca),
+            STANDARD.encode(&self.pki.admin_cert),
+            STANDARD.encode(&self.pki.admin_key)
         )
     }
 
@@ -232,8 +248,19 @@ impl Drop for TestServer {
 }
 
 /// A fresh CA and a server certificate for 127.0.0.1 and localhost.
-fn certificates() -> Result<(String, rustls::ServerConfig)> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+/// PEM texts of the test PKI.
+struct Pki {
+    ca: String,
+    /// A client certificate for CN=kube-admin, O=system:masters, and its key.
+    admin_cert: String,
+    admin_key: String,
+}
+
+/// A fresh CA, a server certificate for 127.0.0.1 and localhost, and an
+/// admin client certificate. Clients may present a certificate of this CA
+/// (the cluster admin) or none (then a bearer token decides).
+fn certificates() -> Result<(Pki, rustls::ServerConfig)> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.distinguished_name.push(DnType::CommonName, "rampart-test-ca");
@@ -247,13 +274,24 @@ fn certificates() -> Result<(String, rustls::ServerConfig)> {
     params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
     let cert = params.signed_by(&key, &issuer)?;
 
+    let admin_key = KeyPair::generate()?;
+    let mut admin = CertificateParams::new(Vec::<String>::new())?;
+    admin.distinguished_name.push(DnType::CommonName, "kube-admin");
+    admin.distinguished_name.push(DnType::OrganizationName, "system:masters");
+    admin.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let admin_cert = admin.signed_by(&admin_key, &issuer)?;
+
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_cert.der().clone())?;
+    let clients =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).allow_unauthenticated().build()?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
+        .with_client_cert_verifier(clients)
         .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((ca_cert.pem(), config))
+    Ok((Pki { ca: ca_cert.pem(), admin_cert: admin_cert.pem(), admin_key: admin_key.serialize_pem() }, config))
 }
 
 /// Served resources from the recorded discovery documents.
@@ -279,11 +317,12 @@ fn discovered(exchanges: &[Exchange]) -> HashMap<String, Resource> {
 
 type Body = Full<Bytes>;
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+async fn handle(state: Arc<State>, admin_cert: bool, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let identity = match req.headers().get("authorization").and_then(|v| v.to_str().ok()) {
+        None if admin_cert => "admin".to_string(),
         None => "no-credentials".to_string(),
         Some(v) => match v.strip_prefix("Bearer ") {
             Some(ADMIN_TOKEN) => "admin".to_string(),
