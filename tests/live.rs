@@ -232,6 +232,14 @@ fn dropped_connections_and_slow_answers_are_retried_then_reported() {
         "the check says it could not see everything"
     );
     assert!(findings(&report, "pod-security/privileged").iter().any(|f| f["status"] == "fail"), "the Pods were still judged");
+
+    // Discovery of a group-version that keeps failing: its kinds are errors.
+    server.set_faults(Faults { drop: vec![("/apis/batch/v1".into(), 10)], ..Faults::default() });
+    let r = run(rampart().args(args).arg(&config));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("discovery of batch/v1 failed") && r.stderr.contains("after 3 attempts"), "{}", r.stderr);
+    let report = r.json();
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["object"]["kind"] != "CronJob"), "no CronJob was judged");
 }
 
 #[test]

@@ -157,7 +157,8 @@ impl ClusterData {
         namespace: Option<&'a str>,
     ) -> Result<impl Iterator<Item = &'a ClusterObject> + 'a, String> {
         let key = kind_key(api_version, kind);
-        if let Some(why) = self.failed.get(&key) {
+        // A whole group-version fails as `apps/v1/*` (its discovery failed).
+        if let Some(why) = self.failed.get(&key).or_else(|| self.failed.get(&kind_key(api_version, "*"))) {
             return Err(why.clone());
         }
         match &self.known {
@@ -259,6 +260,8 @@ mod tests {
         assert_eq!(data.list("rbac.authorization.k8s.io/v1", "ClusterRole", None).err().unwrap(), "403 Forbidden");
         let never = data.list("apps/v1", "Deployment", None).err().unwrap();
         assert!(never.contains("apps/v1/Deployment was not read from the cluster (https://10.0.0.1:6443)"), "{never}");
+        data.failed.insert(kind_key("batch/v1", "*"), "discovery of batch/v1 failed: 503".into());
+        assert_eq!(data.list("batch/v1", "Job", None).err().unwrap(), "discovery of batch/v1 failed: 503");
         data.know_every_kind();
         assert_eq!(data.list("apps/v1", "Deployment", None).unwrap().count(), 0, "files hold every kind");
     }

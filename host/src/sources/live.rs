@@ -161,7 +161,9 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
                     Some(Err(why)) => {
                         data.failed.insert(kind_key(api_version, kind), why.clone());
                     }
-                    None => unreachable!("every wanted group-version was discovered"),
+                    None => {
+                        data.failed.insert(kind_key(api_version, kind), format!("{api_version} was not discovered"));
+                    }
                 }
             }
         }
