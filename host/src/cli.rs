@@ -758,7 +758,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                         scan::cluster_kinds(&engine(flags)?, registry, &request)?
                     };
                     live::fetch(&options, &wanted, &mut data)?;
-                    errors.extend(data.failed.values().map(|why| format!("cluster: {why}")));
+                    errors.extend(data.failures());
                 }
             }
             for e in &errors {

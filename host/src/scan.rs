@@ -104,7 +104,7 @@ fn load_all(engine: &Engine, entries: &[&PluginEntry]) -> Vec<Result<Plugin>> {
 
 /// What a plugin may do: what it asked for within what the registry and
 /// the command line granted.
-fn grant(entry: &PluginEntry, plugin: &Plugin, extra: &[Capability]) -> Grant {
+fn grant_for(entry: &PluginEntry, plugin: &Plugin, extra: &[Capability]) -> Grant {
     Grant {
         requested: CapabilitySet::new(plugin.meta.capabilities.iter().cloned()),
         granted: CapabilitySet::new(entry.grants.iter().chain(extra).cloned()),
@@ -116,7 +116,7 @@ fn wanted(entries: &[&PluginEntry], loaded: &[Result<Plugin>], extra: &[Capabili
     let mut kinds = BTreeSet::new();
     for (entry, plugin) in entries.iter().zip(loaded) {
         let Ok(plugin) = plugin else { continue };
-        for cap in grant(entry, plugin, extra).effective() {
+        for cap in grant_for(entry, plugin, extra).effective() {
             if let Capability::ClusterList { api_version, kind } = cap {
                 if api_version == "*" {
                     return Wanted::Everything;
@@ -183,14 +183,13 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
 
     // Load (compile or fetch from the cache) every plugin in parallel.
     let loaded = load_all(engine, &entries);
-    let grant_of = |entry: &PluginEntry, plugin: &Plugin| grant(entry, plugin, &request.grants);
     if let Some(options) = &request.live {
         let wanted = wanted(&entries, &loaded, &request.grants);
         let data = cluster_data.get_or_insert_with(ClusterData::default);
         live::fetch(options, &wanted, data)?;
     }
     if let Some(data) = &cluster_data {
-        errors.extend(data.failed.values().map(|why| format!("cluster: {why}")));
+        errors.extend(data.failures());
     }
     let cluster = cluster_data.map(Arc::new);
 
@@ -214,7 +213,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 continue;
             }
         };
-        let grant = Arc::new(grant_of(entry, &plugin));
+        let grant = Arc::new(grant_for(entry, &plugin, &request.grants));
         let index = reports.len();
         let mut runs = Vec::new();
         let targets: Vec<Target> = if plugin.meta.reads_nodes() {

@@ -60,7 +60,7 @@ pub fn kind_key(api_version: &str, kind: &str) -> String {
 
 /// The type and identity of an object, read from its JSON text without
 /// building the rest.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Head {
     pub api_version: Option<String>,
@@ -69,7 +69,7 @@ pub(crate) struct Head {
     pub metadata: HeadMeta,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 pub(crate) struct HeadMeta {
     pub namespace: Option<String>,
     pub name: Option<String>,
@@ -108,6 +108,12 @@ impl ClusterData {
     /// redact a Secret).
     pub fn insert_raw(&mut self, json: &str, source: String) -> Result<(), String> {
         let head: Head = serde_json::from_str(json).map_err(|e| format!("not a JSON object: {e}"))?;
+        self.insert_with_head(json, head, source)
+    }
+
+    /// [`insert_raw`](Self::insert_raw) for a caller that has read the
+    /// object's head already.
+    pub(crate) fn insert_with_head(&mut self, json: &str, head: Head, source: String) -> Result<(), String> {
         let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
             return Err("has no apiVersion or kind".into());
         };
@@ -130,6 +136,11 @@ impl ClusterData {
             redacted: None,
         });
         Ok(())
+    }
+
+    /// Why each kind that could not be read was not, as report errors.
+    pub fn failures(&self) -> impl Iterator<Item = String> + '_ {
+        self.failed.values().map(|why| format!("cluster: {why}"))
     }
 
     /// Records that every kind is known (the objects come from files).

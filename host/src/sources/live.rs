@@ -88,9 +88,6 @@ impl Resource {
     }
 }
 
-/// An item of a list: its JSON (with apiVersion and kind), namespace, name.
-type Item = (String, Option<String>, String);
-
 /// Lists what `wanted` names from the server `options` point at into `data`.
 pub fn fetch(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterData) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -142,7 +139,7 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
                 match resources {
                     Ok(r) => to_list.extend(r),
                     Err(why) => {
-                        data.failed.insert(format!("{gv}/*"), why);
+                        data.failed.insert(kind_key(&gv, "*"), why);
                     }
                 }
             }
@@ -191,13 +188,17 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
     for (resource, result) in results {
         match result {
             Ok(items) => {
-                for (i, (item, namespace, name)) in items.into_iter().enumerate() {
-                    // The object's own URL: where a user can GET it.
-                    let source = match namespace {
-                        Some(ns) => format!("{server}{}/namespaces/{ns}/{}/{name}", resource.base(), resource.plural),
-                        None => format!("{server}{}/{name}", resource.path),
-                    };
-                    if let Err(why) = data.insert_raw(&item, source) {
+                for (i, item) in items.iter().enumerate() {
+                    let inserted = with_type(item, &resource).and_then(|(json, head)| {
+                        // The object's own URL: where a user can GET it.
+                        let name = head.metadata.name.as_deref().unwrap_or_default();
+                        let source = match &head.metadata.namespace {
+                            Some(ns) => format!("{server}{}/namespaces/{ns}/{}/{name}", resource.base(), resource.plural),
+                            None => format!("{server}{}/{name}", resource.path),
+                        };
+                        data.insert_with_head(&json, head, source)
+                    });
+                    if let Err(why) = inserted {
                         data.failed.insert(resource.key(), format!("{}: item {}: {why}", resource.path, i + 1));
                     }
                 }
@@ -261,9 +262,9 @@ async fn discover(client: &Client, gv: &str, options: &LiveOptions) -> Result<Ve
         .collect())
 }
 
-/// Every object of one resource, page by page; each item as JSON text with
-/// its apiVersion and kind (list items come without them).
-async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -> Result<Vec<Item>, String> {
+/// Every object of one resource, page by page, each as the JSON text the
+/// server sent.
+async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -> Result<Vec<String>, String> {
     #[derive(Deserialize)]
     struct Page<'a> {
         #[serde(borrow, default)]
@@ -293,7 +294,7 @@ async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -
             Ok(text) => {
                 let page: Page =
                     serde_json::from_str(&text).map_err(|e| format!("{}: the server sent a list that is not JSON: {e}", resource.path))?;
-                items.extend(page.items.into_iter().map(|raw| with_type(raw.get(), resource)));
+                items.extend(page.items.into_iter().map(|raw| raw.get().to_string()));
                 match page.metadata.next.filter(|t| !t.is_empty()) {
                     Some(token) => next = Some(token),
                     None => return Ok(items),
@@ -311,13 +312,12 @@ async fn list_all(client: &Client, resource: &Resource, options: &LiveOptions) -
     }
 }
 
-/// The item's JSON with `apiVersion` and `kind` first, unless it has them,
-/// and its namespace and name.
-fn with_type(item: &str, resource: &Resource) -> Item {
-    let head: Head = serde_json::from_str(item).unwrap_or_default();
-    let (namespace, name) = (head.metadata.namespace, head.metadata.name.unwrap_or_default());
+/// The item's JSON with `apiVersion` and `kind` first, unless it has them
+/// (list items come without them), and its head.
+fn with_type(item: &str, resource: &Resource) -> Result<(String, Head), String> {
+    let mut head: Head = serde_json::from_str(item).map_err(|e| format!("not a JSON object: {e}"))?;
     if head.api_version.is_some() && head.kind.is_some() {
-        return (item.to_string(), namespace, name);
+        return Ok((item.to_string(), head));
     }
     let body = item.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
     let typed = format!(
@@ -326,7 +326,9 @@ fn with_type(item: &str, resource: &Resource) -> Item {
         serde_json::Value::from(resource.kind.as_str())
     );
     let json = if body.starts_with('}') { format!("{typed}{body}") } else { format!("{typed},{body}") };
-    (json, namespace, name)
+    head.api_version = Some(resource.api_version.clone());
+    head.kind = Some(resource.kind.clone());
+    Ok((json, head))
 }
 
 /// Runs a request until it succeeds, fails for good, or has been tried
@@ -431,13 +433,15 @@ mod tests {
 
     #[test]
     fn list_items_get_their_type_first() {
-        let (item, namespace, name) = with_type(r#" {"metadata":{"name":"a","namespace":"dev"}}"#, &pods());
+        let (item, head) = with_type(r#" {"metadata":{"name":"a","namespace":"dev"}}"#, &pods()).unwrap();
         let v: serde_json::Value = serde_json::from_str(&item).unwrap();
         assert_eq!((v["apiVersion"].as_str(), v["kind"].as_str(), v["metadata"]["name"].as_str()), (Some("v1"), Some("Pod"), Some("a")));
-        assert_eq!((namespace.as_deref(), name.as_str()), (Some("dev"), "a"));
-        assert_eq!(with_type("{}", &pods()).0, r#"{"apiVersion":"v1","kind":"Pod"}"#);
+        assert_eq!((head.metadata.namespace.as_deref(), head.metadata.name.as_deref()), (Some("dev"), Some("a")));
+        assert_eq!((head.api_version.as_deref(), head.kind.as_deref()), (Some("v1"), Some("Pod")));
+        assert_eq!(with_type("{}", &pods()).unwrap().0, r#"{"apiVersion":"v1","kind":"Pod"}"#);
         let typed = r#"{"apiVersion":"ops.example.com/v1","kind":"BackupPolicy","metadata":{"name":"b"}}"#;
-        assert_eq!(with_type(typed, &pods()).0, typed, "custom resources carry their own type");
+        assert_eq!(with_type(typed, &pods()).unwrap().0, typed, "custom resources carry their own type");
+        assert!(with_type("[1]", &pods()).unwrap_err().starts_with("not a JSON object"));
     }
 
     #[test]

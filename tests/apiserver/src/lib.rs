@@ -133,8 +133,6 @@ struct State {
 /// A running test server. It stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    /// PEM of the CA that signed the server's certificate.
-    pub ca_pem: String,
     pki: Pki,
     state: Arc<State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -193,7 +191,7 @@ impl TestServer {
                 }
             });
         })?;
-        Ok(TestServer { addr, ca_pem: pki.ca.clone(), pki, state, shutdown: Some(tx), thread: Some(thread) })
+        Ok(TestServer { addr, pki, state, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// `https://127.0.0.1:PORT`
@@ -208,7 +206,7 @@ impl TestServer {
              users:\n- name: test\n  user:\n    token: {token}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n\
              current-context: test\n",
             self.url(),
-            STANDARD.encode(&self.ca_pem)
+            STANDARD.encode(&self.pki.ca)
         )
     }
 
