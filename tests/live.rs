@@ -206,21 +206,26 @@ fn bad_credentials_and_a_dead_server_exit_2_within_the_timeout() {
 fn dropped_connections_and_slow_answers_are_retried_then_reported() {
     let server = server(Faults {
         drop: vec![("/api/v1/pods".into(), 1)],
-        slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(3), 1)],
+        slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(6), 1)],
         ..Faults::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
-    let args = ["scan", "--format", "json", "--plugin", "pod-security", "--request-timeout", "1s", "--retries", "2", "--kubeconfig"];
+    let args = ["scan", "--format", "json", "--plugin", "pod-security", "--request-timeout", "2s", "--retries", "2", "--kubeconfig"];
     let r = run(rampart().args(args).arg(&config));
     assert_eq!(r.code, 1, "recovered; stderr: {}", r.stderr);
     let whole = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(demo_cluster())).json();
     assert_eq!(verdicts(&r.json()), verdicts(&whole));
-    assert_eq!(list_starts(&server, "/api/v1/pods"), 2, "the dropped request was tried again");
-    assert_eq!(list_starts(&server, "/apis/apps/v1/deployments"), 2, "the slow one too");
+    // Tried again, within the budget of three attempts. Not exactly twice: on a
+    // loaded machine a retry may itself outlast the 2 s timeout, and trying once
+    // more is then the right thing to do.
+    let pods = list_starts(&server, "/api/v1/pods");
+    assert!((2..=3).contains(&pods), "the dropped request was tried again: {pods} starts");
+    let deployments = list_starts(&server, "/apis/apps/v1/deployments");
+    assert!((2..=3).contains(&deployments), "the slow one too: {deployments} starts");
 
     // Slow beyond the retries: the kind is an error, the rest is scanned.
-    server.set_faults(Faults { slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(3), 10)], ..Faults::default() });
+    server.set_faults(Faults { slow: vec![("/apis/apps/v1/deployments".into(), Duration::from_secs(6), 10)], ..Faults::default() });
     let r = run(rampart().args(args).arg(&config));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cannot list apps/v1/Deployment") && r.stderr.contains("after 3 attempts"), "{}", r.stderr);
