@@ -45,6 +45,41 @@ pub struct Control {
     /// Plugin settings this control needs, by plugin name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Set when the control cannot apply to the Kubernetes versions the
+    /// profile covers (a removed API or flag): the reason, reported with a
+    /// `not-applicable` verdict. Such a control has no checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
+    /// Checklist identifiers, for benchmarks that have them (DISA STIG):
+    /// the rule id with its revision (`SV-242376r960759_rule`), the STIG id
+    /// (`CNTR-K8-000150`) and the CCI references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stig_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ccis: Vec<String>,
+}
+
+/// The benchmark's identity as STIG checklists (.ckl, .cklb) carry it;
+/// importers match rules on these, so they are DISA's values verbatim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    /// The XCCDF benchmark id (`Kubernetes_STIG`).
+    pub benchmark_id: String,
+    /// The benchmark's full title.
+    pub title: String,
+    /// The version number (`2`).
+    pub version: String,
+    /// `Release: N Benchmark Date: DD Mon YYYY`.
+    pub release_info: String,
+    #[serde(default = "default_classification")]
+    pub classification: String,
+}
+
+fn default_classification() -> String {
+    "UNCLASSIFIED".into()
 }
 
 fn default_severity() -> Severity {
@@ -69,6 +104,9 @@ pub struct Profile {
     /// Plugin settings for the whole profile, by plugin name.
     #[serde(default)]
     pub settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// How a checklist names the benchmark (STIG profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Checklist>,
     #[serde(rename = "control")]
     pub controls: Vec<Control>,
 }
@@ -89,6 +127,9 @@ impl Profile {
         for c in &profile.controls {
             if !seen.insert(&c.id) {
                 return Err(bad(format!("control {} is listed twice", c.id)));
+            }
+            if c.not_applicable.is_some() && !c.checks.is_empty() {
+                return Err(bad(format!("control {} is not_applicable, so it takes no checks", c.id)));
             }
             for check in &c.checks {
                 if check.split('/').count() != 2 || check.starts_with('/') || check.ends_with('/') {
@@ -196,6 +237,12 @@ pub struct ControlResult {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub guidance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stig_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ccis: Vec<String>,
     /// The verdict of this control's findings on each node, for fleets.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_node: BTreeMap<String, Status>,
@@ -228,6 +275,9 @@ pub struct ProfileResult {
     pub version_note: Option<String>,
     #[serde(skip)]
     pub sections: BTreeMap<String, String>,
+    /// The benchmark's checklist identity (STIG profiles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Checklist>,
     pub controls: Vec<ControlResult>,
 }
 
@@ -282,6 +332,10 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             })
             .collect();
         let status = match c.assessment {
+            _ if c.not_applicable.is_some() => {
+                reason = c.not_applicable.clone();
+                Status::NotApplicable
+            }
             Assessment::Manual => {
                 if !mine.is_empty() && mine.iter().all(|f| f.status == Status::NotApplicable) {
                     reason = Some(messages(&mine, Status::NotApplicable));
@@ -337,6 +391,9 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             checks: c.checks.clone(),
             reason,
             guidance: c.guidance.clone(),
+            rule_id: c.rule_id.clone(),
+            stig_id: c.stig_id.clone(),
+            ccis: c.ccis.clone(),
             by_node,
             findings: mine.into_iter().cloned().collect(),
         });
@@ -357,6 +414,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
         kubernetes: profile.kubernetes.clone(),
         version_note: None,
         sections: profile.sections.clone(),
+        checklist: profile.checklist.clone(),
         controls,
     }
 }
@@ -462,6 +520,19 @@ limit = "0600"
         assert_eq!(status(&r, "1.2"), Status::Warn);
         assert_eq!(r.controls[1].findings.len(), 1);
         assert_eq!(status(&r, "1.3"), Status::Error);
+    }
+
+    #[test]
+    fn a_control_that_cannot_apply_is_not_applicable_with_its_reason_and_takes_no_checks() {
+        let text = PROFILE.replace("title = \"not implemented\"", "title = \"gone\"\nnot_applicable = \"the flag was removed in 1.19\"");
+        let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
+        let r = evaluate(&p, &[finding("a/x", Status::Fail)], &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() });
+        let c = r.controls.iter().find(|c| c.id == "1.3").unwrap();
+        assert_eq!((c.status, c.reason.as_deref()), (Status::NotApplicable, Some("the flag was removed in 1.19")));
+        assert_eq!(r.score, Some(0.0), "1.1 fails, 1.3 is not counted");
+        let with_checks = text.replace("title = \"gone\"", "title = \"gone\"\nchecks = [\"a/x\"]");
+        let err = Profile::parse(Path::new("t.toml"), &with_checks).unwrap_err().to_string();
+        assert!(err.contains("control 1.3 is not_applicable, so it takes no checks"), "{err}");
     }
 
     #[test]
