@@ -25,6 +25,13 @@ pub enum Expect {
     AtLeast(i64),
     /// A comma-separated list whose every item is in the set.
     SubsetOf(&'static [&'static str]),
+    /// One of these values (`VersionTLS12`, `VersionTLS13`).
+    OneOf(&'static [&'static str]),
+    /// Anything but this value (`--secure-port` other than 0).
+    Not(&'static str),
+    /// A `--feature-gates` list that does not switch this gate on
+    /// (`AllAlpha=true`); unset passes.
+    GateOff(&'static str),
     /// Anything: the value is recorded as evidence for a reviewer.
     Record,
 }
@@ -139,6 +146,21 @@ fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) 
                 Some(Err(_)) => Err(format!("--{} is {}, not a number", cond.flag, shown(value))),
                 None => Err(format!("--{} is not set, want at least {min}", cond.flag)),
             }
+        }
+        Expect::OneOf(allowed) => match value {
+            Some(v) if allowed.contains(&v) => Ok(()),
+            _ => Err(format!("--{} is {}, want one of {}", cond.flag, shown(value), allowed.join(", "))),
+        },
+        Expect::Not(bad) => match value {
+            Some(v) if v == bad => Err(format!("--{} is {v}", cond.flag)),
+            None => Err(format!("--{} is not set", cond.flag)),
+            Some(_) => Ok(()),
+        },
+        Expect::GateOff(gate) => {
+            let on = value.into_iter().flat_map(list).filter_map(|item| item.split_once('=')).any(|(name, v)| {
+                name.trim() == gate && is_bool_word(v.trim()) == Some(true)
+            });
+            if on { Err(format!("--{} switches {gate} on", cond.flag)) } else { Ok(()) }
         }
         Expect::SubsetOf(allowed) => match value {
             None => Err(format!("--{} is not set, so the defaults apply (weak suites included)", cond.flag)),
@@ -307,6 +329,24 @@ mod tests {
         let r = run(&["kube-apiserver", "--authorization-mode=AlwaysAllow,RBAC", "--audit-log-maxage=7", "--token-auth-file=/t.csv"], &[]);
         assert_eq!(r.iter().map(|x| x.1).collect::<Vec<_>>(), [Status::Fail, Status::Fail, Status::Fail, Status::Fail]);
         assert!(r[1].2.contains("includes AlwaysAllow"));
+    }
+
+    #[test]
+    fn one_of_not_and_gate_off() {
+        let cond = |flag, default, expect| Cond { flag, default, expect };
+        let tls = cond("tls-min-version", None, Expect::OneOf(&["VersionTLS12", "VersionTLS13"]));
+        let none = Settings::default();
+        assert!(judge(&tls, Some("VersionTLS13"), "t", &none).is_ok());
+        assert!(judge(&tls, Some("VersionTLS11"), "t", &none).unwrap_err().contains("want one of VersionTLS12, VersionTLS13"));
+        assert!(judge(&tls, None, "t", &none).unwrap_err().contains("is unset"));
+        let port = cond("secure-port", Some("6443"), Expect::Not("0"));
+        assert!(judge(&port, Some("6443"), "p", &none).is_ok());
+        assert_eq!(judge(&port, Some("0"), "p", &none).unwrap_err(), "--secure-port is 0");
+        let gate = cond("feature-gates", None, Expect::GateOff("AllAlpha"));
+        assert!(judge(&gate, None, "g", &none).is_ok());
+        assert!(judge(&gate, Some("AllAlpha=false,AllBeta=true"), "g", &none).is_ok());
+        assert!(judge(&gate, Some("AllAlphaX=true"), "g", &none).is_ok(), "another gate");
+        assert_eq!(judge(&gate, Some("Foo=false, AllAlpha=True"), "g", &none).unwrap_err(), "--feature-gates switches AllAlpha on");
     }
 
     #[test]

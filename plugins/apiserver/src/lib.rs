@@ -287,6 +287,41 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-3.2.1"],
         all: &[c("audit-policy-file", None, Expect::Set)],
     },
+    FlagCheck {
+        id: "tls-min-version",
+        title: "TLS 1.2 or newer is required of clients",
+        severity: Severity::Medium,
+        remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13).",
+        tags: &["stig-V-242378"],
+        all: &[Cond { flag: "tls-min-version", default: None, expect: Expect::OneOf(&["VersionTLS12", "VersionTLS13"]) }],
+    },
+    FlagCheck {
+        id: "all-alpha-off",
+        title: "Alpha features are not switched on wholesale",
+        severity: Severity::Medium,
+        remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
+        tags: &["stig-V-242400"],
+        all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
+    },
+    FlagCheck {
+        id: "secure-port",
+        title: "The API server serves on a secure port",
+        severity: Severity::Medium,
+        remediation: "Leave --secure-port at 6443 or another non-zero port.",
+        tags: &["stig-V-242389"],
+        all: &[Cond { flag: "secure-port", default: Some("6443"), expect: Expect::Not("0") }],
+    },
+    FlagCheck {
+        id: "validating-admission-webhook",
+        title: "ValidatingAdmissionWebhook admission plugin is not disabled",
+        severity: Severity::High,
+        remediation: "Remove ValidatingAdmissionWebhook from --disable-admission-plugins (it is on by default); list it in --enable-admission-plugins to make that explicit.",
+        tags: &["stig-V-242436"],
+        all: &[
+            Cond { flag: "disable-admission-plugins", default: None, expect: Expect::Lacks("ValidatingAdmissionWebhook") },
+            Cond { flag: "enable-admission-plugins", default: None, expect: Expect::Record },
+        ],
+    },
 ];
 
 impl Plugin for ApiServer {
@@ -361,6 +396,7 @@ mod tests {
                 "service-account-extend-token-expiration",
                 "image-policy-webhook",
                 "audit-policy-file",
+                "tls-min-version",
                 "encryption-providers",
                 "audit-policy-rules"
             ]
@@ -395,6 +431,8 @@ mod tests {
             "--audit-policy-file=/etc/kubernetes/audit-policy.yaml",
             "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
             "--service-account-extend-token-expiration=false",
+            "--tls-min-version=VersionTLS13",
+            "--feature-gates=AllAlpha=false",
         ];
         let host = FakeHost::new()
             .file("/etc/kubernetes/enc.yaml", 0o600, 0, 0, "kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - kms: {name: vault}\n  - identity: {}\n")
@@ -412,5 +450,23 @@ mod tests {
         assert_eq!(status("token-auth-file"), Status::Fail);
         assert_eq!(status("authorization-not-always-allow"), Status::Fail, "unset means AlwaysAllow");
         assert_eq!(status("service-account-lookup"), Status::Pass, "unset means true");
+        assert_eq!(status("secure-port"), Status::Pass, "unset means 6443");
+        assert_eq!(status("validating-admission-webhook"), Status::Pass, "on by default");
+        assert_eq!(status("all-alpha-off"), Status::Pass);
+    }
+
+    #[test]
+    fn an_insecure_port_alpha_features_and_a_disabled_webhook_plugin_fail() {
+        let host = FakeHost::new().process(&[
+            "kube-apiserver",
+            "--secure-port=0",
+            "--feature-gates=AllAlpha=true",
+            "--disable-admission-plugins=ValidatingAdmissionWebhook",
+            "--tls-min-version=VersionTLS11",
+        ]);
+        let v = verdicts(&host);
+        for id in ["secure-port", "all-alpha-off", "validating-admission-webhook", "tls-min-version"] {
+            assert_eq!(v.iter().find(|(c, _)| c == id).unwrap().1, Status::Fail, "{id}");
+        }
     }
 }

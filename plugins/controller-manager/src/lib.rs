@@ -72,6 +72,22 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-1.3.7"],
         all: &[c("bind-address", Some("0.0.0.0"), Expect::Is("127.0.0.1"))],
     },
+    FlagCheck {
+        id: "tls-min-version",
+        title: "TLS 1.2 or newer is required of clients",
+        severity: Severity::Medium,
+        remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13).",
+        tags: &["stig-V-242376"],
+        all: &[Cond { flag: "tls-min-version", default: None, expect: Expect::OneOf(&["VersionTLS12", "VersionTLS13"]) }],
+    },
+    FlagCheck {
+        id: "all-alpha-off",
+        title: "Alpha features are not switched on wholesale",
+        severity: Severity::Medium,
+        remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
+        tags: &["stig-V-242400"],
+        all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
+    },
 ];
 
 impl Plugin for ControllerManager {
@@ -100,9 +116,9 @@ mod tests {
     }
 
     #[test]
-    fn kubeadm_fails_only_profiling_and_the_gc_threshold() {
+    fn kubeadm_fails_profiling_the_gc_threshold_and_the_unset_tls_minimum() {
         let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
-        assert_eq!(failing(&host), ["terminated-pod-gc-threshold", "profiling"]);
+        assert_eq!(failing(&host), ["terminated-pod-gc-threshold", "profiling", "tls-min-version"]);
     }
 
     #[test]
@@ -114,8 +130,9 @@ mod tests {
             "--service-account-private-key-file=/k",
             "--root-ca-file=/c",
             "--terminated-pod-gc-threshold=100",
-            "--feature-gates=RotateKubeletServerCertificate=false",
+            "--feature-gates=RotateKubeletServerCertificate=false,AllAlpha=true",
+            "--tls-min-version=VersionTLS12",
         ]);
-        assert_eq!(failing(&host), ["rotate-kubelet-server-certificate", "bind-address"]);
+        assert_eq!(failing(&host), ["rotate-kubelet-server-certificate", "bind-address", "all-alpha-off"]);
     }
 }

@@ -25,6 +25,22 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-1.4.2"],
         all: &[Cond { flag: "bind-address", default: Some("0.0.0.0"), expect: Expect::Is("127.0.0.1") }],
     },
+    FlagCheck {
+        id: "tls-min-version",
+        title: "TLS 1.2 or newer is required of clients",
+        severity: Severity::Medium,
+        remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13).",
+        tags: &["stig-V-242377"],
+        all: &[Cond { flag: "tls-min-version", default: None, expect: Expect::OneOf(&["VersionTLS12", "VersionTLS13"]) }],
+    },
+    FlagCheck {
+        id: "all-alpha-off",
+        title: "Alpha features are not switched on wholesale",
+        severity: Severity::Medium,
+        remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
+        tags: &["stig-V-242400"],
+        all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
+    },
 ];
 
 impl Plugin for Scheduler {
@@ -55,13 +71,17 @@ mod tests {
     #[test]
     fn kubeadm_binds_loopback_but_keeps_profiling() {
         let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
-        assert_eq!(verdicts(&host), [("profiling".to_string(), Status::Fail), ("bind-address".to_string(), Status::Pass)]);
+        let v = verdicts(&host);
+        let want = [("profiling", Status::Fail), ("bind-address", Status::Pass), ("tls-min-version", Status::Fail), ("all-alpha-off", Status::Pass)];
+        assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
 
     #[test]
     fn the_recorded_clusters_scheduler_binds_everywhere() {
         // The mirror pod in ../shared/apiserver runs --bind-address=0.0.0.0.
-        let host = FakeHost::new().process(&["kube-scheduler", "--bind-address=0.0.0.0", "--profiling=false"]);
-        assert_eq!(verdicts(&host), [("profiling".to_string(), Status::Pass), ("bind-address".to_string(), Status::Fail)]);
+        let host = FakeHost::new().process(&["kube-scheduler", "--bind-address=0.0.0.0", "--profiling=false", "--tls-min-version=VersionTLS13"]);
+        let v = verdicts(&host);
+        let want = [("profiling", Status::Pass), ("bind-address", Status::Fail), ("tls-min-version", Status::Pass), ("all-alpha-off", Status::Pass)];
+        assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
 }
