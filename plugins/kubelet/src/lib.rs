@@ -3,7 +3,7 @@
 //! config file, client CA). Not-applicable on a node with no kubelet.
 
 use rampart_sdk::files::{ROOT, Rule, judge};
-use rampart_sdk::kubelet::{Field, KubeletConfig, Setting};
+use rampart_sdk::kubelet::{Field, KubeletConfig, Setting, go_duration};
 use rampart_sdk::{AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct Kubelet;
@@ -22,6 +22,9 @@ enum Want {
     GateNotFalse(&'static str),
     /// A flag that must not be given.
     FlagUnset(&'static str),
+    /// A Go duration above zero and at least the setting `<check>.min`
+    /// (else this default).
+    DurationAtLeast(&'static str),
 }
 
 struct ConfigCheck {
@@ -93,7 +96,16 @@ const CONFIG_CHECKS: &[ConfigCheck] = &[
         severity: Severity::Medium,
         remediation: "Set streamingConnectionIdleTimeout to a non-zero duration such as 5m.",
         fields: &[f("streamingConnectionIdleTimeout", "streaming-connection-idle-timeout", Some("4h0m0s"), Some("4h0m0s"))],
-        want: Want::Not("0"),
+        want: Want::DurationAtLeast("1ns"),
+    },
+    ConfigCheck {
+        id: "protect-kernel-defaults",
+        cis: "",
+        title: "The kubelet refuses to run with kernel settings other than it needs",
+        severity: Severity::High,
+        remediation: "Set protectKernelDefaults: true, after setting the sysctls the kubelet expects (vm.overcommit_memory=1, kernel.panic=10, kernel.panic_on_oops=1).",
+        fields: &[f("protectKernelDefaults", "protect-kernel-defaults", Some("false"), Some("false"))],
+        want: Want::Is("true"),
     },
     ConfigCheck {
         id: "iptables-util-chains",
@@ -278,13 +290,16 @@ impl Plugin for Kubelet {
     fn info() -> PluginInfo {
         let mut checks: Vec<_> = FILE_CHECKS.iter().map(|c| c.rule.check_info(c.id, c.title, c.severity, c.cis, "kubelet")).collect();
         checks.extend(CONFIG_CHECKS.iter().map(|c| {
-            CheckInfoBuilder::new(c.id, c.title)
-                .severity(c.severity)
-                .remediation(c.remediation)
-                .tag(&format!("cis-{}", c.cis))
-                .tag("kubelet")
-                .build()
+            let b = CheckInfoBuilder::new(c.id, c.title).severity(c.severity).remediation(c.remediation).tag("kubelet");
+            if c.cis.is_empty() { b } else { b.tag(&format!("cis-{}", c.cis)) }.build()
         }));
+        checks.push(
+            CheckInfoBuilder::new(STATIC_POD_PATH, "Worker kubelets do not run static pods from a directory")
+                .severity(Severity::High)
+                .remediation("On worker nodes remove staticPodPath from the kubelet config (and --pod-manifest-path from its flags), then restart the kubelet.")
+                .tag("kubelet")
+                .build(),
+        );
         let capabilities = vec![
             Capability::NodeProcess("kubelet".into()),
             Capability::NodeRead("/var/lib/kubelet/*.yaml".into()),
@@ -299,7 +314,7 @@ impl Plugin for Kubelet {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let ids = || FILE_CHECKS.iter().map(|c| c.id).chain(CONFIG_CHECKS.iter().map(|c| c.id));
+        let ids = || FILE_CHECKS.iter().map(|c| c.id).chain(CONFIG_CHECKS.iter().map(|c| c.id)).chain([STATIC_POD_PATH]);
         let config = match KubeletConfig::load(host) {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -319,9 +334,36 @@ impl Plugin for Kubelet {
             file_check(host, &config, check, settings, out);
         }
         for check in CONFIG_CHECKS {
-            out.push(config_check(&config, check));
+            out.push(config_check(&config, check, settings));
         }
+        out.push(static_pod_path(host, &config));
         Ok(())
+    }
+}
+
+const STATIC_POD_PATH: &str = "static-pod-path";
+
+/// A kubelet that watches a directory for static pods runs whatever lands
+/// there, outside admission. The control plane needs it (kubeadm runs the
+/// API server that way); a worker does not. A node is taken for a
+/// control-plane node when the directory holds a kube-apiserver manifest.
+fn static_pod_path(host: &dyn Host, config: &KubeletConfig) -> Finding {
+    let s = config.get(&f("staticPodPath", "pod-manifest-path", None, None));
+    let Some(dir) = s.value.clone().filter(|d| !d.is_empty()) else {
+        return Finding::new(STATIC_POD_PATH, Status::Pass, "no static pod directory: the kubelet runs only pods the API server assigns it")
+            .with("staticPodPath", "unset");
+    };
+    let manifest = format!("{}/kube-apiserver.yaml", dir.trim_end_matches('/'));
+    let base = |status, message: String| Finding::new(STATIC_POD_PATH, status, message).with("staticPodPath", format!("{dir} ({})", s.origin));
+    match host.stat(&manifest, true) {
+        Ok(_) => base(
+            Status::NotApplicable,
+            format!("control-plane node: {manifest} is a static pod, so the kubelet needs {dir}; the rule is for worker nodes"),
+        ),
+        Err(AccessError::NotFound(_)) => {
+            base(Status::Fail, format!("worker node (no kube-apiserver manifest in {dir}) whose kubelet runs static pods from {dir}"))
+        }
+        Err(e) => base(Status::Error, format!("cannot tell whether this is a control-plane node: {manifest}: {}", e.reason())),
     }
 }
 
@@ -369,7 +411,7 @@ fn file_check(host: &dyn Host, config: &KubeletConfig, check: &FileCheck, settin
     }
 }
 
-fn config_check(config: &KubeletConfig, check: &ConfigCheck) -> Finding {
+fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings) -> Finding {
     let mut evidence: Vec<(String, String)> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut note =
@@ -386,6 +428,24 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck) -> Finding {
                 problems.push(format!("feature gate {gate} is false ({})", s.origin));
             }
         }
+        Want::DurationAtLeast(default) => {
+            let key = format!("{}.min", check.id);
+            let min_text = settings.get(&key).unwrap_or(default);
+            let Some(min) = go_duration(min_text).filter(|m| *m > 0.0) else {
+                return Finding::new(check.id, Status::Error, format!("setting {key}={min_text} is not a positive Go duration like 5m"));
+            };
+            for field in check.fields {
+                let s = config.get(field);
+                note(field.path, &s);
+                let v = s.value.as_deref().unwrap_or("0");
+                match go_duration(v) {
+                    Some(d) if d > 0.0 && d >= min => {}
+                    Some(0.0) => problems.push(format!("{} is {v:?} ({}): no idle timeout", field.path, s.origin)),
+                    Some(_) => problems.push(format!("{} is {v:?} ({}), below {min_text}", field.path, s.origin)),
+                    None => problems.push(format!("{} is {v:?} ({}), not a Go duration", field.path, s.origin)),
+                }
+            }
+        }
         want => {
             for field in check.fields {
                 let s = config.get(field);
@@ -398,7 +458,7 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck) -> Finding {
                     (Want::AtLeast(n), Some(v)) => v.parse::<i64>().map_or(true, |x| x < n),
                     (Want::SubsetOf(set), Some(v)) => v.split(',').any(|x| !set.contains(&x.trim())),
                     (Want::Not(_), None) => false,
-                    (Want::GateNotFalse(_) | Want::FlagUnset(_), _) => unreachable!("handled above"),
+                    (Want::GateNotFalse(_) | Want::FlagUnset(_) | Want::DurationAtLeast(_), _) => unreachable!("handled above"),
                     (_, None) => true,
                 };
                 if bad {
@@ -453,8 +513,48 @@ mod tests {
         // 4.1.1 (drop-in 0644), 4.1.9 (config.yaml 0644), 4.2.9, 4.2.12, 4.2.13, 4.2.14.
         assert_eq!(
             failing,
-            ["service-file-mode", "config-file-mode", "tls-cert", "tls-cipher-suites", "pod-pids-limit", "seccomp-default"]
+            [
+                "service-file-mode",
+                "config-file-mode",
+                "protect-kernel-defaults",
+                "tls-cert",
+                "tls-cipher-suites",
+                "pod-pids-limit",
+                "seccomp-default",
+                "static-pod-path"
+            ]
         );
+    }
+
+    #[test]
+    fn static_pods_are_for_control_plane_nodes_only() {
+        let find = |host: &FakeHost| host.run::<Kubelet>(&[]).unwrap().into_iter().find(|f| f.check == "static-pod-path").unwrap();
+        let worker = find(&kubeadm_worker());
+        assert_eq!(worker.status, Status::Fail, "kubeadm leaves staticPodPath on workers too");
+        assert!(worker.message.contains("worker node"), "{}", worker.message);
+        let cp = find(&kubeadm_worker().file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o600, 0, 0, "kind: Pod\n"));
+        assert_eq!(cp.status, Status::NotApplicable, "{}", cp.message);
+        let none = CONFIG.lines().filter(|l| !l.starts_with("staticPodPath")).collect::<Vec<_>>().join("\n");
+        let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, none).process(ARGV);
+        assert_eq!(find(&host).status, Status::Pass);
+    }
+
+    #[test]
+    fn idle_timeouts_are_durations_with_a_settable_minimum() {
+        let with = |flag: &str, settings: &[(&str, &str)]| {
+            let mut argv = ARGV.to_vec();
+            argv.push(flag);
+            let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, CONFIG).process(&argv);
+            host.run::<Kubelet>(settings).unwrap().into_iter().find(|f| f.check == "streaming-idle-timeout").unwrap()
+        };
+        assert_eq!(with("--streaming-connection-idle-timeout=0s", &[]).status, Status::Fail, "0s is no timeout");
+        assert_eq!(with("--streaming-connection-idle-timeout=1m", &[]).status, Status::Pass);
+        let stig = [("streaming-idle-timeout.min", "5m")];
+        let short = with("--streaming-connection-idle-timeout=1m", &stig);
+        assert_eq!(short.status, Status::Fail);
+        assert!(short.message.contains("below 5m"), "{}", short.message);
+        assert_eq!(with("--streaming-connection-idle-timeout=4h0m0s", &stig).status, Status::Pass);
+        assert_eq!(with("--streaming-connection-idle-timeout=1m", &[("streaming-idle-timeout.min", "soon")]).status, Status::Error);
     }
 
     #[test]
@@ -487,16 +587,17 @@ mod tests {
     #[test]
     fn a_hardened_kubelet_passes_everything() {
         let hardened = format!(
-            "{CONFIG}tlsCertFile: /var/lib/kubelet/pki/kubelet.crt\ntlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key\ntlsCipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\npodPidsLimit: 4096\nseccompDefault: true\n"
+            "{CONFIG}tlsCertFile: /var/lib/kubelet/pki/kubelet.crt\ntlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key\ntlsCipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\npodPidsLimit: 4096\nseccompDefault: true\nprotectKernelDefaults: true\n"
         );
         let host = FakeHost::new()
             .file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", 0o600, 0, 0, "[Service]\n")
             .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "kind: Config\n")
             .file("/etc/kubernetes/pki/ca.crt", 0o644, 0, 0, "")
             .file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, hardened)
+            .file("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o600, 0, 0, "kind: Pod\n")
             .process(ARGV);
         let v = verdicts(&host);
-        assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
+        assert!(v.iter().all(|(c, s)| *s == Status::Pass || c == "static-pod-path"), "{v:?}");
     }
 
     #[test]
