@@ -30,14 +30,11 @@ impl Rule {
 
 impl Rule {
     /// The description of a check that applies this rule, tagged with its
-    /// CIS id (`1.1.1`) and a group.
+    /// CIS id (`1.1.1`; empty for checks CIS does not have) and a group.
     pub fn check_info(self, id: &str, title: &str, severity: crate::Severity, cis: &str, group: &str) -> crate::CheckInfo {
-        crate::CheckInfoBuilder::new(id, title)
-            .severity(severity)
-            .remediation(&self.remediation())
-            .tag(&format!("cis-{cis}"))
-            .tag(group)
-            .build()
+        let b = crate::CheckInfoBuilder::new(id, title).severity(severity).remediation(&self.remediation());
+        let b = if cis.is_empty() { b } else { b.tag(&format!("cis-{cis}")) };
+        b.tag(group).build()
     }
 }
 

@@ -132,8 +132,13 @@ fn render_profiles(report: &Report, color: bool) -> String {
         if let Some(note) = &p.version_note {
             let _ = writeln!(out, "  note: {note}");
         }
-        let mut sections: Vec<&str> = p.controls.iter().map(|c| c.section.as_str()).collect();
-        sections.dedup();
+        // In the order the profile first uses them.
+        let mut sections: Vec<&str> = Vec::new();
+        for c in &p.controls {
+            if !sections.contains(&c.section.as_str()) {
+                sections.push(&c.section);
+            }
+        }
         for section in sections {
             let controls: Vec<_> = p.controls.iter().filter(|c| c.section == section).collect();
             let mut tally = Summary::default();
@@ -141,7 +146,9 @@ fn render_profiles(report: &Report, color: bool) -> String {
                 *tally.slot(c.status) += 1;
             }
             let name = p.sections.get(section).map(String::as_str).unwrap_or("");
-            let _ = writeln!(out, "\n  {section} {name}  [{}]", counts(&tally));
+            // Numbered sections (CIS `1.2`) show the number; named ones (STIG) the name alone.
+            let heading = if section.starts_with(|ch: char| ch.is_ascii_digit()) { format!("{section} {name}") } else { name.to_string() };
+            let _ = writeln!(out, "\n  {}  [{}]", heading.trim(), counts(&tally));
             for c in controls {
                 let manual = if c.assessment == crate::profile::Assessment::Manual { " (manual)" } else { "" };
                 let _ = writeln!(out, "  {}  {:<8} {}{manual}", label(c.status, color), c.id, c.title);

@@ -27,6 +27,8 @@ enum Subject {
     Cni,
     /// The etcd data directory.
     EtcdDataDir,
+    /// The regular files below the etcd data directory.
+    EtcdDataFiles,
 }
 
 struct Check {
@@ -137,6 +139,14 @@ const CHECKS: &[Check] = &[
         severity: Severity::Medium,
         subject: Subject::EtcdDataDir,
         rule: Rule::Owner { user: "etcd", group: "etcd" },
+    },
+    Check {
+        id: "etcd-data-files-mode",
+        cis: "",
+        title: "Files in the etcd data directory are mode 0644 or tighter",
+        severity: Severity::Medium,
+        subject: Subject::EtcdDataFiles,
+        rule: Rule::Mode { key: "etcd-data-files-mode", default: 0o644 },
     },
     Check {
         id: "admin-kubeconfig-mode",
@@ -360,6 +370,31 @@ fn evaluate_check(
                 return out.push(na(format!("no CNI files on this node (looked in {})", CNI_DIRS.join(" and "))));
             }
         }
+        Subject::EtcdDataFiles => match etcd_dir {
+            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.clone())),
+            Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
+            Ok(Some((dir, source))) => match walk(host, dir) {
+                Ok(all) => {
+                    subjects.extend(all.into_iter().filter(|s| s.file_type == FileType::File).map(|s| (s, Some(source.clone()))));
+                    if subjects.is_empty() {
+                        return out.push(na(format!("the etcd data directory {dir} ({source}) holds no files yet")).at_path(dir.as_str()));
+                    }
+                }
+                Err(AccessError::NotFound(_)) => {
+                    return out.push(
+                        Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist"))
+                            .at_path(dir.as_str()),
+                    );
+                }
+                Err(AccessError::Denied(m)) => {
+                    return out.push(
+                        Finding::new(check.id, Status::Error, format!("{m}; grant the data directory with --grant node.stat:{dir}/**"))
+                            .at_path(dir.as_str()),
+                    );
+                }
+                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
+            },
+        },
         Subject::EtcdDataDir => match etcd_dir {
             Err(e) => return out.push(Finding::new(check.id, Status::Error, e.clone())),
             Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
@@ -454,7 +489,8 @@ mod tests {
             let s = status_of(&findings, c.id);
             let want = match c.id {
                 "etcd-data-dir-owner" => Status::Fail,
-                "cni-files-mode" | "cni-files-owner" => Status::NotApplicable,
+                // The recorded node's data directory is still empty.
+                "cni-files-mode" | "cni-files-owner" | "etcd-data-files-mode" => Status::NotApplicable,
                 _ => Status::Pass,
             };
             assert!(!s.is_empty() && s.iter().all(|x| *x == want), "{}: {s:?}", c.id);
@@ -489,6 +525,26 @@ mod tests {
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
         let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
         assert_eq!((f.status, f.path.as_deref()), (Status::Fail, Some("/data/etcd")));
+    }
+
+    #[test]
+    fn etcd_data_files_are_judged_one_by_one_and_directories_are_not() {
+        let host = kubeadm_cp()
+            .dir("/var/lib/etcd/member", 0o700, 0, 0)
+            .dir("/var/lib/etcd/member/snap", 0o700, 0, 0)
+            .file("/var/lib/etcd/member/snap/db", 0o600, 0, 0, "")
+            .dir("/var/lib/etcd/member/wal", 0o700, 0, 0)
+            .file("/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal", 0o666, 0, 0, "");
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let got: Vec<(Option<&str>, Status)> =
+            findings.iter().filter(|f| f.check == "etcd-data-files-mode").map(|f| (f.path.as_deref(), f.status)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("/var/lib/etcd/member/snap/db"), Status::Pass),
+                (Some("/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal"), Status::Fail)
+            ]
+        );
     }
 
     #[test]
