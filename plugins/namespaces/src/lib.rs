@@ -51,6 +51,10 @@ impl Plugin for Namespaces {
                 .remediation("Move workloads, Services, ConfigMaps and Secrets out of `default` into namespaces of their own.")
                 .tag("cis-5.6.4")
                 .build(),
+            CheckInfoBuilder::new(RESERVED, "The namespaces Kubernetes reserves for itself run no workloads or Services of users")
+                .severity(Severity::High)
+                .remediation("Move workloads and Services out of default, kube-public and kube-node-lease into namespaces of their own.")
+                .build(),
         ];
         let mut capabilities = vec![
             kind("v1", "Namespace"),
@@ -62,11 +66,11 @@ impl Plugin for Namespaces {
         PluginInfo { name: "namespaces".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
     }
 
-    fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {
+    fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         let namespaces = match parsed(host, "v1", "Namespace") {
             Ok(n) => n,
             Err(e) => {
-                for id in ["pod-security-admission", "network-policies", "default-namespace"] {
+                for id in ["pod-security-admission", "network-policies", "default-namespace", RESERVED] {
                     out.push(Finding::new(id, Status::Error, e.clone()));
                 }
                 return Ok(());
@@ -75,6 +79,7 @@ impl Plugin for Namespaces {
         admission(host, &namespaces, out);
         network_policies(host, &namespaces, out);
         default_namespace(host, out);
+        reserved_namespaces(host, settings, out);
         Ok(())
     }
 }
@@ -183,6 +188,40 @@ fn default_namespace(host: &dyn Host, out: &mut Findings) {
     }
 }
 
+const RESERVED: &str = "reserved-namespaces";
+
+/// Workloads and Services in the namespaces Kubernetes keeps for itself
+/// (the setting `reserved-namespaces.names`, by default default, kube-public
+/// and kube-node-lease); only the API server's own Service is expected.
+fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings) {
+    let names = settings.get("reserved-namespaces.names").unwrap_or("default,kube-public,kube-node-lease");
+    let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let (mut found, mut errors) = (0, 0);
+    for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(&[("v1", "Service")]) {
+        for namespace in &names {
+            let objects = match host.list_objects(api_version, kind_name, Some(namespace)) {
+                Ok(o) => o,
+                Err(e) => {
+                    out.push(Finding::new(RESERVED, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                    errors += 1;
+                    break;
+                }
+            };
+            for o in objects {
+                if *kind_name == "Service" && *namespace == "default" && o.ref_.name == "kubernetes" {
+                    continue;
+                }
+                found += 1;
+                let message = format!("{kind_name} {} runs in {namespace}, a namespace Kubernetes reserves for itself", o.ref_.name);
+                out.push(Finding::new(RESERVED, Status::Fail, message).on_object(o.ref_));
+            }
+        }
+    }
+    if found == 0 && errors == 0 {
+        out.push(Finding::new(RESERVED, Status::Pass, format!("{} hold no workloads or Services but the API server's own", names.join(", "))));
+    }
+}
+
 rampart_sdk::export_plugin!(Namespaces);
 
 #[cfg(test)]
@@ -234,5 +273,20 @@ mod tests {
         assert_eq!(verdicts(&clean, "default-namespace"), [(String::new(), Status::Pass)]);
         let dirty = clean.object("apps/v1", "Deployment", json!({"metadata": {"name": "legacy-app", "namespace": "default"}}));
         assert_eq!(verdicts(&dirty, "default-namespace"), [("legacy-app".into(), Status::Fail)]);
+    }
+
+    #[test]
+    fn reserved_namespaces_hold_no_workloads_or_services_of_users() {
+        let clean = FakeHost::new()
+            .object("v1", "Service", json!({"metadata": {"name": "kubernetes", "namespace": "default"}}))
+            .object("v1", "ConfigMap", json!({"metadata": {"name": "cluster-info", "namespace": "kube-public"}}))
+            .object("apps/v1", "DaemonSet", json!({"metadata": {"name": "kube-proxy", "namespace": "kube-system"}}));
+        assert_eq!(verdicts(&clean, RESERVED), [(String::new(), Status::Pass)]);
+        let dirty = clean
+            .object("v1", "Pod", json!({"metadata": {"name": "debug", "namespace": "kube-node-lease"}}))
+            .object("v1", "Service", json!({"metadata": {"name": "shop", "namespace": "kube-public"}}));
+        assert_eq!(verdicts(&dirty, RESERVED), [("debug".into(), Status::Fail), ("shop".into(), Status::Fail)]);
+        let only_default = dirty.run::<Namespaces>(&[("reserved-namespaces.names", "default")]).unwrap();
+        assert!(only_default.iter().any(|f| f.check == RESERVED && f.status == Status::Pass), "the setting narrows the namespaces");
     }
 }

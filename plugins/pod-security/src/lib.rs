@@ -136,7 +136,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.12",
         remediation: "Remove ports[].hostPort; expose the workload through a Service.",
         failure: "binds host ports",
-        eval: |c| host_ports(c.spec, c.settings),
+        eval: host_ports,
     },
     Check {
         id: "seccomp-profile",
@@ -303,11 +303,26 @@ fn host_path(p: &PodSpec<'_>, _: &Settings) -> Problems {
         .collect()
 }
 
-fn host_ports(p: &PodSpec<'_>, _: &Settings) -> Problems {
+/// Every host port, or with the setting `host-ports.below` (the STIG's
+/// 1024) only privileged ones; `host-ports.exempt-namespaces` (comma list)
+/// leaves the platform's own namespaces out.
+fn host_ports(ctx: &Ctx<'_>) -> Problems {
+    let namespace = ctx.object["metadata"]["namespace"].as_str().unwrap_or("default");
+    let exempt = ctx.settings.get("host-ports.exempt-namespaces").unwrap_or("");
+    if exempt.split(',').any(|n| n.trim() == namespace) {
+        return Vec::new();
+    }
+    let below = match ctx.settings.get("host-ports.below") {
+        None => i64::MAX,
+        Some(t) => match t.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => return vec![("setting host-ports.below".into(), format!("{t:?} is not a port number"))],
+        },
+    };
     let mut out = Vec::new();
-    for c in p.containers() {
+    for c in ctx.spec.containers() {
         for (i, port) in c.spec["ports"].as_array().into_iter().flatten().enumerate() {
-            if let Some(hp) = port["hostPort"].as_i64().filter(|hp| *hp != 0) {
+            if let Some(hp) = port["hostPort"].as_i64().filter(|hp| *hp != 0 && *hp < below) {
                 out.push((format!("{}.ports[{i}].hostPort", c.path), hp.to_string()));
             }
         }
@@ -618,6 +633,29 @@ mod tests {
         assert_eq!(hp.evidence, vec![("spec.volumes[0] (root)".to_string(), "/".to_string())]);
         let ports = findings.iter().find(|f| f.check == "host-ports").unwrap();
         assert_eq!(ports.evidence, vec![("spec.containers[0].ports[0].hostPort".to_string(), "9100".to_string())]);
+    }
+
+    #[test]
+    fn host_ports_can_be_limited_to_privileged_ports_outside_exempt_namespaces() {
+        let mut web = good_pod("web");
+        web["spec"]["containers"][0]["ports"] = json!([{"containerPort": 80, "hostPort": 80}, {"containerPort": 9100, "hostPort": 9100}]);
+        let mut system = good_pod("proxy");
+        system["metadata"]["namespace"] = json!("kube-system");
+        system["spec"]["containers"][0]["ports"] = json!([{"containerPort": 443, "hostPort": 443}]);
+        let host = FakeHost::new().object("v1", "Pod", web).object("v1", "Pod", system);
+        let ports = |settings: &[(&str, &str)]| {
+            host.run::<PodSecurity>(settings)
+                .unwrap()
+                .into_iter()
+                .filter(|f| f.check == "host-ports")
+                .map(|f| (f.object.unwrap().name, f.status, f.evidence.len()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ports(&[]), [("web".into(), Status::Fail, 2), ("proxy".into(), Status::Fail, 1)]);
+        let stig = [("host-ports.below", "1024"), ("host-ports.exempt-namespaces", "kube-system,kube-public")];
+        assert_eq!(ports(&stig), [("web".into(), Status::Fail, 1), ("proxy".into(), Status::Pass, 0)]);
+        let bad = ports(&[("host-ports.below", "low")]);
+        assert_eq!(bad[0].1, Status::Fail, "a bad setting never passes");
     }
 
     #[test]
