@@ -8,6 +8,7 @@ use serde_json::Value;
 
 pub const ENCRYPTION: &str = "encryption-providers";
 pub const AUDIT: &str = "audit-policy-rules";
+pub const AUDIT_BODIES: &str = "audit-request-response";
 
 /// Providers that encrypt (CIS accepts these as the first, writing provider).
 const STRONG: &[&str] = &["aescbc", "kms", "secretbox"];
@@ -133,6 +134,47 @@ pub fn audit(host: &dyn Host, args: &Args) -> Finding {
     f.at_path(path)
 }
 
+/// Whether every request is audited at `RequestResponse` (the STIG's
+/// reading): the first rule that matches everything must have that level,
+/// and no narrower rule before it may catch requests at a lower one (the
+/// first matching rule wins).
+pub fn audit_bodies(host: &dyn Host, args: &Args) -> Finding {
+    let Some(path) = args.get("audit-policy-file") else {
+        return Finding::new(AUDIT_BODIES, Status::Fail, "--audit-policy-file is not set: nothing is audited");
+    };
+    let policy = match read_yaml(host, "audit-policy-file", path) {
+        Ok(v) => v,
+        Err((status, msg)) => return Finding::new(AUDIT_BODIES, status, msg).at_path(path),
+    };
+    const NARROWING: [&str; 6] = ["users", "userGroups", "verbs", "resources", "namespaces", "nonResourceURLs"];
+    let mut lower = Vec::new();
+    let mut catch_all = None;
+    for (i, rule) in policy["rules"].as_array().into_iter().flatten().enumerate() {
+        let level = rule["level"].as_str().unwrap_or("None");
+        let narrow = NARROWING.iter().any(|k| rule[k].as_array().is_some_and(|a| !a.is_empty()));
+        if !narrow {
+            catch_all = Some((i, level));
+            break;
+        }
+        if level != "RequestResponse" {
+            lower.push(format!("rules[{i}] ({level})"));
+        }
+    }
+    let f = match catch_all {
+        None => Finding::new(AUDIT_BODIES, Status::Fail, format!("{path} has no rule that matches every request")),
+        Some((i, level)) if level != "RequestResponse" => {
+            Finding::new(AUDIT_BODIES, Status::Fail, format!("{path}: the catch-all rules[{i}] logs at {level}, not RequestResponse"))
+        }
+        Some(_) if !lower.is_empty() => Finding::new(
+            AUDIT_BODIES,
+            Status::Fail,
+            format!("{path}: {} catch some requests at a lower level before the RequestResponse catch-all", lower.join(", ")),
+        ),
+        Some((i, _)) => Finding::new(AUDIT_BODIES, Status::Pass, format!("{path}: every request is logged at RequestResponse (rules[{i}])")),
+    };
+    f.at_path(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +196,23 @@ mod tests {
         assert!(!f.message.contains("c2VjcmV0"), "no key material in findings");
         assert_eq!(encryption(&host, &args(&[])).status, Status::Fail);
         assert_eq!(encryption(&host, &args(&["--encryption-provider-config=/nope.yaml"])).status, Status::Fail);
+    }
+
+    #[test]
+    fn request_bodies_must_be_logged_for_every_request() {
+        let judge = |policy: &str| {
+            let host = FakeHost::new().file("/etc/kubernetes/audit.yaml", 0o600, 0, 0, policy);
+            audit_bodies(&host, &args(&["--audit-policy-file=/etc/kubernetes/audit.yaml"]))
+        };
+        assert_eq!(judge("kind: Policy\nrules:\n- level: RequestResponse\n").status, Status::Pass);
+        let cis_style = judge("kind: Policy\nrules:\n- level: RequestResponse\n  resources: [{group: \"\", resources: [pods]}]\n- level: Metadata\n");
+        assert_eq!(cis_style.status, Status::Fail);
+        assert!(cis_style.message.contains("logs at Metadata"), "{}", cis_style.message);
+        let shadowed = judge("kind: Policy\nrules:\n- level: None\n  users: [system:kube-proxy]\n- level: RequestResponse\n");
+        assert_eq!(shadowed.status, Status::Fail);
+        assert!(shadowed.message.contains("rules[0] (None)"), "{}", shadowed.message);
+        assert_eq!(judge("kind: Policy\nrules:\n- level: RequestResponse\n  verbs: [create]\n").status, Status::Fail);
+        assert_eq!(audit_bodies(&FakeHost::new(), &args(&[])).status, Status::Fail);
     }
 
     #[test]

@@ -341,6 +341,13 @@ impl Plugin for ApiServer {
                 .tag("cis-3.2.2")
                 .build(),
         );
+        checks.push(
+            CheckInfoBuilder::new(config_files::AUDIT_BODIES, "The audit policy records request and response bodies for every request")
+                .severity(Severity::Medium)
+                .remediation("End the audit policy with a catch-all `- level: RequestResponse` rule and put no lower-level rule before it.")
+                .tag("stig-V-242403")
+                .build(),
+        );
         let mut capabilities = COMPONENT.capabilities();
         // The files --encryption-provider-config and --audit-policy-file name.
         capabilities.push(Capability::NodeRead("/etc/kubernetes/*.yaml".into()));
@@ -350,10 +357,11 @@ impl Plugin for ApiServer {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let extra = [config_files::ENCRYPTION, config_files::AUDIT];
+        let extra = [config_files::ENCRYPTION, config_files::AUDIT, config_files::AUDIT_BODIES];
         if let Some(args) = flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out) {
             out.push(config_files::encryption(host, &args));
             out.push(config_files::audit(host, &args));
+            out.push(config_files::audit_bodies(host, &args));
         }
         Ok(())
     }
@@ -398,7 +406,8 @@ mod tests {
                 "audit-policy-file",
                 "tls-min-version",
                 "encryption-providers",
-                "audit-policy-rules"
+                "audit-policy-rules",
+                "audit-request-response"
             ]
         );
     }
@@ -436,7 +445,7 @@ mod tests {
         ];
         let host = FakeHost::new()
             .file("/etc/kubernetes/enc.yaml", 0o600, 0, 0, "kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - kms: {name: vault}\n  - identity: {}\n")
-            .file("/etc/kubernetes/audit-policy.yaml", 0o600, 0, 0, "kind: Policy\nrules:\n- level: Metadata\n")
+            .file("/etc/kubernetes/audit-policy.yaml", 0o600, 0, 0, "kind: Policy\nrules:\n- level: RequestResponse\n")
             .process(&argv);
         let v = verdicts(&host);
         assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
