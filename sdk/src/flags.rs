@@ -157,9 +157,11 @@ fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) 
             Some(_) => Ok(()),
         },
         Expect::GateOff(gate) => {
-            let on = value.into_iter().flat_map(list).filter_map(|item| item.split_once('=')).any(|(name, v)| {
-                name.trim() == gate && is_bool_word(v.trim()) == Some(true)
-            });
+            let on = value
+                .into_iter()
+                .flat_map(list)
+                .filter_map(|item| item.split_once('='))
+                .any(|(name, v)| name.trim() == gate && is_bool_word(v.trim()) == Some(true));
             if on { Err(format!("--{} switches {gate} on", cond.flag)) } else { Ok(()) }
         }
         Expect::SubsetOf(allowed) => match value {

@@ -25,6 +25,8 @@ pub struct FakeHost {
     objects: Vec<(String, String, Object)>,
     files: BTreeMap<String, (FileStat, Option<Vec<u8>>)>,
     processes: Vec<Vec<String>>,
+    /// Kinds whose list fails (`apiVersion/Kind`), as a forbidden kind does.
+    unavailable: Vec<String>,
 }
 
 impl FakeHost {
@@ -38,6 +40,12 @@ impl FakeHost {
         let ref_ = ObjectRef::from_json(&json, api_version, kind);
         let source = format!("test#{}", self.objects.len());
         self.objects.push((api_version.into(), kind.into(), Object { ref_, source, json: json.to_string() }));
+        self
+    }
+
+    /// Makes listing this kind fail, as when the API server forbids it.
+    pub fn deny(mut self, api_version: &str, kind: &str) -> FakeHost {
+        self.unavailable.push(format!("{api_version}/{kind}"));
         self
     }
 
@@ -113,6 +121,9 @@ fn names(id: u32) -> Option<String> {
 
 impl Host for FakeHost {
     fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError> {
+        if self.unavailable.contains(&format!("{api_version}/{kind}")) {
+            return Err(AccessError::Unavailable(format!("{api_version}/{kind}: forbidden (test)")));
+        }
         Ok(self
             .objects
             .iter()

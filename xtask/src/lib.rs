@@ -24,6 +24,7 @@ pub const PLUGINS: &[&str] = &[
     "kube-proxy",
     "rbac",
     "namespaces",
+    "cluster-inventory",
 ];
 /// Plugins that exist only for the test suite.
 pub const TEST_PLUGINS: &[&str] = &["hostile"];

@@ -170,7 +170,9 @@ pub fn audit_bodies(host: &dyn Host, args: &Args) -> Finding {
             Status::Fail,
             format!("{path}: {} catch some requests at a lower level before the RequestResponse catch-all", lower.join(", ")),
         ),
-        Some((i, _)) => Finding::new(AUDIT_BODIES, Status::Pass, format!("{path}: every request is logged at RequestResponse (rules[{i}])")),
+        Some((i, _)) => {
+            Finding::new(AUDIT_BODIES, Status::Pass, format!("{path}: every request is logged at RequestResponse (rules[{i}])"))
+        }
     };
     f.at_path(path)
 }
@@ -205,7 +207,8 @@ mod tests {
             audit_bodies(&host, &args(&["--audit-policy-file=/etc/kubernetes/audit.yaml"]))
         };
         assert_eq!(judge("kind: Policy\nrules:\n- level: RequestResponse\n").status, Status::Pass);
-        let cis_style = judge("kind: Policy\nrules:\n- level: RequestResponse\n  resources: [{group: \"\", resources: [pods]}]\n- level: Metadata\n");
+        let cis_style =
+            judge("kind: Policy\nrules:\n- level: RequestResponse\n  resources: [{group: \"\", resources: [pods]}]\n- level: Metadata\n");
         assert_eq!(cis_style.status, Status::Fail);
         assert!(cis_style.message.contains("logs at Metadata"), "{}", cis_style.message);
         let shadowed = judge("kind: Policy\nrules:\n- level: None\n  users: [system:kube-proxy]\n- level: RequestResponse\n");

@@ -350,11 +350,16 @@ const STATIC_POD_PATH: &str = "static-pod-path";
 fn static_pod_path(host: &dyn Host, config: &KubeletConfig) -> Finding {
     let s = config.get(&f("staticPodPath", "pod-manifest-path", None, None));
     let Some(dir) = s.value.clone().filter(|d| !d.is_empty()) else {
-        return Finding::new(STATIC_POD_PATH, Status::Pass, "no static pod directory: the kubelet runs only pods the API server assigns it")
-            .with("staticPodPath", "unset");
+        return Finding::new(
+            STATIC_POD_PATH,
+            Status::Pass,
+            "no static pod directory: the kubelet runs only pods the API server assigns it",
+        )
+        .with("staticPodPath", "unset");
     };
     let manifest = format!("{}/kube-apiserver.yaml", dir.trim_end_matches('/'));
-    let base = |status, message: String| Finding::new(STATIC_POD_PATH, status, message).with("staticPodPath", format!("{dir} ({})", s.origin));
+    let base =
+        |status, message: String| Finding::new(STATIC_POD_PATH, status, message).with("staticPodPath", format!("{dir} ({})", s.origin));
     match host.stat(&manifest, true) {
         Ok(_) => base(
             Status::NotApplicable,

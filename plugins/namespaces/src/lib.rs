@@ -218,7 +218,11 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
         }
     }
     if found == 0 && errors == 0 {
-        out.push(Finding::new(RESERVED, Status::Pass, format!("{} hold no workloads or Services but the API server's own", names.join(", "))));
+        out.push(Finding::new(
+            RESERVED,
+            Status::Pass,
+            format!("{} hold no workloads or Services but the API server's own", names.join(", ")),
+        ));
     }
 }
 
@@ -282,9 +286,11 @@ mod tests {
             .object("v1", "ConfigMap", json!({"metadata": {"name": "cluster-info", "namespace": "kube-public"}}))
             .object("apps/v1", "DaemonSet", json!({"metadata": {"name": "kube-proxy", "namespace": "kube-system"}}));
         assert_eq!(verdicts(&clean, RESERVED), [(String::new(), Status::Pass)]);
-        let dirty = clean
-            .object("v1", "Pod", json!({"metadata": {"name": "debug", "namespace": "kube-node-lease"}}))
-            .object("v1", "Service", json!({"metadata": {"name": "shop", "namespace": "kube-public"}}));
+        let dirty = clean.object("v1", "Pod", json!({"metadata": {"name": "debug", "namespace": "kube-node-lease"}})).object(
+            "v1",
+            "Service",
+            json!({"metadata": {"name": "shop", "namespace": "kube-public"}}),
+        );
         assert_eq!(verdicts(&dirty, RESERVED), [("debug".into(), Status::Fail), ("shop".into(), Status::Fail)]);
         let only_default = dirty.run::<Namespaces>(&[("reserved-namespaces.names", "default")]).unwrap();
         assert!(only_default.iter().any(|f| f.check == RESERVED && f.status == Status::Pass), "the setting narrows the namespaces");

@@ -72,16 +72,27 @@ mod tests {
     fn kubeadm_binds_loopback_but_keeps_profiling() {
         let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
         let v = verdicts(&host);
-        let want = [("profiling", Status::Fail), ("bind-address", Status::Pass), ("tls-min-version", Status::Fail), ("all-alpha-off", Status::Pass)];
+        let want = [
+            ("profiling", Status::Fail),
+            ("bind-address", Status::Pass),
+            ("tls-min-version", Status::Fail),
+            ("all-alpha-off", Status::Pass),
+        ];
         assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
 
     #[test]
     fn the_recorded_clusters_scheduler_binds_everywhere() {
         // The mirror pod in ../shared/apiserver runs --bind-address=0.0.0.0.
-        let host = FakeHost::new().process(&["kube-scheduler", "--bind-address=0.0.0.0", "--profiling=false", "--tls-min-version=VersionTLS13"]);
+        let host =
+            FakeHost::new().process(&["kube-scheduler", "--bind-address=0.0.0.0", "--profiling=false", "--tls-min-version=VersionTLS13"]);
         let v = verdicts(&host);
-        let want = [("profiling", Status::Pass), ("bind-address", Status::Fail), ("tls-min-version", Status::Pass), ("all-alpha-off", Status::Pass)];
+        let want = [
+            ("profiling", Status::Pass),
+            ("bind-address", Status::Fail),
+            ("tls-min-version", Status::Pass),
+            ("all-alpha-off", Status::Pass),
+        ];
         assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
 }

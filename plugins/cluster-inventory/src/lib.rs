@@ -1,0 +1,235 @@
+//! cluster-inventory: what runs in the cluster, across every workload
+//! object: whether the Kubernetes dashboard is deployed, and whether an
+//! image repository runs in more than one version (an old version left
+//! behind after an upgrade). Both are DISA STIG rules (V-242395, V-242442).
+
+use std::collections::BTreeMap;
+
+use rampart_sdk::workload::{WORKLOAD_KINDS, pod_spec};
+use rampart_sdk::{
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+};
+use serde_json::Value;
+
+pub struct ClusterInventory;
+
+const DASHBOARD: &str = "kubernetes-dashboard";
+const VERSIONS: &str = "image-versions";
+
+impl Plugin for ClusterInventory {
+    fn info() -> PluginInfo {
+        let checks = vec![
+            CheckInfoBuilder::new(DASHBOARD, "The Kubernetes dashboard is not deployed")
+                .severity(Severity::Medium)
+                .remediation(
+                    "Delete the dashboard's workloads, Services and RBAC bindings; use kubectl or a vetted console behind SSO instead.",
+                )
+                .tag("stig-V-242395")
+                .build(),
+            CheckInfoBuilder::new(VERSIONS, "Each image repository runs in one version only")
+                .severity(Severity::Medium)
+                .remediation("Finish the rollout: move every workload to the one approved version and delete what still runs an older one.")
+                .tag("stig-V-242442")
+                .build(),
+        ];
+        let capabilities = WORKLOAD_KINDS
+            .iter()
+            .map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() }))
+            .collect();
+        PluginInfo { name: "cluster-inventory".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+    }
+
+    fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {
+        let mut errors = Vec::new();
+        let mut dashboards = 0;
+        // repository → version → the objects running it.
+        let mut versions: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>> = BTreeMap::new();
+        for (api_version, kind) in WORKLOAD_KINDS {
+            let objects = match host.list_objects(api_version, kind, None) {
+                Ok(o) => o,
+                Err(e) => {
+                    errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
+                    continue;
+                }
+            };
+            for obj in objects {
+                let json: Value = match serde_json::from_str(&obj.json) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errors.push(format!("{kind} {}: not valid JSON: {e}", obj.ref_.name));
+                        continue;
+                    }
+                };
+                let Some(spec) = pod_spec(&json, kind) else { continue };
+                let images: Vec<&str> = spec.containers().iter().filter_map(|c| c.spec["image"].as_str()).collect();
+                if let Some(why) = dashboard(&json, kind, &images) {
+                    dashboards += 1;
+                    out.push(
+                        Finding::new(DASHBOARD, Status::Fail, format!("{kind} {} is the Kubernetes dashboard: {why}", obj.ref_.name))
+                            .on_object(obj.ref_.clone()),
+                    );
+                }
+                for image in images {
+                    let (repository, version) = reference(image);
+                    let users = versions.entry(repository).or_default().entry(version).or_default();
+                    if !users.contains(&obj.ref_) {
+                        users.push(obj.ref_.clone());
+                    }
+                }
+            }
+        }
+        for e in &errors {
+            out.push(Finding::new(DASHBOARD, Status::Error, e.clone()));
+            out.push(Finding::new(VERSIONS, Status::Error, e.clone()));
+        }
+        if errors.is_empty() && dashboards == 0 {
+            out.push(Finding::new(DASHBOARD, Status::Pass, "no workload runs the dashboard"));
+        }
+        let mut mixed = 0;
+        for (repository, by_version) in &versions {
+            if by_version.len() < 2 {
+                continue;
+            }
+            mixed += 1;
+            let mut f = Finding::new(
+                VERSIONS,
+                Status::Fail,
+                format!(
+                    "{repository} runs in {} versions: {}",
+                    by_version.len(),
+                    by_version.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            for (version, users) in by_version {
+                let names: Vec<String> = users.iter().map(|r| format!("{} {}", r.kind, qualified(r))).collect();
+                f = f.with(version.clone(), names.join(", "));
+            }
+            out.push(f);
+        }
+        if errors.is_empty() && mixed == 0 {
+            let message = if versions.is_empty() {
+                "no workload runs any image".to_string()
+            } else {
+                format!("each of {} image repositories runs in one version", versions.len())
+            };
+            out.push(Finding::new(VERSIONS, if versions.is_empty() { Status::NotApplicable } else { Status::Pass }, message));
+        }
+        Ok(())
+    }
+}
+
+fn qualified(r: &ObjectRef) -> String {
+    match &r.namespace {
+        Some(ns) => format!("{ns}/{}", r.name),
+        None => r.name.clone(),
+    }
+}
+
+/// Why an object is the dashboard: its `k8s-app` label, on the object or its
+/// pod template, or a dashboard image.
+fn dashboard(obj: &Value, kind: &str, images: &[&str]) -> Option<String> {
+    let template = match kind {
+        "Pod" => &obj["metadata"],
+        "CronJob" => &obj["spec"]["jobTemplate"]["spec"]["template"]["metadata"],
+        _ => &obj["spec"]["template"]["metadata"],
+    };
+    for labels in [&obj["metadata"]["labels"], &template["labels"]] {
+        if labels["k8s-app"].as_str() == Some(DASHBOARD) || labels["app.kubernetes.io/name"].as_str() == Some(DASHBOARD) {
+            return Some(format!("labelled {DASHBOARD}"));
+        }
+    }
+    images.iter().find(|i| reference(i).0.starts_with("docker.io/kubernetesui/dashboard")).map(|i| format!("image {i}"))
+}
+
+/// An image reference split into its repository, as a registry resolves it
+/// (`nginx` is `docker.io/library/nginx`), and its version: the digest when
+/// pinned, else the tag (`latest` when none).
+///
+/// ```
+/// use cluster_inventory::reference;
+/// assert_eq!(reference("busybox"), ("docker.io/library/busybox".to_string(), "latest".to_string()));
+/// assert_eq!(reference("docker.io/library/busybox:1.37.0").0, "docker.io/library/busybox");
+/// assert_eq!(reference("localhost:5000/app:2").0, "localhost:5000/app");
+/// assert_eq!(reference("quay.io/p/n@sha256:ab").1, "sha256:ab");
+/// assert_eq!(reference("quay.io/p/n:v1@sha256:ab").1, "sha256:ab");
+/// ```
+pub fn reference(image: &str) -> (String, String) {
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    // A tag follows the last ':' after the last '/' (a registry port comes before).
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match name[slash..].rfind(':') {
+        Some(i) => (&name[..slash + i], Some(&name[slash + i + 1..])),
+        None => (name, None),
+    };
+    let first = name.split('/').next().unwrap_or("");
+    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let repository = if has_registry {
+        name.to_string()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
+    };
+    let version = digest.or(tag).unwrap_or("latest").to_string();
+    (repository, version)
+}
+
+rampart_sdk::export_plugin!(ClusterInventory);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_sdk::testing::FakeHost;
+    use serde_json::json;
+
+    fn pod(name: &str, image: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "shop"}, "spec": {"containers": [{"name": "c", "image": image}]}})
+    }
+
+    fn run(host: &FakeHost, check: &str) -> Vec<Finding> {
+        host.run::<ClusterInventory>(&[]).unwrap().into_iter().filter(|f| f.check == check).collect()
+    }
+
+    #[test]
+    fn one_version_per_repository_passes_and_a_second_fails() {
+        let host = FakeHost::new()
+            .object("v1", "Pod", pod("a", "nginx:1.27.3"))
+            .object("v1", "Pod", pod("b", "docker.io/library/nginx:1.27.3"))
+            .object("v1", "Pod", pod("c", "registry.example.com/nginx:1.25"));
+        let f = run(&host, VERSIONS);
+        assert_eq!((f.len(), f[0].status), (1, Status::Pass), "{f:?}");
+        let mixed = host.object(
+            "apps/v1",
+            "Deployment",
+            json!({"metadata": {"name": "old", "namespace": "shop"}, "spec": {"template": {"spec": {"initContainers": [{"name": "i", "image": "nginx"}]}}}}),
+        );
+        let f = run(&mixed, VERSIONS);
+        assert_eq!((f.len(), f[0].status), (1, Status::Fail), "{f:?}");
+        assert!(f[0].message.contains("docker.io/library/nginx runs in 2 versions: 1.27.3, latest"), "{}", f[0].message);
+        assert!(f[0].evidence.contains(&("latest".to_string(), "Deployment shop/old".to_string())), "{:?}", f[0].evidence);
+    }
+
+    #[test]
+    fn the_dashboard_is_found_by_label_or_image() {
+        assert_eq!(run(&FakeHost::new().object("v1", "Pod", pod("a", "nginx")), DASHBOARD)[0].status, Status::Pass);
+        let by_image = FakeHost::new().object("v1", "Pod", pod("ui", "kubernetesui/dashboard:v2.7.0"));
+        assert_eq!(run(&by_image, DASHBOARD)[0].status, Status::Fail);
+        let labelled = json!({"metadata": {"name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"},
+            "spec": {"template": {"metadata": {"labels": {"k8s-app": "kubernetes-dashboard"}}, "spec": {"containers": [{"name": "c", "image": "mirror.example.com/ui:7"}]}}}});
+        let f = run(&FakeHost::new().object("apps/v1", "Deployment", labelled), DASHBOARD);
+        assert_eq!(f[0].status, Status::Fail);
+        assert!(f[0].message.contains("labelled kubernetes-dashboard"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn a_kind_that_cannot_be_listed_is_an_error_never_a_pass() {
+        let host = FakeHost::new().object("v1", "Pod", pod("a", "nginx")).deny("apps/v1", "Deployment");
+        for check in [DASHBOARD, VERSIONS] {
+            let f = run(&host, check);
+            assert!(f.iter().any(|f| f.status == Status::Error) && f.iter().all(|f| f.status != Status::Pass), "{check}: {f:?}");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! End-to-end tests of the DISA Kubernetes STIG profile (k8s-stig-v2r6) on
+//! the bundled demo: the kubeadm nodes as recorded, STIG-hardened variants,
+//! and single regressions, each landing in the rule it breaks.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::*;
+
+const STIG: &str = "k8s-stig-v2r6";
+
+fn scan(nodes: &[&Path]) -> Value {
+    let mut cmd = rampart();
+    cmd.args(["scan", "--format", "json", "--profile", STIG, "--manifests"]).arg(&demo().cluster).arg("--node").args(nodes);
+    let r = run(&mut cmd);
+    assert!(r.code == 0 || r.code == 1, "exit {}: {}", r.code, r.stderr);
+    r.json()
+}
+
+fn controls(report: &Value) -> &Vec<Value> {
+    report["profiles"][0]["controls"].as_array().unwrap()
+}
+
+fn with_status<'a>(report: &'a Value, status: &str) -> Vec<&'a str> {
+    controls(report).iter().filter(|c| c["status"] == status).map(|c| c["id"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn every_rule_is_listed_with_its_checklist_identifiers() {
+    let report = scan(&demo().nodes.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    let profile = &report["profiles"][0];
+    assert_eq!(profile["id"], STIG);
+    assert_eq!(profile["checklist"]["benchmark_id"], "Kubernetes_STIG");
+    let controls = controls(&report);
+    assert_eq!(controls.len(), 92);
+    let catalog = include_str!("fixtures/k8s-stig-v2r6.tsv");
+    for line in catalog.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (vuln, rule, stig, severity) = (cols[0], cols[1], cols[2], cols[3]);
+        let c = controls.iter().find(|c| c["id"] == vuln).unwrap_or_else(|| panic!("{vuln} missing"));
+        assert_eq!(
+            (c["rule_id"].as_str(), c["stig_id"].as_str(), c["severity"].as_str()),
+            (Some(rule), Some(stig), Some(severity)),
+            "{vuln}"
+        );
+        assert!(!c["ccis"].as_array().unwrap().is_empty(), "{vuln} has its CCIs");
+        // Nothing is left unimplemented: an error here would be a gap.
+        assert_ne!(c["status"], "error", "{vuln}: {}", c["reason"]);
+    }
+}
+
+#[test]
+fn removed_features_are_not_applicable_with_the_reason() {
+    let report = scan(&demo().nodes.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    for (id, words) in [
+        ("V-242398", "removed in Kubernetes 1.19"),
+        ("V-242399", "removed in Kubernetes 1.26"),
+        ("V-242437", "PodSecurityPolicy was removed"),
+        ("V-245542", "--basic-auth-file was removed"),
+        ("V-254801", "locked on"),
+    ] {
+        let c = controls(&report).iter().find(|c| c["id"] == id).unwrap();
+        assert_eq!(c["status"], "not-applicable", "{id}");
+        assert!(c["reason"].as_str().unwrap().contains(words), "{id}: {}", c["reason"]);
+    }
+}
+
+/// What a STIG reviewer would find on a fresh kubeadm v1.36 cluster with the
+/// demo's deliberate violations.
+#[test]
+fn the_kubeadm_demo_fails_exactly_the_rules_its_files_and_objects_break() {
+    let report = scan(&demo().nodes.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    let mut failing = with_status(&report, "fail");
+    failing.sort();
+    assert_eq!(
+        failing,
+        [
+            // TLS 1.2 minimum not set on the API server, controller manager, scheduler.
+            "V-242376", "V-242377", "V-242378", // Anonymous API requests, the dashboard, the demo's objects in default.
+            "V-242383", "V-242390", "V-242395", // kubeadm's workers keep a static pod directory.
+            "V-242397", // No audit log or policy; controller manager profiling on.
+            "V-242402", "V-242403", "V-242409", // A host port below 1024 (netshoot binds 22), Secrets in env vars.
+            "V-242414", "V-242415", "V-242418", // The kubelet's serving certificate, protectKernelDefaults.
+            "V-242424", "V-242425", "V-242434", // busybox in two versions, etcd's data dir owned by root.
+            "V-242442", "V-242445", "V-242461", "V-242462", "V-242463", "V-242464", "V-242465",
+            // Secrets not encrypted at rest.
+            "V-274882",
+        ]
+    );
+    // Where the STIG is looser than CIS (0644), kubeadm's 0644 files pass.
+    for id in ["V-242407", "V-242455", "V-242456"] {
+        assert_eq!(controls(&report).iter().find(|c| c["id"] == id).unwrap()["status"], "pass", "{id}");
+    }
+    assert_eq!(with_status(&report, "error"), Vec::<&str>::new());
+}
+
+/// The STIG's extra settings on top of the CIS hardening of tests/support.
+fn harden_for_stig(node: &Path, control_plane: bool) {
+    harden(node, control_plane);
+    let config = node.join("var/lib/kubelet/config.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "protectKernelDefaults: true\n";
+    if !control_plane {
+        text = text.lines().filter(|l| !l.starts_with("staticPodPath")).map(|l| format!("{l}\n")).collect();
+    }
+    std::fs::write(&config, text).unwrap();
+    if !control_plane {
+        return;
+    }
+    for exe in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+        append_flags(node, exe, &["--tls-min-version=VersionTLS12"]);
+    }
+    std::fs::write(
+        node.join("etc/kubernetes/audit-policy.yaml"),
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn hardened_nodes_pass_every_automated_node_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = node_from_demo("cp-1", dir.path());
+    let worker = node_from_demo("worker-1", dir.path());
+    harden_for_stig(&cp, true);
+    harden_for_stig(&worker, false);
+    let report = scan(&[&cp, &worker]);
+    let open: Vec<String> = controls(&report)
+        .iter()
+        .filter(|c| c["assessment"] == "automated" && c["section"] != "cluster-objects")
+        .filter(|c| c["status"] != "pass" && c["status"] != "not-applicable")
+        .map(|c| format!("{} {}: {}", c["id"], c["status"], c["reason"]))
+        .collect();
+    assert!(open.is_empty(), "{open:#?}");
+    let static_pods = controls(&report).iter().find(|c| c["id"] == "V-242397").unwrap();
+    assert_eq!(static_pods["by_node"], serde_json::json!({"cp-1": "not-applicable", "worker-1": "pass"}));
+}
+
+/// One regression each on a hardened control-plane node; only the rules
+/// it breaks fail among the node rules.
+#[test]
+fn single_regressions_fail_the_right_rule() {
+    type Breakage = fn(&Path);
+    let cases: &[(&str, Breakage, &[&str])] = &[
+        ("kubelet config 0664", |n| chmod(&n.join("var/lib/kubelet/config.yaml"), 0o664), &["V-242407", "V-242456"]),
+        ("TLS 1.1 on the scheduler", |n| append_flags(n, "kube-scheduler", &["--tls-min-version=VersionTLS11"]), &["V-242377"]),
+        ("alpha gates on", |n| append_flags(n, "kube-apiserver", &["--feature-gates=AllAlpha=true"]), &["V-242400"]),
+        (
+            "no kernel protection",
+            |n| {
+                let config = n.join("var/lib/kubelet/config.yaml");
+                let text = std::fs::read_to_string(&config).unwrap().replace("protectKernelDefaults: true", "protectKernelDefaults: false");
+                std::fs::write(&config, text).unwrap();
+            },
+            &["V-242434"],
+        ),
+        ("short idle timeout", |n| append_flags(n, "kubelet", &["--streaming-connection-idle-timeout=1m"]), &["V-245541"]),
+        (
+            "etcd data file 0666",
+            |n| {
+                std::fs::create_dir_all(n.join("var/lib/etcd/member/snap")).unwrap();
+                std::fs::write(n.join("var/lib/etcd/member/snap/db"), "").unwrap();
+                chmod(&n.join("var/lib/etcd/member/snap/db"), 0o666);
+            },
+            &["V-242459"],
+        ),
+    ];
+    for (what, breakage, rules) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = node_from_demo("cp-1", dir.path());
+        harden_for_stig(&cp, true);
+        breakage(&cp);
+        let report = scan(&[&cp]);
+        let failing: Vec<&str> = controls(&report)
+            .iter()
+            .filter(|c| {
+                c["assessment"] == "automated"
+                    && c["section"] != "cluster-objects"
+                    && c["status"] != "pass"
+                    && c["status"] != "not-applicable"
+            })
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(failing, *rules, "{what}");
+    }
+}
