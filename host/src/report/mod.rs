@@ -1,6 +1,7 @@
 //! The scan report: plain data, serialized as the versioned JSON schema in
-//! docs/report.md, or printed as text.
+//! docs/report.md, printed as text, or written as a STIG checklist.
 
+pub mod checklist;
 mod text;
 
 use serde::de::{MapAccess, Visitor};
