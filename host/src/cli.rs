@@ -13,7 +13,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::grants::Capability;
 use crate::profile::Profile;
 use crate::registry::Registry;
-use crate::report::{self, Severity};
+use crate::report::{self, Severity, checklist};
 use crate::scan::{self, ScanRequest};
 use crate::sources::live::LiveOptions;
 
@@ -247,15 +247,48 @@ struct ScanArgs {
     report: ReportArgs,
 }
 
+/// How `scan` and `merge` write their report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// For a person: findings grouped by plugin and check.
+    Text,
+    /// The versioned JSON report (docs/report.md).
+    Json,
+    /// The profile's verdicts as a STIG Viewer 2 checklist (XML).
+    Ckl,
+    /// The profile's verdicts as a STIG Viewer 3 checklist (JSON).
+    Cklb,
+}
+
+impl ReportFormat {
+    fn is_checklist(self) -> bool {
+        matches!(self, ReportFormat::Ckl | ReportFormat::Cklb)
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            ReportFormat::Text => "--format text",
+            ReportFormat::Json => "--format json",
+            ReportFormat::Ckl => "--format ckl",
+            ReportFormat::Cklb => "--format cklb",
+        }
+    }
+}
+
 /// How a report is written and judged (shared by `scan` and `merge`).
 #[derive(Debug, Args)]
 struct ReportArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
 
     /// Write the report here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// The asset's host name in a checklist (--format ckl|cklb) [default:
+    /// the API server's host for a live scan, else `kubernetes`].
+    #[arg(long, value_name = "NAME")]
+    asset: Option<String>,
 
     /// Exit 1 when a check fails (or errors) at this severity or above.
     #[arg(long, value_enum, default_value_t = Severity::Info, value_name = "SEVERITY")]
@@ -265,6 +298,21 @@ struct ReportArgs {
     /// succeed); input errors still exit 2.
     #[arg(long)]
     soft_fail: bool,
+}
+
+impl ReportArgs {
+    /// Flags that only make sense together, checked before any work.
+    fn check(&self) -> anyhow::Result<()> {
+        let Some(asset) = &self.asset else { return Ok(()) };
+        if !self.format.is_checklist() {
+            bail!("--asset names the host in a STIG checklist: use it with --format ckl or cklb");
+        }
+        // STIG Manager refuses host names past 255 characters.
+        if asset.trim().is_empty() || asset.chars().count() > 255 || asset.chars().any(char::is_control) {
+            bail!("--asset {asset:?}: give a host name of 1 to 255 printable characters");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +479,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             plugin_list(&engine, &registry, format)
         }
         Command::Merge(args) => {
+            args.report.check()?;
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
@@ -489,6 +538,15 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
     let registry = Registry::load(&registry_path(registry)?)?;
     let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
+    args.report.check()?;
+    // A checklist needs a STIG profile: say so before scanning anything.
+    if args.report.format.is_checklist() {
+        let fit = match &profile {
+            None => Err(checklist::ChecklistError::NoProfile),
+            Some(p) => checklist::check_profile(&p.id, p.checklist.as_ref()),
+        };
+        fit.context(args.report.format.flag())?;
+    }
     let request = args.target.request(grants, profile)?;
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
@@ -500,14 +558,23 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
     let (output, fail_on) = (args.output.as_deref(), args.fail_on);
     match args.format {
         // Streamed: a large cluster's report is tens of MB.
-        Format::Json => stream_output(output, |w| {
+        ReportFormat::Json => stream_output(output, |w| {
             serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })?,
-        Format::Text => {
+        ReportFormat::Text => {
             let text =
                 report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
             write_output(output, &text)?
+        }
+        ReportFormat::Ckl | ReportFormat::Cklb => {
+            let asset = checklist::Asset::of(report, args.asset.as_deref());
+            let text = if args.format == ReportFormat::Ckl {
+                checklist::ckl(&report.profiles, &asset)
+            } else {
+                checklist::cklb(&report.profiles, &asset)
+            };
+            write_output(output, &text.context(args.format.flag())?)?
         }
     }
     if !report.errors.is_empty() {
