@@ -255,7 +255,7 @@ fn plugin_list_shows_checks_and_capabilities() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let list = r.json();
     let cpf = list.as_array().unwrap().iter().find(|p| p["name"] == "control-plane-files").unwrap();
-    assert_eq!(cpf["checks"].as_array().unwrap().len(), 21);
+    assert_eq!(cpf["checks"].as_array().unwrap().len(), 22);
     assert!(cpf["requested"].as_array().unwrap().iter().any(|c| c == "node.process:etcd"));
     // No built-in plugin may read private keys: they are stat-only.
     for p in list.as_array().unwrap() {
@@ -374,9 +374,12 @@ fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
     let f = &findings(&report, "control-plane-files/etcd-data-dir-mode")[0];
     assert_eq!(f["status"], "error", "{f}");
     assert!(f["message"].as_str().unwrap().contains("--grant node.stat:/data/etcd"), "{f}");
-    assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 2, "mode and owner checks each asked once");
+    assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 3, "the mode, owner and data-files checks each asked once");
+    let files = &findings(&report, "control-plane-files/etcd-data-files-mode")[0];
+    assert_eq!(files["status"], "error", "{files}");
+    assert!(files["message"].as_str().unwrap().contains("--grant node.stat:/data/etcd/**"), "{files}");
 
-    let report = scan(&["--grant", "node.stat:/data/etcd"]);
+    let report = scan(&["--grant", "node.stat:/data/etcd", "--grant", "node.stat:/data/etcd/**"]);
     let f = &findings(&report, "control-plane-files/etcd-data-dir-mode")[0];
     assert_eq!((f["status"].as_str(), f["path"].as_str()), (Some("fail"), Some("/data/etcd")), "0755 is wider than 0700: {f}");
     assert!(f["evidence"]["found-by"].as_str().unwrap().contains("running process"));

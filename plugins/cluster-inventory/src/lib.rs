@@ -85,26 +85,29 @@ impl Plugin for ClusterInventory {
         if errors.is_empty() && dashboards == 0 {
             out.push(Finding::new(DASHBOARD, Status::Pass, "no workload runs the dashboard"));
         }
+        // Every object that runs a repository seen in several versions fails,
+        // naming the versions the rest of the cluster runs.
         let mut mixed = 0;
         for (repository, by_version) in &versions {
             if by_version.len() < 2 {
                 continue;
             }
             mixed += 1;
-            let mut f = Finding::new(
-                VERSIONS,
-                Status::Fail,
-                format!(
-                    "{repository} runs in {} versions: {}",
-                    by_version.len(),
-                    by_version.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
+            let all: Vec<&str> = by_version.keys().map(String::as_str).collect();
             for (version, users) in by_version {
-                let names: Vec<String> = users.iter().map(|r| format!("{} {}", r.kind, qualified(r))).collect();
-                f = f.with(version.clone(), names.join(", "));
+                let others: Vec<&str> = all.iter().copied().filter(|v| v != version).collect();
+                for r in users {
+                    let message =
+                        format!("{} {} runs {repository} at {version}; the cluster also runs {}", r.kind, qualified(r), others.join(", "));
+                    out.push(
+                        Finding::new(VERSIONS, Status::Fail, message)
+                            .on_object(r.clone())
+                            .with("repository", repository.clone())
+                            .with("version", version.clone())
+                            .with("other versions", others.join(", ")),
+                    );
+                }
             }
-            out.push(f);
         }
         if errors.is_empty() && mixed == 0 {
             let message = if versions.is_empty() {
@@ -207,9 +210,9 @@ mod tests {
             json!({"metadata": {"name": "old", "namespace": "shop"}, "spec": {"template": {"spec": {"initContainers": [{"name": "i", "image": "nginx"}]}}}}),
         );
         let f = run(&mixed, VERSIONS);
-        assert_eq!((f.len(), f[0].status), (1, Status::Fail), "{f:?}");
-        assert!(f[0].message.contains("docker.io/library/nginx runs in 2 versions: 1.27.3, latest"), "{}", f[0].message);
-        assert!(f[0].evidence.contains(&("latest".to_string(), "Deployment shop/old".to_string())), "{:?}", f[0].evidence);
+        let got: Vec<(String, Status)> = f.iter().map(|f| (f.object.as_ref().unwrap().name.clone(), f.status)).collect();
+        assert_eq!(got, [("a".into(), Status::Fail), ("b".into(), Status::Fail), ("old".into(), Status::Fail)], "{f:?}");
+        assert_eq!(f[2].message, "Deployment shop/old runs docker.io/library/nginx at latest; the cluster also runs 1.27.3");
     }
 
     #[test]

@@ -143,7 +143,7 @@ const CHECKS: &[Check] = &[
     Check {
         id: "etcd-data-files-mode",
         cis: "",
-        title: "Files in the etcd data directory are mode 0644 or tighter",
+        title: "etcd data files (under --data-dir) are mode 0644 or tighter",
         severity: Severity::Medium,
         subject: Subject::EtcdDataFiles,
         rule: Rule::Mode { key: "etcd-data-files-mode", default: 0o644 },
