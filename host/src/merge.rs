@@ -21,13 +21,25 @@ pub struct Input {
 pub fn read(path: &Path) -> Result<Input> {
     let bad = |message: String| Error::Report { path: path.to_path_buf(), message };
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let version = value["schema_version"].as_str().unwrap_or("");
+    // The version and profiles first; the report itself is read from the
+    // text, not through a `Value`, which would sort each finding's evidence.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        schema_version: serde_json::Value,
+        #[serde(default)]
+        profiles: serde_json::Value,
+    }
+    let head: Head = serde_json::from_str(&text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => bad(format!("not a rampart report: {e}")),
+        _ => bad(format!("not JSON: {e}")),
+    })?;
+    let version = head.schema_version.as_str().unwrap_or("");
     if version.split('.').next() != SCHEMA_VERSION.split('.').next() {
         return Err(bad(format!("schema_version {version:?} is not {SCHEMA_VERSION} (or compatible)")));
     }
-    let profiles = value["profiles"].as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_string)).collect();
-    let report: Report = serde_json::from_value(value).map_err(|e| bad(format!("not a rampart report: {e}")))?;
+    let profiles = head.profiles.as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_string)).collect();
+    let report: Report = serde_json::from_str(&text).map_err(|e| bad(format!("not a rampart report: {e}")))?;
     Ok(Input { path: path.to_path_buf(), report, profiles })
 }
 
