@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::io::Write;
 
 use quick_xml::Writer;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -264,7 +265,8 @@ fn subject(f: &Finding) -> String {
 }
 
 /// FINDING_DETAILS: what rampart saw, one line per finding (subject,
-/// message, evidence), worst first, cut at [`MAX_DETAILS`] characters.
+/// message, the check when the control has several, evidence), worst
+/// first, cut at [`MAX_DETAILS`] characters.
 fn finding_details(c: &ControlResult) -> String {
     if c.findings.is_empty() {
         return "rampart has no findings for this rule; the comments say why.".to_string();
@@ -277,6 +279,10 @@ fn finding_details(c: &ControlResult) -> String {
     let mut used = out.chars().count();
     for (i, f) in findings.iter().enumerate() {
         let mut line = format!("{}: {}: {}", f.status.as_str(), subject(f), f.message);
+        // Several checks may say the same of one subject: name which.
+        if c.checks.len() > 1 {
+            line += &format!(" ({})", f.check);
+        }
         if !f.evidence.is_empty() {
             let facts: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={}", clip(v, MAX_EVIDENCE_VALUE))).collect();
             line += &format!(" [{}]", facts.join("; "));
@@ -341,8 +347,9 @@ fn xml_chars(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// An element holding text; `<`, `>` and `&` are escaped (quotes need not be in text).
 fn element<W: Write>(w: &mut Writer<W>, tag: &str, text: &str) -> std::io::Result<()> {
-    w.create_element(tag).write_text_content(BytesText::new(&xml_chars(text)))?;
+    w.create_element(tag).write_text_content(BytesText::from_escaped(partial_escape(xml_chars(text))))?;
     Ok(())
 }
 
@@ -724,7 +731,7 @@ section = "s"
 title = "fails"
 assessment = "automated"
 severity = "medium"
-checks = ["a/fail"]
+checks = ["a/fail", "a/fail2"]
 rule_id = "SV-2r200_rule"
 stig_id = "CNTR-K8-000020"
 ccis = ["CCI-000366", "CCI-002263"]
@@ -793,6 +800,7 @@ stig_id = "CNTR-K8-000050"
                     ..finding("a/fail", Status::Fail, "runs <privileged> & \"root\" > all\u{1}")
                 },
                 finding("a/fail", Status::Pass, "fine here"),
+                finding("a/fail2", Status::Pass, "fine here"),
                 finding("a/look", Status::Fail, "binds cluster-admin"),
                 finding("a/broken", Status::Error, "the plugin timed out"),
             ],
@@ -921,10 +929,11 @@ stig_id = "CNTR-K8-000050"
     fn markup_in_messages_is_escaped_and_reads_back_whole() {
         let r = result();
         let text = ckl(std::slice::from_ref(&r), &asset()).unwrap();
-        assert!(text.contains("runs &lt;privileged&gt; &amp; &quot;root&quot; &gt; all"), "escaped in the file");
+        assert!(text.contains("runs &lt;privileged&gt; &amp; \"root\" &gt; all"), "escaped in the file");
         assert!(!text.contains("<privileged>") && !text.contains('\u{1}'));
         let details = vuln(&parse_xml(&text), "V-2").one("FINDING_DETAILS").text.clone();
-        assert!(details.contains("fail: Pod dev/web: runs <privileged> & \"root\" > all\u{FFFD} [mode=0644]"), "{details}");
+        assert!(details.contains("fail: Pod dev/web: runs <privileged> & \"root\" > all\u{FFFD} (a/fail) [mode=0644]"), "{details}");
+        assert!(details.contains("pass: node cp-1 /etc/kubernetes/admin.conf: fine here (a/fail2) [mode=0644]"), "{details}");
         let json: Value = serde_json::from_str(&cklb(std::slice::from_ref(&r), &asset()).unwrap()).unwrap();
         let details = rule(&json, "V-2")["finding_details"].as_str().unwrap().to_string();
         assert!(details.contains("runs <privileged> & \"root\" > all\u{1}"), "JSON escapes it itself: {details}");
