@@ -1,0 +1,253 @@
+//! End-to-end tests of STIG checklist output (`--format ckl|cklb`): the
+//! demo scanned with the DISA Kubernetes STIG profile, written as the
+//! checklists STIG Viewer 2 and 3 open, and the usage errors around them.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde_json::Value;
+use support::*;
+
+const STIG: &str = "k8s-stig-v2r6";
+
+fn demo_scan(extra: &[&str]) -> Run {
+    let demo = demo();
+    run(rampart().args(["scan", "--profile", STIG, "--manifests"]).arg(&demo.cluster).arg("--node").args(&demo.nodes).args(extra))
+}
+
+/// The JSON report of the demo with the STIG profile, once per test binary.
+fn demo_json() -> &'static Value {
+    static REPORT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| {
+        let r = demo_scan(&["--format", "json"]);
+        assert_eq!(r.code, 1, "the demo fails STIG rules; stderr: {}", r.stderr);
+        r.json()
+    })
+}
+
+/// The CKL words for rampart's verdicts: only a pass is NotAFinding.
+fn ckl_word(status: &str) -> &'static str {
+    match status {
+        "pass" => "NotAFinding",
+        "fail" => "Open",
+        "not-applicable" => "Not_Applicable",
+        "warn" | "error" => "Not_Reviewed",
+        other => panic!("unknown status {other}"),
+    }
+}
+
+/// An element: name, text with entities resolved, children.
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    text: String,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    fn one<'a>(&'a self, name: &'a str) -> &'a Node {
+        let mut found = self.all(name);
+        let first = found.next().unwrap_or_else(|| panic!("no <{name}> in <{}>", self.name));
+        assert!(found.next().is_none(), "more than one <{name}> in <{}>", self.name);
+        first
+    }
+
+    /// The ATTRIBUTE_DATA of every STIG_DATA of a VULN named `attribute`.
+    fn data(&self, attribute: &str) -> Vec<String> {
+        self.all("STIG_DATA").filter(|d| d.one("VULN_ATTRIBUTE").text == attribute).map(|d| d.one("ATTRIBUTE_DATA").text.clone()).collect()
+    }
+}
+
+/// Parses a .ckl with quick-xml's reader (end tags must match).
+fn parse_ckl(xml: &str) -> Node {
+    let mut reader = Reader::from_str(xml);
+    let mut stack = vec![Node::default()];
+    loop {
+        match reader.read_event().unwrap_or_else(|e| panic!("the .ckl is not XML: {e}")) {
+            Event::Start(e) => stack.push(Node { name: e.name().into_inner().to_string(), ..Node::default() }),
+            Event::Empty(e) => {
+                let node = Node { name: e.name().into_inner().to_string(), ..Node::default() };
+                stack.last_mut().unwrap().children.push(node);
+            }
+            Event::End(_) => {
+                let node = stack.pop().unwrap();
+                stack.last_mut().expect("balanced").children.push(node);
+            }
+            Event::Text(t) => stack.last_mut().unwrap().text += &t.xml10_content(),
+            Event::GeneralRef(r) => {
+                let text = match r.resolve_char_ref().unwrap() {
+                    Some(c) => c.to_string(),
+                    None => quick_xml::escape::resolve_xml_entity(&r).expect("a predefined entity").to_string(),
+                };
+                stack.last_mut().unwrap().text += &text;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(stack.len(), 1, "every element closed");
+    stack.pop().unwrap()
+}
+
+fn controls(report: &Value) -> &Vec<Value> {
+    report["profiles"][0]["controls"].as_array().unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+}
+
+/// Every rule of the STIG is a VULN with the profile's identifiers and the
+/// verdict of the JSON report, mapped fail-closed.
+#[test]
+fn the_demo_as_a_ckl_carries_every_rule_with_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.ckl");
+    let r = demo_scan(&["--format", "ckl", "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "exit code as for JSON: {}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let doc = parse_ckl(&text);
+    let checklist = doc.one("CHECKLIST");
+    let asset = checklist.one("ASSET");
+    assert_eq!(asset.one("HOST_NAME").text, "kubernetes", "manifests and node roots: no server to name the asset after");
+    let comment = &asset.one("TARGET_COMMENT").text;
+    assert!(comment.contains("scanned by rampart") && comment.contains("nodes covered: cp-1, worker-1"), "{comment}");
+    let istig = checklist.one("STIGS").one("iSTIG");
+    let info: BTreeMap<String, String> = istig
+        .one("STIG_INFO")
+        .all("SI_DATA")
+        .map(|d| (d.one("SID_NAME").text.clone(), d.all("SID_DATA").next().map(|n| n.text.clone()).unwrap_or_default()))
+        .collect();
+    assert_eq!(info["stigid"], "Kubernetes_STIG");
+    assert_eq!(info["version"], "2");
+    assert!(info["releaseinfo"].starts_with("Release: 6 Benchmark Date: "), "{}", info["releaseinfo"]);
+
+    let report = demo_json();
+    let vulns: Vec<&Node> = istig.all("VULN").collect();
+    assert_eq!(vulns.len(), 92);
+    assert_eq!(vulns.len(), controls(report).len());
+    let mut seen = BTreeMap::new();
+    for (v, c) in vulns.iter().zip(controls(report)) {
+        let id = c["id"].as_str().unwrap();
+        assert_eq!(v.data("Vuln_Num"), [id], "VULNs in the profile's order");
+        assert_eq!(v.data("Rule_ID"), [c["rule_id"].as_str().unwrap()], "{id}");
+        assert_eq!(v.data("Rule_Ver"), [c["stig_id"].as_str().unwrap()], "{id}");
+        assert_eq!(v.data("Severity"), [c["severity"].as_str().unwrap()], "{id}");
+        assert_eq!(v.data("CCI_REF"), strings(&c["ccis"]), "{id}");
+        assert!(v.data("STIGRef")[0].starts_with("Kubernetes Security Technical Implementation Guide :: Version 2, Release: 6"));
+        let status = c["status"].as_str().unwrap();
+        assert_eq!(v.one("STATUS").text, ckl_word(status), "{id} is {status}");
+        *seen.entry(status.to_string()).or_insert(0) += 1;
+        let comments = &v.one("COMMENTS").text;
+        assert!(comments.starts_with("rampart ") && comments.contains(&format!("verdict {status}")), "{id}: {comments}");
+        if let Some(reason) = c["reason"].as_str() {
+            assert!(comments.contains(reason), "{id}: the reason is in the comments: {comments}");
+        }
+    }
+    for status in ["pass", "fail", "warn", "not-applicable"] {
+        assert!(seen.contains_key(status), "the demo gives {status} verdicts: {seen:?}");
+    }
+    // A failing rule says what was seen, where.
+    let etcd = vulns.iter().find(|v| v.data("Vuln_Num") == ["V-242445"]).unwrap();
+    assert_eq!(etcd.one("STATUS").text, "Open");
+    let details = &etcd.one("FINDING_DETAILS").text;
+    assert!(details.contains("fail: node cp-1 /var/lib/etcd"), "{details}");
+}
+
+/// STIG Viewer 3's JSON: the asset named by --asset, every rule, the same
+/// verdicts, and the same bytes for the same scan.
+#[test]
+fn the_demo_as_a_cklb_is_named_by_asset_and_reproducible() {
+    let first = demo_scan(&["--format", "cklb", "--asset", "prod-east"]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let doc = first.json();
+    assert_eq!(doc["cklb_version"], "1.0");
+    assert_eq!(doc["title"], "prod-east_Kubernetes_STIG_V2R6");
+    assert_eq!(doc["target_data"]["host_name"], "prod-east");
+    let stig = &doc["stigs"][0];
+    assert_eq!((stig["stig_id"].as_str(), stig["version"].as_str()), (Some("Kubernetes_STIG"), Some("2")));
+    let rules = stig["rules"].as_array().unwrap();
+    assert_eq!((rules.len(), stig["size"].as_u64()), (92, Some(92)));
+    for (rule, c) in rules.iter().zip(controls(demo_json())) {
+        let id = c["id"].as_str().unwrap();
+        assert_eq!(rule["group_id"], c["id"]);
+        assert_eq!(rule["rule_id_src"], c["rule_id"], "{id}");
+        assert_eq!(format!("{}_rule", rule["rule_id"].as_str().unwrap()), c["rule_id"].as_str().unwrap(), "{id}");
+        assert_eq!(rule["rule_version"], c["stig_id"], "{id}");
+        assert_eq!(rule["ccis"], c["ccis"], "{id}");
+        let expected = ckl_word(c["status"].as_str().unwrap()).to_lowercase().replace("notafinding", "not_a_finding");
+        assert_eq!(rule["status"], expected.as_str(), "{id}");
+    }
+    let again = demo_scan(&["--format", "cklb", "--asset", "prod-east"]);
+    assert_eq!(first.stdout, again.stdout, "derived UUIDs and no timestamps: the same scan gives the same file");
+}
+
+/// A fleet's checklist: merging the JSON report gives the checklist of the
+/// scan itself.
+#[test]
+fn merge_writes_the_same_checklist_as_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let scanned = demo_scan(&["--format", "json", "-o", json.to_str().unwrap()]);
+    assert_eq!(scanned.code, 1, "{}", scanned.stderr);
+    let merged = run(rampart().args(["merge", "--format", "ckl"]).arg(&json));
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    let direct = demo_scan(&["--format", "ckl"]);
+    let first_difference = merged.stdout.lines().zip(direct.stdout.lines()).enumerate().find(|(_, (m, d))| m != d);
+    assert_eq!(first_difference, None, "line {:?}", first_difference.map(|(i, _)| i + 1));
+    assert_eq!(merged.stdout, direct.stdout);
+}
+
+fn write_report(dir: &Path, profiles: &str) -> std::path::PathBuf {
+    let path = dir.join("r.json");
+    let text = format!(
+        r#"{{"schema_version": "1.0", "tool": {{"name": "rampart", "version": "0.1.0"}},
+            "targets": {{"cluster_sources": [], "cluster_objects": 0, "nodes": []}},
+            "plugins": [], "findings": [],
+            "summary": {{"pass": 0, "fail": 0, "warn": 0, "not-applicable": 0, "error": 0}},
+            "profiles": {profiles}, "errors": []}}"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Never an empty checklist: no profile, or one that is not a STIG, is a
+/// usage error naming the flag and the profile, before anything is scanned.
+#[test]
+fn a_checklist_needs_a_stig_profile() {
+    let demo = demo();
+    let no_profile = run(rampart().args(["scan", "--format", "ckl", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(no_profile.code, 2);
+    assert!(no_profile.stdout.is_empty());
+    assert!(no_profile.stderr.contains("--format ckl") && no_profile.stderr.contains("--profile ID"), "{}", no_profile.stderr);
+
+    let cis = run(rampart().args(["scan", "--format", "cklb", "--profile", "cis-k8s-1.12", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(cis.code, 2);
+    assert!(cis.stdout.is_empty());
+    assert!(cis.stderr.contains("--format cklb") && cis.stderr.contains("profile cis-k8s-1.12 has no [checklist] table"), "{}", cis.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    let merged = run(rampart().args(["merge", "--format", "ckl"]).arg(write_report(dir.path(), "[]")));
+    assert_eq!(merged.code, 2);
+    assert!(merged.stdout.is_empty() && merged.stderr.contains("no profile was assessed"), "{}", merged.stderr);
+    let merged = run(rampart().args(["merge", "--format", "cklb"]).arg(write_report(dir.path(), r#"[{"id": "cis-k8s-1.12"}]"#)));
+    assert_eq!(merged.code, 2);
+    assert!(merged.stderr.contains("profile cis-k8s-1.12 has no [checklist] table"), "{}", merged.stderr);
+
+    let stray = run(rampart().args(["scan", "--format", "json", "--asset", "prod", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(stray.code, 2);
+    assert!(stray.stderr.contains("--asset") && stray.stderr.contains("--format ckl or cklb"), "{}", stray.stderr);
+    let blank = run(rampart().args(["scan", "--format", "ckl", "--profile", STIG, "--asset", " ", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(blank.code, 2);
+    assert!(blank.stderr.contains("1 to 255 printable characters"), "{}", blank.stderr);
+}
