@@ -138,6 +138,38 @@ fn hardened_nodes_pass_every_automated_node_rule() {
     assert_eq!(static_pods["by_node"], serde_json::json!({"cp-1": "not-applicable", "worker-1": "pass"}));
 }
 
+/// SSH on a worker: running (its argv rewritten into a status line, as
+/// OpenSSH does, found by its comm) and enabled at boot; masked is fine.
+#[test]
+fn ssh_on_a_worker_is_found_running_and_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let worker = node_from_demo("worker-1", dir.path());
+    harden_for_stig(&worker, false);
+    let ssh = |r: &Value| -> Vec<String> {
+        controls(r)
+            .iter()
+            .filter(|c| ["V-242393", "V-242394"].contains(&c["id"].as_str().unwrap()))
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ssh(&scan(&[&worker])), ["pass", "pass"]);
+
+    std::fs::create_dir_all(worker.join("proc/811")).unwrap();
+    std::fs::write(worker.join("proc/811/cmdline"), "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\0").unwrap();
+    std::fs::write(worker.join("proc/811/comm"), "sshd\n").unwrap();
+    let wants = worker.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink("/usr/lib/systemd/system/ssh.service", wants.join("ssh.service")).unwrap();
+    let report = scan(&[&worker]);
+    assert_eq!(ssh(&report), ["fail", "fail"]);
+    let enabled = controls(&report).iter().find(|c| c["id"] == "V-242394").unwrap();
+    assert!(enabled["findings"][0]["message"].as_str().unwrap().contains("multi-user.target.wants/ssh.service"), "{enabled}");
+
+    std::fs::remove_file(wants.join("ssh.service")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", wants.join("ssh.service")).unwrap();
+    assert_eq!(ssh(&scan(&[&worker]))[1], "pass", "a masked unit does not start");
+}
+
 /// One regression each on a hardened control-plane node; only the rules
 /// it breaks fail among the node rules.
 #[test]

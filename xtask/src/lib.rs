@@ -25,6 +25,7 @@ pub const PLUGINS: &[&str] = &[
     "rbac",
     "namespaces",
     "cluster-inventory",
+    "node-services",
 ];
 /// Plugins that exist only for the test suite.
 pub const TEST_PLUGINS: &[&str] = &["hostile"];

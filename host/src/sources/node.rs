@@ -332,12 +332,14 @@ impl NodeRoot {
     }
 
     /// Argument vectors of processes whose executable is `name`: the base
-    /// name of argv[0], or `comm` (which the kernel cuts to 15 bytes).
+    /// name of argv[0], or `comm` (which the kernel cuts to 15 bytes, and
+    /// which stays the executable's name when a daemon rewrites its argv
+    /// into a status line, as sshd does: `sshd: /usr/sbin/sshd -D [listener]`).
     pub fn process_args(&self, name: &str) -> Vec<Vec<String>> {
         let comm_name = &name[..name.len().min(15)];
         self.processes()
             .iter()
-            .filter(|p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name) || (p.argv.is_empty() && p.comm == comm_name))
+            .filter(|p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name) || p.comm == comm_name)
             .map(|p| p.argv.clone())
             .collect()
     }
@@ -455,5 +457,10 @@ mod tests {
             vec![vec!["/usr/bin/kubelet".to_string(), "--config=/var/lib/kubelet/config.yaml".to_string()]]
         );
         assert!(node.process_args("etcd").is_empty());
+        std::fs::create_dir_all(d.path().join("proc/7")).unwrap();
+        std::fs::write(d.path().join("proc/7/cmdline"), b"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\0").unwrap();
+        std::fs::write(d.path().join("proc/7/comm"), b"sshd\n").unwrap();
+        let node = NodeRoot::open(d.path(), Some("n".into())).unwrap();
+        assert_eq!(node.process_args("sshd").len(), 1, "a rewritten argv is still sshd by its comm");
     }
 }
