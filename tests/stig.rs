@@ -218,3 +218,34 @@ fn single_regressions_fail_the_right_rule() {
         assert_eq!(failing, *rules, "{what}");
     }
 }
+
+/// A STIG snapshot of each node (symlinks in wants directories, sshd found
+/// by comm, etcd's data files) scans exactly like the nodes themselves.
+#[test]
+fn stig_snapshots_scan_like_the_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = node_from_demo("cp-1", dir.path());
+    let worker = node_from_demo("worker-1", dir.path());
+    std::fs::create_dir_all(cp.join("var/lib/etcd/member/snap")).unwrap();
+    std::fs::write(cp.join("var/lib/etcd/member/snap/db"), "").unwrap();
+    chmod(&cp.join("var/lib/etcd/member/snap/db"), 0o640);
+    let wants = worker.join("etc/systemd/system/sockets.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink("/usr/lib/systemd/system/ssh.socket", wants.join("ssh.socket")).unwrap();
+    let mut files = Vec::new();
+    for node in [&cp, &worker] {
+        let out = dir.path().join(format!("{}.json", node.file_name().unwrap().to_string_lossy()));
+        let r = run(rampart().args(["snapshot", "node", "--profile", STIG, "--root"]).arg(node).arg("-o").arg(&out));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        files.push(out);
+    }
+    let direct = scan(&[&cp, &worker]);
+    let mut cmd = rampart();
+    cmd.args(["scan", "--format", "json", "--profile", STIG, "--manifests"]).arg(&demo().cluster).arg("--snapshot").args(&files);
+    let snap = run(&mut cmd).json();
+    assert_eq!(snap["findings"], direct["findings"], "identical findings");
+    let statuses = |r: &Value| controls(r).iter().map(|c| (c["id"].clone(), c["status"].clone())).collect::<Vec<_>>();
+    assert_eq!(statuses(&snap), statuses(&direct));
+    let socket = controls(&snap).iter().find(|c| c["id"] == "V-242394").unwrap();
+    assert_eq!(socket["status"], "fail", "{socket}");
+}
