@@ -36,6 +36,29 @@ pub enum Expect {
     Record,
 }
 
+/// The STIG's TLS floor for a control-plane component serving TLS: set
+/// explicitly to TLS 1.2 or 1.3 (`tags` name the component's STIG rule).
+pub const fn tls_min_version(tags: &'static [&'static str]) -> FlagCheck {
+    FlagCheck {
+        id: "tls-min-version",
+        title: "TLS 1.2 or newer is required of clients",
+        severity: Severity::Medium,
+        remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13).",
+        tags,
+        all: &[Cond { flag: "tls-min-version", default: None, expect: Expect::OneOf(&["VersionTLS12", "VersionTLS13"]) }],
+    }
+}
+
+/// No `AllAlpha=true` in a component's `--feature-gates` (STIG V-242400).
+pub const ALL_ALPHA_OFF: FlagCheck = FlagCheck {
+    id: "all-alpha-off",
+    title: "Alpha features are not switched on wholesale",
+    severity: Severity::Medium,
+    remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
+    tags: &["stig-V-242400"],
+    all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
+};
+
 /// One condition on one flag.
 #[derive(Debug, Clone, Copy)]
 pub struct Cond {

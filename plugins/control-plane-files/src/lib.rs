@@ -370,54 +370,36 @@ fn evaluate_check(
                 return out.push(na(format!("no CNI files on this node (looked in {})", CNI_DIRS.join(" and "))));
             }
         }
-        Subject::EtcdDataFiles => match etcd_dir {
+        Subject::EtcdDataDir | Subject::EtcdDataFiles => match etcd_dir {
             Err(e) => return out.push(Finding::new(check.id, Status::Error, e.clone())),
             Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
-            Ok(Some((dir, source))) => match walk(host, dir) {
-                Ok(all) => {
-                    subjects.extend(all.into_iter().filter(|s| s.file_type == FileType::File).map(|s| (s, Some(source.clone()))));
-                    if subjects.is_empty() {
+            Ok(Some((dir, source))) => {
+                // The directory itself, or the regular files below it.
+                let files = matches!(check.subject, Subject::EtcdDataFiles);
+                let found = if files {
+                    walk(host, dir).map(|all| all.into_iter().filter(|s| s.file_type == FileType::File).collect())
+                } else {
+                    host.stat(dir, true).map(|st| vec![st])
+                };
+                match found {
+                    Ok(found) if files && found.is_empty() => {
                         return out.push(na(format!("the etcd data directory {dir} ({source}) holds no files yet")).at_path(dir.as_str()));
                     }
+                    Ok(found) => subjects.extend(found.into_iter().map(|st| (st, Some(source.clone())))),
+                    Err(AccessError::NotFound(_)) => {
+                        return out.push(
+                            Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist"))
+                                .at_path(dir.as_str()),
+                        );
+                    }
+                    Err(AccessError::Denied(m)) => {
+                        let grant = if files { format!("{dir}/**") } else { dir.clone() };
+                        let message = format!("{m}; the data directory is not where the registry grants it: --grant node.stat:{grant}");
+                        return out.push(Finding::new(check.id, Status::Error, message).at_path(dir.as_str()));
+                    }
+                    Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
                 }
-                Err(AccessError::NotFound(_)) => {
-                    return out.push(
-                        Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist"))
-                            .at_path(dir.as_str()),
-                    );
-                }
-                Err(AccessError::Denied(m)) => {
-                    return out.push(
-                        Finding::new(check.id, Status::Error, format!("{m}; grant the data directory with --grant node.stat:{dir}/**"))
-                            .at_path(dir.as_str()),
-                    );
-                }
-                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
-            },
-        },
-        Subject::EtcdDataDir => match etcd_dir {
-            Err(e) => return out.push(Finding::new(check.id, Status::Error, e.clone())),
-            Ok(None) => return out.push(na("etcd does not run on this node (no etcd process, no etcd static pod manifest)".into())),
-            Ok(Some((dir, source))) => match host.stat(dir, true) {
-                Ok(st) => subjects.push((st, Some(source.clone()))),
-                Err(AccessError::NotFound(_)) => {
-                    return out.push(
-                        Finding::new(check.id, Status::Fail, format!("etcd data directory {dir} ({source}) does not exist"))
-                            .at_path(dir.as_str()),
-                    );
-                }
-                Err(AccessError::Denied(m)) => {
-                    return out.push(
-                        Finding::new(
-                            check.id,
-                            Status::Error,
-                            format!("{m}; the data directory is not at the default place: grant it with --grant node.stat:{dir}"),
-                        )
-                        .at_path(dir.as_str()),
-                    );
-                }
-                Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(dir.as_str())),
-            },
+            }
         },
     }
     for (st, source) in subjects {

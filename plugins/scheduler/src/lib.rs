@@ -25,22 +25,8 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-1.4.2"],
         all: &[Cond { flag: "bind-address", default: Some("0.0.0.0"), expect: Expect::Is("127.0.0.1") }],
     },
-    FlagCheck {
-        id: "tls-min-version",
-        title: "TLS 1.2 or newer is required of clients",
-        severity: Severity::Medium,
-        remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13).",
-        tags: &["stig-V-242377"],
-        all: &[Cond { flag: "tls-min-version", default: None, expect: Expect::OneOf(&["VersionTLS12", "VersionTLS13"]) }],
-    },
-    FlagCheck {
-        id: "all-alpha-off",
-        title: "Alpha features are not switched on wholesale",
-        severity: Severity::Medium,
-        remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
-        tags: &["stig-V-242400"],
-        all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
-    },
+    flags::tls_min_version(&["stig-V-242377"]),
+    flags::ALL_ALPHA_OFF,
 ];
 
 impl Plugin for Scheduler {
