@@ -94,6 +94,26 @@ fn a_live_scan_gives_the_verdicts_of_the_manifests_and_of_a_snapshot() {
     assert_eq!(scanned["targets"]["kubernetes_version"], "v1.36.2");
 }
 
+/// The STIG's object rules over the wire: the same verdicts as from files,
+/// and the deliberate dashboard, objects in `default` and two busybox
+/// versions found.
+#[test]
+fn a_live_stig_scan_judges_the_objects_as_the_files_do() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let live = run(rampart().args(["scan", "--profile", "k8s-stig-v2r6", "--format", "json", "--kubeconfig"]).arg(&config));
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    let live = live.json();
+    let files = run(rampart().args(["scan", "--profile", "k8s-stig-v2r6", "--format", "json", "--manifests"]).arg(demo_cluster())).json();
+    assert_eq!(verdicts(&live), verdicts(&files));
+    assert_eq!(control_statuses(&live), control_statuses(&files));
+    let status = |id: &str| control_statuses(&live).into_iter().find(|(c, _)| *c == id).unwrap().1;
+    for id in ["V-242383", "V-242395", "V-242442"] {
+        assert_eq!(status(id), "fail", "{id}");
+    }
+}
+
 #[test]
 fn the_deliberate_violations_are_found_over_the_wire() {
     let server = server(Faults::default());
