@@ -196,6 +196,10 @@ const RESERVED: &str = "reserved-namespaces";
 fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings) {
     let names = settings.get("reserved-namespaces.names").unwrap_or("default,kube-public,kube-node-lease");
     let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    if names.is_empty() {
+        // Checking no namespace would pass without looking at anything.
+        return out.push(Finding::new(RESERVED, Status::Error, "setting reserved-namespaces.names names no namespace"));
+    }
     let (mut found, mut errors) = (0, 0);
     for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(&[("v1", "Service")]) {
         for namespace in &names {
@@ -294,5 +298,7 @@ mod tests {
         assert_eq!(verdicts(&dirty, RESERVED), [("debug".into(), Status::Fail), ("shop".into(), Status::Fail)]);
         let only_default = dirty.run::<Namespaces>(&[("reserved-namespaces.names", "default")]).unwrap();
         assert!(only_default.iter().any(|f| f.check == RESERVED && f.status == Status::Pass), "the setting narrows the namespaces");
+        let none = dirty.run::<Namespaces>(&[("reserved-namespaces.names", " , ")]).unwrap();
+        assert!(none.iter().filter(|f| f.check == RESERVED).all(|f| f.status == Status::Error), "an empty list is an error, not a pass");
     }
 }

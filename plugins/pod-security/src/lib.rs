@@ -314,9 +314,10 @@ fn host_ports(ctx: &Ctx<'_>) -> Problems {
     }
     let below = match ctx.settings.get("host-ports.below") {
         None => i64::MAX,
+        // 1 would count no port at all: a pass without looking.
         Some(t) => match t.trim().parse::<i64>() {
-            Ok(n) => n,
-            Err(_) => return vec![("setting host-ports.below".into(), format!("{t:?} is not a port number"))],
+            Ok(n) if (2..=65536).contains(&n) => n,
+            _ => return vec![("setting host-ports.below".into(), format!("{t:?} is not a port number from 2 to 65536"))],
         },
     };
     let mut out = Vec::new();
@@ -654,8 +655,10 @@ mod tests {
         assert_eq!(ports(&[]), [("web".into(), Status::Fail, 2), ("proxy".into(), Status::Fail, 1)]);
         let stig = [("host-ports.below", "1024"), ("host-ports.exempt-namespaces", "kube-system,kube-public")];
         assert_eq!(ports(&stig), [("web".into(), Status::Fail, 1), ("proxy".into(), Status::Pass, 0)]);
-        let bad = ports(&[("host-ports.below", "low")]);
-        assert_eq!(bad[0].1, Status::Fail, "a bad setting never passes");
+        for setting in ["low", "0", "1"] {
+            let bad = ports(&[("host-ports.below", setting)]);
+            assert_eq!(bad[0].1, Status::Fail, "a bad setting ({setting}) never passes");
+        }
     }
 
     #[test]
