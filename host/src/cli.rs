@@ -758,10 +758,16 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
                     for c in &p.controls {
                         if c.section != section {
                             section = &c.section;
-                            out += &format!("\n{section} {}\n", p.sections.get(section).map(String::as_str).unwrap_or(""));
+                            out += &format!("\n{}\n", crate::profile::Profile::section_heading(&p.sections, section));
                         }
                         let kind = if c.assessment == crate::profile::Assessment::Automated { "automated" } else { "manual" };
                         out += &format!("  {:<8} {:<9} {:<8} {}\n", c.id, kind, c.severity.as_str(), c.title);
+                        if let (Some(rule), Some(stig)) = (&c.rule_id, &c.stig_id) {
+                            out += &format!("           {rule} {stig} {}\n", c.ccis.join(" "));
+                        }
+                        if let Some(why) = &c.not_applicable {
+                            out += &format!("           not applicable: {why}\n");
+                        }
                         if !c.checks.is_empty() {
                             out += &format!("           checks: {}\n", c.checks.join(", "));
                         }

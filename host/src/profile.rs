@@ -158,6 +158,17 @@ impl Profile {
         })
     }
 
+    /// How a section is headed in text: numbered sections (CIS `1.2`) by
+    /// number and title, named ones (the STIG's `apiserver`) by title alone.
+    pub fn section_heading(sections: &BTreeMap<String, String>, id: &str) -> String {
+        let title = sections.get(id).map(String::as_str).unwrap_or("");
+        if id.starts_with(|ch: char| ch.is_ascii_digit()) || title.is_empty() {
+            format!("{id} {title}").trim().to_string()
+        } else {
+            title.to_string()
+        }
+    }
+
     /// The plugins the profile's checks come from.
     pub fn plugins(&self) -> Vec<String> {
         let mut out: Vec<String> =

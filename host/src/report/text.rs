@@ -145,10 +145,8 @@ fn render_profiles(report: &Report, color: bool) -> String {
             for c in &controls {
                 *tally.slot(c.status) += 1;
             }
-            let name = p.sections.get(section).map(String::as_str).unwrap_or("");
-            // Numbered sections (CIS `1.2`) show the number; named ones (STIG) the name alone.
-            let heading = if section.starts_with(|ch: char| ch.is_ascii_digit()) { format!("{section} {name}") } else { name.to_string() };
-            let _ = writeln!(out, "\n  {}  [{}]", heading.trim(), counts(&tally));
+            let heading = crate::profile::Profile::section_heading(&p.sections, section);
+            let _ = writeln!(out, "\n  {heading}  [{}]", counts(&tally));
             for c in controls {
                 let manual = if c.assessment == crate::profile::Assessment::Manual { " (manual)" } else { "" };
                 let _ = writeln!(out, "  {}  {:<8} {}{manual}", label(c.status, color), c.id, c.title);
