@@ -112,6 +112,25 @@ fn a_live_stig_scan_judges_the_objects_as_the_files_do() {
     for id in ["V-242383", "V-242395", "V-242442"] {
         assert_eq!(status(id), "fail", "{id}");
     }
+    // Without node access the control plane is judged from its mirror pods
+    // (violations.tsv: token file and anonymous auth on the API server, the
+    // scheduler on every interface; its TLS floor and etcd's certificates pass).
+    for (id, want) in [
+        ("V-245543", "fail"),
+        ("V-242390", "fail"),
+        ("V-242384", "fail"),
+        ("V-242409", "fail"),
+        ("V-242377", "pass"),
+        ("V-242382", "pass"),
+        ("V-242423", "pass"),
+    ] {
+        assert_eq!(status(id), want, "{id}");
+    }
+    let token = live["findings"].as_array().unwrap().iter().find(|f| f["check"] == "apiserver/token-auth-file").unwrap();
+    assert_eq!(token["object"]["name"], "kube-apiserver-cp-1", "{token}");
+    assert_eq!(token["evidence"]["node"], "cp-1", "{token}");
+    // Files on the node stay errors, not guesses.
+    assert_eq!(status("V-242408"), "error", "manifest modes need the node");
 }
 
 #[test]

@@ -65,6 +65,11 @@ impl PluginMeta {
         self.capabilities.iter().any(Capability::is_node)
     }
 
+    /// Whether the plugin lists cluster objects.
+    pub fn lists_objects(&self) -> bool {
+        self.capabilities.iter().any(|c| matches!(c, Capability::ClusterList { .. }))
+    }
+
     pub fn severities(&self) -> BTreeMap<String, Severity> {
         self.checks.iter().map(|c| (c.id.clone(), c.severity)).collect()
     }

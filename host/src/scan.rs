@@ -216,8 +216,13 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         let grant = Arc::new(grant_for(entry, &plugin, &request.grants));
         let index = reports.len();
         let mut runs = Vec::new();
-        let targets: Vec<Target> = if plugin.meta.reads_nodes() {
+        let targets: Vec<Target> = if plugin.meta.reads_nodes() && !(nodes.is_empty() && plugin.meta.lists_objects()) {
             nodes.iter().cloned().map(Target::Node).collect()
+        } else if plugin.meta.reads_nodes() {
+            // No node roots, but the plugin also lists objects: it runs once
+            // against the cluster, where its node calls answer `unavailable`
+            // (the control-plane flag plugins then read the mirror pods).
+            cluster.iter().map(|_| Target::Cluster).collect()
         } else {
             cluster.iter().map(|_| Target::Cluster).collect()
         };

@@ -14,6 +14,10 @@ pub enum ArgsSource {
     Process,
     /// The static pod manifest at this path.
     Manifest(String),
+    /// The mirror pod the kubelet publishes for a static pod
+    /// (`kube-system/kube-apiserver-cp-1`), on this node: what a scan without
+    /// node access sees of the control plane.
+    MirrorPod { pod: String, node: String },
 }
 
 impl std::fmt::Display for ArgsSource {
@@ -21,6 +25,7 @@ impl std::fmt::Display for ArgsSource {
         match self {
             ArgsSource::Process => f.write_str("running process"),
             ArgsSource::Manifest(p) => write!(f, "static pod manifest {p}"),
+            ArgsSource::MirrorPod { pod, node } => write!(f, "mirror pod {pod} (node {node})"),
         }
     }
 }
@@ -45,6 +50,12 @@ pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Opt
 /// container) of a static pod manifest.
 pub fn manifest_argv(yaml: &[u8], name: &str) -> Result<Vec<String>, String> {
     let pod: Value = serde_yaml_ng::from_slice(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
+    pod_argv(&pod, name)
+}
+
+/// `command` followed by `args` of the container named `name` (or the only
+/// container) of a pod, from a manifest or from the API.
+pub fn pod_argv(pod: &Value, name: &str) -> Result<Vec<String>, String> {
     let containers = pod["spec"]["containers"].as_array().ok_or("no spec.containers")?;
     let container = containers
         .iter()

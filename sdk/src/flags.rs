@@ -93,7 +93,12 @@ pub struct Component {
 impl Component {
     /// The capabilities a plugin checking this component needs.
     pub fn capabilities(&self) -> Vec<Capability> {
-        vec![Capability::NodeProcess(self.name.into()), Capability::NodeRead(self.manifest.into())]
+        vec![
+            Capability::NodeProcess(self.name.into()),
+            Capability::NodeRead(self.manifest.into()),
+            // Without node access, the control plane's mirror pods.
+            Capability::ClusterList(crate::KindRef { api_version: "v1".into(), kind: "Pod".into() }),
+        ]
     }
 }
 
@@ -243,6 +248,68 @@ pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Ar
     }
 }
 
+/// The component's flags as its mirror pods in kube-system show them, one
+/// set of findings per control-plane node, each on its pod. A kubelet
+/// publishes a mirror pod for each static pod it runs, so a scan without
+/// node access still judges kubeadm-style control planes. Checks that read
+/// files on the node (`extra`) cannot be judged from here and say so.
+fn mirror_pods(
+    host: &dyn Host,
+    component: &Component,
+    checks: &[FlagCheck],
+    extra: &[&str],
+    settings: &Settings,
+    no_node: &str,
+    out: &mut Findings,
+) {
+    let all_ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
+    let pods = match host.list_objects("v1", "Pod", Some("kube-system")) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("{no_node}, and the mirror pods cannot be listed: {}", e.reason());
+            return all_ids().for_each(|id| out.push(Finding::new(id, Status::Error, why.clone())));
+        }
+    };
+    let mut found = 0;
+    for obj in pods {
+        let Ok(pod) = serde_json::from_str::<serde_json::Value>(&obj.json) else { continue };
+        let mirror = !pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null();
+        let ours = pod["spec"]["containers"].as_array().into_iter().flatten().any(|c| c["name"].as_str() == Some(component.name));
+        if !mirror || !ours {
+            continue;
+        }
+        found += 1;
+        let node = pod["spec"]["nodeName"].as_str().unwrap_or("?").to_string();
+        let pod_name = format!("kube-system/{}", obj.ref_.name);
+        let argv = match crate::component::pod_argv(&pod, component.name) {
+            Ok(a) => a,
+            Err(e) => {
+                for id in all_ids() {
+                    out.push(Finding::new(id, Status::Error, format!("mirror pod {pod_name}: {e}")).on_object(obj.ref_.clone()));
+                }
+                continue;
+            }
+        };
+        let args = Args::parse_with_bools(&argv, component.bools);
+        let mut mine = Findings::collecting();
+        evaluate_args(&args, &ArgsSource::MirrorPod { pod: pod_name.clone(), node: node.clone() }, checks, settings, &mut mine);
+        for f in mine.into_vec() {
+            out.push(f.on_object(obj.ref_.clone()).with("node", node.clone()));
+        }
+        for id in extra {
+            let why = format!("reads a file on {node} that the API does not show; scan the node (--node or a node snapshot)");
+            out.push(Finding::new(id, Status::Error, why).on_object(obj.ref_.clone()));
+        }
+    }
+    if found == 0 {
+        let why = format!(
+            "{no_node}, and no {} mirror pod is in kube-system: the control plane is not visible from the API (a managed control plane, or not kubeadm-style); scan its nodes with --node or node snapshots",
+            component.name
+        );
+        all_ids().for_each(|id| out.push(Finding::new(id, Status::Error, why.clone())));
+    }
+}
+
 /// Finds the component's command line on the node and evaluates `checks`;
 /// every check is not-applicable when the component does not run here, and
 /// `error` when its command line cannot be read.
@@ -263,6 +330,11 @@ pub fn evaluate_with(
     out: &mut Findings,
 ) -> Option<Args> {
     let ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
+    if let Err(crate::AccessError::Unavailable(why)) = host.process_args(component.name) {
+        // No node in view (a scan of the cluster alone): the mirror pods.
+        mirror_pods(host, component, checks, extra, settings, &why, out);
+        return None;
+    }
     match command_line(host, component) {
         Ok(Some((args, source))) => {
             evaluate_args(&args, &source, checks, settings, out);

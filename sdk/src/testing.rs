@@ -27,6 +27,9 @@ pub struct FakeHost {
     processes: Vec<Vec<String>>,
     /// Kinds whose list fails (`apiVersion/Kind`), as a forbidden kind does.
     unavailable: Vec<String>,
+    /// No node in view: every node call answers `unavailable`, as in a run
+    /// against the cluster alone.
+    cluster_only: bool,
 }
 
 impl FakeHost {
@@ -40,6 +43,12 @@ impl FakeHost {
         let ref_ = ObjectRef::from_json(&json, api_version, kind);
         let source = format!("test#{}", self.objects.len());
         self.objects.push((api_version.into(), kind.into(), Object { ref_, source, json: json.to_string() }));
+        self
+    }
+
+    /// A run with no node target: node calls answer `unavailable`.
+    pub fn cluster_only(mut self) -> FakeHost {
+        self.cluster_only = true;
         self
     }
 
@@ -103,6 +112,7 @@ impl FakeHost {
     }
 
     fn resolve(&self, path: &str) -> Result<&(FileStat, Option<Vec<u8>>), AccessError> {
+        self.node()?;
         let mut current = path.to_string();
         for _ in 0..16 {
             let entry = self.files.get(&current).ok_or_else(|| AccessError::NotFound(path.into()))?;
@@ -117,6 +127,12 @@ impl FakeHost {
 
 fn names(id: u32) -> Option<String> {
     (id == 0).then(|| "root".to_string())
+}
+
+impl FakeHost {
+    fn node(&self) -> Result<(), AccessError> {
+        if self.cluster_only { Err(AccessError::Unavailable("this run has no node target".into())) } else { Ok(()) }
+    }
 }
 
 impl Host for FakeHost {
@@ -147,6 +163,7 @@ impl Host for FakeHost {
             stat.path = path.into();
             Ok(stat)
         } else {
+            self.node()?;
             self.files.get(path).map(|e| e.0.clone()).ok_or_else(|| AccessError::NotFound(path.into()))
         }
     }
@@ -166,6 +183,7 @@ impl Host for FakeHost {
     }
 
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
+        self.node()?;
         Ok(self.processes.iter().filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name))).cloned().collect())
     }
 }

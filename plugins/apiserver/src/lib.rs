@@ -437,6 +437,28 @@ mod tests {
         assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
     }
 
+    /// Without a node, the recorded cluster's kube-apiserver mirror pod
+    /// (examples/demo/cluster/pods.json) is judged: it has --token-auth-file.
+    #[test]
+    fn without_a_node_the_mirror_pod_is_judged() {
+        let pods: serde_json::Value = serde_json::from_str(include_str!("../../../examples/demo/cluster/pods.json")).unwrap();
+        let mut host = FakeHost::new().cluster_only();
+        for pod in pods["items"].as_array().unwrap() {
+            host = host.object("v1", "Pod", pod.clone());
+        }
+        let findings = host.run::<ApiServer>(&[]).unwrap();
+        let token = findings.iter().find(|f| f.check == "token-auth-file").unwrap();
+        assert_eq!(token.status, Status::Fail, "{token:?}");
+        assert_eq!(token.object.as_ref().unwrap().name, "kube-apiserver-cp-1");
+        assert!(token.evidence.contains(&("node".to_string(), "cp-1".to_string())), "{:?}", token.evidence);
+        assert!(token.evidence.iter().any(|(k, v)| k == "found-in" && v == "mirror pod kube-system/kube-apiserver-cp-1 (node cp-1)"));
+        let audit = findings.iter().find(|f| f.check == "audit-policy-rules").unwrap();
+        assert_eq!(audit.status, Status::Error, "a file on the node cannot be judged from the API");
+        // No mirror pod (a managed control plane): errors that say so, never a pass.
+        let managed = FakeHost::new().cluster_only().run::<ApiServer>(&[]).unwrap();
+        assert!(managed.iter().all(|f| f.status == Status::Error && f.message.contains("no kube-apiserver mirror pod")), "{managed:?}");
+    }
+
     #[test]
     fn a_token_file_and_always_allow_fail() {
         let host = FakeHost::new().process(&["kube-apiserver", "--token-auth-file=/etc/kubernetes/tokens.csv"]);
