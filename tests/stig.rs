@@ -78,7 +78,9 @@ fn the_kubeadm_demo_fails_exactly_the_rules_its_files_and_objects_break() {
         failing,
         [
             // TLS 1.2 minimum not set on the API server, controller manager, scheduler.
-            "V-242376", "V-242377", "V-242378", // Anonymous API requests, the dashboard, the demo's objects in default.
+            "V-242376", "V-242377", "V-242378",
+            // etcd's auto-tls flags left to their (safe) defaults: the STIG wants them written.
+            "V-242379", "V-242380", // Anonymous API requests, the dashboard, the demo's objects in default.
             "V-242383", "V-242390", "V-242395", // kubeadm's workers keep a static pod directory.
             "V-242397", // No audit log or policy; controller manager profiling on.
             "V-242402", "V-242403", "V-242409", // A host port below 1024 (netshoot binds 22), Secrets in env vars.
@@ -112,6 +114,7 @@ fn harden_for_stig(node: &Path, control_plane: bool) {
     for exe in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         append_flags(node, exe, &["--tls-min-version=VersionTLS12"]);
     }
+    append_flags(node, "etcd", &["--auto-tls=false", "--peer-auto-tls=false"]);
     std::fs::write(
         node.join("etc/kubernetes/audit-policy.yaml"),
         "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n",

@@ -207,8 +207,14 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
     for check in checks {
         let mut problems = Vec::new();
         let mut evidence = Vec::new();
+        // `<check>.explicit = "true"`: an unset flag fails even where the
+        // binary's default would pass (the STIG wants some flags written out).
+        let explicit = settings.get(&format!("{}.explicit", check.id)) == Some("true");
         for cond in check.all {
             let given = args.get(cond.flag);
+            if explicit && given.is_none() && !matches!(cond.expect, Expect::Unset | Expect::Record) {
+                problems.push(format!("--{} is not set, and this profile wants it set explicitly", cond.flag));
+            }
             let value = given.or(cond.default);
             evidence.push((
                 format!("--{}", cond.flag),
@@ -444,6 +450,32 @@ mod tests {
         assert!(judge(&gate, Some("AllAlpha=false,AllBeta=true"), "g", &none).is_ok());
         assert!(judge(&gate, Some("AllAlphaX=true"), "g", &none).is_ok(), "another gate");
         assert_eq!(judge(&gate, Some("Foo=false, AllAlpha=True"), "g", &none).unwrap_err(), "--feature-gates switches AllAlpha on");
+    }
+
+    #[test]
+    fn an_explicit_setting_fails_a_flag_left_to_its_default() {
+        const AUTO_TLS: &[FlagCheck] = &[FlagCheck {
+            id: "auto-tls",
+            title: "",
+            severity: Severity::Medium,
+            remediation: "",
+            tags: &[],
+            all: &[Cond { flag: "auto-tls", default: Some("false"), expect: Expect::Is("false") }],
+        }];
+        let judge = |argv: &[&str], settings: &[(&str, &str)]| {
+            let settings = Settings::new(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+            let mut out = Findings::collecting();
+            evaluate_args(&Args::parse(argv), &ArgsSource::Process, AUTO_TLS, &settings, &mut out);
+            out.into_vec().remove(0)
+        };
+        assert_eq!(judge(&["etcd"], &[]).status, Status::Pass, "the default is false");
+        let explicit = judge(&["etcd"], &[("auto-tls.explicit", "true")]);
+        assert_eq!(explicit.status, Status::Fail);
+        assert!(explicit.message.contains("--auto-tls is not set, and this profile wants it set explicitly"), "{}", explicit.message);
+        assert_eq!(judge(&["etcd", "--auto-tls=false"], &[("auto-tls.explicit", "true")]).status, Status::Pass);
+        assert_eq!(judge(&["etcd", "--auto-tls=true"], &[("auto-tls.explicit", "true")]).status, Status::Fail);
+        let r = run(&["kube-apiserver"], &[("token.explicit", "true")]);
+        assert_eq!(r[3].1, Status::Pass, "an Unset expectation is met by leaving the flag out");
     }
 
     #[test]
