@@ -51,9 +51,13 @@ impl Plugin for Namespaces {
                 .remediation("Move workloads, Services, ConfigMaps and Secrets out of `default` into namespaces of their own.")
                 .tag("cis-5.6.4")
                 .build(),
-            CheckInfoBuilder::new(RESERVED, "The namespaces Kubernetes reserves for itself run no workloads or Services of users")
+            CheckInfoBuilder::new(PLATFORM, "The system namespaces run only known platform components")
+                .severity(Severity::Medium)
+                .remediation("Move workloads that are not part of the platform out of kube-system, kube-public and kube-node-lease; list in-house platform components in the plugin's `platform-namespaces.components` setting.")
+                .build(),
+            CheckInfoBuilder::new(RESERVED, "The namespaces Kubernetes reserves for itself hold no workloads, Services, ConfigMaps or Secrets of users")
                 .severity(Severity::High)
-                .remediation("Move workloads and Services out of default, kube-public and kube-node-lease into namespaces of their own.")
+                .remediation("Move workloads, Services, ConfigMaps and Secrets out of default, kube-public and kube-node-lease into namespaces of their own.")
                 .build(),
         ];
         let mut capabilities = vec![
@@ -70,7 +74,7 @@ impl Plugin for Namespaces {
         let namespaces = match parsed(host, "v1", "Namespace") {
             Ok(n) => n,
             Err(e) => {
-                for id in ["pod-security-admission", "network-policies", "default-namespace", RESERVED] {
+                for id in ["pod-security-admission", "network-policies", "default-namespace", RESERVED, PLATFORM] {
                     out.push(Finding::new(id, Status::Error, e.clone()));
                 }
                 return Ok(());
@@ -80,6 +84,7 @@ impl Plugin for Namespaces {
         network_policies(host, &namespaces, out);
         default_namespace(host, out);
         reserved_namespaces(host, settings, out);
+        platform_namespaces(host, settings, out);
         Ok(())
     }
 }
@@ -189,6 +194,9 @@ fn default_namespace(host: &dyn Host, out: &mut Findings) {
 }
 
 const RESERVED: &str = "reserved-namespaces";
+/// What Kubernetes and kubeadm keep in the reserved namespaces themselves
+/// (every namespace also gets the ConfigMap kube-root-ca.crt).
+const RESERVED_ALLOWED: &[(&str, &str, &str)] = &[("Service", "default", "kubernetes"), ("ConfigMap", "kube-public", "cluster-info")];
 
 /// Workloads and Services in the namespaces Kubernetes keeps for itself
 /// (the setting `reserved-namespaces.names`, by default default, kube-public
@@ -201,7 +209,7 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
         return out.push(Finding::new(RESERVED, Status::Error, "setting reserved-namespaces.names names no namespace"));
     }
     let (mut found, mut errors) = (0, 0);
-    for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(&[("v1", "Service")]) {
+    for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(&[("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret")]) {
         for namespace in &names {
             let objects = match host.list_objects(api_version, kind_name, Some(namespace)) {
                 Ok(o) => o,
@@ -212,11 +220,14 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
                 }
             };
             for o in objects {
-                if *kind_name == "Service" && *namespace == "default" && o.ref_.name == "kubernetes" {
+                if RESERVED_ALLOWED.contains(&(*kind_name, *namespace, o.ref_.name.as_str()))
+                    || (*kind_name == "ConfigMap" && o.ref_.name == "kube-root-ca.crt")
+                {
                     continue;
                 }
                 found += 1;
-                let message = format!("{kind_name} {} runs in {namespace}, a namespace Kubernetes reserves for itself", o.ref_.name);
+                let verb = if WORKLOAD_KINDS.iter().any(|(_, k)| k == kind_name) { "runs" } else { "is kept" };
+                let message = format!("{kind_name} {} {verb} in {namespace}, a namespace Kubernetes reserves for itself", o.ref_.name);
                 out.push(Finding::new(RESERVED, Status::Fail, message).on_object(o.ref_));
             }
         }
@@ -225,7 +236,76 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
         out.push(Finding::new(
             RESERVED,
             Status::Pass,
-            format!("{} hold no workloads or Services but the API server's own", names.join(", ")),
+            format!("{} hold no workloads, Services, ConfigMaps or Secrets but Kubernetes' own", names.join(", ")),
+        ));
+    }
+}
+
+const PLATFORM: &str = "platform-namespaces";
+
+/// Name prefixes of the components clusters commonly run in kube-system:
+/// the control plane (static pods are `<component>-<node>`), DNS, kube-proxy,
+/// the usual CNI and CSI agents.
+const PLATFORM_COMPONENTS: &[&str] = &[
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "kube-proxy",
+    "coredns",
+    "kube-dns",
+    "node-local-dns",
+    "metrics-server",
+    "cloud-controller-manager",
+    "konnectivity-agent",
+    "calico",
+    "cilium",
+    "kube-flannel",
+    "weave-net",
+    "kindnet",
+    "aws-node",
+    "antrea",
+    "ebs-csi",
+    "csi-",
+];
+
+/// Workloads in the system namespaces that are not a known platform
+/// component, for a reviewer (STIG V-242417 is a manual rule): each one is
+/// listed so the reviewer can confirm it belongs there. The setting
+/// `platform-namespaces.components` adds name prefixes of in-house
+/// components.
+fn platform_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings) {
+    let extra: Vec<&str> =
+        settings.get("platform-namespaces.components").unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    let known = |name: &str| PLATFORM_COMPONENTS.iter().chain(&extra).any(|p| name.starts_with(p));
+    let (mut seen, mut unknown, mut errors) = (0, 0, 0);
+    for (api_version, kind_name) in WORKLOAD_KINDS {
+        for namespace in ["kube-system", "kube-public", "kube-node-lease"] {
+            let objects = match host.list_objects(api_version, kind_name, Some(namespace)) {
+                Ok(o) => o,
+                Err(e) => {
+                    out.push(Finding::new(PLATFORM, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                    errors += 1;
+                    break;
+                }
+            };
+            for o in objects {
+                seen += 1;
+                if known(&o.ref_.name) {
+                    continue;
+                }
+                unknown += 1;
+                let message =
+                    format!("{kind_name} {} in {namespace} is not a known platform component: confirm it belongs there", o.ref_.name);
+                out.push(Finding::new(PLATFORM, Status::Fail, message).on_object(o.ref_));
+            }
+        }
+    }
+    if unknown == 0 && errors == 0 {
+        out.push(Finding::new(
+            PLATFORM,
+            Status::Pass,
+            format!("all {seen} workload objects in the system namespaces are known platform components"),
         ));
     }
 }
@@ -284,12 +364,30 @@ mod tests {
     }
 
     #[test]
+    fn unknown_workloads_in_system_namespaces_are_listed_for_review() {
+        let known = FakeHost::new()
+            .object("v1", "Pod", json!({"metadata": {"name": "kube-apiserver-cp-1", "namespace": "kube-system"}}))
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "coredns", "namespace": "kube-system"}}))
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "shop", "namespace": "shop"}}));
+        assert_eq!(verdicts(&known, PLATFORM), [(String::new(), Status::Pass)]);
+        let odd = known.object("v1", "Pod", json!({"metadata": {"name": "netdebug-tmp", "namespace": "kube-system"}}));
+        assert_eq!(verdicts(&odd, PLATFORM), [("netdebug-tmp".into(), Status::Fail)]);
+        let allowed = odd.run::<Namespaces>(&[("platform-namespaces.components", "netdebug")]).unwrap();
+        assert!(allowed.iter().any(|f| f.check == PLATFORM && f.status == Status::Pass), "in-house components can be added");
+        let denied = odd.deny("v1", "Pod");
+        assert!(verdicts(&denied, PLATFORM).iter().any(|(_, s)| *s == Status::Error));
+    }
+
+    #[test]
     fn reserved_namespaces_hold_no_workloads_or_services_of_users() {
         let clean = FakeHost::new()
             .object("v1", "Service", json!({"metadata": {"name": "kubernetes", "namespace": "default"}}))
             .object("v1", "ConfigMap", json!({"metadata": {"name": "cluster-info", "namespace": "kube-public"}}))
+            .object("v1", "ConfigMap", json!({"metadata": {"name": "kube-root-ca.crt", "namespace": "default"}}))
             .object("apps/v1", "DaemonSet", json!({"metadata": {"name": "kube-proxy", "namespace": "kube-system"}}));
         assert_eq!(verdicts(&clean, RESERVED), [(String::new(), Status::Pass)]);
+        let config = clean.clone().object("v1", "ConfigMap", json!({"metadata": {"name": "legacy-app-config", "namespace": "default"}}));
+        assert_eq!(verdicts(&config, RESERVED), [("legacy-app-config".into(), Status::Fail)]);
         let dirty = clean.object("v1", "Pod", json!({"metadata": {"name": "debug", "namespace": "kube-node-lease"}})).object(
             "v1",
             "Service",
