@@ -112,6 +112,19 @@ fn a_live_stig_scan_judges_the_objects_as_the_files_do() {
     for id in ["V-242383", "V-242395", "V-242442"] {
         assert_eq!(status(id), "fail", "{id}");
     }
+    // violations.tsv: worker-2's old kubelet (V-242442), the password in a
+    // ConfigMap in default (V-274883, assisting a manual rule).
+    let objects = |check: &str| -> Vec<String> {
+        live["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == check && f["status"] == "fail")
+            .map(|f| f["object"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(objects("cluster-inventory/node-versions"), ["worker-2"]);
+    assert_eq!(objects("cluster-inventory/plaintext-credentials"), ["legacy-app-config"]);
     // Without node access the control plane is judged from its mirror pods
     // (violations.tsv: token file and anonymous auth on the API server, the
     // scheduler on every interface; its TLS floor and etcd's certificates pass).
