@@ -1,14 +1,15 @@
-//! End-to-end tests of STIG checklist output (`--format ckl|cklb`): the
-//! demo scanned with the DISA Kubernetes STIG profile, written as the
-//! checklists STIG Viewer 2 and 3 open, and the usage errors around them.
+//! End-to-end tests of STIG output (`--format ckl|cklb|xccdf`): the demo
+//! scanned with the DISA Kubernetes STIG profile, written as the checklists
+//! STIG Viewer 2 and 3 open and as XCCDF 1.2 results, and the usage errors
+//! around them.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
 use support::*;
 
@@ -40,15 +41,44 @@ fn ckl_word(status: &str) -> &'static str {
     }
 }
 
-/// An element: name, text with entities resolved, children.
+/// The XCCDF words for rampart's verdicts: only a pass is `pass`.
+fn xccdf_word(status: &str) -> &'static str {
+    match status {
+        "pass" => "pass",
+        "fail" => "fail",
+        "not-applicable" => "notapplicable",
+        "error" => "error",
+        "warn" => "notchecked",
+        other => panic!("unknown status {other}"),
+    }
+}
+
+/// An element: name, attributes, text with entities resolved, children.
 #[derive(Debug, Default)]
 struct Node {
     name: String,
+    attrs: BTreeMap<String, String>,
     text: String,
     children: Vec<Node>,
 }
 
 impl Node {
+    fn of(e: &BytesStart<'_>) -> Node {
+        let attrs = e
+            .attributes()
+            .map(|a| {
+                let a = a.expect("a well-formed attribute");
+                let value = a.normalized_value(XmlVersion::Implicit1_0).expect("an attribute value");
+                (a.key.into_inner().to_string(), value.into_owned())
+            })
+            .collect();
+        Node { name: e.name().into_inner().to_string(), attrs, ..Node::default() }
+    }
+
+    fn attr(&self, name: &str) -> &str {
+        self.attrs.get(name).unwrap_or_else(|| panic!("no {name} on <{}>", self.name))
+    }
+
     fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
@@ -66,15 +96,15 @@ impl Node {
     }
 }
 
-/// Parses a .ckl with quick-xml's reader (end tags must match).
-fn parse_ckl(xml: &str) -> Node {
+/// Parses a .ckl or XCCDF with quick-xml's reader (end tags must match).
+fn parse_xml(xml: &str) -> Node {
     let mut reader = Reader::from_str(xml);
     let mut stack = vec![Node::default()];
     loop {
-        match reader.read_event().unwrap_or_else(|e| panic!("the .ckl is not XML: {e}")) {
-            Event::Start(e) => stack.push(Node { name: e.name().into_inner().to_string(), ..Node::default() }),
+        match reader.read_event().unwrap_or_else(|e| panic!("not XML: {e}")) {
+            Event::Start(e) => stack.push(Node::of(&e)),
             Event::Empty(e) => {
-                let node = Node { name: e.name().into_inner().to_string(), ..Node::default() };
+                let node = Node::of(&e);
                 stack.last_mut().unwrap().children.push(node);
             }
             Event::End(_) => {
@@ -116,7 +146,7 @@ fn the_demo_as_a_ckl_carries_every_rule_with_its_verdict() {
     assert!(r.stdout.is_empty());
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-    let doc = parse_ckl(&text);
+    let doc = parse_xml(&text);
     let checklist = doc.one("CHECKLIST");
     let asset = checklist.one("ASSET");
     assert_eq!(asset.one("HOST_NAME").text, "kubernetes", "manifests and node roots: no server to name the asset after");
@@ -192,6 +222,97 @@ fn the_demo_as_a_cklb_is_named_by_asset_and_reproducible() {
     assert_eq!(first.stdout, again.stdout, "derived UUIDs and no timestamps: the same scan gives the same file");
 }
 
+/// The document with its `end-time` value left out: the one value that
+/// differs between two writes of the same results.
+fn without_end_time(xml: &str) -> String {
+    let start = xml.find(" end-time=\"").expect("an end-time") + " end-time=\"".len();
+    let end = start + xml[start..].find('"').expect("a closing quote");
+    format!("{}{}", &xml[..start], &xml[end..])
+}
+
+/// XCCDF 1.2 results: a Rule and a rule-result per rule of the STIG with
+/// DISA's ids, the JSON report's verdicts, and the default model's score.
+#[test]
+fn the_demo_as_xccdf_has_a_rule_result_per_rule_with_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo-xccdf.xml");
+    let r = demo_scan(&["--format", "xccdf", "--asset", "prod-east", "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "exit code as for JSON: {}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let doc = parse_xml(&text);
+    let benchmark = doc.one("Benchmark");
+    assert_eq!(benchmark.attr("xmlns"), "http://checklists.nist.gov/xccdf/1.2");
+    assert_eq!(benchmark.attr("id"), "xccdf_mil.disa.stig_benchmark_Kubernetes_STIG");
+    assert_eq!(benchmark.one("version").text, "2");
+    assert!(benchmark.one("plain-text").text.starts_with("Release: 6 Benchmark Date: "));
+    let t = benchmark.one("TestResult");
+    assert_eq!(t.one("target").text, "prod-east");
+    let end = t.attr("end-time");
+    let shape: String = end.chars().map(|c| if c.is_ascii_digit() { 'd' } else { c }).collect();
+    assert_eq!(shape, "dddd-dd-ddTdd:dd:ddZ", "{end}");
+    assert!(end >= "2026-01-01", "the time of the scan: {end}");
+    let facts: Vec<(&str, &str)> = t.one("target-facts").all("fact").map(|f| (f.attr("name"), f.text.as_str())).collect();
+    assert_eq!(
+        facts,
+        [
+            ("urn:xccdf:fact:asset:identifier:host_name", "prod-east"),
+            ("urn:rampart:fact:kubernetes:node", "cp-1"),
+            ("urn:rampart:fact:kubernetes:node", "worker-1")
+        ],
+        "no Kubernetes version from files"
+    );
+
+    let report = demo_json();
+    let rules: Vec<&Node> = benchmark.all("Group").map(|g| g.one("Rule")).collect();
+    let results: Vec<&Node> = t.all("rule-result").collect();
+    assert_eq!((rules.len(), results.len()), (92, 92));
+    assert_eq!(results.len(), controls(report).len());
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((rule, result), c) in rules.iter().zip(&results).zip(controls(report)) {
+        let id = c["id"].as_str().unwrap();
+        let idref = format!("xccdf_mil.disa.stig_rule_{}", c["rule_id"].as_str().unwrap());
+        assert_eq!(rule.attr("id"), idref, "Rules in the profile's order");
+        assert_eq!(result.attr("idref"), idref, "rule-results in the profile's order");
+        assert_eq!(result.attr("severity"), c["severity"].as_str().unwrap(), "{id}");
+        assert_eq!(result.attr("version"), c["stig_id"].as_str().unwrap(), "{id}");
+        assert_eq!(result.attr("weight"), "10.0", "{id}");
+        let idents: Vec<String> = result.all("ident").map(|i| i.text.clone()).collect();
+        assert_eq!(idents, strings(&c["ccis"]), "{id}");
+        let status = c["status"].as_str().unwrap();
+        assert_eq!(result.one("result").text, xccdf_word(status), "{id} is {status}");
+        *seen.entry(status).or_insert(0) += 1;
+        let messages: Vec<&str> = result.all("message").map(|m| m.text.as_str()).collect();
+        assert!(messages[0].starts_with("rampart ") && messages[0].contains(&format!("verdict {status}")), "{id}: {messages:?}");
+        if let Some(reason) = c["reason"].as_str() {
+            assert!(messages.iter().any(|m| m.contains(reason)), "{id}: the reason is a message: {messages:?}");
+        }
+        if id == "V-242445" {
+            assert_eq!(status, "fail");
+            assert!(messages.iter().any(|m| m.starts_with("fail: node cp-1 /var/lib/etcd")), "{messages:?}");
+        }
+    }
+    for status in ["pass", "fail", "warn", "not-applicable"] {
+        assert!(seen.contains_key(status), "the demo gives {status} verdicts: {seen:?}");
+    }
+
+    // The default model: 100 × pass / (pass + fail + error) over the rules.
+    let n = |s: &str| seen.get(s).copied().unwrap_or(0) as f64;
+    let expected = (n("pass") * 1000.0 / (n("pass") + n("fail") + n("error"))).round() / 10.0;
+    let score = t.one("score");
+    assert_eq!(score.attr("system"), "urn:xccdf:scoring:default");
+    assert_eq!(score.text, format!("{expected:.1}"));
+    let manual_errors = controls(report).iter().filter(|c| c["assessment"] == "manual" && c["status"] == "error").count();
+    if manual_errors == 0 {
+        assert_eq!(score.text.parse::<f64>().ok(), report["profiles"][0]["score"].as_f64(), "the profile's score");
+    }
+
+    let again = demo_scan(&["--format", "xccdf", "--asset", "prod-east"]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert_eq!(without_end_time(&again.stdout), without_end_time(&text), "only the end time differs between two scans");
+}
+
 /// A fleet's checklist: merging the JSON report gives the checklist of the
 /// scan itself.
 #[test]
@@ -206,6 +327,12 @@ fn merge_writes_the_same_checklist_as_the_scan() {
     let first_difference = merged.stdout.lines().zip(direct.stdout.lines()).enumerate().find(|(_, (m, d))| m != d);
     assert_eq!(first_difference, None, "line {:?}", first_difference.map(|(i, _)| i + 1));
     assert_eq!(merged.stdout, direct.stdout);
+
+    let merged = run(rampart().args(["merge", "--format", "xccdf"]).arg(&json));
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    let direct = demo_scan(&["--format", "xccdf"]);
+    assert!(merged.stdout.contains("<rule-result "), "{}", merged.stdout);
+    assert_eq!(without_end_time(&merged.stdout), without_end_time(&direct.stdout));
 }
 
 fn write_report(dir: &Path, profiles: &str) -> std::path::PathBuf {
@@ -244,9 +371,26 @@ fn a_checklist_needs_a_stig_profile() {
     assert_eq!(merged.code, 2);
     assert!(merged.stderr.contains("profile cis-k8s-1.12 has no [checklist] table"), "{}", merged.stderr);
 
+    // XCCDF results are refused alike.
+    let no_profile = run(rampart().args(["scan", "--format", "xccdf", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(no_profile.code, 2);
+    assert!(no_profile.stdout.is_empty());
+    assert!(no_profile.stderr.contains("--format xccdf") && no_profile.stderr.contains("--profile ID"), "{}", no_profile.stderr);
+    let cis = run(rampart().args(["scan", "--format", "xccdf", "--profile", "cis-k8s-1.12", "--manifests"]).arg(&demo.cluster));
+    assert_eq!(cis.code, 2);
+    assert!(cis.stdout.is_empty());
+    assert!(
+        cis.stderr.contains("--format xccdf") && cis.stderr.contains("profile cis-k8s-1.12 has no [checklist] table"),
+        "{}",
+        cis.stderr
+    );
+    let merged = run(rampart().args(["merge", "--format", "xccdf"]).arg(write_report(dir.path(), "[]")));
+    assert_eq!(merged.code, 2);
+    assert!(merged.stdout.is_empty() && merged.stderr.contains("no profile was assessed"), "{}", merged.stderr);
+
     let stray = run(rampart().args(["scan", "--format", "json", "--asset", "prod", "--manifests"]).arg(&demo.cluster));
     assert_eq!(stray.code, 2);
-    assert!(stray.stderr.contains("--asset") && stray.stderr.contains("--format ckl or cklb"), "{}", stray.stderr);
+    assert!(stray.stderr.contains("--asset") && stray.stderr.contains("--format ckl, cklb or xccdf"), "{}", stray.stderr);
     let blank = run(rampart().args(["scan", "--format", "ckl", "--profile", STIG, "--asset", " ", "--manifests"]).arg(&demo.cluster));
     assert_eq!(blank.code, 2);
     assert!(blank.stderr.contains("1 to 255 printable characters"), "{}", blank.stderr);

@@ -13,7 +13,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::grants::Capability;
 use crate::profile::Profile;
 use crate::registry::Registry;
-use crate::report::{self, Severity, checklist};
+use crate::report::{self, Severity, checklist, xccdf};
 use crate::scan::{self, ScanRequest};
 use crate::sources::live::LiveOptions;
 
@@ -258,11 +258,15 @@ enum ReportFormat {
     Ckl,
     /// The profile's verdicts as a STIG Viewer 3 checklist (JSON).
     Cklb,
+    /// The profile's verdicts as XCCDF 1.2 results (OpenSCAP, STIG Manager,
+    /// Heimdall).
+    Xccdf,
 }
 
 impl ReportFormat {
+    /// The STIG formats: they need a STIG profile and name an asset.
     fn is_checklist(self) -> bool {
-        matches!(self, ReportFormat::Ckl | ReportFormat::Cklb)
+        matches!(self, ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf)
     }
 
     fn flag(self) -> &'static str {
@@ -271,6 +275,7 @@ impl ReportFormat {
             ReportFormat::Json => "--format json",
             ReportFormat::Ckl => "--format ckl",
             ReportFormat::Cklb => "--format cklb",
+            ReportFormat::Xccdf => "--format xccdf",
         }
     }
 }
@@ -285,8 +290,9 @@ struct ReportArgs {
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// The asset's host name in a checklist (--format ckl|cklb) [default:
-    /// the API server's host for a live scan, else `kubernetes`].
+    /// The asset's host name in a checklist or XCCDF target (--format
+    /// ckl|cklb|xccdf) [default: the API server's host for a live scan, else
+    /// `kubernetes`].
     #[arg(long, value_name = "NAME")]
     asset: Option<String>,
 
@@ -305,7 +311,7 @@ impl ReportArgs {
     fn check(&self) -> anyhow::Result<()> {
         let Some(asset) = &self.asset else { return Ok(()) };
         if !self.format.is_checklist() {
-            bail!("--asset names the host in a STIG checklist: use it with --format ckl or cklb");
+            bail!("--asset names the host in a STIG checklist or XCCDF result: use it with --format ckl, cklb or xccdf");
         }
         // STIG Manager refuses host names past 255 characters.
         if asset.trim().is_empty() || asset.chars().count() > 255 || asset.chars().any(char::is_control) {
@@ -567,12 +573,14 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
                 report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
             write_output(output, &text)?
         }
-        ReportFormat::Ckl | ReportFormat::Cklb => {
+        ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
             let asset = checklist::Asset::of(report, args.asset.as_deref());
-            let text = if args.format == ReportFormat::Ckl {
-                checklist::ckl(&report.profiles, &asset)
-            } else {
-                checklist::cklb(&report.profiles, &asset)
+            let text = match args.format {
+                ReportFormat::Ckl => checklist::ckl(&report.profiles, &asset),
+                ReportFormat::Cklb => checklist::cklb(&report.profiles, &asset),
+                // The report carries no time of its own: the results are
+                // recorded now, right after the scan (or the merge).
+                _ => xccdf::xccdf(report, &asset, std::time::SystemTime::now()),
             };
             write_output(output, &text.context(args.format.flag())?)?
         }

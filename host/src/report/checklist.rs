@@ -2,6 +2,8 @@
 //! `.ckl` (XML, STIG Viewer 2) or `.cklb` (JSON, STIG Viewer 3). Importers
 //! match rules on the benchmark id and the rule id with its revision, so both
 //! are the profile's values verbatim; docs/checklists.md says what goes where.
+//! The asset, the rules and their bounded texts are shared with the XCCDF
+//! results (xccdf.rs).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -25,7 +27,7 @@ const MAX_EVIDENCE_VALUE: usize = 200;
 /// COMMENTS is cut at this many characters.
 const MAX_COMMENTS: usize = 8_000;
 
-/// Why a report cannot be written as a checklist.
+/// Why a report cannot be written as a STIG checklist or as XCCDF results.
 #[derive(Debug, thiserror::Error)]
 pub enum ChecklistError {
     /// No profile was assessed: a checklist holds a profile's verdicts.
@@ -46,6 +48,23 @@ pub enum ChecklistError {
         "profile {profile}: no rule_id on control(s) {controls}; importers match rules on it, so the profile must give every control one"
     )]
     NoRuleId { profile: String, controls: String },
+    /// An identifier that XCCDF puts into an id (`xccdf_mil.disa.stig_rule_<rule_id>`)
+    /// holds characters an XML name cannot.
+    #[error(
+        "profile {profile}: {what} {value:?} cannot be part of an XCCDF id, which takes letters, digits, '.', '-' and '_' only; \
+         DISA's ids are of that form, so the profile must give them verbatim"
+    )]
+    XccdfId { profile: String, what: &'static str, value: String },
+    /// Two controls share a rule id; XCCDF rule ids are unique, and importers
+    /// would file both verdicts under one rule.
+    #[error("profile {profile}: controls {controls} have the same rule_id {rule_id}; each rule must have its own")]
+    SameRuleId { profile: String, rule_id: String, controls: String },
+    /// An XCCDF result document is one benchmark's.
+    #[error(
+        "an XCCDF result document holds one benchmark, and the reports assessed {count} profiles ({profiles}): \
+         merge each profile's reports on their own, or write --format ckl or cklb, which hold several"
+    )]
+    OneBenchmark { count: usize, profiles: String },
     /// Serializing failed (not expected: everything is written to memory).
     #[error("writing the checklist: {0}")]
     Write(String),
@@ -139,7 +158,7 @@ pub fn cklb_status(status: Status) -> &'static str {
 }
 
 /// STIGs know three severities (CAT I, II, III).
-fn stig_severity(severity: Severity) -> &'static str {
+pub(super) fn stig_severity(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical | Severity::High => "high",
         Severity::Medium => "medium",
@@ -175,26 +194,30 @@ fn clip(text: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// One rule of a checklist, from one control.
-struct Rule<'a> {
-    control: &'a ControlResult,
-    rule_id: &'a str,
+pub(super) struct Rule<'a> {
+    pub(super) control: &'a ControlResult,
+    pub(super) rule_id: &'a str,
     uuid: String,
-    details: String,
-    comments: String,
+    /// FINDING_DETAILS: what rampart saw, bounded.
+    pub(super) details: String,
+    /// COMMENTS: who decided and why, bounded.
+    pub(super) comments: String,
 }
 
 /// One benchmark of a checklist (an iSTIG, a `stigs[]` entry).
-struct Stig<'a> {
-    id: &'a Checklist,
+pub(super) struct Stig<'a> {
+    pub(super) id: &'a Checklist,
     uuid: String,
     /// `<title> :: Version <v>, <release info>`, as STIG Viewer writes STIGRef.
     stig_ref: String,
     /// `Unclass` for UNCLASSIFIED, as STIG Viewer writes Class.
     class: String,
-    rules: Vec<Rule<'a>>,
+    pub(super) rules: Vec<Rule<'a>>,
 }
 
-fn stigs<'a>(profiles: &'a [ProfileResult], asset: &Asset) -> Result<Vec<Stig<'a>>, ChecklistError> {
+/// The benchmarks of the assessed profiles, or why they cannot be written
+/// for STIG tools (no profile, no `[checklist]`, no rule ids).
+pub(super) fn stigs<'a>(profiles: &'a [ProfileResult], asset: &Asset) -> Result<Vec<Stig<'a>>, ChecklistError> {
     if profiles.is_empty() {
         return Err(ChecklistError::NoProfile);
     }
@@ -338,7 +361,7 @@ fn comments(c: &ControlResult, profile: &str, tool: &str) -> String {
 
 /// Text as XML 1.0 allows it: characters it forbids even escaped (most
 /// control characters) become U+FFFD.
-fn xml_chars(text: &str) -> Cow<'_, str> {
+pub(super) fn xml_chars(text: &str) -> Cow<'_, str> {
     let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
     if text.chars().all(allowed) {
         Cow::Borrowed(text)
@@ -348,7 +371,7 @@ fn xml_chars(text: &str) -> Cow<'_, str> {
 }
 
 /// An element holding text; `<`, `>` and `&` are escaped (quotes need not be in text).
-fn element<W: Write>(w: &mut Writer<W>, tag: &str, text: &str) -> std::io::Result<()> {
+pub(super) fn element<W: Write>(w: &mut Writer<W>, tag: &str, text: &str) -> std::io::Result<()> {
     w.create_element(tag).write_text_content(BytesText::from_escaped(partial_escape(xml_chars(text))))?;
     Ok(())
 }
@@ -690,12 +713,14 @@ fn cklb_stig<'a>(stig: &'a Stig<'a>) -> CklbStig<'a> {
     }
 }
 
+/// The fixtures are shared with the XCCDF tests (xccdf.rs).
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use quick_xml::Reader;
+    use quick_xml::events::BytesStart;
+    use quick_xml::{Reader, XmlVersion};
     use serde_json::Value;
 
     use super::*;
@@ -703,7 +728,7 @@ mod tests {
     use crate::report::{Evidence, NodeTarget, ObjectRef, SCHEMA_VERSION, Targets, Tool};
 
     /// One control per status: pass, fail, warn (manual), not-applicable, error.
-    const PROFILE: &str = r#"
+    pub(in crate::report) const PROFILE: &str = r#"
 id = "stig-t"
 title = "A STIG, test subset"
 version = "V2R6"
@@ -766,7 +791,7 @@ rule_id = "SV-5r500_rule"
 stig_id = "CNTR-K8-000050"
 "#;
 
-    fn finding(check: &str, status: Status, message: &str) -> Finding {
+    pub(in crate::report) fn finding(check: &str, status: Status, message: &str) -> Finding {
         let mut evidence = Evidence::default();
         evidence.push("mode".into(), "0644".into());
         Finding {
@@ -782,12 +807,12 @@ stig_id = "CNTR-K8-000050"
         }
     }
 
-    fn result_of(text: &str, findings: &[Finding]) -> ProfileResult {
+    pub(in crate::report) fn result_of(text: &str, findings: &[Finding]) -> ProfileResult {
         let profile = Profile::parse(Path::new("stig-t.toml"), text).unwrap();
         evaluate(&profile, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() })
     }
 
-    fn result() -> ProfileResult {
+    pub(in crate::report) fn result() -> ProfileResult {
         let pod = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("dev".into()), name: "web".into() };
         result_of(
             PROFILE,
@@ -807,24 +832,43 @@ stig_id = "CNTR-K8-000050"
         )
     }
 
-    fn asset() -> Asset {
+    pub(in crate::report) fn asset() -> Asset {
         Asset { host_name: "prod-cluster".into(), comment: "scanned by rampart".into(), tool: "rampart 0.1.0".into() }
     }
 
-    /// An element of a parsed document: name, text (entities resolved) and children.
+    /// An element of a parsed document: name, attributes, text (entities
+    /// resolved) and children.
     #[derive(Debug, Default)]
-    struct Node {
-        name: String,
-        text: String,
-        children: Vec<Node>,
+    pub(in crate::report) struct Node {
+        pub(in crate::report) name: String,
+        pub(in crate::report) attrs: BTreeMap<String, String>,
+        pub(in crate::report) text: String,
+        pub(in crate::report) children: Vec<Node>,
     }
 
     impl Node {
-        fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        fn of(e: &BytesStart<'_>) -> Node {
+            let attrs = e
+                .attributes()
+                .map(|a| {
+                    let a = a.expect("a well-formed attribute");
+                    let value = a.normalized_value(XmlVersion::Implicit1_0).expect("an attribute value");
+                    (a.key.into_inner().to_string(), value.into_owned())
+                })
+                .collect();
+            Node { name: e.name().into_inner().to_string(), attrs, ..Node::default() }
+        }
+
+        pub(in crate::report) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
             self.children.iter().filter(move |c| c.name == name)
         }
 
-        fn one<'a>(&'a self, name: &'a str) -> &'a Node {
+        /// An attribute's value, which must be there.
+        pub(in crate::report) fn attr(&self, name: &str) -> &str {
+            self.attrs.get(name).unwrap_or_else(|| panic!("no {name} on <{}>", self.name))
+        }
+
+        pub(in crate::report) fn one<'a>(&'a self, name: &'a str) -> &'a Node {
             let found: Vec<&Node> = self.all(name).collect();
             assert_eq!(found.len(), 1, "one <{name}> in <{}>", self.name);
             found[0]
@@ -843,14 +887,14 @@ stig_id = "CNTR-K8-000050"
     }
 
     /// Parses XML with quick-xml's reader, which checks that end tags match.
-    fn parse_xml(xml: &str) -> Node {
+    pub(in crate::report) fn parse_xml(xml: &str) -> Node {
         let mut reader = Reader::from_str(xml);
         let mut stack = vec![Node::default()];
         loop {
             match reader.read_event().unwrap_or_else(|e| panic!("not XML: {e}\n{xml}")) {
-                Event::Start(e) => stack.push(Node { name: e.name().into_inner().to_string(), ..Node::default() }),
+                Event::Start(e) => stack.push(Node::of(&e)),
                 Event::Empty(e) => {
-                    let node = Node { name: e.name().into_inner().to_string(), ..Node::default() };
+                    let node = Node::of(&e);
                     stack.last_mut().unwrap().children.push(node);
                 }
                 Event::End(_) => {
@@ -1123,7 +1167,7 @@ stig_id = "CNTR-K8-000050"
         assert!(err.contains("no rule_id on control(s) V-3, V-5"), "{err}");
     }
 
-    fn report(sources: &[&str], nodes: &[&str]) -> Report {
+    pub(in crate::report) fn report(sources: &[&str], nodes: &[&str]) -> Report {
         Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool { name: "rampart".into(), version: "0.1.0".into() },

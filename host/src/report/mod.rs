@@ -1,8 +1,10 @@
 //! The scan report: plain data, serialized as the versioned JSON schema in
-//! docs/report.md, printed as text, or written as a STIG checklist.
+//! docs/report.md, printed as text, or written as a STIG checklist or XCCDF
+//! results.
 
 pub mod checklist;
 mod text;
+pub mod xccdf;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
