@@ -135,6 +135,8 @@ fn a_live_stig_scan_judges_the_objects_as_the_files_do() {
         ("V-242409", "fail"),
         ("V-242379", "fail"),
         ("V-242380", "fail"),
+        ("V-242438", "fail"),
+        ("V-242403", "fail"),
         ("V-242377", "pass"),
         ("V-242382", "pass"),
         ("V-242423", "pass"),

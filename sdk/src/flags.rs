@@ -212,7 +212,7 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
         let explicit = settings.get(&format!("{}.explicit", check.id)) == Some("true");
         for cond in check.all {
             let given = args.get(cond.flag);
-            if explicit && given.is_none() && !matches!(cond.expect, Expect::Unset | Expect::Record) {
+            if explicit && given.is_none() && !matches!(cond.expect, Expect::Unset) {
                 problems.push(format!("--{} is not set, and this profile wants it set explicitly", cond.flag));
             }
             let value = given.or(cond.default);
@@ -257,8 +257,10 @@ pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Ar
 /// The component's flags as its mirror pods in kube-system show them, one
 /// set of findings per control-plane node, each on its pod. A kubelet
 /// publishes a mirror pod for each static pod it runs, so a scan without
-/// node access still judges kubeadm-style control planes. Checks that read
-/// files on the node (`extra`) cannot be judged from here and say so.
+/// node access still judges kubeadm-style control planes. The extra checks
+/// are judged on each pod's command line too; a file they need from the
+/// node is an error there, since the API does not show it.
+#[allow(clippy::too_many_arguments)]
 fn mirror_pods(
     host: &dyn Host,
     component: &Component,
@@ -267,6 +269,7 @@ fn mirror_pods(
     settings: &Settings,
     no_node: &str,
     out: &mut Findings,
+    judge_extra: &mut dyn FnMut(&Args, &mut Findings),
 ) {
     let all_ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
     let pods = match host.list_objects("v1", "Pod", Some("kube-system")) {
@@ -299,12 +302,9 @@ fn mirror_pods(
         let args = Args::parse_with_bools(&argv, component.bools);
         let mut mine = Findings::collecting();
         evaluate_args(&args, &ArgsSource::MirrorPod { pod: pod_name.clone(), node: node.clone() }, checks, settings, &mut mine);
+        judge_extra(&args, &mut mine);
         for f in mine.into_vec() {
             out.push(f.on_object(obj.ref_.clone()).with("node", node.clone()));
-        }
-        for id in extra {
-            let why = format!("reads a file on {node} that the API does not show; scan the node (--node or a node snapshot)");
-            out.push(Finding::new(id, Status::Error, why).on_object(obj.ref_.clone()));
         }
     }
     if found == 0 {
@@ -320,13 +320,14 @@ fn mirror_pods(
 /// every check is not-applicable when the component does not run here, and
 /// `error` when its command line cannot be read.
 pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
-    evaluate_with(host, component, checks, &[], settings, out);
+    evaluate_with(host, component, checks, &[], settings, out, &mut |_, _| {});
 }
 
 /// Like [`evaluate`], for a plugin with more checks on the same command
-/// line (`extra`, its check ids): they get the same not-applicable or
-/// error finding when the command line is missing, and the parsed command
-/// line is returned for the plugin to judge them.
+/// line (`extra`, their ids): `judge_extra` is called with each command line
+/// found (one per control-plane node when they come from mirror pods) to
+/// push those findings; when there is none, the extra checks get the same
+/// not-applicable or error finding as the flag checks.
 pub fn evaluate_with(
     host: &dyn Host,
     component: &Component,
@@ -334,17 +335,17 @@ pub fn evaluate_with(
     extra: &[&str],
     settings: &Settings,
     out: &mut Findings,
-) -> Option<Args> {
+    judge_extra: &mut dyn FnMut(&Args, &mut Findings),
+) {
     let ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
     if let Err(crate::AccessError::Unavailable(why)) = host.process_args(component.name) {
         // No node in view (a scan of the cluster alone): the mirror pods.
-        mirror_pods(host, component, checks, extra, settings, &why, out);
-        return None;
+        return mirror_pods(host, component, checks, extra, settings, &why, out, judge_extra);
     }
     match command_line(host, component) {
         Ok(Some((args, source))) => {
             evaluate_args(&args, &source, checks, settings, out);
-            Some(args)
+            judge_extra(&args, out);
         }
         Ok(None) => {
             let why =
@@ -352,13 +353,11 @@ pub fn evaluate_with(
             for id in ids() {
                 out.push(Finding::new(id, Status::NotApplicable, why.clone()));
             }
-            None
         }
         Err(e) => {
             for id in ids() {
                 out.push(Finding::new(id, Status::Error, e.clone()));
             }
-            None
         }
     }
 }

@@ -17,6 +17,12 @@ fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, 
     let bytes = host.read_file(path).map_err(|e| match e {
         AccessError::NotFound(_) => (Status::Fail, format!("--{flag} names {path}, which does not exist on this node")),
         AccessError::Denied(m) => (Status::Error, format!("{m}; grant it with --grant node.read:{path}")),
+        AccessError::Unavailable(m) => (
+            Status::Error,
+            format!(
+                "--{flag} names {path}, a file on the node, which this scan cannot read ({m}); scan the node (--node or a node snapshot)"
+            ),
+        ),
         other => (Status::Error, format!("{path}: {}", other.reason())),
     })?;
     serde_yaml_ng::from_slice(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))

@@ -344,11 +344,11 @@ impl Plugin for ApiServer {
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         let extra = [config_files::ENCRYPTION, config_files::AUDIT, config_files::AUDIT_BODIES];
-        if let Some(args) = flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out) {
-            out.push(config_files::encryption(host, &args));
-            out.push(config_files::audit(host, &args));
-            out.push(config_files::audit_bodies(host, &args));
-        }
+        flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out, &mut |args, out| {
+            out.push(config_files::encryption(host, args));
+            out.push(config_files::audit(host, args));
+            out.push(config_files::audit_bodies(host, args));
+        });
         Ok(())
     }
 }
@@ -453,7 +453,19 @@ mod tests {
         assert!(token.evidence.contains(&("node".to_string(), "cp-1".to_string())), "{:?}", token.evidence);
         assert!(token.evidence.iter().any(|(k, v)| k == "found-in" && v == "mirror pod kube-system/kube-apiserver-cp-1 (node cp-1)"));
         let audit = findings.iter().find(|f| f.check == "audit-policy-rules").unwrap();
-        assert_eq!(audit.status, Status::Error, "a file on the node cannot be judged from the API");
+        assert_eq!(audit.status, Status::Fail, "no --audit-policy-file needs no file to fail: {audit:?}");
+        assert_eq!(audit.object.as_ref().unwrap().name, "kube-apiserver-cp-1");
+        // A flag naming a file: the file is on the node, which this run cannot read.
+        let mut pod: serde_json::Value =
+            pods["items"].as_array().unwrap().iter().find(|p| p["metadata"]["name"] == "kube-apiserver-cp-1").unwrap().clone();
+        pod["spec"]["containers"][0]["command"]
+            .as_array_mut()
+            .unwrap()
+            .push("--encryption-provider-config=/etc/kubernetes/enc.yaml".into());
+        let one = FakeHost::new().cluster_only().object("v1", "Pod", pod).run::<ApiServer>(&[]).unwrap();
+        let enc = one.iter().find(|f| f.check == "encryption-providers").unwrap();
+        assert_eq!(enc.status, Status::Error, "{enc:?}");
+        assert!(enc.message.contains("a file on the node"), "{}", enc.message);
         // No mirror pod (a managed control plane): errors that say so, never a pass.
         let managed = FakeHost::new().cluster_only().run::<ApiServer>(&[]).unwrap();
         assert!(managed.iter().all(|f| f.status == Status::Error && f.message.contains("no kube-apiserver mirror pod")), "{managed:?}");
