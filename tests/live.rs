@@ -125,6 +125,8 @@ fn a_live_stig_scan_judges_the_objects_as_the_files_do() {
     };
     assert_eq!(objects("cluster-inventory/node-versions"), ["worker-2"]);
     assert_eq!(objects("cluster-inventory/plaintext-credentials"), ["legacy-app-config"]);
+    // No --admission-control-config-file: evidence for the manual V-254800.
+    assert_eq!(objects("apiserver/admission-control-config"), ["kube-apiserver-cp-1"]);
     // Without node access the control plane is judged from its mirror pods
     // (violations.tsv: token file and anonymous auth on the API server, the
     // scheduler on every interface; its TLS floor and etcd's certificates pass).

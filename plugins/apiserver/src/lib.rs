@@ -287,6 +287,14 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-3.2.1"],
         all: &[c("audit-policy-file", None, Expect::Set)],
     },
+    FlagCheck {
+        id: "admission-control-config",
+        title: "An admission configuration sets cluster-wide Pod Security defaults",
+        severity: Severity::High,
+        remediation: "Pass --admission-control-config-file naming an AdmissionConfiguration whose PodSecurity plugin enforces baseline or restricted by default.",
+        tags: &["stig-V-254800"],
+        all: &[c("admission-control-config-file", None, Expect::Set)],
+    },
     flags::tls_min_version(&["stig-V-242378"]),
     flags::ALL_ALPHA_OFF,
     FlagCheck {
@@ -390,6 +398,7 @@ mod tests {
                 "service-account-extend-token-expiration",
                 "image-policy-webhook",
                 "audit-policy-file",
+                "admission-control-config",
                 "tls-min-version",
                 "encryption-providers",
                 "audit-policy-rules",
