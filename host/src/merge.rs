@@ -27,8 +27,13 @@ pub fn read(path: &Path) -> Result<Input> {
     struct Head {
         #[serde(default)]
         schema_version: serde_json::Value,
+        /// Only the ids: the controls (and their findings) are skipped.
         #[serde(default)]
-        profiles: serde_json::Value,
+        profiles: Vec<ProfileId>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ProfileId {
+        id: String,
     }
     let head: Head = serde_json::from_str(&text).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => bad(format!("not a rampart report: {e}")),
@@ -38,7 +43,7 @@ pub fn read(path: &Path) -> Result<Input> {
     if version.split('.').next() != SCHEMA_VERSION.split('.').next() {
         return Err(bad(format!("schema_version {version:?} is not {SCHEMA_VERSION} (or compatible)")));
     }
-    let profiles = head.profiles.as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_string)).collect();
+    let profiles = head.profiles.into_iter().map(|p| p.id).collect();
     let report: Report = serde_json::from_str(&text).map_err(|e| bad(format!("not a rampart report: {e}")))?;
     Ok(Input { path: path.to_path_buf(), report, profiles })
 }

@@ -90,45 +90,21 @@ fn default_score(controls: &[ControlResult]) -> f64 {
 
 /// `xsd:dateTime` in UTC to the second.
 fn timestamp(time: SystemTime) -> Result<String, ChecklistError> {
-    let secs = time.duration_since(UNIX_EPOCH).map_err(|_| ChecklistError::Write("the system clock is before 1970".into()))?.as_secs();
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    let (year, month, day) = civil(days);
-    Ok(format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60))
+    if time < UNIX_EPOCH {
+        return Err(ChecklistError::Write("the system clock is before 1970".into()));
+    }
+    let at = jiff::Timestamp::try_from(time).map_err(|e| ChecklistError::Write(format!("the system clock: {e}")))?;
+    Ok(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
-/// calendar (H. Hinnant's `civil_from_days`).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 /// `Release: 6 Benchmark Date: 01 Apr 2026` → `2026-04-01`, the date DISA
 /// gives the benchmark's status; `None` when the release line says no date.
 fn benchmark_date(release_info: &str) -> Option<String> {
     let (_, rest) = release_info.split_once("Benchmark Date:")?;
-    let mut words = rest.split_whitespace();
-    let day: u32 = words.next()?.parse().ok()?;
-    let month = words.next()?.to_ascii_lowercase();
-    let month = MONTHS.iter().position(|m| month.starts_with(m))? as u32 + 1;
-    let year: u32 = words.next()?.parse().ok().filter(|y| (1000..=9999).contains(y))?;
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    (1..=days).contains(&day).then(|| format!("{year:04}-{month:02}-{day:02}"))
+    let date: Vec<&str> = rest.split_whitespace().take(3).collect();
+    let date = date.join(" ");
+    let parsed = jiff::civil::Date::strptime("%d %b %Y", &date).or_else(|_| jiff::civil::Date::strptime("%d %B %Y", &date)).ok()?;
+    Some(parsed.strftime("%Y-%m-%d").to_string())
 }
 
 /// An element with attributes holding text; `<`, `>` and `&` are escaped in
