@@ -548,7 +548,7 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     // A checklist needs a STIG profile: say so before scanning anything.
     if args.report.format.is_checklist() {
         let fit = match &profile {
-            None => Err(checklist::ChecklistError::NoProfile),
+            None => Err(crate::Error::ChecklistWithoutProfile),
             Some(p) => checklist::check_profile(&p.id, p.checklist.as_ref()),
         };
         fit.context(args.report.format.flag())?;

@@ -54,6 +54,47 @@ pub enum Error {
     /// The Wasm engine could not be set up.
     #[error("wasm engine: {0}")]
     Engine(String),
+
+    // Why a report cannot be written as a STIG checklist or XCCDF results.
+    /// No profile was assessed: a checklist holds a profile's verdicts.
+    #[error(
+        "a STIG checklist holds a profile's verdicts, and no profile was assessed: scan with --profile ID, a STIG profile \
+         (one with a [checklist] table, such as k8s-stig-v2r6)"
+    )]
+    ChecklistWithoutProfile,
+    /// The profile does not name a STIG benchmark.
+    #[error(
+        "profile {profile} has no [checklist] table (the STIG benchmark id, title, version and release it belongs to), \
+         so its verdicts cannot be written as a STIG checklist: use --format json or text, or a STIG profile"
+    )]
+    NotAStig { profile: String },
+    /// Controls lack the rule id importers match on; written anyway they
+    /// would not match and would show as not reviewed.
+    #[error(
+        "profile {profile}: no rule_id on control(s) {controls}; importers match rules on it, so the profile must give every control one"
+    )]
+    NoRuleId { profile: String, controls: String },
+    /// An identifier that XCCDF puts into an id (`xccdf_mil.disa.stig_rule_<rule_id>`)
+    /// holds characters an XML name cannot.
+    #[error(
+        "profile {profile}: {what} {value:?} cannot be part of an XCCDF id, which takes letters, digits, '.', '-' and '_' only; \
+         DISA's ids are of that form, so the profile must give them verbatim"
+    )]
+    XccdfId { profile: String, what: &'static str, value: String },
+    /// Two controls share a rule id; XCCDF rule ids are unique, and importers
+    /// would file both verdicts under one rule.
+    #[error("profile {profile}: controls {controls} have the same rule_id {rule_id}; each rule must have its own")]
+    SameRuleId { profile: String, rule_id: String, controls: String },
+    /// An XCCDF result document is one benchmark's.
+    #[error(
+        "an XCCDF result document holds one benchmark, and the reports assessed {count} profiles ({profiles}): \
+         merge each profile's reports on their own, or write --format ckl or cklb, which hold several"
+    )]
+    OneBenchmark { count: usize, profiles: String },
+    /// Serializing a checklist failed (not expected: everything is written
+    /// to memory).
+    #[error("writing the checklist: {0}")]
+    ChecklistWrite(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

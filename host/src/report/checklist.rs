@@ -14,6 +14,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::Error;
 use crate::profile::{Assessment, Checklist, ControlResult, ProfileResult};
 use crate::report::{Finding, Report, Severity, Status, Summary};
 
@@ -27,61 +28,12 @@ const MAX_EVIDENCE_VALUE: usize = 200;
 /// COMMENTS is cut at this many characters.
 const MAX_COMMENTS: usize = 8_000;
 
-/// Why a report cannot be written as a STIG checklist or as XCCDF results.
-#[derive(Debug, thiserror::Error)]
-pub enum ChecklistError {
-    /// No profile was assessed: a checklist holds a profile's verdicts.
-    #[error(
-        "a STIG checklist holds a profile's verdicts, and no profile was assessed: scan with --profile ID, a STIG profile \
-         (one with a [checklist] table, such as k8s-stig-v2r6)"
-    )]
-    NoProfile,
-    /// The profile does not name a STIG benchmark.
-    #[error(
-        "profile {profile} has no [checklist] table (the STIG benchmark id, title, version and release it belongs to), \
-         so its verdicts cannot be written as a STIG checklist: use --format json or text, or a STIG profile"
-    )]
-    NotAStig { profile: String },
-    /// Controls lack the rule id importers match on; written anyway they
-    /// would not match and would show as not reviewed.
-    #[error(
-        "profile {profile}: no rule_id on control(s) {controls}; importers match rules on it, so the profile must give every control one"
-    )]
-    NoRuleId { profile: String, controls: String },
-    /// An identifier that XCCDF puts into an id (`xccdf_mil.disa.stig_rule_<rule_id>`)
-    /// holds characters an XML name cannot.
-    #[error(
-        "profile {profile}: {what} {value:?} cannot be part of an XCCDF id, which takes letters, digits, '.', '-' and '_' only; \
-         DISA's ids are of that form, so the profile must give them verbatim"
-    )]
-    XccdfId { profile: String, what: &'static str, value: String },
-    /// Two controls share a rule id; XCCDF rule ids are unique, and importers
-    /// would file both verdicts under one rule.
-    #[error("profile {profile}: controls {controls} have the same rule_id {rule_id}; each rule must have its own")]
-    SameRuleId { profile: String, rule_id: String, controls: String },
-    /// An XCCDF result document is one benchmark's.
-    #[error(
-        "an XCCDF result document holds one benchmark, and the reports assessed {count} profiles ({profiles}): \
-         merge each profile's reports on their own, or write --format ckl or cklb, which hold several"
-    )]
-    OneBenchmark { count: usize, profiles: String },
-    /// Serializing failed (not expected: everything is written to memory).
-    #[error("writing the checklist: {0}")]
-    Write(String),
-}
-
-impl From<std::io::Error> for ChecklistError {
-    fn from(e: std::io::Error) -> ChecklistError {
-        ChecklistError::Write(e.to_string())
-    }
-}
-
 /// Fails unless a profile can be written as a checklist; lets `scan` refuse
 /// before it runs anything.
-pub fn check_profile(id: &str, checklist: Option<&Checklist>) -> Result<(), ChecklistError> {
+pub fn check_profile(id: &str, checklist: Option<&Checklist>) -> Result<(), Error> {
     match checklist {
         Some(_) => Ok(()),
-        None => Err(ChecklistError::NotAStig { profile: id.to_string() }),
+        None => Err(Error::NotAStig { profile: id.to_string() }),
     }
 }
 
@@ -217,17 +169,17 @@ pub(super) struct Stig<'a> {
 
 /// The benchmarks of the assessed profiles, or why they cannot be written
 /// for STIG tools (no profile, no `[checklist]`, no rule ids).
-pub(super) fn stigs<'a>(profiles: &'a [ProfileResult], asset: &Asset) -> Result<Vec<Stig<'a>>, ChecklistError> {
+pub(super) fn stigs<'a>(profiles: &'a [ProfileResult], asset: &Asset) -> Result<Vec<Stig<'a>>, Error> {
     if profiles.is_empty() {
-        return Err(ChecklistError::NoProfile);
+        return Err(Error::ChecklistWithoutProfile);
     }
     let mut out = Vec::new();
     for p in profiles {
-        let id = p.checklist.as_ref().ok_or_else(|| ChecklistError::NotAStig { profile: p.id.clone() })?;
+        let id = p.checklist.as_ref().ok_or_else(|| Error::NotAStig { profile: p.id.clone() })?;
         let missing: Vec<&str> =
             p.controls.iter().filter(|c| c.rule_id.as_deref().is_none_or(str::is_empty)).map(|c| c.id.as_str()).collect();
         if !missing.is_empty() {
-            return Err(ChecklistError::NoRuleId { profile: p.id.clone(), controls: missing.join(", ") });
+            return Err(Error::NoRuleId { profile: p.id.clone(), controls: missing.join(", ") });
         }
         let rules = p
             .controls
@@ -385,44 +337,56 @@ fn stig_data<W: Write>(w: &mut Writer<W>, attribute: &str, data: &str) -> std::i
 }
 
 /// The checklist as a STIG Viewer 2 `.ckl`: one iSTIG per profile.
-pub fn ckl(profiles: &[ProfileResult], asset: &Asset) -> Result<String, ChecklistError> {
+pub fn ckl(profiles: &[ProfileResult], asset: &Asset) -> Result<String, Error> {
     let stigs = stigs(profiles, asset)?;
-    let mut w = Writer::new_with_indent(Vec::new(), b'\t', 1);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    w.write_event(Event::Comment(BytesText::new(&format!("written by {}", asset.tool))))?;
-    w.create_element("CHECKLIST").write_inner_content(|w| {
-        w.create_element("ASSET").write_inner_content(|w| {
-            for (tag, text) in [
-                ("ROLE", "None"),
-                ("ASSET_TYPE", "Computing"),
-                ("MARKING", ""),
-                ("HOST_NAME", asset.host_name.as_str()),
-                ("HOST_IP", ""),
-                ("HOST_MAC", ""),
-                ("HOST_FQDN", ""),
-                ("TARGET_COMMENT", asset.comment.as_str()),
-                ("TECH_AREA", ""),
-                ("TARGET_KEY", ""),
-                ("STIG_GUID", ""),
-                ("WEB_OR_DATABASE", "false"),
-                ("WEB_DB_SITE", ""),
-                ("WEB_DB_INSTANCE", ""),
-            ] {
-                element(w, tag, text)?;
-            }
-            Ok(())
-        })?;
-        w.create_element("STIGS").write_inner_content(|w| {
-            for stig in &stigs {
-                w.create_element("iSTIG").write_inner_content(|w| istig(w, stig))?;
-            }
+    xml_document(&asset.tool, |w| {
+        w.create_element("CHECKLIST").write_inner_content(|w| {
+            w.create_element("ASSET").write_inner_content(|w| {
+                for (tag, text) in [
+                    ("ROLE", "None"),
+                    ("ASSET_TYPE", "Computing"),
+                    ("MARKING", ""),
+                    ("HOST_NAME", asset.host_name.as_str()),
+                    ("HOST_IP", ""),
+                    ("HOST_MAC", ""),
+                    ("HOST_FQDN", ""),
+                    ("TARGET_COMMENT", asset.comment.as_str()),
+                    ("TECH_AREA", ""),
+                    ("TARGET_KEY", ""),
+                    ("STIG_GUID", ""),
+                    ("WEB_OR_DATABASE", "false"),
+                    ("WEB_DB_SITE", ""),
+                    ("WEB_DB_INSTANCE", ""),
+                ] {
+                    element(w, tag, text)?;
+                }
+                Ok(())
+            })?;
+            w.create_element("STIGS").write_inner_content(|w| {
+                for stig in &stigs {
+                    w.create_element("iSTIG").write_inner_content(|w| istig(w, stig))?;
+                }
+                Ok(())
+            })?;
             Ok(())
         })?;
         Ok(())
-    })?;
+    })
+}
+
+/// An XML document (declaration, a comment naming the tool, then `body`),
+/// indented with tabs as STIG Viewer writes, ending in a newline.
+pub(super) fn xml_document(tool: &str, body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>) -> Result<String, Error> {
+    let mut w = Writer::new_with_indent(Vec::new(), b'\t', 1);
+    let write = || -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        w.write_event(Event::Comment(BytesText::new(&format!("written by {tool}"))))?;
+        body(&mut w)
+    };
+    write().map_err(|e| Error::ChecklistWrite(e.to_string()))?;
     let mut bytes = w.into_inner();
     bytes.push(b'\n');
-    String::from_utf8(bytes).map_err(|e| ChecklistError::Write(e.to_string()))
+    String::from_utf8(bytes).map_err(|e| Error::ChecklistWrite(e.to_string()))
 }
 
 fn istig<W: Write>(w: &mut Writer<W>, stig: &Stig<'_>) -> std::io::Result<()> {
@@ -613,7 +577,7 @@ fn revision(id: &Checklist) -> Option<String> {
 }
 
 /// The checklist as a STIG Viewer 3 `.cklb`: one `stigs[]` entry per profile.
-pub fn cklb(profiles: &[ProfileResult], asset: &Asset) -> Result<String, ChecklistError> {
+pub fn cklb(profiles: &[ProfileResult], asset: &Asset) -> Result<String, Error> {
     let stigs = stigs(profiles, asset)?;
     let mut title = asset.host_name.clone();
     for s in &stigs {
@@ -650,7 +614,7 @@ pub fn cklb(profiles: &[ProfileResult], asset: &Asset) -> Result<String, Checkli
         stigs: stigs.iter().map(cklb_stig).collect(),
     };
     // serde_json escapes what JSON must; every string is valid UTF-8 already.
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| ChecklistError::Write(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::ChecklistWrite(e.to_string()))?;
     Ok(text + "\n")
 }
 
@@ -1154,7 +1118,7 @@ stig_id = "CNTR-K8-000050"
     #[test]
     fn only_a_profile_with_checklist_identifiers_can_be_written() {
         let err = ckl(&[], &asset()).unwrap_err();
-        assert!(matches!(err, ChecklistError::NoProfile) && err.to_string().contains("--profile"), "{err}");
+        assert!(matches!(err, Error::ChecklistWithoutProfile) && err.to_string().contains("--profile"), "{err}");
         let cis = PROFILE.replace("[checklist]\nbenchmark_id", "[sections]\nbenchmark_id").replace("stig-t", "cis-t");
         let cis = cis.replace("\ntitle = \"Kubernetes Security Technical Implementation Guide\"\nversion = \"2\"\nrelease_info = \"Release: 6 Benchmark Date: 01 Apr 2026\"", "");
         let r = result_of(&cis, &[]);

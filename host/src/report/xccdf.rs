@@ -10,9 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::events::BytesText;
 
-use super::checklist::{Asset, ChecklistError, Rule, Stig, element, stig_severity, stigs, xml_chars};
+use super::checklist::{Asset, Rule, Stig, element, stig_severity, stigs, xml_chars, xml_document};
+use crate::Error;
 use crate::profile::ControlResult;
 use crate::report::{Report, Status};
 
@@ -53,8 +54,8 @@ fn id_part(text: &str) -> bool {
 
 /// Refuses what would make an invalid document: ids that are no XML names,
 /// and two controls with one rule id (XCCDF rule ids are keys).
-fn check_ids(profile: &str, stig: &Stig<'_>) -> Result<(), ChecklistError> {
-    let bad = |what: &'static str, value: &str| ChecklistError::XccdfId { profile: profile.to_string(), what, value: value.to_string() };
+fn check_ids(profile: &str, stig: &Stig<'_>) -> Result<(), Error> {
+    let bad = |what: &'static str, value: &str| Error::XccdfId { profile: profile.to_string(), what, value: value.to_string() };
     if !id_part(&stig.id.benchmark_id) {
         return Err(bad("benchmark_id", &stig.id.benchmark_id));
     }
@@ -67,7 +68,7 @@ fn check_ids(profile: &str, stig: &Stig<'_>) -> Result<(), ChecklistError> {
         }
         if stig.rules[..i].iter().any(|r| r.rule_id == rule.rule_id) {
             let controls: Vec<&str> = stig.rules.iter().filter(|r| r.rule_id == rule.rule_id).map(|r| r.control.id.as_str()).collect();
-            return Err(ChecklistError::SameRuleId {
+            return Err(Error::SameRuleId {
                 profile: profile.to_string(),
                 rule_id: rule.rule_id.to_string(),
                 controls: controls.join(", "),
@@ -89,11 +90,11 @@ fn default_score(controls: &[ControlResult]) -> f64 {
 }
 
 /// `xsd:dateTime` in UTC to the second.
-fn timestamp(time: SystemTime) -> Result<String, ChecklistError> {
+fn timestamp(time: SystemTime) -> Result<String, Error> {
     if time < UNIX_EPOCH {
-        return Err(ChecklistError::Write("the system clock is before 1970".into()));
+        return Err(Error::ChecklistWrite("the system clock is before 1970".into()));
     }
-    let at = jiff::Timestamp::try_from(time).map_err(|e| ChecklistError::Write(format!("the system clock: {e}")))?;
+    let at = jiff::Timestamp::try_from(time).map_err(|e| Error::ChecklistWrite(format!("the system clock: {e}")))?;
     Ok(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
@@ -131,13 +132,13 @@ fn messages<'a>(rule: &'a Rule<'a>) -> impl Iterator<Item = (&'static str, &'a s
 /// a `rule-result` must refer to), and one `<TestResult>` for the asset.
 /// `end_time` is when the results are recorded; it is the one value that
 /// differs between two writes of the same report.
-pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<String, ChecklistError> {
+pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<String, Error> {
     let stigs = stigs(&report.profiles, asset)?;
     let (stig, profile) = match (stigs.as_slice(), report.profiles.as_slice()) {
         ([stig], [profile]) => (stig, profile),
         _ => {
             let ids: Vec<&str> = report.profiles.iter().map(|p| p.id.as_str()).collect();
-            return Err(ChecklistError::OneBenchmark { count: ids.len(), profiles: ids.join(", ") });
+            return Err(Error::OneBenchmark { count: ids.len(), profiles: ids.join(", ") });
         }
     };
     check_ids(&profile.id, stig)?;
@@ -147,76 +148,75 @@ pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<Str
     let test_system = format!("cpe:/a:rampart:rampart:{}", report.tool.version);
     let score = format!("{:.1}", default_score(&profile.controls));
 
-    let mut w = Writer::new_with_indent(Vec::new(), b'\t', 1);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    w.write_event(Event::Comment(BytesText::new(&format!("written by {}", asset.tool))))?;
-    w.create_element("Benchmark")
-        .with_attributes([("xmlns", NAMESPACE), ("id", benchmark.as_str()), ("resolved", "true"), ("xml:lang", "en")])
-        .write_inner_content(|w| {
-            // The children in the order the schema requires.
-            match benchmark_date(&id.release_info) {
-                Some(date) => text_element(w, "status", &[("date", date.as_str())], "accepted")?,
-                None => element(w, "status", "accepted")?,
-            }
-            element(w, "title", &id.title)?;
-            text_element(w, "plain-text", &[("id", "release-info")], &id.release_info)?;
-            element(w, "version", &id.version)?;
-            for rule in &stig.rules {
-                let c = rule.control;
-                w.create_element("Group").with_attribute(("id", format!("{DISA}group_{}", c.id).as_str())).write_inner_content(|w| {
-                    let rule_id = format!("{DISA}rule_{}", rule.rule_id);
-                    w.create_element("Rule")
-                        .with_attributes([("id", rule_id.as_str()), ("severity", stig_severity(c.severity)), ("weight", WEIGHT)])
-                        .write_inner_content(|w| {
-                            if let Some(stig_id) = c.stig_id.as_deref() {
-                                element(w, "version", stig_id)?;
+    xml_document(&asset.tool, |w| {
+        w.create_element("Benchmark")
+            .with_attributes([("xmlns", NAMESPACE), ("id", benchmark.as_str()), ("resolved", "true"), ("xml:lang", "en")])
+            .write_inner_content(|w| {
+                // The children in the order the schema requires.
+                match benchmark_date(&id.release_info) {
+                    Some(date) => text_element(w, "status", &[("date", date.as_str())], "accepted")?,
+                    None => element(w, "status", "accepted")?,
+                }
+                element(w, "title", &id.title)?;
+                text_element(w, "plain-text", &[("id", "release-info")], &id.release_info)?;
+                element(w, "version", &id.version)?;
+                for rule in &stig.rules {
+                    let c = rule.control;
+                    w.create_element("Group").with_attribute(("id", format!("{DISA}group_{}", c.id).as_str())).write_inner_content(
+                        |w| {
+                            let rule_id = format!("{DISA}rule_{}", rule.rule_id);
+                            w.create_element("Rule")
+                                .with_attributes([("id", rule_id.as_str()), ("severity", stig_severity(c.severity)), ("weight", WEIGHT)])
+                                .write_inner_content(|w| {
+                                    if let Some(stig_id) = c.stig_id.as_deref() {
+                                        element(w, "version", stig_id)?;
+                                    }
+                                    element(w, "title", &c.title)?;
+                                    for cci in &c.ccis {
+                                        text_element(w, "ident", &[("system", CCI)], cci)?;
+                                    }
+                                    Ok(())
+                                })?;
+                            Ok(())
+                        },
+                    )?;
+                }
+                // No start-time and no identity: the report records neither when
+                // the scan began nor which account read the cluster and the nodes.
+                let test_result = format!("xccdf_rampart_testresult_{}", id.benchmark_id);
+                w.create_element("TestResult")
+                    .with_attributes([
+                        ("id", test_result.as_str()),
+                        ("end-time", end_time.as_str()),
+                        ("test-system", test_system.as_str()),
+                        ("version", id.version.as_str()),
+                    ])
+                    .write_inner_content(|w| {
+                        w.create_element("benchmark")
+                            .with_attributes([("href", format!("#{benchmark}").as_str()), ("id", benchmark.as_str())])
+                            .write_empty()?;
+                        element(w, "title", &format!("{}, profile {}, on {}", asset.tool, profile.id, asset.host_name))?;
+                        element(w, "target", &asset.host_name)?;
+                        w.create_element("target-facts").write_inner_content(|w| {
+                            let string = |name: &'static str| [("name", name), ("type", "string")];
+                            text_element(w, "fact", &string(FACT_HOST_NAME), &asset.host_name)?;
+                            if let Some(version) = report.targets.kubernetes_version.as_deref() {
+                                text_element(w, "fact", &string(FACT_KUBERNETES_VERSION), version)?;
                             }
-                            element(w, "title", &c.title)?;
-                            for cci in &c.ccis {
-                                text_element(w, "ident", &[("system", CCI)], cci)?;
+                            for node in &report.targets.nodes {
+                                text_element(w, "fact", &string(FACT_NODE), &node.name)?;
                             }
                             Ok(())
                         })?;
-                    Ok(())
-                })?;
-            }
-            // No start-time and no identity: the report records neither when
-            // the scan began nor which account read the cluster and the nodes.
-            let test_result = format!("xccdf_rampart_testresult_{}", id.benchmark_id);
-            w.create_element("TestResult")
-                .with_attributes([
-                    ("id", test_result.as_str()),
-                    ("end-time", end_time.as_str()),
-                    ("test-system", test_system.as_str()),
-                    ("version", id.version.as_str()),
-                ])
-                .write_inner_content(|w| {
-                    w.create_element("benchmark")
-                        .with_attributes([("href", format!("#{benchmark}").as_str()), ("id", benchmark.as_str())])
-                        .write_empty()?;
-                    element(w, "title", &format!("{}, profile {}, on {}", asset.tool, profile.id, asset.host_name))?;
-                    element(w, "target", &asset.host_name)?;
-                    w.create_element("target-facts").write_inner_content(|w| {
-                        let string = |name: &'static str| [("name", name), ("type", "string")];
-                        text_element(w, "fact", &string(FACT_HOST_NAME), &asset.host_name)?;
-                        if let Some(version) = report.targets.kubernetes_version.as_deref() {
-                            text_element(w, "fact", &string(FACT_KUBERNETES_VERSION), version)?;
+                        for rule in &stig.rules {
+                            rule_result(w, rule)?;
                         }
-                        for node in &report.targets.nodes {
-                            text_element(w, "fact", &string(FACT_NODE), &node.name)?;
-                        }
-                        Ok(())
+                        text_element(w, "score", &[("system", DEFAULT_SCORING), ("maximum", "100")], &score)
                     })?;
-                    for rule in &stig.rules {
-                        rule_result(w, rule)?;
-                    }
-                    text_element(w, "score", &[("system", DEFAULT_SCORING), ("maximum", "100")], &score)
-                })?;
-            Ok(())
-        })?;
-    let mut bytes = w.into_inner();
-    bytes.push(b'\n');
-    String::from_utf8(bytes).map_err(|e| ChecklistError::Write(e.to_string()))
+                Ok(())
+            })?;
+        Ok(())
+    })
 }
 
 fn rule_result<W: Write>(w: &mut Writer<W>, rule: &Rule<'_>) -> std::io::Result<()> {
@@ -496,7 +496,7 @@ mod tests {
     fn what_xccdf_cannot_hold_is_refused() {
         let mut r = stig_report();
         r.profiles.clear();
-        assert!(matches!(xccdf(&r, &asset(), when()), Err(ChecklistError::NoProfile)));
+        assert!(matches!(xccdf(&r, &asset(), when()), Err(Error::ChecklistWithoutProfile)));
 
         let cis = PROFILE.replace("[checklist]\nbenchmark_id", "[sections]\nbenchmark_id").replace("stig-t", "cis-t");
         let cis = cis.replace(
