@@ -226,8 +226,9 @@ impl cluster::Host for Broker {
 }
 
 impl node::Host for Broker {
+    /// Never empty on a node (plugins read empty as "no node in view").
     fn name(&mut self) -> String {
-        self.node.as_ref().map(|n| n.name().to_string()).unwrap_or_default()
+        self.node.as_ref().map(|n| if n.name().is_empty() { "node".to_string() } else { n.name().to_string() }).unwrap_or_default()
     }
 
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, types::AccessError> {

@@ -11,7 +11,8 @@ pub trait Host {
     /// Objects of one kind (`api_version` is `v1` or `group/version`), in all
     /// namespaces (`None`) or one.
     fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError>;
-    /// A short name for the node being checked.
+    /// A short name for the node being checked; empty when the run has no
+    /// node (a run against the cluster alone).
     fn node_name(&self) -> String;
     /// The contents of a node file.
     fn read_file(&self, path: &str) -> Result<Vec<u8>, AccessError>;

@@ -149,7 +149,7 @@ impl Host for FakeHost {
     }
 
     fn node_name(&self) -> String {
-        self.node_name.clone()
+        if self.cluster_only { String::new() } else { self.node_name.clone() }
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, AccessError> {
