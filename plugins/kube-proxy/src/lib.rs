@@ -37,7 +37,10 @@ fn nonempty(v: &Value) -> Option<String> {
 }
 
 fn find(host: &dyn Host) -> Result<Option<ProxyConfig>, String> {
-    if let Some(argv) = host.process_args("kube-proxy").map_err(|e| e.reason())?.into_iter().next() {
+    // With no node in view (a scan of the cluster alone), the ConfigMap.
+    let on_node = !host.node_name().is_empty();
+    let process = if on_node { host.process_args("kube-proxy").map_err(|e| e.reason())?.into_iter().next() } else { None };
+    if let Some(argv) = process {
         let args = Args::parse(&argv);
         let file = match args.get("config") {
             Some(path) => {
@@ -59,7 +62,8 @@ fn find(host: &dyn Host) -> Result<Option<ProxyConfig>, String> {
     }
     let maps = match host.list_objects("v1", "ConfigMap", Some("kube-system")) {
         Ok(m) => m,
-        Err(e) => return Err(format!("no kube-proxy process on this node, and its ConfigMap cannot be read: {}", e.reason())),
+        Err(e) if on_node => return Err(format!("no kube-proxy process on this node, and its ConfigMap cannot be read: {}", e.reason())),
+        Err(e) => return Err(format!("no node in view, and kube-proxy's ConfigMap cannot be read: {}", e.reason())),
     };
     let Some(map) = maps.into_iter().find(|m| m.ref_.name == "kube-proxy") else {
         return Ok(None);
@@ -122,8 +126,15 @@ impl Plugin for KubeProxy {
                 return Ok(());
             }
         };
+        let on_node = !host.node_name().is_empty();
         for (id, rule) in [("kubeconfig-mode", Rule::Mode { key: "kubeconfig-mode", default: 0o600 }), ("kubeconfig-owner", ROOT)] {
             match &config.kubeconfig {
+                // The ConfigMap says nothing of files on the nodes.
+                _ if !on_node => out.push(Finding::new(
+                    id,
+                    Status::Error,
+                    "kube-proxy's kubeconfig is a file on each node, which a scan without nodes cannot see; scan the nodes (--node or node snapshots)",
+                )),
                 None => out.push(Finding::new(
                     id,
                     Status::NotApplicable,
@@ -206,6 +217,16 @@ mod tests {
                 ("metrics-bind-address".into(), Status::Pass)
             ]
         );
+    }
+
+    #[test]
+    fn without_a_node_the_config_map_is_judged() {
+        let host = FakeHost::new().cluster_only().object("v1", "ConfigMap", configmap("0.0.0.0:10249"));
+        let v = verdicts(&host);
+        assert_eq!(v[2], ("metrics-bind-address".into(), Status::Fail));
+        assert_eq!((v[0].1, v[1].1), (Status::Error, Status::Error), "node files are not guessed from the ConfigMap");
+        let denied = FakeHost::new().cluster_only().deny("v1", "ConfigMap").run::<KubeProxy>(&[]).unwrap();
+        assert!(denied.iter().all(|f| f.status == Status::Error && f.message.contains("no node in view")), "{denied:?}");
     }
 
     #[test]
