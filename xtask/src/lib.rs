@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 
+pub mod fuzz;
 pub mod synthetic;
 
 /// The built-in plugins, by crate name.

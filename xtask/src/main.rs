@@ -2,6 +2,7 @@
 //! `cargo xtask test [ARGS...]`: build the plugins and run the whole test suite.
 //! `cargo xtask bench [ARGS...]`: release build, then `rampart bench` on the demo.
 //! `cargo xtask plugins`: build the Wasm plugins only.
+//! `cargo xtask fuzz TARGET|all [SECONDS]`: seed and run the fuzz targets (nightly, cargo-fuzz).
 
 use std::process::{Command, ExitCode};
 
@@ -88,6 +89,12 @@ fn run() -> Result<ExitCode> {
             println!("{}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        "fuzz" => {
+            let target = rest.first().map(String::as_str).unwrap_or("all");
+            let seconds: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(600);
+            xtask::fuzz::fuzz(target, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
         "test" => {
             xtask::build_plugins(xtask::PLUGINS)?;
             xtask::build_plugins(xtask::TEST_PLUGINS)?;
@@ -95,7 +102,7 @@ fn run() -> Result<ExitCode> {
             Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins>");
+            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins | fuzz TARGET|all [SECONDS]>");
             Ok(ExitCode::from(2))
         }
     }
