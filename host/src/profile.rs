@@ -109,6 +109,9 @@ pub struct Profile {
     pub checklist: Option<Checklist>,
     #[serde(rename = "control")]
     pub controls: Vec<Control>,
+    /// The file the profile was read from, to name it (and a line) in errors.
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
 }
 
 impl Profile {
@@ -119,7 +122,8 @@ impl Profile {
 
     pub fn parse(path: &Path, text: &str) -> Result<Profile> {
         let bad = |message: String| Error::Profile { path: path.to_path_buf(), message };
-        let profile: Profile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut profile: Profile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        profile.path = path.to_path_buf();
         if profile.controls.is_empty() {
             return Err(bad("has no [[control]]".into()));
         }
@@ -142,6 +146,61 @@ impl Profile {
             minor_range(range).ok_or_else(|| bad(format!("kubernetes = {range:?}: expected MAJOR.MINOR or MAJOR.MINOR-MAJOR.MINOR")))?;
         }
         Ok(profile)
+    }
+
+    /// `path:LINE` of the first line of the profile file holding `needle`
+    /// (a quoted check id, a settings table), or the path alone.
+    pub fn place(&self, needle: &str) -> String {
+        let line = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| text.lines().position(|l| l.split('#').next().is_some_and(|code| code.contains(needle))));
+        match line {
+            Some(n) => format!("{}:{}", self.path.display(), n + 1),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// Checks the profile against the plugins it will run with: every
+    /// plugin its controls or settings name is installed, and, for the
+    /// plugins loaded (name → their check ids), every check a control names
+    /// is one the plugin declares. A mistake here would otherwise turn into
+    /// an `error` on every control it touches, or settings silently unused.
+    pub fn check_plugins<'a>(&self, installed: &[&str], declared: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Result<()> {
+        let bad = |at: String, message: String| Error::Profile { path: at.into(), message };
+        let mut named: Vec<(&str, String, String)> = Vec::new();
+        for (plugin, _) in &self.settings {
+            named.push((plugin, format!("settings.{plugin}"), format!("settings for plugin `{plugin}`")));
+        }
+        for c in &self.controls {
+            for (plugin, _) in &c.settings {
+                named.push((plugin, format!("settings.{plugin}"), format!("control {}: settings for plugin `{plugin}`", c.id)));
+            }
+            for k in &c.checks {
+                named.push((k.split('/').next().unwrap_or(""), format!("\"{k}\""), format!("control {}: check `{k}`", c.id)));
+            }
+        }
+        for (plugin, needle, what) in named {
+            if !installed.contains(&plugin) {
+                return Err(bad(
+                    self.place(&needle),
+                    format!("{what}: the registry has no plugin `{plugin}` (it has: {})", installed.join(", ")),
+                ));
+            }
+        }
+        for (plugin, checks) in declared {
+            for c in &self.controls {
+                for k in c.checks.iter().filter(|k| k.split_once('/').is_some_and(|(p, _)| p == plugin)) {
+                    let check = k.split_once('/').map_or("", |(_, c)| c);
+                    if !checks.contains(&check) {
+                        return Err(bad(
+                            self.place(&format!("\"{k}\"")),
+                            format!("control {}: plugin {plugin} has no check `{check}` (it has: {})", c.id, checks.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether a cluster's version (`v1.36.2`) is outside what the profile

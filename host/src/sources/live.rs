@@ -222,6 +222,7 @@ async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
         let path = options.kubeconfig.as_ref().ok_or_else(|| bad("no kubeconfig given".into()))?;
         let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read the kubeconfig: {e}")))?;
         let kubeconfig = Kubeconfig::from_yaml(&text).map_err(|e| bad(format!("not a usable kubeconfig: {}", chain(&e))))?;
+        check_context(&kubeconfig, options.context.as_deref()).map_err(bad)?;
         let wanted = KubeConfigOptions { context: options.context.clone(), cluster: None, user: None };
         Config::from_custom_kubeconfig(kubeconfig, &wanted).await.map_err(|e| bad(chain(&e)))?
     };
@@ -231,6 +232,53 @@ async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = Client::try_from(config).map_err(|e| Error::Cluster { server: server.clone(), message: chain(&e) })?;
     Ok((client, server))
+}
+
+/// The context asked for (or the current one) is in the kubeconfig; if
+/// not, say so with the contexts there are, as kubectl does.
+fn check_context(kubeconfig: &Kubeconfig, wanted: Option<&str>) -> Result<(), String> {
+    let names: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+    let known = || if names.is_empty() { "it has none".to_string() } else { format!("it has: {}", names.join(", ")) };
+    match (wanted, kubeconfig.current_context.as_deref()) {
+        (Some(name), _) if !names.contains(&name) => Err(format!("context {name:?} does not exist in this kubeconfig ({})", known())),
+        (None, Some(current)) if !current.is_empty() && !names.contains(&current) => Err(format!(
+            "its current-context {current:?} does not exist ({}): give --context NAME",
+            known()
+        )),
+        (None, None | Some("")) => Err(format!("it sets no current-context: give --context NAME ({})", known())),
+        _ => Ok(()),
+    }
+}
+
+/// A failed TLS verification of the API server's certificate, in words:
+/// retrying cannot help, and "cannot reach the server" would mislead.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rustls::CertificateError as C;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        // io::Error hides the error it wraps from `source()`.
+        let inner = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            let Some(rustls::Error::InvalidCertificate(cert)) = candidate.downcast_ref::<rustls::Error>() else { continue };
+            let what = match cert {
+                C::UnknownIssuer => "its issuer is unknown: the kubeconfig's certificate-authority(-data) did not sign it".to_string(),
+                C::NotValidForName => "it is not valid for the server's host name in the kubeconfig".to_string(),
+                C::NotValidForNameContext { expected, presented } => format!(
+                    "it is not valid for the host name {:?} (it names {}): use a name it holds, or tls-server-name",
+                    expected.to_str(),
+                    if presented.is_empty() { "none".to_string() } else { presented.join(", ") }
+                ),
+                C::Expired | C::ExpiredContext { .. } => format!("it has expired ({})", rustls::Error::InvalidCertificate(cert.clone())),
+                C::NotValidYet | C::NotValidYetContext { .. } => {
+                    format!("it is not valid yet ({})", rustls::Error::InvalidCertificate(cert.clone()))
+                }
+                other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
+            };
+            return Some(format!("TLS verification of the API server's certificate failed: {what}"));
+        }
+        next = err.source();
+    }
+    None
 }
 
 /// The resources of one group-version that can be listed; `Ok(empty)` when
@@ -359,7 +407,11 @@ where
 }
 
 /// Failures that may pass: the network, timeouts, an overloaded server.
+/// A certificate that fails verification does not pass.
 fn transient(e: &kube::Error) -> bool {
+    if tls_failure(e).is_some() {
+        return false;
+    }
     match e {
         kube::Error::Api(s) => matches!(s.code, 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
@@ -400,6 +452,7 @@ fn describe_fatal(e: &kube::Error, tries: u32, options: &LiveOptions) -> String 
             format!("the API server rejected the credentials (401 {}): check the kubeconfig user's token or certificate", s.message)
         }
         kube::Error::Api(_) => format!("the API server answered /version with {}", describe(e, tries)),
+        _ if tls_failure(e).is_some() => tls_failure(e).unwrap_or_default(),
         _ => format!(
             "cannot reach the API server: {} (--request-timeout {}s, {} retries)",
             describe(e, tries),
@@ -458,5 +511,23 @@ mod tests {
         let api = |code| kube::Error::Api(kube::core::Status::failure("x", "y").with_code(code).boxed());
         assert!(transient(&api(503)) && transient(&api(429)));
         assert!(!transient(&api(403)) && !transient(&api(401)) && !transient(&api(410)));
+    }
+
+    #[test]
+    fn a_context_that_is_not_there_is_named_with_those_that_are() {
+        let config = |current: &str| {
+            Kubeconfig::from_yaml(&format!(
+                "apiVersion: v1\nkind: Config\ncontexts:\n- name: dev\n  context: {{cluster: c, user: u}}\n- name: prod\n  context: {{cluster: c, user: u}}\n{current}"
+            ))
+            .unwrap()
+        };
+        let with_current = config("current-context: dev\n");
+        assert_eq!(check_context(&with_current, None), Ok(()));
+        assert_eq!(check_context(&with_current, Some("prod")), Ok(()));
+        let err = check_context(&with_current, Some("nosuch")).unwrap_err();
+        assert_eq!(err, "context \"nosuch\" does not exist in this kubeconfig (it has: dev, prod)");
+        let err = check_context(&config("current-context: gone\n"), None).unwrap_err();
+        assert!(err.contains("current-context \"gone\" does not exist (it has: dev, prod)"), "{err}");
+        assert!(check_context(&config(""), None).unwrap_err().contains("no current-context"));
     }
 }
