@@ -340,9 +340,8 @@ fn tls_verification_failures_are_named_not_retried_and_kube_logs_stay_out() {
     let args = ["scan", "--plugin", "rbac", "--request-timeout", "5s", "--retries", "3", "--kubeconfig"];
 
     // Unknown issuer: the kubeconfig trusts another CA than the one that signed the server's certificate.
-    let text = other.kubeconfig(ADMIN_TOKEN).replace(&other.url(), &server.url());
     let wrong_ca = dir.path().join("wrong-ca");
-    std::fs::write(&wrong_ca, text).unwrap();
+    std::fs::write(&wrong_ca, server.kubeconfig_trusting_another_ca(ADMIN_TOKEN).unwrap()).unwrap();
     let started = Instant::now();
     let r = run(rampart().args(args).arg(&wrong_ca));
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -354,13 +353,22 @@ fn tls_verification_failures_are_named_not_retried_and_kube_logs_stay_out() {
     assert!(r.stderr.starts_with("error: cluster ") && !r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
     assert_eq!(answered(&server), 0);
 
+    // A CA of the same name but another key: the signature does not verify.
+    let text = other.kubeconfig(ADMIN_TOKEN).replace(&other.url(), &server.url());
+    let same_name = dir.path().join("same-name-ca");
+    std::fs::write(&same_name, text).unwrap();
+    let r = run(rampart().args(args).arg(&same_name));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("its signature does not verify"), "{}", r.stderr);
+    assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
+
     // The host name the certificate does not hold.
     let text = server.kubeconfig(ADMIN_TOKEN).replace("    certificate-authority-data", "    tls-server-name: api.wrong.example\n    certificate-authority-data");
     let wrong_name = dir.path().join("wrong-name");
     std::fs::write(&wrong_name, text).unwrap();
     let r = run(rampart().args(args).arg(&wrong_name));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("not valid for the host name \"api.wrong.example\""), "{}", r.stderr);
+    assert!(r.stderr.contains("not valid for the host name the kubeconfig uses") && r.stderr.contains("\"api.wrong.example\""), "{}", r.stderr);
     assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
 
     // An expired server certificate.

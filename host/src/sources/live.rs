@@ -251,34 +251,31 @@ fn check_context(kubeconfig: &Kubeconfig, wanted: Option<&str>) -> Result<(), St
 }
 
 /// A failed TLS verification of the API server's certificate, in words:
-/// retrying cannot help, and "cannot reach the server" would mislead.
+/// retrying cannot help, and "cannot reach the server" would mislead. The
+/// client's error reaches us boxed in layers (hyper, the connector, io) that
+/// hide the TLS library's error type, so it is recognised by the text
+/// rustls gives it: `invalid peer certificate: <what>`.
 fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    use rustls::CertificateError as C;
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        // io::Error hides the error it wraps from `source()`.
-        let inner = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &(dyn std::error::Error + 'static));
-        for candidate in [Some(err), inner].into_iter().flatten() {
-            let Some(rustls::Error::InvalidCertificate(cert)) = candidate.downcast_ref::<rustls::Error>() else { continue };
-            let what = match cert {
-                C::UnknownIssuer => "its issuer is unknown: the kubeconfig's certificate-authority(-data) did not sign it".to_string(),
-                C::NotValidForName => "it is not valid for the server's host name in the kubeconfig".to_string(),
-                C::NotValidForNameContext { expected, presented } => format!(
-                    "it is not valid for the host name {:?} (it names {}): use a name it holds, or tls-server-name",
-                    expected.to_str(),
-                    if presented.is_empty() { "none".to_string() } else { presented.join(", ") }
-                ),
-                C::Expired | C::ExpiredContext { .. } => format!("it has expired ({})", rustls::Error::InvalidCertificate(cert.clone())),
-                C::NotValidYet | C::NotValidYetContext { .. } => {
-                    format!("it is not valid yet ({})", rustls::Error::InvalidCertificate(cert.clone()))
-                }
-                other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
-            };
-            return Some(format!("TLS verification of the API server's certificate failed: {what}"));
-        }
-        next = err.source();
-    }
-    None
+    const MARK: &str = "invalid peer certificate: ";
+    let text = chain(e);
+    let what = &text[text.find(MARK)? + MARK.len()..];
+    let what = what.split(" (after ").next().unwrap_or(what).trim();
+    let plain = if what.starts_with("UnknownIssuer") {
+        "its issuer is unknown: no certificate authority the kubeconfig trusts (certificate-authority or certificate-authority-data) issued it".to_string()
+    } else if what.starts_with("BadSignature") {
+        "its signature does not verify against the certificate authority the kubeconfig trusts (another CA of the same name?)".to_string()
+    } else if what.starts_with("certificate not valid for name") || what.starts_with("NotValidForName") {
+        format!(
+            "it is not valid for the host name the kubeconfig uses: {what}; connect by a name it holds, or set tls-server-name",
+        )
+    } else if what.starts_with("certificate expired") || what.starts_with("Expired") {
+        format!("it has expired: {what}")
+    } else if what.starts_with("certificate not valid yet") || what.starts_with("NotValidYet") {
+        format!("it is not valid yet (is this machine's clock right?): {what}")
+    } else {
+        what.to_string()
+    };
+    Some(format!("TLS verification of the API server's certificate failed: {plain}"))
 }
 
 /// The resources of one group-version that can be listed; `Ok(empty)` when

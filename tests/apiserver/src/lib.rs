@@ -213,6 +213,18 @@ impl TestServer {
         )
     }
 
+    /// A kubeconfig for this server that trusts only a CA of its own (another
+    /// name, another key), which did not issue the server's certificate.
+    pub fn kubeconfig_trusting_another_ca(&self, token: &str) -> Result<String> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let key = KeyPair::generate()?;
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        ca.distinguished_name.push(DnType::CommonName, "some-other-ca");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let other = ca.self_signed(&key)?.pem();
+        Ok(self.kubeconfig(token).replace(&STANDARD.encode(&self.pki.ca), &STANDARD.encode(&other)))
+    }
+
     /// A kubeconfig for this server with the admin's client certificate.
     pub fn kubeconfig_with_certificate(&self) -> String {
         format!(
