@@ -80,14 +80,18 @@ fn two_roots_under_one_node_name_are_a_usage_error_not_one_node() {
     assert_eq!(r.json()["targets"]["nodes"][0]["name"], "cp-1.example.internal");
 
     // The same root twice is one node, scanned once.
-    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node"]).arg(&demo.nodes[0]).arg(&demo.nodes[0]));
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--plugin", "control-plane-files", "--node"])
+        .arg(&demo.nodes[0])
+        .arg(&demo.nodes[0]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.json()["targets"]["nodes"].as_array().unwrap().len(), 1);
 
     // snapshot node takes --name too, and two snapshots under one name are refused.
     let (sa, sb) = (dir.path().join("sa.json"), dir.path().join("sb.json"));
     for (root, out) in [(&a, &sa), (&b, &sb)] {
-        let r = run(rampart().args(["snapshot", "node", "--profile", "cis-k8s-1.12", "--name", "same", "--root"]).arg(root).arg("-o").arg(out));
+        let r =
+            run(rampart().args(["snapshot", "node", "--profile", "cis-k8s-1.12", "--name", "same", "--root"]).arg(root).arg("-o").arg(out));
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
     let r = run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--snapshot"]).arg(&sa).arg(&sb));
@@ -249,7 +253,8 @@ fn configuration_mistakes_are_usage_errors_naming_the_file_and_line() {
     let r = scan(&reg);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cis-k8s-1.12.toml:") && r.stderr.contains("plugin rbac has no check `no-such-check`"), "{}", r.stderr);
-    let line: usize = r.stderr.split("cis-k8s-1.12.toml:").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+    let line: usize =
+        r.stderr.split("cis-k8s-1.12.toml:").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
     let text = std::fs::read_to_string(dir.path().join("profiles/cis-k8s-1.12.toml")).unwrap();
     assert!(text.lines().nth(line - 1).unwrap().contains("rbac/no-such-check"), "line {line} is the one");
 

@@ -363,12 +363,18 @@ fn tls_verification_failures_are_named_not_retried_and_kube_logs_stay_out() {
     assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
 
     // The host name the certificate does not hold.
-    let text = server.kubeconfig(ADMIN_TOKEN).replace("    certificate-authority-data", "    tls-server-name: api.wrong.example\n    certificate-authority-data");
+    let text = server
+        .kubeconfig(ADMIN_TOKEN)
+        .replace("    certificate-authority-data", "    tls-server-name: api.wrong.example\n    certificate-authority-data");
     let wrong_name = dir.path().join("wrong-name");
     std::fs::write(&wrong_name, text).unwrap();
     let r = run(rampart().args(args).arg(&wrong_name));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("not valid for the host name the kubeconfig uses") && r.stderr.contains("\"api.wrong.example\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not valid for the host name the kubeconfig uses") && r.stderr.contains("\"api.wrong.example\""),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
 
     // An expired server certificate.

@@ -65,9 +65,10 @@ fn check_consistent(report: &Report) -> std::result::Result<(), String> {
         ));
     }
     for (i, f) in report.findings.iter().enumerate() {
-        let known = f.check.split_once('/').is_some_and(|(plugin, check)| {
-            report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check))
-        });
+        let known = f
+            .check
+            .split_once('/')
+            .is_some_and(|(plugin, check)| report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check)));
         if !known {
             return Err(format!("findings[{i}]: check {:?} is not declared by any plugin of the report", f.check));
         }
@@ -105,9 +106,7 @@ fn check_same_judgement(inputs: &[Input]) -> Result<()> {
     for input in inputs {
         for p in &input.report.plugins {
             let Some(mine) = &p.settings else {
-                let other = inputs
-                    .iter()
-                    .find(|o| o.profiles != input.profiles && o.report.plugins.iter().any(|q| q.name == p.name));
+                let other = inputs.iter().find(|o| o.profiles != input.profiles && o.report.plugins.iter().any(|q| q.name == p.name));
                 if let Some(other) = other {
                     return Err(bad(
                         &input.path,

@@ -168,11 +168,11 @@ impl Profile {
     pub fn check_plugins<'a>(&self, installed: &[&str], declared: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Result<()> {
         let bad = |at: String, message: String| Error::Profile { path: at.into(), message };
         let mut named: Vec<(&str, String, String)> = Vec::new();
-        for (plugin, _) in &self.settings {
+        for plugin in self.settings.keys() {
             named.push((plugin, format!("settings.{plugin}"), format!("settings for plugin `{plugin}`")));
         }
         for c in &self.controls {
-            for (plugin, _) in &c.settings {
+            for plugin in c.settings.keys() {
                 named.push((plugin, format!("settings.{plugin}"), format!("control {}: settings for plugin `{plugin}`", c.id)));
             }
             for k in &c.checks {

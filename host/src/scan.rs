@@ -175,7 +175,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     if !request.node_names.is_empty() && request.node_names.len() != request.nodes.len() {
         return Err(Error::NodeName {
             name: request.node_names.join(", "),
-            message: format!("{} names for {} node roots: give one --name per --node root, in order", request.node_names.len(), request.nodes.len()),
+            message: format!(
+                "{} names for {} node roots: give one --name per --node root, in order",
+                request.node_names.len(),
+                request.nodes.len()
+            ),
         });
     }
     for (i, root) in request.nodes.iter().enumerate() {

@@ -241,10 +241,9 @@ fn check_context(kubeconfig: &Kubeconfig, wanted: Option<&str>) -> Result<(), St
     let known = || if names.is_empty() { "it has none".to_string() } else { format!("it has: {}", names.join(", ")) };
     match (wanted, kubeconfig.current_context.as_deref()) {
         (Some(name), _) if !names.contains(&name) => Err(format!("context {name:?} does not exist in this kubeconfig ({})", known())),
-        (None, Some(current)) if !current.is_empty() && !names.contains(&current) => Err(format!(
-            "its current-context {current:?} does not exist ({}): give --context NAME",
-            known()
-        )),
+        (None, Some(current)) if !current.is_empty() && !names.contains(&current) => {
+            Err(format!("its current-context {current:?} does not exist ({}): give --context NAME", known()))
+        }
         (None, None | Some("")) => Err(format!("it sets no current-context: give --context NAME ({})", known())),
         _ => Ok(()),
     }
@@ -265,9 +264,7 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     } else if what.starts_with("BadSignature") {
         "its signature does not verify against the certificate authority the kubeconfig trusts (another CA of the same name?)".to_string()
     } else if what.starts_with("certificate not valid for name") || what.starts_with("NotValidForName") {
-        format!(
-            "it is not valid for the host name the kubeconfig uses: {what}; connect by a name it holds, or set tls-server-name",
-        )
+        format!("it is not valid for the host name the kubeconfig uses: {what}; connect by a name it holds, or set tls-server-name",)
     } else if what.starts_with("certificate expired") || what.starts_with("Expired") {
         format!("it has expired: {what}")
     } else if what.starts_with("certificate not valid yet") || what.starts_with("NotValidYet") {

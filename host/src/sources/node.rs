@@ -127,7 +127,10 @@ impl NodeRoot {
         node.name = match given {
             Some(n) => n,
             None => node.own_name().unwrap_or_else(|| {
-                root.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "node".into())
+                root.canonicalize()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "node".into())
             }),
         };
         Ok(node)
@@ -520,8 +523,11 @@ mod tests {
         std::fs::write(r.join("proc/42/cmdline"), b"/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0").unwrap();
         std::fs::write(r.join("proc/42/comm"), b"kubelet\n").unwrap();
         assert_eq!(name(&r), "from-config");
-        std::fs::write(r.join("proc/42/cmdline"), b"/usr/bin/kubelet\0--hostname-override\0From-Flag\0--config=/var/lib/kubelet/config.yaml\0")
-            .unwrap();
+        std::fs::write(
+            r.join("proc/42/cmdline"),
+            b"/usr/bin/kubelet\0--hostname-override\0From-Flag\0--config=/var/lib/kubelet/config.yaml\0",
+        )
+        .unwrap();
         assert_eq!(name(&r), "from-flag", "the flag wins over the config file");
         assert_eq!(NodeRoot::open(&r, Some("given".into())).unwrap().name, "given");
     }
