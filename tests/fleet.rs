@@ -173,6 +173,11 @@ fn merge_refuses_a_report_that_disagrees_with_itself() {
     // A check no plugin of the report declares.
     let mut odd = report.clone();
     odd["findings"][0]["check"] = "control-plane-files/no-such-check".into();
+    odd["findings"][0]["status"] = "pass".into();
+    let first = report["findings"][0]["status"].as_str().unwrap().to_string();
+    let summary = &mut odd["summary"];
+    summary[first.as_str()] = (summary[first.as_str()].as_u64().unwrap() - 1).into();
+    summary["pass"] = (summary["pass"].as_u64().unwrap() + 1).into();
     let odd_file = dir.path().join("odd.json");
     std::fs::write(&odd_file, odd.to_string()).unwrap();
     let r = run(rampart().arg("merge").arg(&odd_file));
