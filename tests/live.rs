@@ -388,7 +388,11 @@ fn tls_verification_failures_are_named_not_retried_and_kube_logs_stay_out() {
     // -v shows the client's own detail as well.
     let r = run(rampart().args(["-v"]).args(args).arg(&wrong_ca));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.lines().count() >= 1 && r.stderr.contains("issuer is unknown"), "{}", r.stderr);
+    assert!(
+        r.stderr.lines().count() > 1 && r.stderr.contains("issuer is unknown") && r.stderr.contains("kube"),
+        "the client's own lines too: {}",
+        r.stderr
+    );
 }
 
 /// A second test server: its own CA, so its kubeconfig trusts a CA the first does not use.
