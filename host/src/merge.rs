@@ -194,8 +194,8 @@ fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
                         return Err(Error::NodeName {
                             name: node.to_string(),
                             message: format!(
-                                "{} and {} hold different findings of plugin {} for this node: they are two nodes under one name; \
-                                 scan each with its own name (--name)",
+                                "{} and {} hold different findings of plugin {} for this node: two machines under one name \
+                                 (scan each with its own --name), or one node scanned twice with changes between (merge the latest)",
                                 other.display(),
                                 input.path.display(),
                                 p.name
