@@ -634,4 +634,20 @@ limit = "0600"
             assert!(err.contains("t.toml") && err.contains(needle), "{err}");
         }
     }
+
+    #[test]
+    fn plugins_and_checks_a_profile_names_must_exist_and_are_placed_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, PROFILE).unwrap();
+        let p = Profile::load(&path).unwrap();
+        assert!(p.check_plugins(&["a"], [("a", vec!["x", "y"])]).is_ok());
+        let err = p.check_plugins(&["a"], [("a", vec!["x"])]).unwrap_err().to_string();
+        assert!(err.contains("p.toml:12") && err.contains("control 1.1: plugin a has no check `y` (it has: x)"), "{err}");
+        let err = p.check_plugins(&["b"], []).unwrap_err().to_string();
+        assert!(err.contains("the registry has no plugin `a` (it has: b)"), "{err}");
+        std::fs::write(&path, PROFILE.replace("[sections]", "[settings.nosuch]\nk = \"v\"\n[sections]")).unwrap();
+        let err = Profile::load(&path).unwrap().check_plugins(&["a"], []).unwrap_err().to_string();
+        assert!(err.contains("p.toml:5") && err.contains("settings for plugin `nosuch`"), "{err}");
+    }
 }

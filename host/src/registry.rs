@@ -174,4 +174,13 @@ settings = { allowed-capabilities = "NET_BIND_SERVICE" }
             assert!(err.contains("r.toml") && err.contains(needle), "{err}");
         }
     }
+
+    #[test]
+    fn an_empty_registry_and_a_bad_entry_name_the_file_and_line() {
+        let err = Registry::parse(Path::new("r.toml"), "[[profile]]\nid = \"p\"\nsource = \"p.toml\"\n").unwrap_err().to_string();
+        assert!(err.contains("r.toml") && err.contains("no [[plugin]]"), "{err}");
+        let text = "[[plugin]]\nname = \"ok\"\nsource = \"a.wasm\"\n\n[[plugin]]\nname = \"bad\"\nsource = \"b.wasm\"\nsha256 = \"xyz\"\n";
+        let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("r.toml: line 6: plugin `bad`: sha256"), "{err}");
+    }
 }
