@@ -59,7 +59,7 @@ fn the_jobs_commands_run_as_written_and_their_reports_merge() {
     let args: Vec<String> = args.into_iter().map(|a| a.replace("/nodes/", &format!("{}/", nodes.display()))).collect();
     let node = run(rampart().args(&args));
     assert_eq!((node.code, node.stderr.as_str()), (0, ""));
-    assert_eq!(node.json()["targets"]["nodes"][0]["name"], "cp-1", "the node is named after its mount point");
+    assert_eq!(node.json()["targets"]["nodes"][0]["name"], "cp-1", "the node is named by the Job (--name __NODE__)");
 
     let (a, b) = (dir.path().join("rampart-cluster.json"), dir.path().join("rampart-node-cp-1.json"));
     std::fs::write(&a, &cluster.stdout).unwrap();

@@ -325,3 +325,88 @@ fn a_snapshot_of_everything_listable_holds_every_object_with_secrets_redacted() 
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("<redacted>") && !text.contains("ZmFrZS1"), "Secret values stay out of snapshots");
 }
+
+/// How many requests reached the server's HTTP layer (a refused TLS
+/// handshake never does).
+fn answered(server: &TestServer) -> usize {
+    server.seen().len()
+}
+
+#[test]
+fn tls_verification_failures_are_named_not_retried_and_kube_logs_stay_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(Faults::default());
+    let other = server_with_another_ca();
+    let args = ["scan", "--plugin", "rbac", "--request-timeout", "5s", "--retries", "3", "--kubeconfig"];
+
+    // Unknown issuer: the kubeconfig trusts another CA than the one that signed the server's certificate.
+    let wrong_ca = dir.path().join("wrong-ca");
+    std::fs::write(&wrong_ca, server.kubeconfig_trusting_another_ca(ADMIN_TOKEN).unwrap()).unwrap();
+    let started = Instant::now();
+    let r = run(rampart().args(args).arg(&wrong_ca));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("TLS verification of the API server's certificate failed: its issuer is unknown"), "{}", r.stderr);
+    assert!(!r.stderr.contains("cannot reach") && !r.stderr.contains("attempts"), "not retried: {}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(3), "no back-off: {:?}", started.elapsed());
+    // One line, Rampart's, without the kube client's ERROR log or colour codes.
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: cluster ") && !r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+    assert_eq!(answered(&server), 0);
+
+    // A CA of the same name but another key: the signature does not verify.
+    let text = other.kubeconfig(ADMIN_TOKEN).replace(&other.url(), &server.url());
+    let same_name = dir.path().join("same-name-ca");
+    std::fs::write(&same_name, text).unwrap();
+    let r = run(rampart().args(args).arg(&same_name));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("its signature does not verify"), "{}", r.stderr);
+    assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
+
+    // The host name the certificate does not hold.
+    let text = server
+        .kubeconfig(ADMIN_TOKEN)
+        .replace("    certificate-authority-data", "    tls-server-name: api.wrong.example\n    certificate-authority-data");
+    let wrong_name = dir.path().join("wrong-name");
+    std::fs::write(&wrong_name, text).unwrap();
+    let r = run(rampart().args(args).arg(&wrong_name));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not valid for the host name the kubeconfig uses") && r.stderr.contains("\"api.wrong.example\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
+
+    // An expired server certificate.
+    let expired = self::server(Faults { expired_certificate: true, ..Faults::default() });
+    let config = kubeconfig(&expired, ADMIN_TOKEN, dir.path());
+    let r = run(rampart().args(args).arg(&config));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("TLS verification of the API server's certificate failed: it has expired"), "{}", r.stderr);
+    assert!(!r.stderr.contains("attempts"), "{}", r.stderr);
+
+    // -v shows the client's own detail as well.
+    let r = run(rampart().args(["-v"]).args(args).arg(&wrong_ca));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.lines().count() > 1 && r.stderr.contains("issuer is unknown") && r.stderr.contains("kube"),
+        "the client's own lines too: {}",
+        r.stderr
+    );
+}
+
+/// A second test server: its own CA, so its kubeconfig trusts a CA the first does not use.
+fn server_with_another_ca() -> TestServer {
+    server(Faults::default())
+}
+
+#[test]
+fn an_unknown_context_is_named_with_the_contexts_there_are() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let r = run(rampart().args(["scan", "--plugin", "rbac", "--context", "nosuch", "--kubeconfig"]).arg(&config));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("context \"nosuch\" does not exist in this kubeconfig (it has: test)"), "{}", r.stderr);
+    assert_eq!(answered(&server), 0, "nothing was asked of the server");
+}

@@ -127,6 +127,12 @@ struct TargetArgs {
     #[arg(long, num_args = 1.., value_name = "ROOT")]
     node: Vec<PathBuf>,
 
+    /// The nodes' names in reports, one per --node root, in order
+    /// [default: the kubelet's --hostname-override, else the root's
+    /// /etc/hostname, else the root directory's name].
+    #[arg(long = "name", num_args = 1.., value_name = "NAME", requires = "node")]
+    node_name: Vec<String>,
+
     /// Snapshot files (`rampart snapshot node|cluster`), scanned as if live.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     snapshot: Vec<PathBuf>,
@@ -153,6 +159,7 @@ impl TargetArgs {
         Ok(ScanRequest {
             manifests: self.manifests,
             nodes: self.node,
+            node_names: self.node_name,
             snapshots: self.snapshot,
             plugins: self.plugin,
             grants,
@@ -342,7 +349,9 @@ enum SnapshotCommand {
         output: PathBuf,
         #[arg(long, value_name = "ID")]
         profile: String,
-        /// The node's name in reports [default: the root directory's name].
+        /// The node's name in reports [default: the kubelet's
+        /// --hostname-override, else the root's /etc/hostname, else the
+        /// root directory's name].
         #[arg(long)]
         name: Option<String>,
     },
@@ -409,25 +418,39 @@ pub fn main() -> ExitCode {
         }
     };
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // By default only Rampart's own warnings: the kube client logs its own
+    // ERROR lines for failures Rampart reports once, in its own words.
+    // `-v` shows every library's log as well.
     let filter = match cli.verbose {
         _ if cli.quiet => "off",
-        0 => "warn",
+        0 => "rampart_host=warn",
         1 => "info",
         _ => "debug",
     };
+    let stderr_is_terminal = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
+        .with_ansi(stderr_is_terminal && std::env::var_os("NO_COLOR").is_none())
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .try_init();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say(&format!("error: {e:#}"));
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// One line on standard error. A closed stderr (`2>&1 | head`) loses the
+/// line instead of panicking as `eprintln!` does: the exit code says the rest.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes()).and_then(|_| err.write_all(b"\n"));
 }
 
 fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
@@ -588,7 +611,7 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
     if !report.errors.is_empty() {
         if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
             for e in &report.errors {
-                eprintln!("error: {e}");
+                say(&format!("error: {e}"));
             }
         }
         return Ok(EXIT_USAGE);
@@ -808,11 +831,12 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             let request = ScanRequest { node_views: vec![view], profile: Some(profile), ..ScanRequest::default() };
             let report = scan::scan(&engine, registry, &request)?;
             for e in &report.errors {
-                eprintln!("error: {e}");
+                say(&format!("error: {e}"));
             }
-            let snap = recorder.snapshot();
+            let mut snap = recorder.snapshot();
+            snap.errors = report.errors.clone();
             snapshot::write(&output, &snap)?;
-            eprintln!(
+            say(&format!(
                 "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
                 output.display(),
                 snap.node,
@@ -820,7 +844,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 snap.reads.len(),
                 snap.dirs.len(),
                 snap.processes.len()
-            );
+            ));
             Ok(if report.errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
         }
         SnapshotCommand::Cluster { manifests: paths, live, profile, plugin, output } => {
@@ -843,17 +867,20 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 }
             }
             for e in &errors {
-                eprintln!("error: {e}");
+                say(&format!("error: {e}"));
             }
-            let snap = ClusterSnapshot::of(&data);
+            let mut snap = ClusterSnapshot::of(&data);
+            // Kinds that failed to list are in `failed` already; the rest
+            // (manifests that did not parse) travel as errors.
+            snap.errors = errors.iter().filter(|e| !data.failures().any(|f| &f == *e)).cloned().collect();
             snapshot::write(&output, &snap)?;
-            eprintln!(
+            say(&format!(
                 "{}: {} objects from {}{}",
                 output.display(),
                 snap.objects.len(),
                 snap.sources.join(", "),
                 snap.listed.as_ref().map_or(String::new(), |k| format!(" ({} kinds listed, {} failed)", k.len(), snap.failed.len()))
-            );
+            ));
             Ok(if errors.is_empty() { EXIT_OK } else { EXIT_USAGE })
         }
     }

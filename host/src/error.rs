@@ -21,6 +21,10 @@ pub enum Error {
     #[error("node root {path}: {message}")]
     NodeRoot { path: PathBuf, message: String },
 
+    /// Two node targets (roots, snapshots, reports) claim one node name.
+    #[error("node name {name:?}: {message}")]
+    NodeName { name: String, message: String },
+
     /// registry.toml is malformed or names something that is not there.
     #[error("registry {path}: {message}")]
     Registry { path: PathBuf, message: String },

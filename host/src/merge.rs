@@ -45,13 +45,177 @@ pub fn read(path: &Path) -> Result<Input> {
     }
     let profiles = head.profiles.into_iter().map(|p| p.id).collect();
     let report: Report = serde_json::from_str(&text).map_err(|e| bad(format!("not a rampart report: {e}")))?;
+    check_consistent(&report).map_err(bad)?;
     Ok(Input { path: path.to_path_buf(), report, profiles })
+}
+
+/// A report must agree with itself: its summary counts its findings, and
+/// each verdict is of a check one of its plugins declares. A report edited
+/// by hand (failing findings cut out) or cut short fails this.
+fn check_consistent(report: &Report) -> std::result::Result<(), String> {
+    let counted = Summary::of(&report.findings);
+    if counted != report.summary {
+        let show = |s: &Summary| {
+            crate::report::Status::ALL.iter().map(|st| format!("{} {}", s.get(*st), st.as_str())).collect::<Vec<_>>().join(", ")
+        };
+        return Err(format!(
+            "its findings ({}) do not match its own summary ({}): the report was altered or cut short; use the report as the scan wrote it",
+            show(&counted),
+            show(&report.summary)
+        ));
+    }
+    for (i, f) in report.findings.iter().enumerate() {
+        let known = f
+            .check
+            .split_once('/')
+            .is_some_and(|(plugin, check)| report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check)));
+        // The broker keeps a finding of an undeclared check as `error`
+        // (the plugin's fault, recorded): only a verdict is suspect.
+        if !known && f.status != crate::report::Status::Error {
+            return Err(format!(
+                "findings[{i}]: check {:?} is not declared by any plugin of the report, yet is {}",
+                f.check,
+                f.status.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reports judged under different profiles or settings cannot be pooled:
+/// the same file mode passes one threshold and fails the other, and the
+/// re-assessment would mix them. Settings recorded in the reports are
+/// compared plugin by plugin; reports of an older rampart, which did not
+/// record them, are trusted only when they assessed the same profile.
+fn check_same_judgement(inputs: &[Input]) -> Result<()> {
+    let bad = |path: &Path, message: String| Error::Report { path: path.to_path_buf(), message };
+    let named = |ids: &[String]| if ids.is_empty() { "no profile".to_string() } else { format!("profile {}", ids.join(", ")) };
+    let mut profiled: Option<&Input> = None;
+    for input in inputs.iter().filter(|i| !i.profiles.is_empty()) {
+        match profiled {
+            None => profiled = Some(input),
+            Some(first) if first.profiles != input.profiles => {
+                return Err(bad(
+                    &input.path,
+                    format!(
+                        "assessed {}, but {} assessed {}: merge each profile's reports on their own",
+                        named(&input.profiles),
+                        first.path.display(),
+                        named(&first.profiles)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let mut settings: Vec<(&str, &Path, &std::collections::BTreeMap<String, String>)> = Vec::new();
+    for input in inputs {
+        for p in &input.report.plugins {
+            let Some(mine) = &p.settings else {
+                let other = inputs.iter().find(|o| o.profiles != input.profiles && o.report.plugins.iter().any(|q| q.name == p.name));
+                if let Some(other) = other {
+                    return Err(bad(
+                        &input.path,
+                        format!(
+                            "assessed {} and does not record the settings plugin {} ran with, while {} assessed {}: \
+                             the verdicts cannot be shown to use the same thresholds; scan again with this rampart",
+                            named(&input.profiles),
+                            p.name,
+                            other.path.display(),
+                            named(&other.profiles)
+                        ),
+                    ));
+                }
+                continue;
+            };
+            match settings.iter().find(|(name, _, _)| *name == p.name) {
+                None => settings.push((&p.name, &input.path, mine)),
+                Some((_, other_path, other)) if *other != mine => {
+                    let keys: std::collections::BTreeSet<&String> = mine.keys().chain(other.keys()).collect();
+                    let differ: Vec<String> = keys
+                        .into_iter()
+                        .filter(|k| mine.get(*k) != other.get(*k))
+                        .map(|k| {
+                            let show = |v: Option<&String>| v.map_or("unset".to_string(), |v| format!("{v:?}"));
+                            format!("{k} = {} here but {} there", show(mine.get(k)), show(other.get(k)))
+                        })
+                        .collect();
+                    return Err(bad(
+                        &input.path,
+                        format!(
+                            "plugin {} ran with other settings than in {} ({}): its findings were judged by other thresholds; \
+                             merge reports of one profile and registry only",
+                            p.name,
+                            other_path.display(),
+                            differ.join(", ")
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A finding as a comparable text: through a `Value`, whose maps are sorted,
+/// so evidence written in another key order is the same finding.
+fn finding_key(f: &crate::report::Finding) -> String {
+    serde_json::to_value(f).map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Two reports may both hold a node (the same scan given twice, or two
+/// plugins' scans of it), but a plugin's findings on a node must be the same
+/// in each: different ones mean two machines under one name (`--node /` on
+/// each, all called by their directory), and pooling would keep one
+/// machine's verdicts and hide the other's.
+fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
+    use std::collections::BTreeMap;
+    // (plugin, node) → (the report, its findings there).
+    let mut seen: BTreeMap<(String, String), (&Path, Vec<String>)> = BTreeMap::new();
+    for input in inputs {
+        for p in &input.report.plugins {
+            for run in p.runs.iter().filter(|r| r.outcome != Outcome::Skipped) {
+                let Some(node) = run.target.strip_prefix("node/") else { continue };
+                let prefix = format!("{}/", p.name);
+                let mut mine: Vec<String> = input
+                    .report
+                    .findings
+                    .iter()
+                    .filter(|f| f.node.as_deref() == Some(node) && f.check.starts_with(&prefix))
+                    .map(finding_key)
+                    .collect();
+                mine.sort();
+                match seen.get(&(p.name.clone(), node.to_string())) {
+                    None => {
+                        seen.insert((p.name.clone(), node.to_string()), (&input.path, mine));
+                    }
+                    Some((other, theirs)) if *theirs != mine => {
+                        return Err(Error::NodeName {
+                            name: node.to_string(),
+                            message: format!(
+                                "{} and {} hold different findings of plugin {} for this node: two machines under one name \
+                                 (scan each with its own --name), or one node scanned twice with changes between (merge the latest)",
+                                other.display(),
+                                input.path.display(),
+                                p.name
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Merges reports. Findings are pooled (a finding present in two reports,
 /// e.g. the same cluster scanned twice, counts once); plugins must be the
 /// same build everywhere; profiles are re-assessed from the pooled findings.
 pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
+    check_same_judgement(&inputs)?;
+    check_nodes_distinct(&inputs)?;
     let mut errors = Vec::new();
     let mut targets = Targets::default();
     let mut plugins: Vec<PluginReport> = Vec::new();
@@ -86,6 +250,9 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
                         ));
                     }
                     q.runs.extend(p.runs);
+                    if q.settings.is_none() {
+                        q.settings = p.settings;
+                    }
                     q.capabilities.denied_calls += p.capabilities.denied_calls;
                     for d in p.capabilities.denied {
                         match q.capabilities.denied.iter_mut().find(|e| e.capability == d.capability) {
@@ -100,7 +267,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
             }
         }
         for f in report.findings {
-            if seen.insert(serde_json::to_string(&f).unwrap_or_default()) {
+            if seen.insert(finding_key(&f)) {
                 findings.push(f);
             }
         }

@@ -109,6 +109,9 @@ pub struct Profile {
     pub checklist: Option<Checklist>,
     #[serde(rename = "control")]
     pub controls: Vec<Control>,
+    /// The file the profile was read from, to name it (and a line) in errors.
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
 }
 
 impl Profile {
@@ -119,7 +122,8 @@ impl Profile {
 
     pub fn parse(path: &Path, text: &str) -> Result<Profile> {
         let bad = |message: String| Error::Profile { path: path.to_path_buf(), message };
-        let profile: Profile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut profile: Profile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        profile.path = path.to_path_buf();
         if profile.controls.is_empty() {
             return Err(bad("has no [[control]]".into()));
         }
@@ -142,6 +146,61 @@ impl Profile {
             minor_range(range).ok_or_else(|| bad(format!("kubernetes = {range:?}: expected MAJOR.MINOR or MAJOR.MINOR-MAJOR.MINOR")))?;
         }
         Ok(profile)
+    }
+
+    /// `path:LINE` of the first line of the profile file holding `needle`
+    /// (a quoted check id, a settings table), or the path alone.
+    pub fn place(&self, needle: &str) -> String {
+        let line = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| text.lines().position(|l| l.split('#').next().is_some_and(|code| code.contains(needle))));
+        match line {
+            Some(n) => format!("{}:{}", self.path.display(), n + 1),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// Checks the profile against the plugins it will run with: every
+    /// plugin its controls or settings name is installed, and, for the
+    /// plugins loaded (name → their check ids), every check a control names
+    /// is one the plugin declares. A mistake here would otherwise turn into
+    /// an `error` on every control it touches, or settings silently unused.
+    pub fn check_plugins<'a>(&self, installed: &[&str], declared: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Result<()> {
+        let bad = |at: String, message: String| Error::Profile { path: at.into(), message };
+        let mut named: Vec<(&str, String, String)> = Vec::new();
+        for plugin in self.settings.keys() {
+            named.push((plugin, format!("settings.{plugin}"), format!("settings for plugin `{plugin}`")));
+        }
+        for c in &self.controls {
+            for plugin in c.settings.keys() {
+                named.push((plugin, format!("settings.{plugin}"), format!("control {}: settings for plugin `{plugin}`", c.id)));
+            }
+            for k in &c.checks {
+                named.push((k.split('/').next().unwrap_or(""), format!("\"{k}\""), format!("control {}: check `{k}`", c.id)));
+            }
+        }
+        for (plugin, needle, what) in named {
+            if !installed.contains(&plugin) {
+                return Err(bad(
+                    self.place(&needle),
+                    format!("{what}: the registry has no plugin `{plugin}` (it has: {})", installed.join(", ")),
+                ));
+            }
+        }
+        for (plugin, checks) in declared {
+            for c in &self.controls {
+                for k in c.checks.iter().filter(|k| k.split_once('/').is_some_and(|(p, _)| p == plugin)) {
+                    let check = k.split_once('/').map_or("", |(_, c)| c);
+                    if !checks.contains(&check) {
+                        return Err(bad(
+                            self.place(&format!("\"{k}\"")),
+                            format!("control {}: plugin {plugin} has no check `{check}` (it has: {})", c.id, checks.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether a cluster's version (`v1.36.2`) is outside what the profile
@@ -574,5 +633,21 @@ limit = "0600"
             let err = Profile::parse(Path::new("t.toml"), text).unwrap_err().to_string();
             assert!(err.contains("t.toml") && err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn plugins_and_checks_a_profile_names_must_exist_and_are_placed_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, PROFILE).unwrap();
+        let p = Profile::load(&path).unwrap();
+        assert!(p.check_plugins(&["a"], [("a", vec!["x", "y"])]).is_ok());
+        let err = p.check_plugins(&["a"], [("a", vec!["x"])]).unwrap_err().to_string();
+        assert!(err.contains("p.toml:12") && err.contains("control 1.1: plugin a has no check `y` (it has: x)"), "{err}");
+        let err = p.check_plugins(&["b"], []).unwrap_err().to_string();
+        assert!(err.contains("the registry has no plugin `a` (it has: b)"), "{err}");
+        std::fs::write(&path, PROFILE.replace("[sections]", "[settings.nosuch]\nk = \"v\"\n[sections]")).unwrap();
+        let err = Profile::load(&path).unwrap().check_plugins(&["a"], []).unwrap_err().to_string();
+        assert!(err.contains("p.toml:5") && err.contains("settings for plugin `nosuch`"), "{err}");
     }
 }

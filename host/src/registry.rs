@@ -75,7 +75,13 @@ impl Registry {
         let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut plugins: Vec<PluginEntry> = Vec::new();
+        // Where a plugin's entry is, for errors past the TOML parser's own.
+        let at = |name: &str| {
+            let line = text.lines().position(|l| l.trim_start().starts_with("name") && l.contains(&format!("\"{name}\"")));
+            line.map_or(String::new(), |n| format!("line {}: ", n + 1))
+        };
         for raw in file.plugin {
+            let bad = |message: String| bad(format!("{}{message}", at(&raw.name)));
             if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 return Err(bad(format!("plugin name `{}` must be letters, digits, `-` or `_`", raw.name)));
             }
@@ -100,6 +106,9 @@ impl Registry {
                 settings: raw.settings.into_iter().collect(),
             });
         }
+        if plugins.is_empty() {
+            return Err(bad("lists no [[plugin]]: a scan would run nothing and pass; add the plugins to run".into()));
+        }
         let mut profiles: Vec<ProfileEntry> = Vec::new();
         for raw in file.profile {
             if profiles.iter().any(|p| p.id == raw.id) {
@@ -123,6 +132,8 @@ impl Registry {
                 message: format!("its id is `{}`, but registry.toml lists it as `{id}`", profile.id),
             });
         }
+        let installed: Vec<&str> = self.plugins.iter().map(|p| p.name.as_str()).collect();
+        profile.check_plugins(&installed, [])?;
         Ok(profile)
     }
 }
@@ -162,5 +173,14 @@ settings = { allowed-capabilities = "NET_BIND_SERVICE" }
             let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
             assert!(err.contains("r.toml") && err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn an_empty_registry_and_a_bad_entry_name_the_file_and_line() {
+        let err = Registry::parse(Path::new("r.toml"), "[[profile]]\nid = \"p\"\nsource = \"p.toml\"\n").unwrap_err().to_string();
+        assert!(err.contains("r.toml") && err.contains("no [[plugin]]"), "{err}");
+        let text = "[[plugin]]\nname = \"ok\"\nsource = \"a.wasm\"\n\n[[plugin]]\nname = \"bad\"\nsource = \"b.wasm\"\nsha256 = \"xyz\"\n";
+        let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("r.toml: line 6: plugin `bad`: sha256"), "{err}");
     }
 }

@@ -23,6 +23,9 @@ use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
 pub struct ScanRequest {
     pub manifests: Vec<PathBuf>,
     pub nodes: Vec<PathBuf>,
+    /// The names of `nodes`, in order (`--name`); when empty each node
+    /// names itself ([`NodeRoot::own_name`]).
+    pub node_names: Vec<String>,
     /// Only these plugins (all in the registry when empty).
     pub plugins: Vec<String>,
     /// Grants added to every plugin's registry grants.
@@ -158,7 +161,10 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let mut nodes: Vec<Arc<dyn NodeView>> = request.node_views.clone();
     for file in &request.snapshots {
         match snapshot::load(file) {
-            Ok(Loaded::Node(node)) => nodes.push(node),
+            Ok(Loaded::Node(node, recorded)) => {
+                errors.extend(recorded);
+                nodes.push(node);
+            }
             Ok(Loaded::Cluster(snap)) => {
                 let data = cluster_data.get_or_insert_with(ClusterData::default);
                 errors.extend(snapshot::add_cluster(snap, file, data).into_iter().map(|e| e.to_string()));
@@ -166,23 +172,34 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             Err(e) => errors.push(e.to_string()),
         }
     }
-    for root in &request.nodes {
-        match NodeRoot::open(root, None) {
-            Ok(mut node) => {
-                let base = node.name.clone();
-                let mut n = 2;
-                while nodes.iter().any(|o| o.name() == node.name) {
-                    node.name = format!("{base}-{n}");
-                    n += 1;
-                }
-                nodes.push(Arc::new(node));
-            }
+    if !request.node_names.is_empty() && request.node_names.len() != request.nodes.len() {
+        return Err(Error::NodeName {
+            name: request.node_names.join(", "),
+            message: format!(
+                "{} names for {} node roots: give one --name per --node root, in order",
+                request.node_names.len(),
+                request.nodes.len()
+            ),
+        });
+    }
+    for (i, root) in request.nodes.iter().enumerate() {
+        match NodeRoot::open(root, request.node_names.get(i).cloned()) {
+            Ok(node) => nodes.push(Arc::new(node)),
             Err(e) => errors.push(e.to_string()),
         }
     }
+    distinct_names(&mut nodes)?;
 
     // Load (compile or fetch from the cache) every plugin in parallel.
     let loaded = load_all(engine, &entries);
+    if let Some(profile) = &request.profile {
+        let installed: Vec<&str> = registry.plugins.iter().map(|p| p.name.as_str()).collect();
+        let declared = loaded
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .map(|p| (p.name.as_str(), p.meta.checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()));
+        profile.check_plugins(&installed, declared)?;
+    }
     if let Some(options) = &request.live {
         let wanted = wanted(&entries, &loaded, &request.grants);
         let data = cluster_data.get_or_insert_with(ClusterData::default);
@@ -208,6 +225,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                     checks: Vec::new(),
                     capabilities: Capabilities::default(),
                     runs: Vec::new(),
+                    settings: Some(settings_of(entry, &profile_settings).into_iter().collect()),
                     error: Some(e.to_string()),
                 });
                 continue;
@@ -241,8 +259,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 Target::Cluster => None,
             };
             let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
-            let mut settings = entry.settings.clone();
-            settings.extend(profile_settings.get(&entry.name).cloned().unwrap_or_default());
+            let settings = settings_of(entry, &profile_settings);
             jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings });
         }
         reports.push(PluginReport {
@@ -258,6 +275,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 denied: Vec::new(),
             },
             runs,
+            settings: Some(settings_of(entry, &profile_settings).into_iter().collect()),
             error: None,
         });
     }
@@ -332,6 +350,42 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         profiles,
         errors,
     })
+}
+
+/// A plugin's settings: the registry's, then the profile's (which win).
+fn settings_of(entry: &PluginEntry, profile: &BTreeMap<String, Vec<(String, String)>>) -> Vec<(String, String)> {
+    let mut settings = entry.settings.clone();
+    settings.extend(profile.get(&entry.name).cloned().unwrap_or_default());
+    settings
+}
+
+/// Every node target under its own name: the same root (or snapshot) given
+/// twice is scanned once; two different ones under one name would mix two
+/// nodes' findings in every report and merge, so they stop the scan.
+fn distinct_names(nodes: &mut Vec<Arc<dyn NodeView>>) -> Result<()> {
+    let place = |n: &Arc<dyn NodeView>| {
+        let origin = n.origin();
+        std::fs::canonicalize(&origin).map_or(origin, |p| p.display().to_string())
+    };
+    let mut kept: Vec<Arc<dyn NodeView>> = Vec::new();
+    for node in nodes.drain(..) {
+        match kept.iter().find(|k| k.name() == node.name()) {
+            None => kept.push(node),
+            Some(k) if place(k) == place(&node) => {}
+            Some(k) => {
+                return Err(Error::NodeName {
+                    name: node.name().to_string(),
+                    message: format!(
+                        "both {} and {} are this node: name each with --name (`snapshot node --name`), or drop one",
+                        k.origin(),
+                        node.origin()
+                    ),
+                });
+            }
+        }
+    }
+    *nodes = kept;
+    Ok(())
 }
 
 fn round_ms(d: Duration) -> f64 {

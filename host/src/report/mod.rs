@@ -238,6 +238,11 @@ pub struct PluginReport {
     pub checks: Vec<CheckMeta>,
     pub capabilities: Capabilities,
     pub runs: Vec<Run>,
+    /// The settings the plugin ran with (registry's, then the profile's):
+    /// they set its thresholds, so `rampart merge` refuses to pool findings
+    /// judged under different ones. Absent in reports of rampart before 0.1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<std::collections::BTreeMap<String, String>>,
     /// Why the plugin could not be loaded at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

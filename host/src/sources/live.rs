@@ -222,6 +222,7 @@ async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
         let path = options.kubeconfig.as_ref().ok_or_else(|| bad("no kubeconfig given".into()))?;
         let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read the kubeconfig: {e}")))?;
         let kubeconfig = Kubeconfig::from_yaml(&text).map_err(|e| bad(format!("not a usable kubeconfig: {}", chain(&e))))?;
+        check_context(&kubeconfig, options.context.as_deref()).map_err(bad)?;
         let wanted = KubeConfigOptions { context: options.context.clone(), cluster: None, user: None };
         Config::from_custom_kubeconfig(kubeconfig, &wanted).await.map_err(|e| bad(chain(&e)))?
     };
@@ -231,6 +232,47 @@ async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = Client::try_from(config).map_err(|e| Error::Cluster { server: server.clone(), message: chain(&e) })?;
     Ok((client, server))
+}
+
+/// The context asked for (or the current one) is in the kubeconfig; if
+/// not, say so with the contexts there are, as kubectl does.
+fn check_context(kubeconfig: &Kubeconfig, wanted: Option<&str>) -> Result<(), String> {
+    let names: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+    let known = || if names.is_empty() { "it has none".to_string() } else { format!("it has: {}", names.join(", ")) };
+    match (wanted, kubeconfig.current_context.as_deref()) {
+        (Some(name), _) if !names.contains(&name) => Err(format!("context {name:?} does not exist in this kubeconfig ({})", known())),
+        (None, Some(current)) if !current.is_empty() && !names.contains(&current) => {
+            Err(format!("its current-context {current:?} does not exist ({}): give --context NAME", known()))
+        }
+        (None, None | Some("")) => Err(format!("it sets no current-context: give --context NAME ({})", known())),
+        _ => Ok(()),
+    }
+}
+
+/// A failed TLS verification of the API server's certificate, in words:
+/// retrying cannot help, and "cannot reach the server" would mislead. The
+/// client's error reaches us boxed in layers (hyper, the connector, io) that
+/// hide the TLS library's error type, so it is recognised by the text
+/// rustls gives it: `invalid peer certificate: <what>`.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    const MARK: &str = "invalid peer certificate: ";
+    let text = chain(e);
+    let what = &text[text.find(MARK)? + MARK.len()..];
+    let what = what.split(" (after ").next().unwrap_or(what).trim();
+    let plain = if what.starts_with("UnknownIssuer") {
+        "its issuer is unknown: no certificate authority the kubeconfig trusts (certificate-authority or certificate-authority-data) issued it".to_string()
+    } else if what.starts_with("BadSignature") {
+        "its signature does not verify against the certificate authority the kubeconfig trusts (another CA of the same name?)".to_string()
+    } else if what.starts_with("certificate not valid for name") || what.starts_with("NotValidForName") {
+        format!("it is not valid for the host name the kubeconfig uses: {what}; connect by a name it holds, or set tls-server-name",)
+    } else if what.starts_with("certificate expired") || what.starts_with("Expired") {
+        format!("it has expired: {what}")
+    } else if what.starts_with("certificate not valid yet") || what.starts_with("NotValidYet") {
+        format!("it is not valid yet (is this machine's clock right?): {what}")
+    } else {
+        what.to_string()
+    };
+    Some(format!("TLS verification of the API server's certificate failed: {plain}"))
 }
 
 /// The resources of one group-version that can be listed; `Ok(empty)` when
@@ -359,7 +401,11 @@ where
 }
 
 /// Failures that may pass: the network, timeouts, an overloaded server.
+/// A certificate that fails verification does not pass.
 fn transient(e: &kube::Error) -> bool {
+    if tls_failure(e).is_some() {
+        return false;
+    }
     match e {
         kube::Error::Api(s) => matches!(s.code, 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
@@ -400,6 +446,7 @@ fn describe_fatal(e: &kube::Error, tries: u32, options: &LiveOptions) -> String 
             format!("the API server rejected the credentials (401 {}): check the kubeconfig user's token or certificate", s.message)
         }
         kube::Error::Api(_) => format!("the API server answered /version with {}", describe(e, tries)),
+        _ if tls_failure(e).is_some() => tls_failure(e).unwrap_or_default(),
         _ => format!(
             "cannot reach the API server: {} (--request-timeout {}s, {} retries)",
             describe(e, tries),
@@ -458,5 +505,23 @@ mod tests {
         let api = |code| kube::Error::Api(kube::core::Status::failure("x", "y").with_code(code).boxed());
         assert!(transient(&api(503)) && transient(&api(429)));
         assert!(!transient(&api(403)) && !transient(&api(401)) && !transient(&api(410)));
+    }
+
+    #[test]
+    fn a_context_that_is_not_there_is_named_with_those_that_are() {
+        let config = |current: &str| {
+            Kubeconfig::from_yaml(&format!(
+                "apiVersion: v1\nkind: Config\ncontexts:\n- name: dev\n  context: {{cluster: c, user: u}}\n- name: prod\n  context: {{cluster: c, user: u}}\n{current}"
+            ))
+            .unwrap()
+        };
+        let with_current = config("current-context: dev\n");
+        assert_eq!(check_context(&with_current, None), Ok(()));
+        assert_eq!(check_context(&with_current, Some("prod")), Ok(()));
+        let err = check_context(&with_current, Some("nosuch")).unwrap_err();
+        assert_eq!(err, "context \"nosuch\" does not exist in this kubeconfig (it has: dev, prod)");
+        let err = check_context(&config("current-context: gone\n"), None).unwrap_err();
+        assert!(err.contains("current-context \"gone\" does not exist (it has: dev, prod)"), "{err}");
+        assert!(check_context(&config(""), None).unwrap_err().contains("no current-context"));
     }
 }

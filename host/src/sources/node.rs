@@ -101,7 +101,9 @@ pub struct NodeRoot {
 }
 
 impl NodeRoot {
-    /// Opens `root`; the node's name is the directory's name.
+    /// Opens `root`. Without a `name`, the node names itself as the kubelet
+    /// would register it ([`NodeRoot::own_name`]), else the root
+    /// directory's name, else `node`.
     pub fn open(root: &Path, name: Option<String>) -> Result<NodeRoot, Error> {
         let meta = std::fs::metadata(root).map_err(|e| Error::NodeRoot { path: root.into(), message: e.to_string() })?;
         if !meta.is_dir() {
@@ -109,11 +111,9 @@ impl NodeRoot {
         }
         let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority())
             .map_err(|e| Error::NodeRoot { path: root.into(), message: e.to_string() })?;
-        let name = name.unwrap_or_else(|| {
-            root.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "node".into())
-        });
+        let given = name;
         let mut node = NodeRoot {
-            name,
+            name: String::new(),
             root: root.to_path_buf(),
             dir,
             users: HashMap::new(),
@@ -124,7 +124,51 @@ impl NodeRoot {
         };
         node.users = node.id_names("/etc/passwd");
         node.groups = node.id_names("/etc/group");
+        node.name = match given {
+            Some(n) => n,
+            None => node.own_name().unwrap_or_else(|| {
+                root.canonicalize()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "node".into())
+            }),
+        };
         Ok(node)
+    }
+
+    /// The name the kubelet registers the node under: its
+    /// `--hostname-override` (on its command line, or `hostnameOverride` in
+    /// its `--config` file), else the node's host name (`/etc/hostname`),
+    /// lower-cased as the kubelet does.
+    pub fn own_name(&self) -> Option<String> {
+        let clean = |s: &str| Some(s.trim().to_lowercase()).filter(|s| !s.is_empty() && !s.chars().any(char::is_whitespace));
+        for argv in self.process_args("kubelet") {
+            let value = |flag: &str| {
+                let mut args = argv.iter();
+                let mut found = None;
+                while let Some(a) = args.next() {
+                    if let Some(v) = a.strip_prefix(&format!("--{flag}=")) {
+                        found = Some(v.to_string());
+                    } else if a == &format!("--{flag}") {
+                        found = args.next().cloned();
+                    }
+                }
+                found
+            };
+            // The flag wins over the config file, as in the kubelet.
+            if let Some(name) = value("hostname-override").as_deref().and_then(clean) {
+                return Some(name);
+            }
+            if let Some(config) = value("config").filter(|p| p.starts_with('/'))
+                && let Ok(bytes) = self.read_uncached(&config)
+                && let Ok(doc) = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
+                && let Some(name) = doc.get("hostnameOverride").and_then(|v| v.as_str()).and_then(clean)
+            {
+                return Some(name);
+            }
+        }
+        let hostname = self.read_uncached("/etc/hostname").ok()?;
+        String::from_utf8_lossy(&hostname).lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).and_then(clean)
     }
 
     /// `name:x:id:...` files (passwd, group) of the node itself.
@@ -462,5 +506,29 @@ mod tests {
         std::fs::write(d.path().join("proc/7/comm"), b"sshd\n").unwrap();
         let node = NodeRoot::open(d.path(), Some("n".into())).unwrap();
         assert_eq!(node.process_args("sshd").len(), 1, "a rewritten argv is still sshd by its comm");
+    }
+
+    #[test]
+    fn a_node_names_itself_as_the_kubelet_registers_it() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path().join("mnt");
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        let name = |r: &Path| NodeRoot::open(r, None).unwrap().name;
+        assert_eq!(name(&r), "mnt", "nothing on the node says: the directory's name");
+        std::fs::write(r.join("etc/hostname"), "\n  Worker-7.Example.Internal \n").unwrap();
+        assert_eq!(name(&r), "worker-7.example.internal", "the host name, lower-cased as the kubelet does");
+        std::fs::create_dir_all(r.join("proc/42")).unwrap();
+        std::fs::create_dir_all(r.join("var/lib/kubelet")).unwrap();
+        std::fs::write(r.join("var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\nhostnameOverride: from-config\n").unwrap();
+        std::fs::write(r.join("proc/42/cmdline"), b"/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0").unwrap();
+        std::fs::write(r.join("proc/42/comm"), b"kubelet\n").unwrap();
+        assert_eq!(name(&r), "from-config");
+        std::fs::write(
+            r.join("proc/42/cmdline"),
+            b"/usr/bin/kubelet\0--hostname-override\0From-Flag\0--config=/var/lib/kubelet/config.yaml\0",
+        )
+        .unwrap();
+        assert_eq!(name(&r), "from-flag", "the flag wins over the config file");
+        assert_eq!(NodeRoot::open(&r, Some("given".into())).unwrap().name, "given");
     }
 }

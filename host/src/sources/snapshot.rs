@@ -74,6 +74,11 @@ pub struct NodeSnapshot {
     pub dirs: BTreeMap<String, Answer<Vec<Stat>>>,
     #[serde(default)]
     pub processes: BTreeMap<String, Vec<Vec<String>>>,
+    /// What went wrong while the snapshot was taken (a plugin that did not
+    /// load, a node root that could not be read): a scan of the snapshot
+    /// reports each as an error, as the direct scan would have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 fn key(path: &str, follow: bool) -> String {
@@ -226,6 +231,11 @@ pub struct ClusterSnapshot {
     /// Kinds that could not be listed, with the server's reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failed: BTreeMap<String, String>,
+    /// Inputs that could not be read when the snapshot was taken (a
+    /// manifest that did not parse): their objects are missing, so a scan
+    /// of the snapshot reports each as an error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
     pub objects: Vec<SnapshotObject>,
 }
 
@@ -250,6 +260,7 @@ impl ClusterSnapshot {
             kubernetes_version: data.version.clone(),
             listed,
             failed: data.failed.clone(),
+            errors: Vec::new(),
             objects,
         }
     }
@@ -258,7 +269,8 @@ impl ClusterSnapshot {
 /// What a snapshot file holds.
 #[derive(Debug)]
 pub enum Loaded {
-    Node(Arc<dyn NodeView>),
+    /// A node, with the errors recorded when it was taken.
+    Node(Arc<dyn NodeView>, Vec<String>),
     Cluster(ClusterSnapshot),
 }
 
@@ -280,7 +292,8 @@ pub fn load(path: &Path) -> Result<Loaded> {
     match header.kind.as_deref() {
         Some(NODE_KIND) => {
             let snap: NodeSnapshot = serde_json::from_str(&text).map_err(|e| bad(format!("malformed node snapshot: {e}")))?;
-            Ok(Loaded::Node(Arc::new(SnapshotNode { file: path.to_path_buf(), snap })))
+            let recorded = snap.errors.iter().map(|e| bad(format!("taken with an error: {e}")).to_string()).collect();
+            Ok(Loaded::Node(Arc::new(SnapshotNode { file: path.to_path_buf(), snap }), recorded))
         }
         Some(CLUSTER_KIND) => {
             Ok(Loaded::Cluster(serde_json::from_str(&text).map_err(|e| bad(format!("malformed cluster snapshot: {e}")))?))
@@ -305,6 +318,9 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
         }
     }
     data.failed.extend(snap.failed);
+    for e in &snap.errors {
+        errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("taken with an error: {e}") });
+    }
     if data.version.is_none() {
         data.version = snap.kubernetes_version;
     }

@@ -63,6 +63,9 @@ pub struct Faults {
     /// Answer 410 Expired (as recorded) the first time a continue token is
     /// presented for this path.
     pub expire_continue: Vec<String>,
+    /// Serve a server certificate that expired (in 2021), signed by the
+    /// same CA: a client must refuse it.
+    pub expired_certificate: bool,
 }
 
 /// One request as the server saw it.
@@ -161,7 +164,7 @@ impl TestServer {
             made_tokens: Mutex::new(HashMap::new()),
         });
 
-        let (pki, tls) = certificates()?;
+        let (pki, tls) = certificates(faults_expired(&state))?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -208,6 +211,18 @@ impl TestServer {
             self.url(),
             STANDARD.encode(&self.pki.ca)
         )
+    }
+
+    /// A kubeconfig for this server that trusts only a CA of its own (another
+    /// name, another key), which did not issue the server's certificate.
+    pub fn kubeconfig_trusting_another_ca(&self, token: &str) -> Result<String> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let key = KeyPair::generate()?;
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        ca.distinguished_name.push(DnType::CommonName, "some-other-ca");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let other = ca.self_signed(&key)?.pem();
+        Ok(self.kubeconfig(token).replace(&STANDARD.encode(&self.pki.ca), &STANDARD.encode(&other)))
     }
 
     /// A kubeconfig for this server with the admin's client certificate.
@@ -257,7 +272,11 @@ struct Pki {
 /// A fresh CA, a server certificate for 127.0.0.1 and localhost, and an
 /// admin client certificate. Clients may present a certificate of this CA
 /// (the cluster admin) or none (then a bearer token decides).
-fn certificates() -> Result<(Pki, rustls::ServerConfig)> {
+fn faults_expired(state: &State) -> bool {
+    state.faults.lock().map(|f| f.expired_certificate).unwrap_or(false)
+}
+
+fn certificates(expired: bool) -> Result<(Pki, rustls::ServerConfig)> {
     use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
@@ -270,6 +289,10 @@ fn certificates() -> Result<(Pki, rustls::ServerConfig)> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
     params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
     let cert = params.signed_by(&key, &issuer)?;
 
     let admin_key = KeyPair::generate()?;
