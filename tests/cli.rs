@@ -178,10 +178,7 @@ fn demo_compliant_workloads_are_not_flagged() {
         // Mounting a token, or a Secret as a file, is for a reviewer to judge
         // (CIS 5.1.6 and STIG V-274884 are manual).
         let review = ["pod-security/service-account-token", "pod-security/secret-mounts"];
-        assert!(
-            mine.iter().filter(|f| !review.contains(&f["check"].as_str().unwrap())).all(|f| f["status"] == "pass"),
-            "{name}: {mine:?}"
-        );
+        assert!(mine.iter().filter(|f| !review.contains(&f["check"].as_str().unwrap())).all(|f| f["status"] == "pass"), "{name}: {mine:?}");
         assert!(mine.iter().all(|f| f["status"] != "fail" || f["check"] == review[0]), "{name}: {mine:?}");
     }
 }
@@ -610,7 +607,12 @@ fn rbac_review_flags_the_deliberate_violations() {
     );
     let admin = findings(report, "rbac/secret-access").into_iter().find(|f| f["object"]["name"] == "cluster-admin").unwrap();
     let bound = admin["evidence"]["bound-to"].as_str().unwrap();
-    for subject in ["User jane@example.com", "Group oncall-sre", "ServiceAccount ci/deployer", "ServiceAccount kubernetes-dashboard/kubernetes-dashboard"] {
+    for subject in [
+        "User jane@example.com",
+        "Group oncall-sre",
+        "ServiceAccount ci/deployer",
+        "ServiceAccount kubernetes-dashboard/kubernetes-dashboard",
+    ] {
         assert!(bound.contains(subject), "{subject} missing from {bound}");
     }
     assert!(!bound.contains("system:masters"), "the default binding is the platform's: {bound}");
@@ -620,7 +622,13 @@ fn rbac_review_flags_the_deliberate_violations() {
     }
     assert_eq!(
         flagged("pod-create"),
-        ["ClusterRole -/cluster-admin", "ClusterRole -/ops-superuser", "ClusterRole -/pod-exec", "Role dev/dev-full-access", "Role shop/pod-creator"]
+        [
+            "ClusterRole -/cluster-admin",
+            "ClusterRole -/ops-superuser",
+            "ClusterRole -/pod-exec",
+            "Role dev/dev-full-access",
+            "Role shop/pod-creator"
+        ]
     );
     for (check, role) in [
         ("escalation-verbs", "ClusterRole -/rbac-manager"),

@@ -287,7 +287,11 @@ fn secret_rules_carry_the_right_evidence() {
     };
     let clear = control("V-274883");
     assert_eq!(clear["status"], "warn", "{clear}");
-    assert_eq!(objects(&clear, "fail"), ["cluster-inventory/plaintext-credentials legacy-app-config"], "postgres reads its password from a Secret");
+    assert_eq!(
+        objects(&clear, "fail"),
+        ["cluster-inventory/plaintext-credentials legacy-app-config"],
+        "postgres reads its password from a Secret"
+    );
     let access = control("V-274884");
     assert_eq!(access["status"], "warn", "{access}");
     let readers = objects(&access, "fail");

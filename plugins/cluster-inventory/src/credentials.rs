@@ -21,9 +21,7 @@ pub fn credential_name(name: &str) -> bool {
 /// An absolute file path (`/etc/app/password`): where a credential is kept,
 /// not the credential.
 fn file_path(value: &str) -> bool {
-    value.starts_with('/')
-        && value.len() > 1
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+@~".contains(c))
+    value.starts_with('/') && value.len() > 1 && value.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+@~".contains(c))
 }
 
 /// `true` or `false`: a switch (`--use-service-account-credentials=true`),
@@ -160,13 +158,21 @@ mod tests {
     fn pem_private_keys_are_found_under_any_name() {
         let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n";
         assert_eq!(why("TLS_KEY", key), Some("PEM private key"));
-        assert_eq!(why("config", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----"), Some("PEM private key"));
+        assert_eq!(
+            why("config", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----"),
+            Some("PEM private key")
+        );
         assert_eq!(why("CA_CERT", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"), None, "a certificate is public");
     }
 
     #[test]
     fn bearer_tokens_are_found_in_any_letter_case() {
-        for v in ["Bearer eyJhbGciOiJSUzI1NiJ9", "bearer eyJhbGciOiJSUzI1NiJ9", "BEARER eyJhbGciOiJSUzI1NiJ9", "Authorization: bEaReR 0123456789abcdef"] {
+        for v in [
+            "Bearer eyJhbGciOiJSUzI1NiJ9",
+            "bearer eyJhbGciOiJSUzI1NiJ9",
+            "BEARER eyJhbGciOiJSUzI1NiJ9",
+            "Authorization: bEaReR 0123456789abcdef",
+        ] {
             assert_eq!(why("HEADER", v), Some("bearer token"), "{v}");
         }
         assert_eq!(why("MODE", "bearer"), None, "the word alone is no token");
@@ -175,7 +181,10 @@ mod tests {
 
     #[test]
     fn base64_of_credentials_is_decoded() {
-        assert_eq!(why("DATA", &b64("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n")), Some("base64 of a credential"));
+        assert_eq!(
+            why("DATA", &b64("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n")),
+            Some("base64 of a credential")
+        );
         assert_eq!(why("ENV_FILE", &b64("DB_HOST=db\nDB_PASSWORD=hunter2\n")), Some("base64 of a credential"));
         assert_eq!(why("CONFIG", &b64(r#"{"user": "app", "password": "hunter2"}"#)), Some("base64 of a credential"));
         assert_eq!(why("AUTH", &b64("Bearer 0123456789abcdef")), Some("base64 of a credential"));

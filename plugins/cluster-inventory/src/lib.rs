@@ -193,7 +193,8 @@ impl Plugin for ClusterInventory {
                             continue;
                         }
                     };
-                    let entries = |field: &str| v[field].as_object().into_iter().flatten().filter_map(|(k, val)| Some((k.as_str(), val.as_str()?)));
+                    let entries =
+                        |field: &str| v[field].as_object().into_iter().flatten().filter_map(|(k, val)| Some((k.as_str(), val.as_str()?)));
                     let mut keys: Vec<(&str, &str)> =
                         entries("data").filter_map(|(k, val)| credentials::why(k, val).map(|why| (k, why))).collect();
                     keys.extend(entries("binaryData").filter_map(|(k, val)| credentials::why_binary(k, val).map(|why| (k, why))));
@@ -406,7 +407,8 @@ mod tests {
             {"name": "API_TOKEN", "value": "$(TOKEN_FROM_SECRET)"}
         ]);
         app["spec"]["containers"][0]["envFrom"] = json!([{"secretRef": {"name": "creds"}}]);
-        app["spec"]["containers"][0]["args"] = json!(["--token-auth-file=/etc/kubernetes/tokens.csv", "--use-service-account-credentials=true"]);
+        app["spec"]["containers"][0]["args"] =
+            json!(["--token-auth-file=/etc/kubernetes/tokens.csv", "--use-service-account-credentials=true"]);
         let f = run(&FakeHost::new().object("v1", "Pod", app), CREDENTIALS);
         assert_eq!(f.iter().map(|f| f.status).collect::<Vec<_>>(), [Status::Pass], "{f:?}");
     }
@@ -432,7 +434,10 @@ mod tests {
                 ("spec.initContainers[0].args[2]".to_string(), "bearer token".to_string()),
             ]
         );
-        assert_eq!(f[1].evidence, [("server.pem".to_string(), "PEM private key".to_string()), ("url".to_string(), "password in a URL".to_string())]);
+        assert_eq!(
+            f[1].evidence,
+            [("server.pem".to_string(), "PEM private key".to_string()), ("url".to_string(), "password in a URL".to_string())]
+        );
         let all = format!("{f:?}");
         for secret in ["hunter2", "eyJhbG", "MHcCAQEE", "0123456789abcdef", ":pw@"] {
             assert!(!all.contains(secret), "values never go into findings: {secret}");

@@ -34,7 +34,10 @@ fn namespace_of(r: &ObjectRef) -> &str {
 /// The namespaced kinds the checks look at, each listed once, in all
 /// namespaces: filtering here, not in the source, makes an object without
 /// metadata.namespace count as in `default` whatever the source did.
-struct Listing(Vec<(&'static str, &'static str, Result<Vec<Object>, String>)>);
+struct Listing(Vec<Listed>);
+
+/// One kind: its apiVersion, kind, and objects or why they could not be listed.
+type Listed = (&'static str, &'static str, Result<Vec<Object>, String>);
 
 impl Listing {
     fn new(host: &dyn Host) -> Listing {
@@ -243,7 +246,8 @@ fn default_namespace(listing: &Listing, out: &mut Findings) {
             }
             found += 1;
             out.push(
-                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name)).on_object(o.ref_.clone()),
+                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name))
+                    .on_object(o.ref_.clone()),
             );
         }
     }
@@ -443,7 +447,9 @@ mod tests {
         let v = verdicts(&host.clone().deny(NETWORKING, "NetworkPolicy"), "network-policies");
         assert_eq!(v, [(String::new(), Status::Error)]);
         // Without the Namespace objects only the per-namespace checks are errors.
-        let denied = FakeHost::new().object("apps/v1", "Deployment", json!({"metadata": {"name": "web", "namespace": "shop"}})).deny("v1", "Namespace");
+        let denied = FakeHost::new()
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "web", "namespace": "shop"}}))
+            .deny("v1", "Namespace");
         assert_eq!(verdicts(&denied, "pod-security-admission"), [(String::new(), Status::Error)]);
         assert_eq!(verdicts(&denied, "network-policies"), [(String::new(), Status::Error)]);
         assert_eq!(verdicts(&denied, "default-namespace"), [(String::new(), Status::Pass)]);

@@ -226,7 +226,10 @@ fn privileged(p: &PodSpec<'_>, _: &Settings) -> Problems {
 
 /// The evidence for a privileged container in a capability check.
 fn every_capability(c: &Container<'_>) -> (String, String) {
-    (format!("{}.securityContext.privileged", c.path), "true (a privileged container has every capability, whatever add and drop say)".into())
+    (
+        format!("{}.securityContext.privileged", c.path),
+        "true (a privileged container has every capability, whatever add and drop say)".into(),
+    )
 }
 
 /// Capability names as the kubelet accepts them: case-insensitive, with or
@@ -430,9 +433,13 @@ fn service_account_token(c: &Ctx<'_>) -> Result<Problems, String> {
     let (mounted, why) = match (c.spec.spec["automountServiceAccountToken"].as_bool(), c.account_automount) {
         (Some(v), _) => (v, format!("{}.automountServiceAccountToken: {v}", c.spec.path)),
         // The pod leaves it to its account, which could not be read.
-        (None, Err(e)) => return Err(format!("the pod does not set automountServiceAccountToken and ServiceAccount {account} is unknown: {e}")),
+        (None, Err(e)) => {
+            return Err(format!("the pod does not set automountServiceAccountToken and ServiceAccount {account} is unknown: {e}"));
+        }
         (None, Ok(Some(v))) => (v, format!("ServiceAccount {account} sets automountServiceAccountToken: {v}")),
-        (None, Ok(None)) => (true, format!("neither the pod nor ServiceAccount {account} sets automountServiceAccountToken (default true)")),
+        (None, Ok(None)) => {
+            (true, format!("neither the pod nor ServiceAccount {account} sets automountServiceAccountToken (default true)"))
+        }
     };
     Ok(if mounted { vec![(format!("{} serviceAccountName", c.spec.path), format!("{account}: {why}"))] } else { vec![] })
 }

@@ -61,7 +61,9 @@ pub fn resource_matches(rule: &Value, req: &Request<'_>) -> bool {
         }
         match req.subresource {
             None => r == req.resource,
-            Some(sub) => r.strip_prefix(req.resource).and_then(|rest| rest.strip_prefix('/')) == Some(sub) || r.strip_prefix("*/") == Some(sub),
+            Some(sub) => {
+                r.strip_prefix(req.resource).and_then(|rest| rest.strip_prefix('/')) == Some(sub) || r.strip_prefix("*/") == Some(sub)
+            }
         }
     })
 }
@@ -184,7 +186,8 @@ mod tests {
 
     #[test]
     fn resource_names_narrow_and_cannot_name_a_collection() {
-        let named = json!({"apiGroups": [""], "resources": ["secrets", "pods"], "verbs": ["get", "list", "create"], "resourceNames": ["es"]});
+        let named =
+            json!({"apiGroups": [""], "resources": ["secrets", "pods"], "verbs": ["get", "list", "create"], "resourceNames": ["es"]});
         assert_eq!(allows(&named, &Request::new("", "secrets", "get")), Allows::Named(vec!["es".into()]));
         assert_eq!(allows(&named, &Request::new("", "secrets", "list")), Allows::Named(vec!["es".into()]));
         assert_eq!(allows(&named, &Request::new("", "pods", "create")), Allows::No, "create names no object");

@@ -100,7 +100,11 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         title: "Few roles can use the nodes/proxy subresource",
         severity: Severity::High,
         // The proxy's HTTP methods, as verbs.
-        test: RuleTest::Grants(&[Grant { group: CORE, resources: &["nodes/proxy"], verbs: &["get", "create", "update", "patch", "delete"] }]),
+        test: RuleTest::Grants(&[Grant {
+            group: CORE,
+            resources: &["nodes/proxy"],
+            verbs: &["get", "create", "update", "patch", "delete"],
+        }]),
         what: "reaches kubelets through nodes/proxy",
     },
     RoleCheck {
@@ -438,7 +442,8 @@ fn role_checks(roles: &[Role], bindings: &[Binding], out: &mut Findings) {
                 f = f.with("limited-to-resource-names", names.join(", "));
             }
             if !not_granting.is_empty() {
-                f = f.with("bindings-granting-none-of-it", format!("{} (namespaced; the grant is cluster-scoped)", not_granting.join(", ")));
+                f = f
+                    .with("bindings-granting-none-of-it", format!("{} (namespaced; the grant is cluster-scoped)", not_granting.join(", ")));
             }
             out.push(f);
         }
@@ -498,10 +503,8 @@ fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], ou
             let subjects = b.subjects();
             if subjects.contains(&subject) {
                 problems.push(format!("is a subject of {}", b.via()));
-            } else if !bootstrap(&b.obj) {
-                if let Some(g) = groups.iter().find(|g| subjects.contains(g)) {
-                    problems.push(format!("is bound through {g} by {}", b.via()));
-                }
+            } else if let Some(g) = groups.iter().find(|g| subjects.contains(g)).filter(|_| !bootstrap(&b.obj)) {
+                problems.push(format!("is bound through {g} by {}", b.via()));
             }
         }
         let f = if problems.is_empty() {
@@ -573,7 +576,10 @@ mod tests {
     }
 
     fn fail(host: &FakeHost, check: &str, name: &str) -> Option<Finding> {
-        host.run::<Rbac>(&[]).unwrap().into_iter().find(|f| f.check == check && f.status == Status::Fail && f.object.as_ref().is_some_and(|o| o.name == name))
+        host.run::<Rbac>(&[])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == check && f.status == Status::Fail && f.object.as_ref().is_some_and(|o| o.name == name))
     }
 
     fn evidence<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
@@ -614,7 +620,11 @@ mod tests {
             // A RoleBinding in another namespace naming a Role of the same name binds nothing here.
             .object(RBAC, "Role", json!({"metadata": {"name": "reader", "namespace": "ops"}, "rules": []}));
         let f = fail(&host, "secret-access", "reader").unwrap();
-        assert_eq!(evidence(&f, "bound-to"), Some("ServiceAccount shop/web (by RoleBinding shop/r)"), "a subject without namespace is in the binding's");
+        assert_eq!(
+            evidence(&f, "bound-to"),
+            Some("ServiceAccount shop/web (by RoleBinding shop/r)"),
+            "a subject without namespace is in the binding's"
+        );
     }
 
     #[test]
@@ -627,15 +637,30 @@ mod tests {
             .object(RBAC, "ClusterRole", role("all-verbs", json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]})))
             .object(RBAC, "ClusterRole", role("res-star", json!({"apiGroups": [""], "resources": ["pods/*"], "verbs": ["create"]})))
             .object(RBAC, "ClusterRole", role("wrong-group", json!({"apiGroups": ["apps"], "resources": ["pods"], "verbs": ["create"]})))
-            .object(RBAC, "ClusterRole", role("read-only", json!({"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "list"]})))
+            .object(
+                RBAC,
+                "ClusterRole",
+                role("read-only", json!({"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "list"]})),
+            )
             .object(RBAC, "ClusterRole", role("urls", json!({"nonResourceURLs": ["/metrics*"], "verbs": ["get"]})));
         assert_eq!(flagged(&host, "pod-create"), ["sub-wildcard", "all-resources", "all-groups", "all-verbs"]);
         assert_eq!(flagged(&host, "wildcards"), ["sub-wildcard", "all-resources", "all-groups", "all-verbs", "urls"]);
         // `*` verbs on roles is bind and escalate; impersonate on serviceaccounts by `*` resources.
         let esc = base()
-            .object(RBAC, "ClusterRole", role("rbac-all", json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["*"]})))
+            .object(
+                RBAC,
+                "ClusterRole",
+                role("rbac-all", json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["*"]})),
+            )
             .object(RBAC, "ClusterRole", role("imp", json!({"apiGroups": [""], "resources": ["*"], "verbs": ["impersonate"]})))
-            .object(RBAC, "ClusterRole", role("bindings-only", json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]})));
+            .object(
+                RBAC,
+                "ClusterRole",
+                role(
+                    "bindings-only",
+                    json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}),
+                ),
+            );
         assert_eq!(flagged(&esc, "escalation-verbs"), ["rbac-all", "imp"]);
     }
 
@@ -648,7 +673,11 @@ mod tests {
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["a"]},
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}));
         assert_eq!(evidence(&fail(&host, "secret-access", "es").unwrap(), "limited-to-resource-names"), Some("es-credentials"));
-        assert_eq!(evidence(&fail(&host, "secret-access", "mixed").unwrap(), "limited-to-resource-names"), None, "one unnamed rule reads them all");
+        assert_eq!(
+            evidence(&fail(&host, "secret-access", "mixed").unwrap(), "limited-to-resource-names"),
+            None,
+            "one unnamed rule reads them all"
+        );
         assert!(flagged(&host, "pod-create").is_empty(), "a create cannot name the pod it makes");
     }
 
@@ -678,8 +707,16 @@ mod tests {
     #[test]
     fn a_kind_that_cannot_be_read_makes_the_checks_reading_it_errors() {
         let host = base()
-            .object("v1", "ServiceAccount", json!({"metadata": {"name": "default", "namespace": "payments"}, "automountServiceAccountToken": false}))
-            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}));
+            .object(
+                "v1",
+                "ServiceAccount",
+                json!({"metadata": {"name": "default", "namespace": "payments"}, "automountServiceAccountToken": false}),
+            )
+            .object(
+                RBAC,
+                "ClusterRole",
+                json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}),
+            );
         let statuses = |host: &FakeHost| -> Vec<(String, Status)> {
             host.run::<Rbac>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
         };
