@@ -394,9 +394,19 @@ impl Plugin for Rbac {
 }
 
 fn role_checks(roles: &[Role], bindings: &[Binding], out: &mut Findings) {
+    // The bindings of each role, found once: (roleRef kind, namespace for a
+    // Role, name) -> bindings.
+    let mut by_role: std::collections::HashMap<(&str, Option<&str>, &str), Vec<&Binding>> = std::collections::HashMap::new();
+    for b in bindings {
+        let (kind, name) = b.role();
+        let namespace = if kind == "Role" { b.namespace.as_deref() } else { None };
+        by_role.entry((kind, namespace, name)).or_default().push(b);
+    }
     for check in ROLE_CHECKS {
         let mut flagged = 0;
         for role in roles {
+            let kind = if role.namespace.is_some() { "Role" } else { "ClusterRole" };
+            let role_bindings = by_role.get(&(kind, role.namespace.as_deref(), role.r#ref.name.as_str())).map_or(&[][..], Vec::as_slice);
             let platform = bootstrap(&role.obj);
             // (rules matched, through ClusterRoleBindings, through RoleBindings)
             let (hit, cluster_wide, in_namespace) = match check.test {
@@ -417,7 +427,7 @@ fn role_checks(roles: &[Role], bindings: &[Binding], out: &mut Findings) {
             let Some(names) = hit else { continue };
             let mut subjects = Vec::new();
             let mut not_granting = Vec::new();
-            for b in bindings.iter().filter(|b| b.binds(role)) {
+            for b in role_bindings.iter().filter(|b| b.binds(role)) {
                 // The platform binds its own roles; the cluster's bindings of
                 // them are what a reviewer looks at.
                 if platform && bootstrap(&b.obj) {
