@@ -71,7 +71,13 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         title: "Few roles can create Pods or exec into them",
         severity: Severity::Medium,
         // Exec and attach run commands in a pod: as good as creating one.
-        test: RuleTest::Grants(&[Grant { group: CORE, resources: &["pods", "pods/exec", "pods/attach"], verbs: &["create"] }]),
+        // Over a WebSocket they are a GET, authorized as `get` wherever the
+        // AuthorizePodWebsocketUpgradeCreatePermission gate is off (before
+        // 1.30, or turned off), so `get` on them counts too.
+        test: RuleTest::Grants(&[
+            Grant { group: CORE, resources: &["pods", "pods/exec", "pods/attach"], verbs: &["create"] },
+            Grant { group: CORE, resources: &["pods/exec", "pods/attach"], verbs: &["get"] },
+        ]),
         what: "creates Pods or execs into them",
     },
     RoleCheck {
@@ -653,7 +659,11 @@ mod tests {
                 role("read-only", json!({"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "list"]})),
             )
             .object(RBAC, "ClusterRole", role("urls", json!({"nonResourceURLs": ["/metrics*"], "verbs": ["get"]})));
-        assert_eq!(flagged(&host, "pod-create"), ["sub-wildcard", "all-resources", "all-groups", "all-verbs"]);
+        assert_eq!(
+            flagged(&host, "pod-create"),
+            ["sub-wildcard", "all-resources", "all-groups", "all-verbs", "read-only"],
+            "get on pods/exec opens a WebSocket exec"
+        );
         assert_eq!(flagged(&host, "wildcards"), ["sub-wildcard", "all-resources", "all-groups", "all-verbs", "urls"]);
         // `*` verbs on roles is bind and escalate; impersonate on serviceaccounts by `*` resources.
         let esc = base()
