@@ -514,7 +514,11 @@ fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], ou
         let subject = format!("ServiceAccount {ns}/default");
         // The groups every service account of the namespace is in: a binding
         // of one binds the default account too.
-        let groups = ["Group system:serviceaccounts".to_string(), format!("Group system:serviceaccounts:{ns}")];
+        let groups = [
+            "Group system:serviceaccounts".to_string(),
+            format!("Group system:serviceaccounts:{ns}"),
+            "Group system:authenticated".to_string(),
+        ];
         for b in bindings {
             let subjects = b.subjects();
             if subjects.contains(&subject) {
@@ -776,6 +780,15 @@ mod tests {
             .map(|f| (f.object.unwrap().namespace.unwrap(), f.status))
             .collect();
         assert_eq!(v, [("shop".into(), Status::Fail), ("ci".into(), Status::Fail), ("payments".into(), Status::Pass)]);
+        // Every account is authenticated: a binding of system:authenticated
+        // binds all of them, the platform's own such bindings excepted.
+        let platform = json!({"metadata": {"name": "system:basic-user", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"kind": "ClusterRole", "name": "system:basic-user"}, "subjects": [{"kind": "Group", "name": "system:authenticated"}]});
+        let clean = base().object("v1", "ServiceAccount", sa("payments")).object(RBAC, "ClusterRoleBinding", platform);
+        let status = |h: &FakeHost| h.run::<Rbac>(&[]).unwrap().into_iter().find(|f| f.check == "default-service-accounts").unwrap().status;
+        assert_eq!(status(&clean), Status::Pass);
+        let everyone = clean.object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "everyone-reads"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}));
+        assert_eq!(status(&everyone), Status::Fail);
     }
 
     #[test]
