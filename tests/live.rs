@@ -203,7 +203,12 @@ fn a_forbidden_kind_is_an_error_naming_the_kind_and_the_permission() {
     let report = r.json();
     let rbac = findings(&report, "rbac/cluster-admin-bindings");
     assert!(!rbac.is_empty() && rbac.iter().all(|f| f["status"] == "error"), "{rbac:?}");
+    // Each check names the kinds it reads: the bindings here, the roles for
+    // the role checks.
     let message = rbac[0]["message"].as_str().unwrap();
+    assert!(message.contains("clusterrolebindings.rbac.authorization.k8s.io is forbidden: User \"alice\""), "{message}");
+    let roles = findings(&report, "rbac/wildcards");
+    let message = roles[0]["message"].as_str().unwrap();
     assert!(message.contains("clusterroles.rbac.authorization.k8s.io is forbidden: User \"alice\""), "{message}");
     assert!(message.contains("needs RBAC verb \"list\" on \"clusterroles\" in API group \"rbac.authorization.k8s.io\""), "{message}");
     let pods = findings(&report, "pod-security/privileged");

@@ -266,3 +266,40 @@ fn stig_snapshots_scan_like_the_nodes() {
     let socket = controls(&snap).iter().find(|c| c["id"] == "V-242394").unwrap();
     assert_eq!(socket["status"], "fail", "{socket}");
 }
+
+/// V-274883 lists credentials written in clear, not variables fed from a
+/// Secret; V-274884 lists every subject that can read Secrets (the cluster's
+/// bindings of cluster-admin too) and the workloads that mount Secrets.
+#[test]
+fn secret_rules_carry_the_right_evidence() {
+    let report = scan(&demo().nodes.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    let control = |id: &str| controls(&report).iter().find(|c| c["id"] == id).unwrap().clone();
+    let objects = |c: &Value, status: &str| -> Vec<String> {
+        let mut o: Vec<String> = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == status && f["object"].is_object())
+            .map(|f| format!("{} {}", f["check"].as_str().unwrap(), f["object"]["name"].as_str().unwrap()))
+            .collect();
+        o.sort();
+        o
+    };
+    let clear = control("V-274883");
+    assert_eq!(clear["status"], "warn", "{clear}");
+    assert_eq!(
+        objects(&clear, "fail"),
+        ["cluster-inventory/plaintext-credentials legacy-app-config"],
+        "postgres reads its password from a Secret"
+    );
+    let access = control("V-274884");
+    assert_eq!(access["status"], "warn", "{access}");
+    let readers = objects(&access, "fail");
+    for role in ["cluster-admin", "ops-superuser", "secret-reader", "dev-full-access", "es-secret-reader"] {
+        assert!(readers.contains(&format!("rbac/secret-access {role}")), "{role} missing from {readers:?}");
+    }
+    let mounts = objects(&access, "warn");
+    for workload in ["payments-api", "web", "policy-guard"] {
+        assert!(mounts.contains(&format!("pod-security/secret-mounts {workload}")), "{workload} missing from {mounts:?}");
+    }
+}

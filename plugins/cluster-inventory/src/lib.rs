@@ -18,15 +18,41 @@ const VERSIONS: &str = "image-versions";
 const NODES: &str = "node-versions";
 const CREDENTIALS: &str = "plaintext-credentials";
 
-/// Parts of a key or variable name that say it holds a credential.
-const CREDENTIAL_WORDS: &[&str] =
-    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "PRIVATE_KEY", "CREDENTIAL", "ACCESS_KEY"];
+pub mod credentials;
 
-/// Whether a key or variable name looks like it holds a credential
-/// (`DB_PASSWORD`, `apiToken`, `aws_secret_access_key`).
-fn credential_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
-    CREDENTIAL_WORDS.iter().any(|w| upper.contains(w) || upper.replace('_', "").contains(&w.replace('_', "")))
+/// Literal credentials in a pod spec: env values (a value from a Secret or
+/// ConfigMap reference is not in clear), and command or args words: a
+/// `--flag=value`, or any word holding a key or token; each as its field
+/// path with the name, and why.
+fn clear_credentials(spec: &rampart_sdk::workload::PodSpec<'_>) -> Vec<(String, &'static str)> {
+    let mut clear = Vec::new();
+    for c in spec.containers() {
+        for (i, e) in c.spec["env"].as_array().into_iter().flatten().enumerate() {
+            let name = e["name"].as_str().unwrap_or("");
+            if let Some(why) = e["value"].as_str().and_then(|value| credentials::why(name, value)) {
+                clear.push((format!("{}.env[{i}] ({name})", c.path), why));
+            }
+        }
+        for field in ["command", "args"] {
+            let words: Vec<&str> = c.spec[field].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            for (i, word) in words.iter().enumerate() {
+                // `--name=value` is judged by name and content. Any other
+                // word only by its content (a PEM key, `Bearer ...`): in
+                // `--name value` the next word may be a positional argument
+                // (`--password-stdin registry`), so a name is no evidence.
+                let flag = word.strip_prefix("--").or_else(|| word.strip_prefix('-')).and_then(|f| f.split_once('='));
+                let (shown, why) = match flag {
+                    Some((name, value)) => (word.split_once('=').map_or(*word, |(n, _)| n), credentials::why_flag(name, value)),
+                    None => ("", credentials::why("", word)),
+                };
+                if let Some(why) = why {
+                    let shown = if shown.is_empty() { String::new() } else { format!(" ({shown})") };
+                    clear.push((format!("{}.{field}[{i}]{shown}", c.path), why));
+                }
+            }
+        }
+    }
+    clear
 }
 
 impl Plugin for ClusterInventory {
@@ -90,19 +116,16 @@ impl Plugin for ClusterInventory {
                 };
                 let Some(spec) = pod_spec(&json, kind) else { continue };
                 let images: Vec<&str> = spec.containers().iter().filter_map(|c| c.spec["image"].as_str()).collect();
-                let mut clear = Vec::new();
-                for c in spec.containers() {
-                    for (i, e) in c.spec["env"].as_array().into_iter().flatten().enumerate() {
-                        let (name, value) = (e["name"].as_str().unwrap_or(""), e["value"].as_str().unwrap_or(""));
-                        if credential_name(name) && !value.is_empty() {
-                            clear.push(format!("{}.env[{i}] ({name})", c.path));
-                        }
-                    }
-                }
+                let clear = clear_credentials(&spec);
                 if !clear.is_empty() {
                     credentials += 1;
-                    let message = format!("{kind} {} sets credential-like variables in clear: {}", obj.ref_.name, clear.join(", "));
-                    out.push(Finding::new(CREDENTIALS, Status::Fail, message).on_object(obj.ref_.clone()));
+                    let fields: Vec<&str> = clear.iter().map(|(f, _)| f.as_str()).collect();
+                    let message = format!("{kind} {} sets credential-like values in clear: {}", obj.ref_.name, fields.join(", "));
+                    let mut f = Finding::new(CREDENTIALS, Status::Fail, message).on_object(obj.ref_.clone());
+                    for (field, why) in clear {
+                        f = f.with(field, why);
+                    }
+                    out.push(f);
                 }
                 if let Some(why) = dashboard(&json, kind, &images) {
                     dashboards += 1;
@@ -163,18 +186,27 @@ impl Plugin for ClusterInventory {
             Err(e) => errors.push(format!("cannot list v1/ConfigMap: {}", e.reason())),
             Ok(maps) => {
                 for m in maps {
-                    let Ok(v) = serde_json::from_str::<Value>(&m.json) else { continue };
-                    let keys: Vec<&str> = v["data"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .filter(|(k, val)| credential_name(k) && val.as_str().is_some_and(|s| !s.is_empty()))
-                        .map(|(k, _)| k.as_str())
-                        .collect();
+                    let v = match serde_json::from_str::<Value>(&m.json) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            errors.push(format!("ConfigMap {}: not valid JSON: {e}", qualified(&m.ref_)));
+                            continue;
+                        }
+                    };
+                    let entries =
+                        |field: &str| v[field].as_object().into_iter().flatten().filter_map(|(k, val)| Some((k.as_str(), val.as_str()?)));
+                    let mut keys: Vec<(&str, &str)> =
+                        entries("data").filter_map(|(k, val)| credentials::why(k, val).map(|why| (k, why))).collect();
+                    keys.extend(entries("binaryData").filter_map(|(k, val)| credentials::why_binary(k, val).map(|why| (k, why))));
                     if !keys.is_empty() {
                         credentials += 1;
-                        let message = format!("ConfigMap {} holds credential-like keys in clear: {}", qualified(&m.ref_), keys.join(", "));
-                        out.push(Finding::new(CREDENTIALS, Status::Fail, message).on_object(m.ref_.clone()));
+                        let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+                        let message = format!("ConfigMap {} holds credential-like keys in clear: {}", qualified(&m.ref_), names.join(", "));
+                        let mut f = Finding::new(CREDENTIALS, Status::Fail, message).on_object(m.ref_.clone());
+                        for (k, why) in keys {
+                            f = f.with(k, why);
+                        }
+                        out.push(f);
                     }
                 }
             }
@@ -364,6 +396,52 @@ mod tests {
         assert!(!f[1].message.contains("fake"), "values never go into findings");
         assert_eq!(run(&FakeHost::new().object("v1", "Pod", pod("a", "nginx")), CREDENTIALS)[0].status, Status::Pass);
         assert_eq!(run(&FakeHost::new().deny("v1", "ConfigMap"), CREDENTIALS)[0].status, Status::Error);
+    }
+
+    #[test]
+    fn only_literal_credentials_count_and_paths_do_not() {
+        let mut app = pod("app", "nginx");
+        app["spec"]["containers"][0]["env"] = json!([
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+            {"name": "DB_PASSWORD_PATH", "value": "/etc/db/password"},
+            {"name": "API_TOKEN", "value": "$(TOKEN_FROM_SECRET)"}
+        ]);
+        app["spec"]["containers"][0]["envFrom"] = json!([{"secretRef": {"name": "creds"}}]);
+        app["spec"]["containers"][0]["args"] =
+            json!(["--token-auth-file=/etc/kubernetes/tokens.csv", "--use-service-account-credentials=true"]);
+        let f = run(&FakeHost::new().object("v1", "Pod", app), CREDENTIALS);
+        assert_eq!(f.iter().map(|f| f.status).collect::<Vec<_>>(), [Status::Pass], "{f:?}");
+    }
+
+    #[test]
+    fn keys_tokens_and_encoded_credentials_are_found_under_any_name() {
+        let key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
+        let mut app = pod("app", "nginx");
+        app["spec"]["initContainers"] = json!([{"name": "fetch", "image": "curl", "env": [
+            {"name": "AUTH_HEADER", "value": "authorization: BEARER eyJhbGciOiJSUzI1NiJ9.e30"},
+            {"name": "SETTINGS", "value": "REJfUEFTU1dPUkQ9aHVudGVyMgo="}
+        ], "args": ["--db-password=hunter2", "-H", "Authorization: Bearer 0123456789abcdef"]}]);
+        let cm = json!({"metadata": {"name": "tls", "namespace": "shop"}, "data": {"server.pem": key, "url": "postgres://app:pw@db/shop"}});
+        let host = FakeHost::new().object("v1", "Pod", app).object("v1", "ConfigMap", cm);
+        let f = run(&host, CREDENTIALS);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(
+            f[0].evidence,
+            [
+                ("spec.initContainers[0].env[0] (AUTH_HEADER)".to_string(), "bearer token".to_string()),
+                ("spec.initContainers[0].env[1] (SETTINGS)".to_string(), "base64 of a credential".to_string()),
+                ("spec.initContainers[0].args[0] (--db-password)".to_string(), "credential-like name".to_string()),
+                ("spec.initContainers[0].args[2]".to_string(), "bearer token".to_string()),
+            ]
+        );
+        assert_eq!(
+            f[1].evidence,
+            [("server.pem".to_string(), "PEM private key".to_string()), ("url".to_string(), "password in a URL".to_string())]
+        );
+        let all = format!("{f:?}");
+        for secret in ["hunter2", "eyJhbG", "MHcCAQEE", "0123456789abcdef", ":pw@"] {
+            assert!(!all.contains(secret), "values never go into findings: {secret}");
+        }
     }
 
     #[test]

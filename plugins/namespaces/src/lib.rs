@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use rampart_sdk::workload::WORKLOAD_KINDS;
 use rampart_sdk::{
-    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
 };
 use serde_json::Value;
 
@@ -23,6 +23,50 @@ const DEFAULT_KINDS: &[(&str, &str)] = &[("v1", "Service"), ("v1", "ConfigMap"),
 
 fn kind(v: &str, k: &str) -> Capability {
     Capability::ClusterList(KindRef { api_version: v.into(), kind: k.into() })
+}
+
+/// The namespace of a namespaced object: one without metadata.namespace is
+/// in `default`, where kubectl and the API server put it.
+fn namespace_of(r: &ObjectRef) -> &str {
+    r.namespace.as_deref().unwrap_or("default")
+}
+
+/// The namespaced kinds the checks look at, each listed once, in all
+/// namespaces: filtering here, not in the source, makes an object without
+/// metadata.namespace count as in `default` whatever the source did.
+struct Listing(Vec<Listed>);
+
+/// One kind: its apiVersion, kind, and objects or why they could not be listed.
+type Listed = (&'static str, &'static str, Result<Vec<Object>, String>);
+
+impl Listing {
+    fn new(host: &dyn Host) -> Listing {
+        Listing(
+            WORKLOAD_KINDS
+                .iter()
+                .chain(DEFAULT_KINDS)
+                .map(|(v, k)| (*v, *k, host.list_objects(v, k, None).map_err(|e| format!("cannot list {v}/{k}: {}", e.reason()))))
+                .collect(),
+        )
+    }
+
+    /// The objects of a kind in one namespace.
+    fn in_namespace(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<&Object>, String> {
+        match self.0.iter().find(|(v, k, _)| *v == api_version && *k == kind) {
+            Some((_, _, Ok(objects))) => Ok(objects.iter().filter(|o| namespace_of(&o.ref_) == namespace).collect()),
+            Some((_, _, Err(e))) => Err(e.clone()),
+            None => Err(format!("{api_version}/{kind} was not listed")),
+        }
+    }
+
+    /// Namespaces the objects live in beyond the Namespace objects of the
+    /// scan (a manifest set often leaves those out): judged like the others
+    /// where a check can be, though their labels are unknown.
+    fn undeclared(&self, declared: &[(Value, ObjectRef)], policies: &[(Value, ObjectRef)]) -> Vec<String> {
+        let listed = self.0.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten().map(|o| &o.ref_);
+        let seen: std::collections::BTreeSet<&str> = listed.chain(policies.iter().map(|(_, r)| r)).map(namespace_of).collect();
+        seen.into_iter().filter(|ns| !declared.iter().any(|(_, r)| r.name == *ns)).map(str::to_string).collect()
+    }
 }
 
 fn parsed(host: &dyn Host, api_version: &str, kind: &str) -> Result<Vec<(Value, ObjectRef)>, String> {
@@ -71,25 +115,33 @@ impl Plugin for Namespaces {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let namespaces = match parsed(host, "v1", "Namespace") {
-            Ok(n) => n,
+        let listing = Listing::new(host);
+        let policies = parsed(host, NETWORKING, "NetworkPolicy");
+        // Only the two per-namespace checks need the Namespace objects.
+        match parsed(host, "v1", "Namespace") {
+            Ok(namespaces) => {
+                let implied = listing.undeclared(&namespaces, policies.as_deref().unwrap_or_default());
+                admission(host, &namespaces, &implied, out);
+                network_policies(&policies, &namespaces, &implied, out);
+            }
             Err(e) => {
-                for id in ["pod-security-admission", "network-policies", "default-namespace", RESERVED, PLATFORM] {
+                for id in ["pod-security-admission", "network-policies"] {
                     out.push(Finding::new(id, Status::Error, e.clone()));
                 }
-                return Ok(());
             }
-        };
-        admission(host, &namespaces, out);
-        network_policies(host, &namespaces, out);
-        default_namespace(host, out);
-        reserved_namespaces(host, settings, out);
-        platform_namespaces(host, settings, out);
+        }
+        default_namespace(&listing, out);
+        reserved_namespaces(&listing, settings, out);
+        platform_namespaces(&listing, settings, out);
         Ok(())
     }
 }
 
-fn admission(host: &dyn Host, namespaces: &[(Value, ObjectRef)], out: &mut Findings) {
+fn namespace_ref(name: &str) -> ObjectRef {
+    ObjectRef { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: name.into() }
+}
+
+fn admission(host: &dyn Host, namespaces: &[(Value, ObjectRef)], implied: &[String], out: &mut Findings) {
     const ID: &str = "pod-security-admission";
     // A policy engine is a webhook or an admission policy of the cluster's own.
     let mut engines = Vec::new();
@@ -139,42 +191,52 @@ fn admission(host: &dyn Host, namespaces: &[(Value, ObjectRef)], out: &mut Findi
         f = f.on_object(r.clone()).with("enforce", enforce.unwrap_or("unset"));
         out.push(f);
     }
-    if namespaces.is_empty() {
+    for name in implied {
+        let message = "objects live in this namespace but its Namespace object is not in the scan: its Pod Security labels are unknown";
+        out.push(Finding::new(ID, Status::Error, message).on_object(namespace_ref(name)));
+    }
+    if namespaces.is_empty() && implied.is_empty() {
         out.push(Finding::new(ID, Status::NotApplicable, "the cluster has no namespaces in the scan"));
     }
 }
 
-fn network_policies(host: &dyn Host, namespaces: &[(Value, ObjectRef)], out: &mut Findings) {
+fn network_policies(
+    policies: &Result<Vec<(Value, ObjectRef)>, String>,
+    namespaces: &[(Value, ObjectRef)],
+    implied: &[String],
+    out: &mut Findings,
+) {
     const ID: &str = "network-policies";
-    let policies = match parsed(host, NETWORKING, "NetworkPolicy") {
+    let policies = match policies {
         Ok(p) => p,
-        Err(e) => return out.push(Finding::new(ID, Status::Error, e)),
+        Err(e) => return out.push(Finding::new(ID, Status::Error, e.clone())),
     };
     let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, r) in &policies {
-        by_ns.entry(r.namespace.clone().unwrap_or_default()).or_default().push(r.name.clone());
+    for (_, r) in policies {
+        by_ns.entry(namespace_of(r).to_string()).or_default().push(r.name.clone());
     }
-    for (_, r) in namespaces {
+    for r in namespaces.iter().map(|(_, r)| r.clone()).chain(implied.iter().map(|n| namespace_ref(n))) {
         let f = match by_ns.get(&r.name) {
             Some(names) => Finding::new(ID, Status::Pass, format!("{} NetworkPolicy(ies): {}", names.len(), names.join(", ")))
                 .with("policies", names.join(", ")),
             None => Finding::new(ID, Status::Fail, "no NetworkPolicy: every pod accepts traffic from anywhere"),
         };
-        out.push(f.on_object(r.clone()));
+        out.push(f.on_object(r));
     }
-    if namespaces.is_empty() {
+    if namespaces.is_empty() && implied.is_empty() {
         out.push(Finding::new(ID, Status::NotApplicable, "the cluster has no namespaces in the scan"));
     }
 }
 
-fn default_namespace(host: &dyn Host, out: &mut Findings) {
+fn default_namespace(listing: &Listing, out: &mut Findings) {
     const ID: &str = "default-namespace";
-    let mut found = 0;
+    let (mut found, mut errors) = (0, 0);
     for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(DEFAULT_KINDS) {
-        let objects = match host.list_objects(api_version, kind_name, Some("default")) {
+        let objects = match listing.in_namespace(api_version, kind_name, "default") {
             Ok(o) => o,
             Err(e) => {
-                out.push(Finding::new(ID, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                out.push(Finding::new(ID, Status::Error, e));
+                errors += 1;
                 continue;
             }
         };
@@ -184,11 +246,12 @@ fn default_namespace(host: &dyn Host, out: &mut Findings) {
             }
             found += 1;
             out.push(
-                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name)).on_object(o.ref_),
+                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name))
+                    .on_object(o.ref_.clone()),
             );
         }
     }
-    if found == 0 {
+    if found == 0 && errors == 0 {
         out.push(Finding::new(ID, Status::Pass, "the default namespace holds only what Kubernetes puts there"));
     }
 }
@@ -201,7 +264,7 @@ const RESERVED_ALLOWED: &[(&str, &str, &str)] = &[("Service", "default", "kubern
 /// Workloads and Services in the namespaces Kubernetes keeps for itself
 /// (the setting `reserved-namespaces.names`, by default default, kube-public
 /// and kube-node-lease); only the API server's own Service is expected.
-fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings) {
+fn reserved_namespaces(listing: &Listing, settings: &Settings, out: &mut Findings) {
     let names = settings.get("reserved-namespaces.names").unwrap_or("default,kube-public,kube-node-lease");
     let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
     if names.is_empty() {
@@ -211,10 +274,10 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
     let (mut found, mut errors) = (0, 0);
     for (api_version, kind_name) in WORKLOAD_KINDS.iter().chain(&[("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret")]) {
         for namespace in &names {
-            let objects = match host.list_objects(api_version, kind_name, Some(namespace)) {
+            let objects = match listing.in_namespace(api_version, kind_name, namespace) {
                 Ok(o) => o,
                 Err(e) => {
-                    out.push(Finding::new(RESERVED, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                    out.push(Finding::new(RESERVED, Status::Error, e));
                     errors += 1;
                     break;
                 }
@@ -228,7 +291,7 @@ fn reserved_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
                 found += 1;
                 let verb = if WORKLOAD_KINDS.iter().any(|(_, k)| k == kind_name) { "runs" } else { "is kept" };
                 let message = format!("{kind_name} {} {verb} in {namespace}, a namespace Kubernetes reserves for itself", o.ref_.name);
-                out.push(Finding::new(RESERVED, Status::Fail, message).on_object(o.ref_));
+                out.push(Finding::new(RESERVED, Status::Fail, message).on_object(o.ref_.clone()));
             }
         }
     }
@@ -274,17 +337,17 @@ const PLATFORM_COMPONENTS: &[&str] = &[
 /// listed so the reviewer can confirm it belongs there. The setting
 /// `platform-namespaces.components` adds name prefixes of in-house
 /// components.
-fn platform_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings) {
+fn platform_namespaces(listing: &Listing, settings: &Settings, out: &mut Findings) {
     let extra: Vec<&str> =
         settings.get("platform-namespaces.components").unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
     let known = |name: &str| PLATFORM_COMPONENTS.iter().chain(&extra).any(|p| name.starts_with(p));
     let (mut seen, mut unknown, mut errors) = (0, 0, 0);
     for (api_version, kind_name) in WORKLOAD_KINDS {
         for namespace in ["kube-system", "kube-public", "kube-node-lease"] {
-            let objects = match host.list_objects(api_version, kind_name, Some(namespace)) {
+            let objects = match listing.in_namespace(api_version, kind_name, namespace) {
                 Ok(o) => o,
                 Err(e) => {
-                    out.push(Finding::new(PLATFORM, Status::Error, format!("cannot list {api_version}/{kind_name}: {}", e.reason())));
+                    out.push(Finding::new(PLATFORM, Status::Error, e));
                     errors += 1;
                     break;
                 }
@@ -297,7 +360,7 @@ fn platform_namespaces(host: &dyn Host, settings: &Settings, out: &mut Findings)
                 unknown += 1;
                 let message =
                     format!("{kind_name} {} in {namespace} is not a known platform component: confirm it belongs there", o.ref_.name);
-                out.push(Finding::new(PLATFORM, Status::Fail, message).on_object(o.ref_));
+                out.push(Finding::new(PLATFORM, Status::Fail, message).on_object(o.ref_.clone()));
             }
         }
     }
@@ -361,6 +424,45 @@ mod tests {
         assert_eq!(verdicts(&clean, "default-namespace"), [(String::new(), Status::Pass)]);
         let dirty = clean.object("apps/v1", "Deployment", json!({"metadata": {"name": "legacy-app", "namespace": "default"}}));
         assert_eq!(verdicts(&dirty, "default-namespace"), [("legacy-app".into(), Status::Fail)]);
+    }
+
+    #[test]
+    fn objects_without_a_namespace_are_in_default() {
+        let host = FakeHost::new()
+            .object("v1", "Namespace", ns("default", json!({})))
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "unplaced"}}))
+            .object(NETWORKING, "NetworkPolicy", json!({"metadata": {"name": "deny-all"}}));
+        assert_eq!(verdicts(&host, "default-namespace"), [("unplaced".into(), Status::Fail)]);
+        assert_eq!(verdicts(&host, RESERVED), [("unplaced".into(), Status::Fail)]);
+        assert_eq!(verdicts(&host, "network-policies"), [("default".into(), Status::Pass)], "the policy protects default");
+    }
+
+    #[test]
+    fn a_kind_that_cannot_be_listed_is_never_a_pass() {
+        let host = FakeHost::new().object("v1", "Namespace", ns("shop", json!({}))).deny("v1", "ConfigMap");
+        for check in ["default-namespace", RESERVED] {
+            let v = verdicts(&host, check);
+            assert!(v.iter().any(|(_, s)| *s == Status::Error) && v.iter().all(|(_, s)| *s != Status::Pass), "{check}: {v:?}");
+        }
+        let v = verdicts(&host.clone().deny(NETWORKING, "NetworkPolicy"), "network-policies");
+        assert_eq!(v, [(String::new(), Status::Error)]);
+        // Without the Namespace objects only the per-namespace checks are errors.
+        let denied = FakeHost::new()
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "web", "namespace": "shop"}}))
+            .deny("v1", "Namespace");
+        assert_eq!(verdicts(&denied, "pod-security-admission"), [(String::new(), Status::Error)]);
+        assert_eq!(verdicts(&denied, "network-policies"), [(String::new(), Status::Error)]);
+        assert_eq!(verdicts(&denied, "default-namespace"), [(String::new(), Status::Pass)]);
+    }
+
+    #[test]
+    fn namespaces_known_only_from_their_objects_are_judged() {
+        let host = FakeHost::new()
+            .object("v1", "Namespace", ns("payments", json!({"pod-security.kubernetes.io/enforce": "restricted"})))
+            .object(NETWORKING, "NetworkPolicy", json!({"metadata": {"name": "deny", "namespace": "payments"}}))
+            .object("apps/v1", "Deployment", json!({"metadata": {"name": "web", "namespace": "shop"}}));
+        assert_eq!(verdicts(&host, "pod-security-admission"), [("payments".into(), Status::Pass), ("shop".into(), Status::Error)]);
+        assert_eq!(verdicts(&host, "network-policies"), [("payments".into(), Status::Pass), ("shop".into(), Status::Fail)]);
     }
 
     #[test]

@@ -23,8 +23,9 @@ struct Ctx<'a> {
     spec: &'a PodSpec<'a>,
     settings: &'a Settings,
     object: &'a Value,
-    /// `automountServiceAccountToken` of the pod's service account, if set.
-    account_automount: Option<bool>,
+    /// `automountServiceAccountToken` of the pod's service account, if set;
+    /// `Err` when the service accounts could not be listed.
+    account_automount: Result<Option<bool>, &'a str>,
 }
 
 struct Check {
@@ -35,7 +36,11 @@ struct Check {
     remediation: &'static str,
     /// What a failure says in a word.
     failure: &'static str,
-    eval: fn(&Ctx<'_>) -> Problems,
+    /// The problems found, or why the check cannot judge this object.
+    eval: fn(&Ctx<'_>) -> Result<Problems, String>,
+    /// The status of a finding with problems: `Fail`, or `Warn` for a check
+    /// that lists what a reviewer decides on.
+    flagged: Status,
 }
 
 const CHECKS: &[Check] = &[
@@ -46,7 +51,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.2",
         remediation: "Remove securityContext.privileged (or set it to false); grant the specific capability the workload needs instead.",
         failure: "privileged container",
-        eval: |c| privileged(c.spec, c.settings),
+        eval: |c| Ok(privileged(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-pid",
@@ -55,7 +61,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.3",
         remediation: "Remove spec.hostPID.",
         failure: "shares the host PID namespace",
-        eval: |c| pod_flag(c.spec, "hostPID"),
+        eval: |c| Ok(pod_flag(c.spec, "hostPID")),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-ipc",
@@ -64,7 +71,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.4",
         remediation: "Remove spec.hostIPC.",
         failure: "shares the host IPC namespace",
-        eval: |c| pod_flag(c.spec, "hostIPC"),
+        eval: |c| Ok(pod_flag(c.spec, "hostIPC")),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-network",
@@ -73,7 +81,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.5",
         remediation: "Remove spec.hostNetwork; expose the workload through a Service.",
         failure: "shares the host network namespace",
-        eval: |c| pod_flag(c.spec, "hostNetwork"),
+        eval: |c| Ok(pod_flag(c.spec, "hostNetwork")),
+        flagged: Status::Fail,
     },
     Check {
         id: "allow-privilege-escalation",
@@ -82,7 +91,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.6",
         remediation: "Set securityContext.allowPrivilegeEscalation: false on every container (unset means allowed).",
         failure: "privilege escalation allowed",
-        eval: |c| privilege_escalation(c.spec, c.settings),
+        eval: |c| Ok(privilege_escalation(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "run-as-root",
@@ -91,7 +101,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.7",
         remediation: "Set runAsNonRoot: true and a non-zero runAsUser in the pod or container securityContext.",
         failure: "may run as root",
-        eval: |c| run_as_root(c.spec, c.settings),
+        eval: |c| Ok(run_as_root(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "net-raw-capability",
@@ -100,7 +111,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.8",
         remediation: "Add capabilities.drop: [\"ALL\"] (or at least NET_RAW) to every container's securityContext.",
         failure: "keeps NET_RAW",
-        eval: |c| net_raw(c.spec, c.settings),
+        eval: |c| Ok(net_raw(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "added-capabilities",
@@ -109,7 +121,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.9",
         remediation: "Remove entries from securityContext.capabilities.add, or list the ones you accept in the plugin's `allowed-capabilities` setting.",
         failure: "adds capabilities",
-        eval: |c| added_capabilities(c.spec, c.settings),
+        eval: |c| Ok(added_capabilities(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-process",
@@ -118,7 +131,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.10",
         remediation: "Remove windowsOptions.hostProcess from the pod and its containers.",
         failure: "Windows HostProcess",
-        eval: |c| host_process(c.spec, c.settings),
+        eval: |c| Ok(host_process(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-path-volumes",
@@ -127,7 +141,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.11",
         remediation: "Replace hostPath volumes with persistent volumes, configMaps, secrets or emptyDir.",
         failure: "mounts host paths",
-        eval: |c| host_path(c.spec, c.settings),
+        eval: |c| Ok(host_path(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "host-ports",
@@ -136,7 +151,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.12",
         remediation: "Remove ports[].hostPort; expose the workload through a Service.",
         failure: "binds host ports",
-        eval: host_ports,
+        eval: |c| Ok(host_ports(c)),
+        flagged: Status::Fail,
     },
     Check {
         id: "seccomp-profile",
@@ -145,7 +161,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.6.2",
         remediation: "Set securityContext.seccompProfile.type: RuntimeDefault in the pod spec (or Localhost with a profile).",
         failure: "no seccomp confinement",
-        eval: |c| seccomp(c.spec, c.settings),
+        eval: |c| Ok(seccomp(c.spec, c.settings)),
+        flagged: Status::Fail,
     },
     Check {
         id: "secrets-in-env",
@@ -154,7 +171,8 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.4.1",
         remediation: "Mount the Secret as a volume and read it from a file instead of env[].valueFrom.secretKeyRef or envFrom[].secretRef.",
         failure: "Secrets in environment variables",
-        eval: |c| secrets_in_env(c.spec),
+        eval: |c| Ok(secrets_in_env(c.spec)),
+        flagged: Status::Fail,
     },
     Check {
         id: "service-account-token",
@@ -164,6 +182,7 @@ const CHECKS: &[Check] = &[
         remediation: "Set automountServiceAccountToken: false on the pod or its service account unless the workload calls the API.",
         failure: "mounts a service account token",
         eval: service_account_token,
+        flagged: Status::Fail,
     },
     Check {
         id: "security-context",
@@ -172,7 +191,20 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.6.3",
         remediation: "Set securityContext on the pod and its containers (runAsNonRoot, seccompProfile, allowPrivilegeEscalation, capabilities).",
         failure: "no security context",
-        eval: |c| security_context(c.spec),
+        eval: |c| Ok(security_context(c.spec)),
+        flagged: Status::Fail,
+    },
+    Check {
+        id: "secret-mounts",
+        title: "Pods that mount Secrets are listed for review",
+        severity: Severity::Medium,
+        cis: "stig-V-274884",
+        remediation: "Confirm each workload that mounts a Secret (secret volume or projected source) needs it, and that access is documented.",
+        failure: "mounts Secrets",
+        eval: |c| Ok(secret_mounts(c.spec)),
+        // Mounting a Secret is how Secrets are meant to be used: a reviewer
+        // compares the list with what is documented (STIG V-274884).
+        flagged: Status::Warn,
     },
 ];
 
@@ -184,11 +216,20 @@ fn per_container(p: &PodSpec<'_>, f: impl Fn(&Container<'_>) -> Option<(String, 
     p.containers().iter().filter_map(f).collect()
 }
 
+fn is_privileged(c: &Container<'_>) -> bool {
+    c.spec["securityContext"]["privileged"].as_bool() == Some(true)
+}
+
 fn privileged(p: &PodSpec<'_>, _: &Settings) -> Problems {
-    per_container(p, |c| {
-        (c.spec["securityContext"]["privileged"].as_bool() == Some(true))
-            .then(|| (format!("{}.securityContext.privileged", c.path), "true".into()))
-    })
+    per_container(p, |c| is_privileged(c).then(|| (format!("{}.securityContext.privileged", c.path), "true".into())))
+}
+
+/// The evidence for a privileged container in a capability check.
+fn every_capability(c: &Container<'_>) -> (String, String) {
+    (
+        format!("{}.securityContext.privileged", c.path),
+        "true (a privileged container has every capability, whatever add and drop say)".into(),
+    )
 }
 
 /// Capability names as the kubelet accepts them: case-insensitive, with or
@@ -201,8 +242,12 @@ fn cap_name(v: &Value) -> Option<String> {
 /// runtime's default set (callers check the adds for others), applying add
 /// and drop the way the CRI runtimes
 /// (containerd, CRI-O) do: `ALL` in add, then `ALL` in drop, then the named
-/// adds, then the named drops.
+/// adds, then the named drops. A privileged container gets the full set
+/// after all of that: add and drop do not apply to it.
 fn keeps(c: &Container<'_>, name: &str) -> bool {
+    if is_privileged(c) {
+        return true;
+    }
     let (add, drop) = (caps(c, "add"), caps(c, "drop"));
     let has = |list: &[String], n: &str| list.iter().any(|x| x == n);
     if has(&drop, name) {
@@ -254,6 +299,9 @@ fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
         if !keeps(c, "NET_RAW") {
             return None;
         }
+        if is_privileged(c) {
+            return Some(every_capability(c));
+        }
         let (add, drop) = (caps(c, "add"), caps(c, "drop"));
         if add.iter().any(|n| n == "NET_RAW") {
             Some((format!("{}.securityContext.capabilities.add", c.path), add.join(",")))
@@ -272,6 +320,9 @@ fn added_capabilities(p: &PodSpec<'_>, settings: &Settings) -> Problems {
         .map(|s| s.to_ascii_uppercase().trim_start_matches("CAP_").to_string())
         .collect();
     per_container(p, |c| {
+        if is_privileged(c) {
+            return Some(every_capability(c));
+        }
         let extra: Vec<String> = caps(c, "add").into_iter().filter(|n| !allowed.contains(n)).collect();
         (!extra.is_empty()).then(|| (format!("{}.securityContext.capabilities.add", c.path), extra.join(",")))
     })
@@ -356,18 +407,41 @@ fn secrets_in_env(p: &PodSpec<'_>) -> Problems {
     out
 }
 
-fn service_account_token(c: &Ctx<'_>) -> Problems {
+/// Secret volumes and projected Secret sources, each with the Secret's name.
+fn secret_mounts(p: &PodSpec<'_>) -> Problems {
+    let mut out = Vec::new();
+    for (i, v) in p.spec["volumes"].as_array().into_iter().flatten().enumerate() {
+        let volume = format!("{}.volumes[{i}] ({})", p.path, v["name"].as_str().unwrap_or("?"));
+        if let Some(secret) = v["secret"]["secretName"].as_str() {
+            out.push((volume.clone(), format!("secret {secret}")));
+        }
+        for (j, source) in v["projected"]["sources"].as_array().into_iter().flatten().enumerate() {
+            if let Some(secret) = source["secret"]["name"].as_str() {
+                out.push((format!("{volume}.projected.sources[{j}]"), format!("secret {secret}")));
+            }
+        }
+    }
+    out
+}
+
+fn service_account_token(c: &Ctx<'_>) -> Result<Problems, String> {
     // Mirror pods of static pods never get a token.
     if !c.object["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null() {
-        return vec![];
+        return Ok(vec![]);
     }
-    let account = c.spec.spec["serviceAccountName"].as_str().unwrap_or("default");
+    let account = account_name(c.spec);
     let (mounted, why) = match (c.spec.spec["automountServiceAccountToken"].as_bool(), c.account_automount) {
         (Some(v), _) => (v, format!("{}.automountServiceAccountToken: {v}", c.spec.path)),
-        (None, Some(v)) => (v, format!("ServiceAccount {account} sets automountServiceAccountToken: {v}")),
-        (None, None) => (true, format!("neither the pod nor ServiceAccount {account} sets automountServiceAccountToken (default true)")),
+        // The pod leaves it to its account, which could not be read.
+        (None, Err(e)) => {
+            return Err(format!("the pod does not set automountServiceAccountToken and ServiceAccount {account} is unknown: {e}"));
+        }
+        (None, Ok(Some(v))) => (v, format!("ServiceAccount {account} sets automountServiceAccountToken: {v}")),
+        (None, Ok(None)) => {
+            (true, format!("neither the pod nor ServiceAccount {account} sets automountServiceAccountToken (default true)"))
+        }
     };
-    if mounted { vec![(format!("{} serviceAccountName", c.spec.path), format!("{account}: {why}"))] } else { vec![] }
+    Ok(if mounted { vec![(format!("{} serviceAccountName", c.spec.path), format!("{account}: {why}"))] } else { vec![] })
 }
 
 fn security_context(p: &PodSpec<'_>) -> Problems {
@@ -404,18 +478,25 @@ impl Plugin for PodSecurity {
         let mut seen = 0;
         let mut list_errors = Vec::new();
         // automountServiceAccountToken of every service account, by namespace and name.
+        // Only service-account-token reads them: when they cannot be listed,
+        // that check is an error for the pods that leave the choice to their
+        // account, and every other check is judged as usual.
         let mut accounts: std::collections::HashMap<(String, String), Option<bool>> = std::collections::HashMap::new();
+        let mut accounts_error = None;
         match host.list_objects("v1", "ServiceAccount", None) {
             Ok(list) => {
                 for sa in list {
-                    let v: Value = serde_json::from_str(&sa.json).unwrap_or(Value::Null);
-                    accounts.insert(
-                        (sa.ref_.namespace.clone().unwrap_or_default(), sa.ref_.name.clone()),
-                        v["automountServiceAccountToken"].as_bool(),
-                    );
+                    let automount = match serde_json::from_str::<Value>(&sa.json) {
+                        Ok(v) => v["automountServiceAccountToken"].as_bool(),
+                        Err(e) => {
+                            accounts_error = Some(format!("ServiceAccount {}: not valid JSON: {e}", sa.ref_.name));
+                            continue;
+                        }
+                    };
+                    accounts.insert((namespace_of(&sa.ref_), sa.ref_.name.clone()), automount);
                 }
             }
-            Err(e) => list_errors.push(format!("cannot list v1/ServiceAccount: {}", e.reason())),
+            Err(e) => accounts_error = Some(format!("cannot list v1/ServiceAccount: {}", e.reason())),
         }
         for (api_version, kind) in WORKLOAD_KINDS {
             let objects = match host.list_objects(api_version, kind, None) {
@@ -444,14 +525,14 @@ impl Plugin for PodSecurity {
                     continue;
                 };
                 seen += 1;
-                let account = spec.spec["serviceAccountName"].as_str().unwrap_or("default");
-                let ns = obj.ref_.namespace.clone().unwrap_or_default();
-                let ctx = Ctx {
-                    spec: &spec,
-                    settings,
-                    object: &json,
-                    account_automount: accounts.get(&(ns, account.to_string())).copied().flatten(),
+                let account = account_name(&spec);
+                let key = (namespace_of(&obj.ref_), account.to_string());
+                let account_automount = match (&accounts_error, accounts.get(&key)) {
+                    (_, Some(automount)) => Ok(*automount),
+                    (Some(e), None) => Err(e.as_str()),
+                    (None, None) => Ok(None),
                 };
+                let ctx = Ctx { spec: &spec, settings, object: &json, account_automount };
                 evaluate_object(&obj.ref_, &ctx, out);
             }
         }
@@ -468,14 +549,32 @@ impl Plugin for PodSecurity {
     }
 }
 
+/// The pod's service account: serviceAccountName, else the deprecated
+/// serviceAccount, else `default` (an empty name is unset).
+fn account_name<'a>(spec: &PodSpec<'a>) -> &'a str {
+    ["serviceAccountName", "serviceAccount"].iter().filter_map(|k| spec.spec[*k].as_str()).find(|n| !n.is_empty()).unwrap_or("default")
+}
+
+/// The namespace of a namespaced object; one without metadata.namespace is
+/// in `default`, as kubectl and the API server place it.
+fn namespace_of(r: &ObjectRef) -> String {
+    r.namespace.clone().unwrap_or_else(|| "default".into())
+}
+
 fn evaluate_object(object: &ObjectRef, ctx: &Ctx<'_>, out: &mut Findings) {
     for c in CHECKS {
-        let problems = (c.eval)(ctx);
+        let problems = match (c.eval)(ctx) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(Finding::new(c.id, Status::Error, e).on_object(object.clone()));
+                continue;
+            }
+        };
         let finding = if problems.is_empty() {
             Finding::new(c.id, Status::Pass, "ok")
         } else {
             let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
-            let mut f = Finding::new(c.id, Status::Fail, format!("{}: {}", c.failure, fields.join(", ")));
+            let mut f = Finding::new(c.id, c.flagged, format!("{}: {}", c.failure, fields.join(", ")));
             for (field, value) in problems {
                 f = f.with(field, value);
             }
@@ -533,9 +632,10 @@ mod tests {
         assert_eq!(privileged.status, Status::Fail);
         assert!(privileged.evidence.iter().any(|(k, _)| k == "spec.initContainers[0].securityContext.privileged"), "{privileged:?}");
         let added = findings.iter().find(|f| f.check == "added-capabilities").unwrap();
+        // The privileged init container has every capability.
         assert_eq!(
-            added.evidence,
-            vec![("spec.ephemeralContainers[0].securityContext.capabilities.add".to_string(), "SYS_PTRACE".to_string())]
+            added.evidence.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["spec.initContainers[0].securityContext.privileged", "spec.ephemeralContainers[0].securityContext.capabilities.add"]
         );
     }
 
@@ -702,6 +802,82 @@ mod tests {
         );
         pod["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "abc"});
         assert_eq!(verdict(FakeHost::new().object("v1", "Pod", pod)), Status::Pass, "mirror pods get no token");
+    }
+
+    fn finding(host: &FakeHost, check: &str) -> Finding {
+        host.run::<PodSecurity>(&[]).unwrap().into_iter().find(|f| f.check == check).unwrap()
+    }
+
+    #[test]
+    fn a_privileged_container_keeps_every_capability_whatever_it_drops() {
+        let mut pod = good_pod("priv");
+        pod["spec"]["containers"][0]["securityContext"] =
+            json!({"privileged": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
+        let host = FakeHost::new().object("v1", "Pod", pod);
+        for check in ["net-raw-capability", "added-capabilities", "allow-privilege-escalation", "privileged"] {
+            let f = finding(&host, check);
+            assert_eq!(f.status, Status::Fail, "{check}: {f:?}");
+            assert_eq!(f.evidence[0].0, "spec.containers[0].securityContext.privileged", "{check}");
+        }
+        // The same drop list without privileged is clean.
+        let host = FakeHost::new().object("v1", "Pod", good_pod("ok"));
+        for check in ["net-raw-capability", "added-capabilities"] {
+            assert_eq!(finding(&host, check).status, Status::Pass, "{check}");
+        }
+    }
+
+    #[test]
+    fn token_mounting_is_an_error_when_service_accounts_cannot_be_listed() {
+        let mut leaves_it = good_pod("leaves-it");
+        leaves_it["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
+        let sa_off = json!({"metadata": {"name": "default", "namespace": "payments"}, "automountServiceAccountToken": false});
+        let host = FakeHost::new()
+            .object("v1", "Pod", leaves_it)
+            .object("v1", "Pod", good_pod("sets-it"))
+            .object("v1", "ServiceAccount", sa_off)
+            .deny("v1", "ServiceAccount");
+        let findings = host.run::<PodSecurity>(&[]).unwrap();
+        let tokens: Vec<(String, Status)> = findings
+            .iter()
+            .filter(|f| f.check == "service-account-token")
+            .map(|f| (f.object.as_ref().map(|o| o.name.clone()).unwrap_or_default(), f.status))
+            .collect();
+        assert_eq!(tokens, [("leaves-it".into(), Status::Error), ("sets-it".into(), Status::Pass)]);
+        let error = findings.iter().find(|f| f.check == "service-account-token" && f.status == Status::Error).unwrap();
+        assert!(error.message.contains("cannot list v1/ServiceAccount"), "{}", error.message);
+        // Checks that do not read service accounts are judged as usual.
+        assert!(findings.iter().filter(|f| f.check != "service-account-token").all(|f| f.status == Status::Pass), "{findings:?}");
+    }
+
+    #[test]
+    fn an_object_without_a_namespace_uses_the_account_of_default() {
+        let mut pod = good_pod("p");
+        pod["metadata"].as_object_mut().unwrap().remove("namespace");
+        pod["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
+        pod["spec"]["serviceAccountName"] = json!("");
+        let sa = json!({"metadata": {"name": "default", "namespace": "default"}, "automountServiceAccountToken": false});
+        let host = FakeHost::new().object("v1", "Pod", pod).object("v1", "ServiceAccount", sa);
+        assert_eq!(finding(&host, "service-account-token").status, Status::Pass);
+    }
+
+    #[test]
+    fn secret_mounts_are_listed_for_review() {
+        let mut pod = good_pod("db");
+        pod["spec"]["volumes"] = json!([
+            {"name": "tls", "secret": {"secretName": "web-tls"}},
+            {"name": "cfg", "configMap": {"name": "cfg"}},
+            {"name": "bundle", "projected": {"sources": [{"configMap": {"name": "ca"}}, {"secret": {"name": "creds"}}]}}
+        ]);
+        let f = finding(&FakeHost::new().object("v1", "Pod", pod), "secret-mounts");
+        assert_eq!(f.status, Status::Warn, "mounting a Secret is for review, not a failure");
+        assert_eq!(
+            f.evidence,
+            vec![
+                ("spec.volumes[0] (tls)".to_string(), "secret web-tls".to_string()),
+                ("spec.volumes[2] (bundle).projected.sources[1]".to_string(), "secret creds".to_string())
+            ]
+        );
+        assert_eq!(finding(&FakeHost::new().object("v1", "Pod", good_pod("none")), "secret-mounts").status, Status::Pass);
     }
 
     #[test]

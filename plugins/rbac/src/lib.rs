@@ -1,11 +1,17 @@
 //! rbac: who can do what, for a reviewer (CIS 5.1). Each check flags the
 //! Roles, ClusterRoles or bindings a person should look at, with who they
-//! are bound to. Objects Kubernetes creates itself (label
-//! kubernetes.io/bootstrapping=rbac-defaults) are left out: they are the
-//! platform, not the cluster's own grants.
+//! are bound to. Rules are matched as the API server's authorizer matches
+//! them (authorizer.rs), and a role is judged by what its bindings can
+//! actually grant: nothing cluster-scoped through a RoleBinding. Objects
+//! Kubernetes creates itself (label kubernetes.io/bootstrapping=rbac-defaults)
+//! are the platform, not the cluster's own grants: they are left out unless
+//! the cluster binds them to subjects of its own.
 
-use std::collections::BTreeMap;
+pub mod authorizer;
 
+use std::collections::BTreeSet;
+
+use authorizer::{Allows, Request};
 use rampart_sdk::{
     Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
 };
@@ -13,10 +19,10 @@ use serde_json::Value;
 
 pub struct Rbac;
 
-/// A permission: verbs on resources in API groups.
+/// A permission: each verb on each resource of one API group.
 #[derive(Clone, Copy)]
 struct Grant {
-    groups: &'static [&'static str],
+    group: &'static str,
     resources: &'static [&'static str],
     verbs: &'static [&'static str],
 }
@@ -24,8 +30,9 @@ struct Grant {
 /// What a role check looks for in rules.
 #[derive(Clone, Copy)]
 enum RuleTest {
-    Grants(Grant),
-    /// `*` in apiGroups, resources, verbs or nonResourceURLs.
+    /// Any of these permissions.
+    Grants(&'static [Grant]),
+    /// `*` in apiGroups, resources (also `*/sub`), verbs or nonResourceURLs.
     Wildcard,
 }
 
@@ -38,13 +45,16 @@ struct RoleCheck {
     what: &'static str,
 }
 
+const CORE: &str = "";
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 const ROLE_CHECKS: &[RoleCheck] = &[
     RoleCheck {
         id: "secret-access",
         cis: "5.1.2",
         title: "Few roles can read Secrets",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["secrets"], verbs: &["get", "list", "watch"] }),
+        test: RuleTest::Grants(&[Grant { group: CORE, resources: &["secrets"], verbs: &["get", "list", "watch"] }]),
         what: "reads Secrets",
     },
     RoleCheck {
@@ -61,7 +71,13 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         title: "Few roles can create Pods or exec into them",
         severity: Severity::Medium,
         // Exec and attach run commands in a pod: as good as creating one.
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["pods", "pods/exec", "pods/attach"], verbs: &["create"] }),
+        // Over a WebSocket they are a GET, authorized as `get` wherever the
+        // AuthorizePodWebsocketUpgradeCreatePermission gate is off (before
+        // 1.30, or turned off), so `get` on them counts too.
+        test: RuleTest::Grants(&[
+            Grant { group: CORE, resources: &["pods", "pods/exec", "pods/attach"], verbs: &["create"] },
+            Grant { group: CORE, resources: &["pods/exec", "pods/attach"], verbs: &["get"] },
+        ]),
         what: "creates Pods or execs into them",
     },
     RoleCheck {
@@ -69,11 +85,11 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.8",
         title: "Few roles can bind, escalate or impersonate",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant {
-            groups: &["rbac.authorization.k8s.io", ""],
-            resources: &["roles", "clusterroles", "rolebindings", "clusterrolebindings", "users", "groups", "serviceaccounts"],
-            verbs: &["bind", "escalate", "impersonate"],
-        }),
+        test: RuleTest::Grants(&[
+            Grant { group: RBAC_GROUP, resources: &["roles", "clusterroles"], verbs: &["bind", "escalate"] },
+            Grant { group: CORE, resources: &["users", "groups", "serviceaccounts"], verbs: &["impersonate"] },
+            Grant { group: "authentication.k8s.io", resources: &["uids"], verbs: &["impersonate"] },
+        ]),
         what: "can bind, escalate or impersonate",
     },
     RoleCheck {
@@ -81,7 +97,7 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.9",
         title: "Few roles can create PersistentVolumes",
         severity: Severity::Medium,
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["persistentvolumes"], verbs: &["create"] }),
+        test: RuleTest::Grants(&[Grant { group: CORE, resources: &["persistentvolumes"], verbs: &["create"] }]),
         what: "creates PersistentVolumes",
     },
     RoleCheck {
@@ -89,7 +105,12 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.10",
         title: "Few roles can use the nodes/proxy subresource",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["nodes/proxy"], verbs: &["get", "create", "*"] }),
+        // The proxy's HTTP methods, as verbs.
+        test: RuleTest::Grants(&[Grant {
+            group: CORE,
+            resources: &["nodes/proxy"],
+            verbs: &["get", "create", "update", "patch", "delete"],
+        }]),
         what: "reaches kubelets through nodes/proxy",
     },
     RoleCheck {
@@ -97,11 +118,11 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.11",
         title: "Few roles can approve certificate signing requests",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant {
-            groups: &["certificates.k8s.io"],
+        test: RuleTest::Grants(&[Grant {
+            group: "certificates.k8s.io",
             resources: &["certificatesigningrequests/approval"],
             verbs: &["update", "patch"],
-        }),
+        }]),
         what: "approves CSRs",
     },
     RoleCheck {
@@ -109,11 +130,11 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.12",
         title: "Few roles can change admission webhooks",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant {
-            groups: &["admissionregistration.k8s.io"],
+        test: RuleTest::Grants(&[Grant {
+            group: "admissionregistration.k8s.io",
             resources: &["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
-            verbs: &["create", "update", "patch", "delete"],
-        }),
+            verbs: &["create", "update", "patch", "delete", "deletecollection"],
+        }]),
         what: "changes admission webhooks",
     },
     RoleCheck {
@@ -121,7 +142,7 @@ const ROLE_CHECKS: &[RoleCheck] = &[
         cis: "5.1.13",
         title: "Few roles can mint service account tokens",
         severity: Severity::High,
-        test: RuleTest::Grants(Grant { groups: &[""], resources: &["serviceaccounts/token"], verbs: &["create"] }),
+        test: RuleTest::Grants(&[Grant { group: CORE, resources: &["serviceaccounts/token"], verbs: &["create"] }]),
         what: "mints service account tokens",
     },
 ];
@@ -140,30 +161,59 @@ fn bootstrap(obj: &Value) -> bool {
     obj["metadata"]["labels"]["kubernetes.io/bootstrapping"] == "rbac-defaults"
 }
 
-/// Whether one rule matches the test; the resourceNames it is limited to.
-fn rule_matches(rule: &Value, test: RuleTest) -> Option<Vec<String>> {
-    let (groups, resources, verbs) = (strs(&rule["apiGroups"]), strs(&rule["resources"]), strs(&rule["verbs"]));
-    let names: Vec<String> = strs(&rule["resourceNames"]).into_iter().map(str::to_string).collect();
-    let hit = match test {
-        RuleTest::Wildcard => [groups.as_slice(), resources.as_slice(), verbs.as_slice(), strs(&rule["nonResourceURLs"]).as_slice()]
-            .iter()
-            .any(|l| l.contains(&"*")),
-        RuleTest::Grants(g) => {
-            let any = |have: &[&str], want: &[&str]| have.contains(&"*") || want.iter().any(|w| have.contains(w));
-            any(&groups, g.groups) && any(&resources, g.resources) && any(&verbs, g.verbs)
+/// What a role's rules grant of any of `grants`: `None` nothing, `Some([])`
+/// every object, `Some(names)` only objects of those names. With
+/// `in_namespace`, only what a RoleBinding can grant (nothing cluster-scoped).
+fn granted(rules: &[Value], grants: &[Grant], in_namespace: bool) -> Option<Vec<String>> {
+    let mut names = BTreeSet::new();
+    let mut any = false;
+    for g in grants {
+        for resource in g.resources {
+            for verb in g.verbs {
+                let req = Request::new(g.group, resource, verb);
+                if in_namespace && !authorizer::namespaced(&req) {
+                    continue;
+                }
+                for rule in rules {
+                    match authorizer::allows(rule, &req) {
+                        Allows::No => {}
+                        Allows::All => return Some(Vec::new()),
+                        Allows::Named(n) => {
+                            any = true;
+                            names.extend(n);
+                        }
+                    }
+                }
+            }
         }
-    };
-    hit.then_some(names)
+    }
+    any.then(|| names.into_iter().collect())
+}
+
+/// Whether a rule, as written, uses a wildcard anywhere the authorizer reads
+/// one.
+fn has_wildcard(rule: &Value) -> bool {
+    strs(&rule["apiGroups"]).contains(&"*")
+        || strs(&rule["verbs"]).contains(&"*")
+        || strs(&rule["resources"]).iter().any(|r| *r == "*" || r.starts_with("*/"))
+        || strs(&rule["nonResourceURLs"]).iter().any(|u| u.ends_with('*'))
 }
 
 struct Role {
     obj: Value,
     r#ref: ObjectRef,
+    /// The namespace of a Role (`default` when its metadata has none); `None`
+    /// for a ClusterRole.
+    namespace: Option<String>,
+    /// Its rules, with those an aggregationRule collects (ClusterRoles).
+    rules: Vec<Value>,
 }
 
 struct Binding {
     obj: Value,
     r#ref: ObjectRef,
+    /// The namespace of a RoleBinding; `None` for a ClusterRoleBinding.
+    namespace: Option<String>,
 }
 
 impl Binding {
@@ -171,14 +221,39 @@ impl Binding {
         (self.obj["roleRef"]["kind"].as_str().unwrap_or(""), self.obj["roleRef"]["name"].as_str().unwrap_or(""))
     }
 
+    fn via(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("RoleBinding {ns}/{}", self.r#ref.name),
+            None => format!("ClusterRoleBinding {}", self.r#ref.name),
+        }
+    }
+
+    /// Whether this binding binds `role`: a ClusterRoleBinding or a
+    /// RoleBinding naming the ClusterRole, or a RoleBinding in the Role's
+    /// namespace naming the Role.
+    fn binds(&self, role: &Role) -> bool {
+        let (kind, name) = self.role();
+        name == role.r#ref.name
+            && match &role.namespace {
+                None => kind == "ClusterRole",
+                Some(ns) => kind == "Role" && self.namespace.as_deref() == Some(ns),
+            }
+    }
+
+    /// The subjects, as `Kind name` (`ServiceAccount ns/name`). A
+    /// ServiceAccount subject of a RoleBinding without a namespace is in the
+    /// binding's namespace, as the authorizer reads it.
     fn subjects(&self) -> Vec<String> {
         self.obj["subjects"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|s| match (s["kind"].as_str().unwrap_or("?"), s["namespace"].as_str()) {
-                ("ServiceAccount", Some(ns)) => format!("ServiceAccount {ns}/{}", s["name"].as_str().unwrap_or("?")),
-                (kind, _) => format!("{kind} {}", s["name"].as_str().unwrap_or("?")),
+            .map(|s| {
+                let name = s["name"].as_str().unwrap_or("?");
+                match (s["kind"].as_str().unwrap_or("?"), s["namespace"].as_str().or(self.namespace.as_deref())) {
+                    ("ServiceAccount", Some(ns)) => format!("ServiceAccount {ns}/{name}"),
+                    (kind, _) => format!("{kind} {name}"),
+                }
             })
             .collect()
     }
@@ -188,8 +263,68 @@ fn list(host: &dyn Host, api_version: &str, kind: &str) -> Result<Vec<(Value, Ob
     host.list_objects(api_version, kind, None)
         .map_err(|e| format!("cannot list {api_version}/{kind}: {}", e.reason()))?
         .into_iter()
-        .map(|o| serde_json::from_str(&o.json).map(|v| (v, o.ref_)).map_err(|e| format!("{kind}: {e}")))
+        .map(|o| match serde_json::from_str(&o.json) {
+            Ok(v) => Ok((v, o.ref_)),
+            Err(e) => Err(format!("{kind} {}: not valid JSON: {e}", o.ref_.name)),
+        })
         .collect()
+}
+
+/// Both kinds of a pair (roles, or bindings), or why either could not be read.
+fn list_both(host: &dyn Host, cluster_kind: &str, kind: &str) -> Result<Vec<(Value, ObjectRef)>, String> {
+    match (list(host, RBAC, cluster_kind), list(host, RBAC, kind)) {
+        (Ok(mut a), Ok(b)) => {
+            a.extend(b);
+            Ok(a)
+        }
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(a), Err(b)) => Err(format!("{a}; {b}")),
+    }
+}
+
+/// The rules of a ClusterRole with an aggregationRule: its own and those of
+/// every ClusterRole a selector picks, transitively, as the
+/// clusterrole-aggregation controller fills them in. A manifest (or a
+/// cluster whose controller has not run) may carry `rules: []`; a live
+/// server's copy already holds them, and adding them again changes nothing.
+fn aggregated_rules(index: usize, cluster_roles: &[&(Value, ObjectRef)], seen: &mut Vec<usize>) -> Vec<Value> {
+    seen.push(index);
+    let (obj, _) = cluster_roles[index];
+    let mut rules: Vec<Value> = obj["rules"].as_array().cloned().unwrap_or_default();
+    for selector in obj["aggregationRule"]["clusterRoleSelectors"].as_array().into_iter().flatten() {
+        for (i, (other, _)) in cluster_roles.iter().enumerate() {
+            if !seen.contains(&i) && authorizer::selector_matches(selector, &other["metadata"]["labels"]) {
+                rules.extend(aggregated_rules(i, cluster_roles, seen));
+            }
+        }
+    }
+    rules
+}
+
+fn roles(host: &dyn Host) -> Result<Vec<Role>, String> {
+    let all = list_both(host, "ClusterRole", "Role")?;
+    let cluster_roles: Vec<&(Value, ObjectRef)> = all.iter().filter(|(_, r)| r.kind == "ClusterRole").collect();
+    let mut out = Vec::new();
+    for item in &all {
+        let (obj, r) = item;
+        let (namespace, rules) = if let Some(index) = cluster_roles.iter().position(|c| std::ptr::eq(*c, item)) {
+            (None, aggregated_rules(index, &cluster_roles, &mut Vec::new()))
+        } else {
+            (Some(r.namespace.clone().unwrap_or_else(|| "default".into())), obj["rules"].as_array().cloned().unwrap_or_default())
+        };
+        out.push(Role { obj: obj.clone(), r#ref: r.clone(), namespace, rules });
+    }
+    Ok(out)
+}
+
+fn bindings(host: &dyn Host) -> Result<Vec<Binding>, String> {
+    Ok(list_both(host, "ClusterRoleBinding", "RoleBinding")?
+        .into_iter()
+        .map(|(obj, r)| {
+            let namespace = (r.kind == "RoleBinding").then(|| r.namespace.clone().unwrap_or_else(|| "default".into()));
+            Binding { obj, r#ref: r, namespace }
+        })
+        .collect())
 }
 
 const RBAC: &str = "rbac.authorization.k8s.io/v1";
@@ -231,80 +366,106 @@ impl Plugin for Rbac {
     }
 
     fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let all_ids = || OTHER_CHECKS.iter().map(|c| c.0).chain(ROLE_CHECKS.iter().map(|c| c.id));
-        let loaded = (|| -> Result<_, String> {
-            let mut roles: Vec<Role> = list(host, RBAC, "ClusterRole")?.into_iter().map(|(obj, r)| Role { obj, r#ref: r }).collect();
-            roles.extend(list(host, RBAC, "Role")?.into_iter().map(|(obj, r)| Role { obj, r#ref: r }));
-            let mut bindings: Vec<Binding> =
-                list(host, RBAC, "ClusterRoleBinding")?.into_iter().map(|(obj, r)| Binding { obj, r#ref: r }).collect();
-            bindings.extend(list(host, RBAC, "RoleBinding")?.into_iter().map(|(obj, r)| Binding { obj, r#ref: r }));
-            let sas = list(host, "v1", "ServiceAccount")?;
-            Ok((roles, bindings, sas))
-        })();
-        let (roles, bindings, sas) = match loaded {
-            Ok(x) => x,
-            Err(e) => {
-                for id in all_ids() {
-                    out.push(Finding::new(id, Status::Error, e.clone()));
-                }
-                return Ok(());
+        // Each check is judged with the kinds it reads, and is `error` when
+        // one of them could not be read: bindings alone, or roles with
+        // their bindings (who holds a grant), or service accounts with
+        // bindings.
+        let bindings = bindings(host);
+        let roles = roles(host);
+        let sas = list(host, "v1", "ServiceAccount");
+        match &bindings {
+            Ok(b) => {
+                cluster_admin(b, out);
+                system_masters(b, out);
             }
-        };
-        // Who each role is bound to: (kind, namespace-or-none, name) -> subjects.
-        let mut bound: BTreeMap<(String, Option<String>, String), Vec<String>> = BTreeMap::new();
-        for b in &bindings {
-            let (kind, name) = b.role();
-            let ns = if kind == "Role" { b.r#ref.namespace.clone() } else { None };
-            let via = match &b.r#ref.namespace {
-                Some(ns) => format!("RoleBinding {ns}/{}", b.r#ref.name),
-                None => format!("ClusterRoleBinding {}", b.r#ref.name),
-            };
-            for s in b.subjects() {
-                bound.entry((kind.to_string(), ns.clone(), name.to_string())).or_default().push(format!("{s} (by {via})"));
+            Err(e) => {
+                out.push(Finding::new("cluster-admin-bindings", Status::Error, e.clone()));
+                out.push(Finding::new("system-masters", Status::Error, e.clone()));
             }
         }
-        cluster_admin(&bindings, out);
-        default_service_accounts(&sas, &bindings, out);
-        system_masters(&bindings, out);
-        for check in ROLE_CHECKS {
-            let mut flagged = 0;
-            for role in roles.iter().filter(|r| !bootstrap(&r.obj)) {
-                let mut narrowed = Vec::new();
-                let mut matched = false;
-                for rule in role.obj["rules"].as_array().into_iter().flatten() {
-                    if let Some(names) = rule_matches(rule, check.test) {
-                        matched = true;
-                        narrowed.extend(names);
-                    }
+        match (&sas, &bindings) {
+            (Ok(s), Ok(b)) => default_service_accounts(s, b, out),
+            (Err(e), _) | (_, Err(e)) => out.push(Finding::new("default-service-accounts", Status::Error, e.clone())),
+        }
+        match (&roles, &bindings) {
+            (Ok(r), Ok(b)) => role_checks(r, b, out),
+            (Err(e), _) | (_, Err(e)) => {
+                for c in ROLE_CHECKS {
+                    out.push(Finding::new(c.id, Status::Error, e.clone()));
                 }
-                if !matched {
-                    continue;
-                }
-                flagged += 1;
-                let key = (role.r#ref.kind.clone(), role.r#ref.namespace.clone(), role.r#ref.name.clone());
-                let subjects = bound.get(&key).cloned().unwrap_or_default();
-                let mut f = Finding::new(
-                    check.id,
-                    Status::Fail,
-                    format!(
-                        "{} {}; bound to: {}",
-                        role.r#ref.kind,
-                        check.what,
-                        if subjects.is_empty() { "nobody".into() } else { subjects.join(", ") }
-                    ),
-                )
-                .on_object(role.r#ref.clone())
-                .with("bound-to", if subjects.is_empty() { "nobody".into() } else { subjects.join("; ") });
-                if !narrowed.is_empty() {
-                    f = f.with("limited-to-resource-names", narrowed.join(", "));
-                }
-                out.push(f);
-            }
-            if flagged == 0 {
-                out.push(Finding::new(check.id, Status::Pass, format!("no role outside the Kubernetes defaults {}", check.what)));
             }
         }
         Ok(())
+    }
+}
+
+fn role_checks(roles: &[Role], bindings: &[Binding], out: &mut Findings) {
+    // The bindings of each role, found once: (roleRef kind, namespace for a
+    // Role, name) -> bindings.
+    let mut by_role: std::collections::HashMap<(&str, Option<&str>, &str), Vec<&Binding>> = std::collections::HashMap::new();
+    for b in bindings {
+        let (kind, name) = b.role();
+        let namespace = if kind == "Role" { b.namespace.as_deref() } else { None };
+        by_role.entry((kind, namespace, name)).or_default().push(b);
+    }
+    for check in ROLE_CHECKS {
+        let mut flagged = 0;
+        for role in roles {
+            let kind = if role.namespace.is_some() { "Role" } else { "ClusterRole" };
+            let role_bindings = by_role.get(&(kind, role.namespace.as_deref(), role.r#ref.name.as_str())).map_or(&[][..], Vec::as_slice);
+            let platform = bootstrap(&role.obj);
+            // (rules matched, through ClusterRoleBindings, through RoleBindings)
+            let (hit, cluster_wide, in_namespace) = match check.test {
+                RuleTest::Wildcard => {
+                    // A property of how a role is written: the platform's own
+                    // roles are written by Kubernetes.
+                    if platform || !role.obj["rules"].as_array().into_iter().flatten().any(has_wildcard) {
+                        continue;
+                    }
+                    (Some(Vec::new()), true, true)
+                }
+                RuleTest::Grants(grants) => {
+                    let in_ns = granted(&role.rules, grants, true);
+                    let everywhere = if role.namespace.is_none() { granted(&role.rules, grants, false) } else { None };
+                    (everywhere.clone().or_else(|| in_ns.clone()), everywhere.is_some(), in_ns.is_some())
+                }
+            };
+            let Some(names) = hit else { continue };
+            let mut subjects = Vec::new();
+            let mut not_granting = Vec::new();
+            for b in role_bindings.iter().filter(|b| b.binds(role)) {
+                // The platform binds its own roles; the cluster's bindings of
+                // them are what a reviewer looks at.
+                if platform && bootstrap(&b.obj) {
+                    continue;
+                }
+                let grants = if b.namespace.is_some() { in_namespace } else { cluster_wide };
+                if grants {
+                    subjects.extend(b.subjects().into_iter().map(|s| format!("{s} (by {})", b.via())));
+                } else {
+                    not_granting.push(b.via());
+                }
+            }
+            if platform && subjects.is_empty() {
+                continue;
+            }
+            flagged += 1;
+            let who = if subjects.is_empty() { "nobody".to_string() } else { subjects.join(", ") };
+            let mut f = Finding::new(check.id, Status::Fail, format!("{} {}; bound to: {who}", role.r#ref.kind, check.what))
+                .on_object(role.r#ref.clone())
+                .with("bound-to", if subjects.is_empty() { "nobody".into() } else { subjects.join("; ") });
+            if !names.is_empty() {
+                f = f.with("limited-to-resource-names", names.join(", "));
+            }
+            if !not_granting.is_empty() {
+                f = f
+                    .with("bindings-granting-none-of-it", format!("{} (namespaced; the grant is cluster-scoped)", not_granting.join(", ")));
+            }
+            out.push(f);
+        }
+        if flagged == 0 {
+            out.push(Finding::new(check.id, Status::Pass, format!("no role outside the Kubernetes defaults {}", check.what)));
+        }
     }
 }
 
@@ -345,19 +506,25 @@ fn system_masters(bindings: &[Binding], out: &mut Findings) {
 
 fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], out: &mut Findings) {
     for (sa, r) in sas.iter().filter(|(_, r)| r.name == "default") {
-        let ns = r.namespace.clone().unwrap_or_default();
+        let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
         let mut problems = Vec::new();
         if sa["automountServiceAccountToken"].as_bool() != Some(false) {
             problems.push("automountServiceAccountToken is not false".to_string());
         }
         let subject = format!("ServiceAccount {ns}/default");
+        // The groups every service account of the namespace is in: a binding
+        // of one binds the default account too.
+        let groups = [
+            "Group system:serviceaccounts".to_string(),
+            format!("Group system:serviceaccounts:{ns}"),
+            "Group system:authenticated".to_string(),
+        ];
         for b in bindings {
-            if b.subjects().contains(&subject) {
-                problems.push(format!(
-                    "is a subject of {} {}",
-                    if b.r#ref.namespace.is_some() { "RoleBinding" } else { "ClusterRoleBinding" },
-                    b.r#ref
-                ));
+            let subjects = b.subjects();
+            if subjects.contains(&subject) {
+                problems.push(format!("is a subject of {}", b.via()));
+            } else if let Some(g) = groups.iter().find(|g| subjects.contains(g)).filter(|_| !bootstrap(&b.obj)) {
+                problems.push(format!("is bound through {g} by {}", b.via()));
             }
         }
         let f = if problems.is_empty() {
@@ -426,6 +593,202 @@ mod tests {
         assert_eq!(flagged(&host, "token-create"), ["all", "minter"]);
         let f = host.run::<Rbac>(&[]).unwrap().into_iter().find(|f| f.check == "wildcards" && f.status == Status::Fail).unwrap();
         assert!(f.message.contains("Group developers (by RoleBinding dev/devs)"), "{}", f.message);
+    }
+
+    fn fail(host: &FakeHost, check: &str, name: &str) -> Option<Finding> {
+        host.run::<Rbac>(&[])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == check && f.status == Status::Fail && f.object.as_ref().is_some_and(|o| o.name == name))
+    }
+
+    fn evidence<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
+        f.evidence.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_namespaced_role_grants_nothing_cluster_scoped() {
+        let rules = json!([
+            {"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]},
+            {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"], "verbs": ["update"]},
+            {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"], "verbs": ["create"]}
+        ]);
+        let host = base()
+            .object(RBAC, "Role", json!({"metadata": {"name": "some-role", "namespace": "dev"}, "rules": rules}))
+            .object(RBAC, "RoleBinding", json!({"metadata": {"name": "b", "namespace": "dev"}, "roleRef": {"kind": "Role", "name": "some-role"}, "subjects": [{"kind": "User", "name": "bob"}]}))
+            // The same rules in a ClusterRole: it can grant them, but only a
+            // ClusterRoleBinding does.
+            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "infra"}, "rules": rules}))
+            .object(RBAC, "RoleBinding", json!({"metadata": {"name": "infra-in-dev", "namespace": "dev"}, "roleRef": {"kind": "ClusterRole", "name": "infra"}, "subjects": [{"kind": "User", "name": "bob"}]}));
+        for check in ["persistent-volume-create", "nodes-proxy", "csr-approval", "webhook-config-write"] {
+            assert_eq!(flagged(&host, check), ["infra"], "{check}: a Role cannot grant cluster-scoped resources");
+            let f = fail(&host, check, "infra").unwrap();
+            assert_eq!(evidence(&f, "bound-to"), Some("nobody"), "{check}: the RoleBinding grants none of it");
+            assert!(evidence(&f, "bindings-granting-none-of-it").unwrap().contains("RoleBinding dev/infra-in-dev"), "{f:?}");
+        }
+        let bound = host.object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "infra"}, "roleRef": {"kind": "ClusterRole", "name": "infra"}, "subjects": [{"kind": "Group", "name": "sre"}]}));
+        let f = fail(&bound, "nodes-proxy", "infra").unwrap();
+        assert_eq!(evidence(&f, "bound-to"), Some("Group sre (by ClusterRoleBinding infra)"));
+    }
+
+    #[test]
+    fn a_namespaced_binding_of_a_cluster_role_grants_its_namespaced_part() {
+        let host = base()
+            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}))
+            .object(RBAC, "RoleBinding", json!({"metadata": {"name": "r", "namespace": "shop"}, "roleRef": {"kind": "ClusterRole", "name": "reader"}, "subjects": [{"kind": "ServiceAccount", "name": "web"}]}))
+            // A RoleBinding in another namespace naming a Role of the same name binds nothing here.
+            .object(RBAC, "Role", json!({"metadata": {"name": "reader", "namespace": "ops"}, "rules": []}));
+        let f = fail(&host, "secret-access", "reader").unwrap();
+        assert_eq!(
+            evidence(&f, "bound-to"),
+            Some("ServiceAccount shop/web (by RoleBinding shop/r)"),
+            "a subject without namespace is in the binding's"
+        );
+    }
+
+    #[test]
+    fn every_wildcard_form_is_matched_as_the_authorizer_does() {
+        let role = |name: &str, rule: Value| json!({"metadata": {"name": name}, "rules": [rule]});
+        let host = base()
+            .object(RBAC, "ClusterRole", role("sub-wildcard", json!({"apiGroups": [""], "resources": ["*/exec"], "verbs": ["create"]})))
+            .object(RBAC, "ClusterRole", role("all-resources", json!({"apiGroups": [""], "resources": ["*"], "verbs": ["create"]})))
+            .object(RBAC, "ClusterRole", role("all-groups", json!({"apiGroups": ["*"], "resources": ["pods/attach"], "verbs": ["create"]})))
+            .object(RBAC, "ClusterRole", role("all-verbs", json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]})))
+            .object(RBAC, "ClusterRole", role("res-star", json!({"apiGroups": [""], "resources": ["pods/*"], "verbs": ["create"]})))
+            .object(RBAC, "ClusterRole", role("wrong-group", json!({"apiGroups": ["apps"], "resources": ["pods"], "verbs": ["create"]})))
+            .object(
+                RBAC,
+                "ClusterRole",
+                role("read-only", json!({"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "list"]})),
+            )
+            .object(RBAC, "ClusterRole", role("urls", json!({"nonResourceURLs": ["/metrics*"], "verbs": ["get"]})));
+        assert_eq!(
+            flagged(&host, "pod-create"),
+            ["sub-wildcard", "all-resources", "all-groups", "all-verbs", "read-only"],
+            "get on pods/exec opens a WebSocket exec"
+        );
+        assert_eq!(flagged(&host, "wildcards"), ["sub-wildcard", "all-resources", "all-groups", "all-verbs", "urls"]);
+        // `*` verbs on roles is bind and escalate; impersonate on serviceaccounts by `*` resources.
+        let esc = base()
+            .object(
+                RBAC,
+                "ClusterRole",
+                role("rbac-all", json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["*"]})),
+            )
+            .object(RBAC, "ClusterRole", role("imp", json!({"apiGroups": [""], "resources": ["*"], "verbs": ["impersonate"]})))
+            .object(
+                RBAC,
+                "ClusterRole",
+                role(
+                    "bindings-only",
+                    json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}),
+                ),
+            );
+        assert_eq!(flagged(&esc, "escalation-verbs"), ["rbac-all", "imp"]);
+    }
+
+    #[test]
+    fn resource_names_narrow_a_grant_and_cannot_create() {
+        let host = base()
+            .object(RBAC, "Role", json!({"metadata": {"name": "es", "namespace": "logging"}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["es-credentials"]}]}))
+            .object(RBAC, "Role", json!({"metadata": {"name": "named-create", "namespace": "shop"}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"], "resourceNames": ["web"]}]}))
+            .object(RBAC, "Role", json!({"metadata": {"name": "mixed", "namespace": "shop"}, "rules": [
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["a"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}));
+        assert_eq!(evidence(&fail(&host, "secret-access", "es").unwrap(), "limited-to-resource-names"), Some("es-credentials"));
+        assert_eq!(
+            evidence(&fail(&host, "secret-access", "mixed").unwrap(), "limited-to-resource-names"),
+            None,
+            "one unnamed rule reads them all"
+        );
+        assert!(flagged(&host, "pod-create").is_empty(), "a create cannot name the pod it makes");
+    }
+
+    #[test]
+    fn platform_roles_bound_by_the_cluster_are_flagged_with_those_subjects() {
+        let host = base()
+            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "view", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}))
+            .object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "jane"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [{"kind": "User", "name": "jane@example.com"}]}))
+            .object(RBAC, "RoleBinding", json!({"metadata": {"name": "v", "namespace": "shop"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "User", "name": "x"}]}));
+        let f = fail(&host, "secret-access", "cluster-admin").expect("cluster-admin bound to jane reads Secrets");
+        assert_eq!(evidence(&f, "bound-to"), Some("User jane@example.com (by ClusterRoleBinding jane)"), "the default binding is left out");
+        assert!(fail(&host, "secret-access", "view").is_none());
+        assert!(flagged(&host, "wildcards").is_empty(), "how the platform writes its roles is not the cluster's doing");
+        assert!(flagged(&base(), "secret-access").is_empty(), "the platform's own binding is no finding");
+    }
+
+    #[test]
+    fn aggregated_cluster_roles_carry_the_rules_they_select() {
+        let host = base()
+            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "monitoring"}, "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-monitoring": "true"}}]}, "rules": []}))
+            .object(RBAC, "ClusterRole", json!({"metadata": {"name": "part", "labels": {"example.com/aggregate-to-monitoring": "true"}}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}))
+            .object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "m"}, "roleRef": {"kind": "ClusterRole", "name": "monitoring"}, "subjects": [{"kind": "Group", "name": "ops"}]}));
+        assert_eq!(flagged(&host, "secret-access"), ["monitoring", "part"]);
+        assert_eq!(evidence(&fail(&host, "secret-access", "monitoring").unwrap(), "bound-to"), Some("Group ops (by ClusterRoleBinding m)"));
+    }
+
+    #[test]
+    fn a_kind_that_cannot_be_read_makes_the_checks_reading_it_errors() {
+        let host = base()
+            .object(
+                "v1",
+                "ServiceAccount",
+                json!({"metadata": {"name": "default", "namespace": "payments"}, "automountServiceAccountToken": false}),
+            )
+            .object(
+                RBAC,
+                "ClusterRole",
+                json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}),
+            );
+        let statuses = |host: &FakeHost| -> Vec<(String, Status)> {
+            host.run::<Rbac>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+        };
+        let check = |v: &[(String, Status)], id: &str| -> Vec<Status> { v.iter().filter(|(c, _)| c == id).map(|(_, s)| *s).collect() };
+        // No service accounts: only the check reading them is an error.
+        let v = statuses(&host.clone().deny("v1", "ServiceAccount"));
+        assert_eq!(check(&v, "default-service-accounts"), [Status::Error]);
+        assert_eq!(check(&v, "secret-access"), [Status::Fail]);
+        assert_eq!(check(&v, "cluster-admin-bindings"), [Status::Pass]);
+        // No RoleBindings: who holds a grant is unknown, and a RoleBinding may
+        // bind cluster-admin or the default account.
+        let v = statuses(&host.clone().deny(RBAC, "RoleBinding"));
+        for id in ["default-service-accounts", "cluster-admin-bindings", "system-masters", "secret-access", "wildcards", "token-create"] {
+            assert_eq!(check(&v, id), [Status::Error], "{id}");
+        }
+        // No Roles: the role checks cannot be judged; the binding checks can.
+        let v = statuses(&host.deny(RBAC, "Role"));
+        assert_eq!(check(&v, "pod-create"), [Status::Error]);
+        assert_eq!(check(&v, "default-service-accounts"), [Status::Pass]);
+        assert_eq!(check(&v, "system-masters"), [Status::Pass]);
+    }
+
+    #[test]
+    fn default_service_accounts_bound_through_their_groups_or_without_namespace_fail() {
+        let sa = |ns: &str| json!({"metadata": {"name": "default", "namespace": ns}, "automountServiceAccountToken": false});
+        let host = base()
+            .object("v1", "ServiceAccount", sa("shop"))
+            .object("v1", "ServiceAccount", sa("ci"))
+            .object("v1", "ServiceAccount", sa("payments"))
+            .object(RBAC, "RoleBinding", json!({"metadata": {"name": "implicit", "namespace": "shop"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "ServiceAccount", "name": "default"}]}))
+            .object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "ci-all"}, "roleRef": {"kind": "ClusterRole", "name": "edit"}, "subjects": [{"kind": "Group", "name": "system:serviceaccounts:ci"}]}));
+        let v: Vec<(String, Status)> = host
+            .run::<Rbac>(&[])
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.check == "default-service-accounts")
+            .map(|f| (f.object.unwrap().namespace.unwrap(), f.status))
+            .collect();
+        assert_eq!(v, [("shop".into(), Status::Fail), ("ci".into(), Status::Fail), ("payments".into(), Status::Pass)]);
+        // Every account is authenticated: a binding of system:authenticated
+        // binds all of them, the platform's own such bindings excepted.
+        let platform = json!({"metadata": {"name": "system:basic-user", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"kind": "ClusterRole", "name": "system:basic-user"}, "subjects": [{"kind": "Group", "name": "system:authenticated"}]});
+        let clean = base().object("v1", "ServiceAccount", sa("payments")).object(RBAC, "ClusterRoleBinding", platform);
+        let status = |h: &FakeHost| h.run::<Rbac>(&[]).unwrap().into_iter().find(|f| f.check == "default-service-accounts").unwrap().status;
+        assert_eq!(status(&clean), Status::Pass);
+        let everyone = clean.object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "everyone-reads"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}));
+        assert_eq!(status(&everyone), Status::Fail);
     }
 
     #[test]
