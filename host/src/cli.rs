@@ -812,6 +812,11 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             }
             let snap = recorder.snapshot();
             snapshot::write(&output, &snap)?;
+            // Recorded as unreadable (the scan of the snapshot gives `error`
+            // for them); said here too, so the operator can fix it now.
+            if let Some(err) = snap.processes.values().find_map(|p| p.failed()) {
+                eprintln!("warning: recorded as unreadable: {err}");
+            }
             eprintln!(
                 "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
                 output.display(),
