@@ -220,8 +220,11 @@ impl NodeRoot {
         let Ok(entries) = self.dir.read_dir(dir) else {
             return Err(missing);
         };
-        let matches: Vec<OsString> =
-            entries.filter_map(|e| e.ok()).map(|e| e.file_name()).filter(|n| n.to_str().is_none() && n.to_string_lossy() == lossy).collect();
+        let matches: Vec<OsString> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .filter(|n| n.to_str().is_none() && n.to_string_lossy() == lossy)
+            .collect();
         match matches.as_slice() {
             [one] => match lookup(one) {
                 Ok(meta) => Ok((one.clone(), meta)),
@@ -252,7 +255,8 @@ impl NodeRoot {
 
     /// Where a path really leads, as an absolute node path.
     pub fn real_path(&self, path: &str, follow_last: bool) -> NodeResult<String> {
-        self.resolve(path, follow_last).map(|rel| if rel == Path::new(".") { "/".to_string() } else { format!("/{}", rel.to_string_lossy()) })
+        self.resolve(path, follow_last)
+            .map(|rel| if rel == Path::new(".") { "/".to_string() } else { format!("/{}", rel.to_string_lossy()) })
     }
 
     /// Metadata of `path`, following symlinks when `follow`.

@@ -383,7 +383,8 @@ mod tests {
     fn a_plain_process_list_still_loads() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("old.json");
-        let old = r#"{"kind": "rampart.node-snapshot", "version": 1, "node": "w", "processes": {"kubelet": [["/usr/bin/kubelet"]], "sshd": []}}"#;
+        let old =
+            r#"{"kind": "rampart.node-snapshot", "version": 1, "node": "w", "processes": {"kubelet": [["/usr/bin/kubelet"]], "sshd": []}}"#;
         std::fs::write(&file, old).unwrap();
         let Loaded::Node(node) = load(&file).unwrap() else { panic!("a node snapshot") };
         assert_eq!(node.process_args("kubelet").unwrap(), vec![vec!["/usr/bin/kubelet".to_string()]]);

@@ -272,8 +272,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("kube-scheduler", "/etc/kubernetes/manifests/kube-scheduler.yaml"),
 ];
 
-const NO_CONTROL_PLANE: &str =
-    "no control-plane component on this node: no kube-apiserver, etcd, kube-controller-manager or kube-scheduler process or static pod manifest";
+const NO_CONTROL_PLANE: &str = "no control-plane component on this node: no kube-apiserver, etcd, kube-controller-manager or kube-scheduler process or static pod manifest";
 
 /// How we know this node runs a control-plane component; `Ok(None)` only
 /// when every component was seen to be absent (processes listed, manifests

@@ -324,7 +324,9 @@ impl Plugin for Kubelet {
                     Ok(None) => (Status::NotApplicable, "no kubelet runs on this node, and none is installed".to_string()),
                     Ok(Some(path)) => (
                         Status::Error,
-                        format!("no kubelet process runs, but a kubelet is installed ({path} exists): it is stopped or failing, so the configuration it runs with cannot be read; scan while it runs"),
+                        format!(
+                            "no kubelet process runs, but a kubelet is installed ({path} exists): it is stopped or failing, so the configuration it runs with cannot be read; scan while it runs"
+                        ),
                     ),
                     Err(e) => (Status::Error, format!("no kubelet process runs, and whether one is installed cannot be told: {e}")),
                 };

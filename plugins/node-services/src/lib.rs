@@ -146,10 +146,12 @@ mod tests {
     }
 
     fn worker() -> FakeHost {
-        FakeHost::new()
-            .process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"])
-            .dir(SYSTEMD, 0o755, 0, 0)
-            .dir("/etc/systemd/system/multi-user.target.wants", 0o755, 0, 0)
+        FakeHost::new().process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"]).dir(SYSTEMD, 0o755, 0, 0).dir(
+            "/etc/systemd/system/multi-user.target.wants",
+            0o755,
+            0,
+            0,
+        )
     }
 
     /// Regression: processes that could not be seen, or a root without
