@@ -217,14 +217,16 @@ impl NodeRoot {
         };
         // A name that is not UTF-8 reaches plugins in its lossy form.
         let dir = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-        let Ok(entries) = self.dir.read_dir(dir) else {
-            return Err(missing);
-        };
-        let matches: Vec<OsString> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .filter(|n| n.to_str().is_none() && n.to_string_lossy() == lossy)
-            .collect();
+        // The directory must be read whole to say that no entry has this
+        // lossy name.
+        let unreadable = |e: std::io::Error| NodeError::Unavailable(format!("{path}: {e}"));
+        let mut matches: Vec<OsString> = Vec::new();
+        for entry in self.dir.read_dir(dir).map_err(unreadable)? {
+            let name = entry.map_err(unreadable)?.file_name();
+            if name.to_str().is_none() && name.to_string_lossy() == lossy {
+                matches.push(name);
+            }
+        }
         match matches.as_slice() {
             [one] => match lookup(one) {
                 Ok(meta) => Ok((one.clone(), meta)),
