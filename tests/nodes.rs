@@ -61,7 +61,10 @@ fn a_proc_that_cannot_be_listed_is_an_error_for_the_kubelet() {
     xtask::make_writable(&worker.join("proc")).unwrap();
     std::fs::remove_dir_all(worker.join("proc")).unwrap();
     std::fs::write(worker.join("proc"), "not a directory").unwrap();
-    assert_kubelet_errors(&scan_nodes(&[&worker], &[]), "/proc cannot be listed");
+    let report = scan_nodes(&[&worker], &[]);
+    assert_kubelet_errors(&report, "/proc cannot be listed");
+    // Nor is an unseen API server one that does not run.
+    assert_eq!(control(&report, "1.2.15")["status"], "error", "{}", control(&report, "1.2.15"));
 
     std::fs::remove_file(worker.join("proc")).unwrap();
     assert_kubelet_errors(&scan_nodes(&[&worker], &[]), "has no /proc");
@@ -236,4 +239,21 @@ fn an_etcd_only_node_gets_the_etcd_controls() {
     }
     let owner = &findings(&report, "control-plane-files/etcd-data-dir-owner")[0];
     assert!(owner["evidence"]["found-by"].as_str().unwrap().contains("running process"), "{owner}");
+}
+
+/// On a control-plane node whose processes cannot be seen, the static pod
+/// manifests still say what the kubelet runs: the flags are judged from
+/// them, while the kubelet (which has no manifest) is an error.
+#[test]
+fn unseen_processes_on_a_control_plane_fall_back_to_the_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = node_from_demo("cp-1", dir.path());
+    xtask::make_writable(&cp.join("proc")).unwrap();
+    std::fs::remove_dir_all(cp.join("proc")).unwrap();
+    let report = scan_nodes(&[&cp], &[]);
+    let profiling = control(&report, "1.2.15");
+    assert_eq!(profiling["status"], "fail", "{profiling}");
+    assert!(profiling["findings"][0]["evidence"]["found-in"].as_str().unwrap().contains("static pod manifest"), "{profiling}");
+    assert_eq!(control(&report, "1.1.12")["status"], "fail", "the etcd data directory from etcd's manifest");
+    assert_kubelet_errors(&report, "has no /proc");
 }
