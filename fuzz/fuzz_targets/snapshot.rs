@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = snapshot::add_cluster(snap, &path, &mut cluster);
             let _ = cluster.kinds();
         }
-        Ok(Loaded::Node(node)) => {
+        Ok(Loaded::Node(node, _)) => {
             for p in ["/", "/etc/kubernetes/manifests", "/etc/kubernetes/pki/ca.crt", "/var/lib/kubelet/config.yaml", "/proc", "a/../b"] {
                 let _ = node.stat(p, true);
                 let _ = node.stat(p, false);

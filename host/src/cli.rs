@@ -836,6 +836,11 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             let mut snap = recorder.snapshot();
             snap.errors = report.errors.clone();
             snapshot::write(&output, &snap)?;
+            // Recorded as unreadable (the scan of the snapshot gives `error`
+            // for them); said here too, so the operator can fix it now.
+            if let Some(err) = snap.processes.values().find_map(|p| p.failed()) {
+                say(&format!("warning: recorded as unreadable: {err}"));
+            }
             say(&format!(
                 "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
                 output.display(),

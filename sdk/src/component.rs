@@ -31,15 +31,23 @@ impl std::fmt::Display for ArgsSource {
 }
 
 /// The argv of component `name` (e.g. `etcd`), from the running process,
-/// else from the container of that name in `manifest`. `Ok(None)` when the
-/// component neither runs nor has a manifest.
+/// else from the container of that name in `manifest`. `Ok(None)` only when
+/// the process table was read without the component and the manifest is
+/// not found. When the processes cannot be seen (`unavailable`), the
+/// manifest still tells what the kubelet runs; without one, the error
+/// stands: "not seen" is not "not running".
 pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Option<(Vec<String>, ArgsSource)>, AccessError> {
-    if let Some(argv) = host.process_args(name)?.into_iter().next() {
-        return Ok(Some((argv, ArgsSource::Process)));
-    }
+    let unseen = match host.process_args(name) {
+        Ok(procs) => match procs.into_iter().next() {
+            Some(argv) => return Ok(Some((argv, ArgsSource::Process))),
+            None => None,
+        },
+        Err(e @ AccessError::Unavailable(_)) => Some(e),
+        Err(e) => return Err(e),
+    };
     let bytes = match host.read_file(manifest) {
         Ok(b) => b,
-        Err(AccessError::NotFound(_)) => return Ok(None),
+        Err(AccessError::NotFound(_)) => return unseen.map_or(Ok(None), Err),
         Err(e) => return Err(e),
     };
     let argv = manifest_argv(&bytes, name).map_err(|e| AccessError::Invalid(format!("{manifest}: {e}")))?;
@@ -101,6 +109,18 @@ mod tests {
         assert_eq!(src, ArgsSource::Manifest("/m/etcd.yaml".into()));
         assert_eq!(parse(&argv).get("data-dir"), Some("/var/lib/etcd"));
         assert!(component_args(&FakeHost::new(), "etcd", "/m/etcd.yaml").unwrap().is_none());
+    }
+
+    /// Processes that cannot be seen: the manifest still says what runs;
+    /// without one, "cannot tell" stays an error, never "does not run".
+    #[test]
+    fn unseen_processes_fall_back_to_the_manifest_and_never_to_none() {
+        let hidden = FakeHost::new().processes_unreadable("hidepid=2");
+        let err = component_args(&hidden, "etcd", "/m/etcd.yaml").unwrap_err();
+        assert!(matches!(err, AccessError::Unavailable(ref m) if m.contains("hidepid=2")), "{err:?}");
+        let with_manifest = hidden.file("/m/etcd.yaml", 0o600, 0, 0, ETCD);
+        let (_, src) = component_args(&with_manifest, "etcd", "/m/etcd.yaml").unwrap().unwrap();
+        assert_eq!(src, ArgsSource::Manifest("/m/etcd.yaml".into()));
     }
 
     #[test]

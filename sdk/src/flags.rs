@@ -490,4 +490,15 @@ mod tests {
         evaluate(&host, &APISERVER, CHECKS, &Settings::default(), &mut out);
         assert!(out.as_slice().iter().all(|f| f.status == Status::NotApplicable));
     }
+
+    /// Regression: a process table that could not be read made every flag
+    /// check "does not run on this node", not-applicable.
+    #[test]
+    fn processes_that_cannot_be_seen_are_an_error_not_not_running() {
+        let host = FakeHost::new().processes_unreadable("no /proc");
+        let mut out = Findings::collecting();
+        evaluate(&host, &APISERVER, CHECKS, &Settings::default(), &mut out);
+        assert!(!out.as_slice().is_empty());
+        assert!(out.as_slice().iter().all(|f| f.status == Status::Error && f.message.contains("no /proc")), "{:?}", out.as_slice());
+    }
 }

@@ -140,6 +140,44 @@ fn merge(base: &mut Value, top: Value) {
     }
 }
 
+/// The drop-in files of `--config-dir` in the order the kubelet merges
+/// them: it walks the directory tree (Go's `filepath.WalkDir`: depth first,
+/// each directory's entries by name, symlinks not descended) and takes every
+/// non-directory named `*.conf`. A directory that is not there is an error:
+/// the kubelet does not start with one, so a running kubelet had it, and
+/// what it merged from it can no longer be told.
+fn drop_ins(host: &dyn Host, dir: &str) -> Result<Vec<String>, String> {
+    let root = match dir.trim_end_matches('/') {
+        "" => "/",
+        r => r,
+    };
+    let mut files = Vec::new();
+    walk_drop_ins(host, root, root, 0, &mut files)?;
+    Ok(files)
+}
+
+fn walk_drop_ins(host: &dyn Host, root: &str, dir: &str, depth: usize, files: &mut Vec<String>) -> Result<(), String> {
+    if depth > 32 {
+        return Err(format!("kubelet --config-dir {root}: {dir} is nested too deep to follow"));
+    }
+    let mut entries = host.list_dir(dir).map_err(|e| match e {
+        AccessError::NotFound(_) if dir == root => format!(
+            "kubelet --config-dir {root} does not exist; the kubelet does not start without it, so the drop-ins it merged cannot be told"
+        ),
+        e => format!("kubelet --config-dir {root}: {dir}: {}", e.reason()),
+    })?;
+    // Entries of one directory by name, as Go's ReadDir sorts them.
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    for e in entries {
+        if e.file_type == crate::FileType::Directory {
+            walk_drop_ins(host, root, &e.path, depth + 1, files)?;
+        } else if e.path.ends_with(".conf") {
+            files.push(e.path);
+        }
+    }
+    Ok(())
+}
+
 impl KubeletConfig {
     /// Reads the kubelet's argv and config files from the node. `Ok(None)`
     /// when no kubelet runs there.
@@ -159,14 +197,7 @@ impl KubeletConfig {
             files.push(path.clone());
         }
         if let Some(dir) = args.get("config-dir") {
-            let entries = match host.list_dir(dir) {
-                Ok(e) => e,
-                Err(AccessError::NotFound(_)) => Vec::new(),
-                Err(e) => return Err(format!("kubelet --config-dir {dir}: {}", e.reason())),
-            };
-            let mut names: Vec<String> = entries.into_iter().map(|e| e.path).filter(|p| p.ends_with(".conf")).collect();
-            names.sort();
-            for path in names {
+            for path in drop_ins(host, dir)? {
                 let bytes = host.read_file(&path).map_err(|e| format!("kubelet drop-in {path}: {}", e.reason()))?;
                 let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("kubelet drop-in {path}: not valid YAML: {e}"))?;
                 merge(&mut merged, v);
@@ -283,6 +314,27 @@ mod tests {
         );
         assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).value.as_deref(), Some("false"));
         assert_eq!(k.feature_gate("Other", true).origin, Origin::Default);
+    }
+
+    /// Regression: a drop-in in a subdirectory of --config-dir was not
+    /// merged (the kubelet walks the tree), and a --config-dir that was not
+    /// there counted as "no drop-ins".
+    #[test]
+    fn drop_ins_are_walked_like_the_kubelet_and_a_missing_dir_is_an_error() {
+        let argv = ["/usr/bin/kubelet", "--config-dir=/etc/kubelet.d"];
+        let host = FakeHost::new()
+            .dir("/etc/kubelet.d", 0o755, 0, 0)
+            .file("/etc/kubelet.d/10-a.conf", 0o644, 0, 0, "readOnlyPort: 0\n")
+            .dir("/etc/kubelet.d/20-site", 0o755, 0, 0)
+            .file("/etc/kubelet.d/20-site/50-port.conf", 0o644, 0, 0, "readOnlyPort: 10255\n")
+            .file("/etc/kubelet.d/20-site/notes.txt", 0o644, 0, 0, "readOnlyPort: 1\n")
+            .process(&argv);
+        let k = KubeletConfig::load(&host).unwrap().unwrap();
+        assert_eq!(k.files, ["/etc/kubelet.d/10-a.conf", "/etc/kubelet.d/20-site/50-port.conf"]);
+        let port = Field { path: "readOnlyPort", flag: "read-only-port", file_default: Some("0"), flag_default: Some("10255") };
+        assert_eq!(k.get(&port).value.as_deref(), Some("10255"));
+        let err = KubeletConfig::load(&FakeHost::new().process(&argv)).unwrap_err();
+        assert!(err.contains("--config-dir /etc/kubelet.d does not exist"), "{err}");
     }
 
     #[test]

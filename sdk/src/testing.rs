@@ -30,6 +30,8 @@ pub struct FakeHost {
     /// No node in view: every node call answers `unavailable`, as in a run
     /// against the cluster alone.
     cluster_only: bool,
+    /// Why the node's processes cannot be seen, when they cannot.
+    hidden_processes: Option<String>,
 }
 
 impl FakeHost {
@@ -100,6 +102,20 @@ impl FakeHost {
     /// A running process with this argv.
     pub fn process(mut self, argv: &[&str]) -> FakeHost {
         self.processes.push(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    /// The node's process table cannot be read (hidepid, no /proc): every
+    /// process lookup answers `unavailable`, as the host does.
+    ///
+    /// ```
+    /// use rampart_sdk::testing::FakeHost;
+    /// use rampart_sdk::{AccessError, Host};
+    /// let host = FakeHost::new().process(&["kubelet"]).processes_unreadable("hidepid=2");
+    /// assert!(matches!(host.process_args("kubelet"), Err(AccessError::Unavailable(_))));
+    /// ```
+    pub fn processes_unreadable(mut self, why: &str) -> FakeHost {
+        self.hidden_processes = Some(why.to_string());
         self
     }
 
@@ -184,6 +200,9 @@ impl Host for FakeHost {
 
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
         self.node()?;
+        if let Some(why) = &self.hidden_processes {
+            return Err(AccessError::Unavailable(format!("the node's processes cannot be seen: {why}")));
+        }
         Ok(self.processes.iter().filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name))).cloned().collect())
     }
 }

@@ -4,8 +4,9 @@
 //! read once per scan whatever the number of plugins asking.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
@@ -95,7 +96,8 @@ pub struct NodeRoot {
     dir: Dir,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
-    processes: OnceLock<Vec<Process>>,
+    /// The process table, or why it could not be read.
+    processes: OnceLock<NodeResult<Vec<Process>>>,
     reads: Mutex<HashMap<String, NodeResult<Arc<[u8]>>>>,
     stats: Mutex<HashMap<(String, bool), NodeResult<Stat>>>,
 }
@@ -142,7 +144,7 @@ impl NodeRoot {
     /// lower-cased as the kubelet does.
     pub fn own_name(&self) -> Option<String> {
         let clean = |s: &str| Some(s.trim().to_lowercase()).filter(|s| !s.is_empty() && !s.chars().any(char::is_whitespace));
-        for argv in self.process_args("kubelet") {
+        for argv in self.process_args("kubelet").unwrap_or_default() {
             let value = |flag: &str| {
                 let mut args = argv.iter();
                 let mut found = None;
@@ -190,39 +192,31 @@ impl NodeRoot {
 
     /// Resolves an absolute node path to a path relative to the root with
     /// no symlinks left in it (the last one too, when `follow_last`).
-    /// `..` at the root stays at the root, as in a chroot.
-    pub fn resolve(&self, path: &str, follow_last: bool) -> NodeResult<String> {
+    /// `..` at the root stays at the root, as in a chroot. A segment that is
+    /// not found but carries U+FFFD is matched against the directory's
+    /// entries by their lossy names, so a name that is not UTF-8, listed by
+    /// [`NodeRoot::list_dir`], can be asked about again.
+    pub fn resolve(&self, path: &str, follow_last: bool) -> NodeResult<PathBuf> {
         if !path.starts_with('/') {
             return Err(NodeError::Invalid(format!("{path}: node paths must be absolute")));
         }
         if path.contains('\0') {
             return Err(NodeError::Invalid("path contains a NUL byte".into()));
         }
-        let mut pending: Vec<String> = path.split('/').rev().filter(|s| !s.is_empty()).map(str::to_string).collect();
-        let mut resolved: Vec<String> = Vec::new();
+        let mut pending: Vec<OsString> = path.split('/').rev().filter(|s| !s.is_empty()).map(OsString::from).collect();
+        let mut resolved = PathBuf::new();
         let mut links = 0;
         while let Some(segment) = pending.pop() {
-            match segment.as_str() {
-                "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => {}
+            if segment == "." {
+                continue;
             }
-            resolved.push(segment);
-            let rel = resolved.join("/");
+            if segment == ".." {
+                resolved.pop();
+                continue;
+            }
             let is_last = pending.is_empty();
-            let meta = match self.dir.symlink_metadata(&rel) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(NodeError::NotFound(format!("{path}: no such file or directory")));
-                }
-                Err(e) if e.raw_os_error() == Some(20) => {
-                    return Err(NodeError::NotFound(format!("{path}: a parent is not a directory")));
-                }
-                Err(e) => return Err(NodeError::Unavailable(format!("{path}: {e}"))),
-            };
+            let (name, meta) = self.entry(&resolved, &segment, path)?;
+            resolved.push(&name);
             if !meta.file_type().is_symlink() || (is_last && !follow_last) {
                 continue;
             }
@@ -230,16 +224,64 @@ impl NodeRoot {
             if links > MAX_LINKS {
                 return Err(NodeError::Invalid(format!("{path}: too many levels of symbolic links")));
             }
-            let target = self.dir.read_link_contents(&rel).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
-            let target = target.to_string_lossy().into_owned();
+            let target = self.dir.read_link_contents(&resolved).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
             resolved.pop();
-            if target.starts_with('/') {
+            if target.is_absolute() {
                 // Absolute links point inside the node, as on the node itself.
-                resolved.clear();
+                resolved = PathBuf::new();
             }
-            pending.extend(target.split('/').rev().filter(|s| !s.is_empty()).map(str::to_string));
+            let parts = target.components().filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            });
+            pending.extend(parts.collect::<Vec<_>>().into_iter().rev());
         }
-        Ok(if resolved.is_empty() { ".".to_string() } else { resolved.join("/") })
+        Ok(if resolved.as_os_str().is_empty() { PathBuf::from(".") } else { resolved })
+    }
+
+    /// The entry `segment` of the resolved directory `parent`, with its
+    /// metadata (symlinks not followed).
+    fn entry(&self, parent: &Path, segment: &OsStr, path: &str) -> NodeResult<(OsString, cap_std::fs::Metadata)> {
+        let lookup = |name: &OsStr| self.dir.symlink_metadata(parent.join(name));
+        let not_found = |e: &std::io::Error| match (e.kind(), e.raw_os_error()) {
+            (std::io::ErrorKind::NotFound, _) => Some(NodeError::NotFound(format!("{path}: no such file or directory"))),
+            (_, Some(20)) => Some(NodeError::NotFound(format!("{path}: a parent is not a directory"))),
+            _ => None,
+        };
+        let err = match lookup(segment) {
+            Ok(meta) => return Ok((segment.to_os_string(), meta)),
+            Err(e) => e,
+        };
+        let Some(missing) = not_found(&err) else {
+            return Err(NodeError::Unavailable(format!("{path}: {err}")));
+        };
+        let Some(lossy) = segment.to_str().filter(|s| s.contains('\u{FFFD}')) else {
+            return Err(missing);
+        };
+        // A name that is not UTF-8 reaches plugins in its lossy form.
+        let dir = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        // The directory must be read whole to say that no entry has this
+        // lossy name.
+        let unreadable = |e: std::io::Error| NodeError::Unavailable(format!("{path}: {e}"));
+        let mut matches: Vec<OsString> = Vec::new();
+        for entry in self.dir.read_dir(dir).map_err(unreadable)? {
+            let name = entry.map_err(unreadable)?.file_name();
+            if name.to_str().is_none() && name.to_string_lossy() == lossy {
+                matches.push(name);
+            }
+        }
+        match matches.as_slice() {
+            [one] => match lookup(one) {
+                Ok(meta) => Ok((one.clone(), meta)),
+                Err(e) => Err(not_found(&e).unwrap_or_else(|| NodeError::Unavailable(format!("{path}: {e}")))),
+            },
+            [] => Err(missing),
+            many => Err(NodeError::Invalid(format!(
+                "{path}: {} entries whose names are not UTF-8 all read as {lossy:?}; they cannot be told apart",
+                many.len()
+            ))),
+        }
     }
 
     /// The normalized absolute form of a node path (for grant checks).
@@ -259,7 +301,8 @@ impl NodeRoot {
 
     /// Where a path really leads, as an absolute node path.
     pub fn real_path(&self, path: &str, follow_last: bool) -> NodeResult<String> {
-        self.resolve(path, follow_last).map(|rel| if rel == "." { "/".to_string() } else { format!("/{rel}") })
+        self.resolve(path, follow_last)
+            .map(|rel| if rel == Path::new(".") { "/".to_string() } else { format!("/{}", rel.to_string_lossy()) })
     }
 
     /// Metadata of `path`, following symlinks when `follow`.
@@ -275,7 +318,13 @@ impl NodeRoot {
 
     fn stat_uncached(&self, path: &str, follow: bool) -> NodeResult<Stat> {
         let rel = self.resolve(path, follow)?;
-        let meta = self.dir.symlink_metadata(&rel).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
+        self.stat_at(&rel, path)
+    }
+
+    /// Metadata of the resolved `rel` (the last component not followed),
+    /// reported under the node path `path`.
+    fn stat_at(&self, rel: &Path, path: &str) -> NodeResult<Stat> {
+        let meta = self.dir.symlink_metadata(rel).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
         let ft = meta.file_type();
         let kind = if ft.is_symlink() {
             FileKind::Symlink
@@ -287,7 +336,7 @@ impl NodeRoot {
             FileKind::Other
         };
         let link_target =
-            if kind == FileKind::Symlink { self.dir.read_link_contents(&rel).ok().map(|t| t.to_string_lossy().into_owned()) } else { None };
+            if kind == FileKind::Symlink { self.dir.read_link_contents(rel).ok().map(|t| t.to_string_lossy().into_owned()) } else { None };
         Ok(Stat {
             path: NodeRoot::normalize(path),
             kind,
@@ -330,62 +379,148 @@ impl NodeRoot {
     }
 
     /// The entries of a directory (not recursive, symlinks not followed).
+    /// A name that is not UTF-8 is listed under its lossy form (U+FFFD for
+    /// the bad bytes) and judged like any other: leaving it out would let a
+    /// file hide, and failing the listing would make the directory look
+    /// absent. An entry that cannot be read fails the listing.
     pub fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>> {
         let rel = self.resolve(path, true)?;
         let base = NodeRoot::normalize(path);
+        let unreadable = |e: std::io::Error| NodeError::Unavailable(format!("{path}: {e}"));
         let entries = self.dir.read_dir(&rel).map_err(|e| match e.raw_os_error() {
             Some(20) => NodeError::Invalid(format!("{path}: not a directory")),
-            _ => NodeError::Unavailable(format!("{path}: {e}")),
+            _ => unreadable(e),
         })?;
-        let mut names: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names = Vec::new();
+        for entry in entries {
+            names.push(entry.map_err(unreadable)?.file_name());
+        }
         names.sort();
-        names
-            .into_iter()
-            .map(|n| {
-                let child = if base == "/" { format!("/{n}") } else { format!("{base}/{n}") };
-                self.stat(&child, false)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let shown = name.to_string_lossy();
+            let child = if base == "/" { format!("/{shown}") } else { format!("{base}/{shown}") };
+            let stat = match self.stat_at(&rel.join(&name), &child) {
+                // Removed since the directory was read.
+                Err(NodeError::Unavailable(_)) if !self.dir.exists(rel.join(&name)) => continue,
+                other => other,
+            };
+            self.stats.lock().expect("stat cache").entry((child, false)).or_insert_with(|| stat.clone());
+            out.push(stat?);
+        }
+        Ok(out)
     }
 
-    /// Every process under `<root>/proc`, read once.
-    pub fn processes(&self) -> &[Process] {
-        self.processes.get_or_init(|| {
-            let mut procs = Vec::new();
-            let Ok(entries) = self.dir.read_dir("proc") else {
-                return procs;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Ok(pid) = name.parse::<u32>() else { continue };
-                let Ok(cmdline) = self.read_uncached(&format!("/proc/{pid}/cmdline")) else { continue };
-                let argv: Vec<String> =
-                    cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                let comm = self
-                    .read_uncached(&format!("/proc/{pid}/comm"))
-                    .map(|c| String::from_utf8_lossy(&c).trim().to_string())
-                    .unwrap_or_default();
-                if argv.is_empty() && comm.is_empty() {
-                    continue; // a kernel thread
+    /// Every process under `<root>/proc`, read once; an error when the
+    /// process table cannot be seen whole (see [`NodeRoot::read_processes`]).
+    pub fn processes(&self) -> NodeResult<&[Process]> {
+        self.processes.get_or_init(|| self.read_processes()).as_deref().map_err(Clone::clone)
+    }
+
+    /// Reads the process table. "No such process" must mean the process
+    /// does not run, so anything that keeps part of the table from view is
+    /// an error rather than a shorter list: no /proc, a /proc that cannot be
+    /// listed, a process whose command line cannot be read (hidepid=1, or a
+    /// scan without the rights), a proc filesystem that hides process 1
+    /// (hidepid=2), or a /proc with no process at all (a copy of a root,
+    /// not a running node).
+    fn read_processes(&self) -> NodeResult<Vec<Process>> {
+        let cannot = |why: String| NodeError::Unavailable(format!("the node's processes cannot be seen: {why}"));
+        let proc_dir = match self.resolve("/proc", true) {
+            Ok(rel) => rel,
+            Err(NodeError::NotFound(_)) => return Err(cannot(format!("{} has no /proc", self.root.display()))),
+            Err(e) => return Err(cannot(e.to_string())),
+        };
+        let entries = self.dir.read_dir(&proc_dir).map_err(|e| cannot(format!("/proc cannot be listed: {e}")))?;
+        let mut procs = Vec::new();
+        let mut unreadable: Vec<String> = Vec::new();
+        let mut pids = 0;
+        let mut init = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| cannot(format!("/proc cannot be listed: {e}")))?;
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            pids += 1;
+            init |= pid == 1;
+            let mut read = |file: &str| match self.proc_file(&proc_dir, pid, file) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    unreadable.push(format!("/proc/{pid}/{file}: {e}"));
+                    None
                 }
-                procs.push(Process { pid, comm, argv });
+            };
+            // None: the process ended while the table was read (or was
+            // counted unreadable).
+            let Some(cmdline) = read("cmdline") else { continue };
+            let Some(comm) = read("comm") else { continue };
+            let argv: Vec<String> =
+                cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let comm = String::from_utf8_lossy(&comm).trim().to_string();
+            if argv.is_empty() && comm.is_empty() {
+                continue;
             }
-            procs.sort_by_key(|p| p.pid);
-            procs
-        })
+            procs.push(Process { pid, comm, argv });
+        }
+        if let Some(first) = unreadable.first() {
+            return Err(cannot(format!(
+                "{} of {pids} processes could not be read ({first}{}); /proc is mounted with hidepid, or the scan lacks the rights to read it",
+                unreadable.len(),
+                if unreadable.len() > 1 { ", ..." } else { "" }
+            )));
+        }
+        if pids == 0 {
+            return Err(cannot("/proc lists no process: it is not the /proc of a running node (mount the node's /proc there)".into()));
+        }
+        if !init && self.is_procfs(&proc_dir) {
+            return Err(cannot(
+                "/proc hides process 1 from this scan (mounted with hidepid=invisible or ptraceable): run the scan as root".into(),
+            ));
+        }
+        procs.sort_by_key(|p| p.pid);
+        Ok(procs)
+    }
+
+    /// One file of `/proc/<pid>`: `Ok(None)` when the process has ended.
+    fn proc_file(&self, proc_dir: &Path, pid: u32, file: &str) -> Result<Option<Vec<u8>>, String> {
+        // ENOENT or ESRCH: the process is gone.
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(3);
+        let rel = proc_dir.join(pid.to_string()).join(file);
+        let meta = match self.dir.symlink_metadata(&rel) {
+            Ok(m) => m,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        let mut opts = OpenOptions::new();
+        opts.read(true).follow(FollowSymlinks::No);
+        let mut buf = Vec::new();
+        let read = self.dir.open_with(&rel, &opts).and_then(|f| f.take(MAX_READ).read_to_end(&mut buf));
+        match read {
+            Ok(_) => Ok(Some(buf)),
+            Err(e) if gone(&e) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Whether `dir` is a proc filesystem (which always shows process 1 to
+    /// whoever may see it), rather than a directory laid out by hand.
+    fn is_procfs(&self, dir: &Path) -> bool {
+        self.dir.open_dir(dir).ok().and_then(|d| rustix::fs::fstatfs(&d).ok()).is_some_and(|s| s.f_type == rustix::fs::PROC_SUPER_MAGIC)
     }
 
     /// Argument vectors of processes whose executable is `name`: the base
     /// name of argv[0], or `comm` (which the kernel cuts to 15 bytes, and
     /// which stays the executable's name when a daemon rewrites its argv
     /// into a status line, as sshd does: `sshd: /usr/sbin/sshd -D [listener]`).
-    pub fn process_args(&self, name: &str) -> Vec<Vec<String>> {
-        let comm_name = &name[..name.len().min(15)];
-        self.processes()
+    pub fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
+        let comm_name = name.get(..name.len().min(15)).unwrap_or(name);
+        Ok(self
+            .processes()?
             .iter()
             .filter(|p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name) || p.comm == comm_name)
             .map(|p| p.argv.clone())
-            .collect()
+            .collect())
     }
 }
 
@@ -409,7 +544,7 @@ impl NodeView for NodeRoot {
         NodeRoot::list_dir(self, path)
     }
     fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
-        Ok(NodeRoot::process_args(self, name))
+        NodeRoot::process_args(self, name)
     }
 }
 
@@ -497,15 +632,106 @@ mod tests {
         std::fs::write(d.path().join("proc/42/cmdline"), b"/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0").unwrap();
         std::fs::write(d.path().join("proc/42/comm"), b"kubelet\n").unwrap();
         assert_eq!(
-            node.process_args("kubelet"),
+            node.process_args("kubelet").unwrap(),
             vec![vec!["/usr/bin/kubelet".to_string(), "--config=/var/lib/kubelet/config.yaml".to_string()]]
         );
-        assert!(node.process_args("etcd").is_empty());
+        assert!(node.process_args("etcd").unwrap().is_empty());
         std::fs::create_dir_all(d.path().join("proc/7")).unwrap();
         std::fs::write(d.path().join("proc/7/cmdline"), b"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\0").unwrap();
         std::fs::write(d.path().join("proc/7/comm"), b"sshd\n").unwrap();
         let node = NodeRoot::open(d.path(), Some("n".into())).unwrap();
-        assert_eq!(node.process_args("sshd").len(), 1, "a rewritten argv is still sshd by its comm");
+        assert_eq!(node.process_args("sshd").unwrap().len(), 1, "a rewritten argv is still sshd by its comm");
+    }
+
+    fn process(root: &Path, pid: u32, argv: &[u8], comm: &str) {
+        std::fs::create_dir_all(root.join(format!("proc/{pid}"))).unwrap();
+        std::fs::write(root.join(format!("proc/{pid}/cmdline")), argv).unwrap();
+        std::fs::write(root.join(format!("proc/{pid}/comm")), comm).unwrap();
+    }
+
+    fn unavailable(node: &NodeRoot, name: &str) -> String {
+        match node.process_args(name) {
+            Err(NodeError::Unavailable(m)) => m,
+            other => panic!("want unavailable, got {other:?}"),
+        }
+    }
+
+    /// Regression: a /proc that could not be read gave an empty process
+    /// table, which plugins took for "no kubelet runs here".
+    #[test]
+    fn a_proc_that_cannot_be_read_is_unavailable_not_empty() {
+        let (d, node) = root();
+        assert!(unavailable(&node, "kubelet").contains("has no /proc"));
+
+        std::fs::write(d.path().join("proc"), "not a directory").unwrap();
+        let node = NodeRoot::open(d.path(), None).unwrap();
+        assert!(unavailable(&node, "kubelet").contains("/proc cannot be listed"));
+
+        std::fs::remove_file(d.path().join("proc")).unwrap();
+        std::fs::create_dir(d.path().join("proc")).unwrap();
+        let node = NodeRoot::open(d.path(), None).unwrap();
+        assert!(unavailable(&node, "kubelet").contains("lists no process"));
+    }
+
+    /// One process whose command line cannot be read (hidepid=1 answers
+    /// EPERM; here a directory stands in for the file) hides what it is.
+    #[test]
+    fn an_unreadable_process_makes_the_table_unavailable() {
+        let (d, _) = root();
+        process(d.path(), 1, b"/sbin/init\0", "systemd\n");
+        std::fs::create_dir_all(d.path().join("proc/42/cmdline")).unwrap();
+        std::fs::write(d.path().join("proc/42/comm"), "kubelet\n").unwrap();
+        let node = NodeRoot::open(d.path(), None).unwrap();
+        let m = unavailable(&node, "kubelet");
+        assert!(m.contains("1 of 2 processes could not be read") && m.contains("/proc/42/cmdline"), "{m}");
+        assert!(matches!(node.process_args("etcd"), Err(NodeError::Unavailable(_))), "the whole table is unknown");
+    }
+
+    /// A process that ends while the table is read is simply gone.
+    #[test]
+    fn a_process_that_ended_is_left_out() {
+        let (d, _) = root();
+        process(d.path(), 1, b"/sbin/init\0", "systemd\n");
+        std::fs::create_dir_all(d.path().join("proc/77")).unwrap();
+        let node = NodeRoot::open(d.path(), None).unwrap();
+        assert_eq!(node.process_args("systemd").unwrap(), vec![vec!["/sbin/init".to_string()]]);
+        assert!(node.process_args("kubelet").unwrap().is_empty());
+    }
+
+    /// The real /proc is a proc filesystem and shows process 1 to root.
+    #[test]
+    fn the_hosts_own_proc_is_a_proc_filesystem() {
+        let node = NodeRoot::open(Path::new("/"), Some("self".into())).unwrap();
+        assert!(node.is_procfs(Path::new("proc")));
+        assert!(!node.is_procfs(Path::new("etc")));
+        if nix_uid() == 0 {
+            assert!(node.processes().unwrap().iter().any(|p| p.pid == 1));
+        }
+    }
+
+    /// Regression: a name that is not UTF-8 was stat'ed by its lossy form,
+    /// failed as not found, and made the whole directory "not found".
+    #[test]
+    fn names_that_are_not_utf8_are_listed_and_can_be_asked_again() {
+        use std::os::unix::ffi::OsStrExt;
+        let (d, node) = root();
+        let pki = d.path().join("etc/kubernetes/pki");
+        std::fs::write(pki.join("ca.crt"), "crt").unwrap();
+        std::fs::write(pki.join(OsStr::from_bytes(b"old\xff.key")), "key").unwrap();
+        std::fs::create_dir(pki.join(OsStr::from_bytes(b"etcd\xfe"))).unwrap();
+        std::fs::write(pki.join(OsStr::from_bytes(b"etcd\xfe/peer.key")), "key").unwrap();
+        let paths: Vec<String> = node.list_dir("/etc/kubernetes/pki").unwrap().into_iter().map(|s| s.path).collect();
+        assert_eq!(paths, ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/etcd\u{FFFD}", "/etc/kubernetes/pki/old\u{FFFD}.key"]);
+        let key = node.stat("/etc/kubernetes/pki/old\u{FFFD}.key", true).unwrap();
+        assert_eq!((key.kind, key.size), (FileKind::File, 3));
+        let inner = node.list_dir("/etc/kubernetes/pki/etcd\u{FFFD}").unwrap();
+        assert_eq!(inner[0].path, "/etc/kubernetes/pki/etcd\u{FFFD}/peer.key");
+        assert_eq!(&*node.read("/etc/kubernetes/pki/etcd\u{FFFD}/peer.key").unwrap(), b"key");
+        // Two names with the same lossy form cannot be told apart: an error, not a guess.
+        std::fs::write(pki.join(OsStr::from_bytes(b"old\xfe.key")), "other").unwrap();
+        let node = NodeRoot::open(d.path(), None).unwrap();
+        assert!(matches!(node.stat("/etc/kubernetes/pki/old\u{FFFD}.key", true), Err(NodeError::Invalid(_))));
+        assert_eq!(node.list_dir("/etc/kubernetes/pki").unwrap().len(), 4);
     }
 
     #[test]

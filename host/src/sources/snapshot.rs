@@ -72,13 +72,36 @@ pub struct NodeSnapshot {
     pub reads: BTreeMap<String, Answer<Content>>,
     #[serde(default)]
     pub dirs: BTreeMap<String, Answer<Vec<Stat>>>,
+    /// Keyed by executable name: the argv of each process, or why the
+    /// process table could not be read (never an empty list for that).
     #[serde(default)]
-    pub processes: BTreeMap<String, Vec<Vec<String>>>,
+    pub processes: BTreeMap<String, Processes>,
     /// What went wrong while the snapshot was taken (a plugin that did not
     /// load, a node root that could not be read): a scan of the snapshot
     /// reports each as an error, as the direct scan would have.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+}
+
+/// The answer to a process lookup. A plain list, as version 1 snapshots
+/// always wrote it, or `{"err": ...}` when the node's processes could not
+/// be seen: scanning the snapshot then gives the same `error` as scanning
+/// the node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Processes {
+    Listed(Vec<Vec<String>>),
+    Failed { err: NodeError },
+}
+
+impl Processes {
+    /// Whether the lookup failed.
+    pub fn failed(&self) -> Option<&NodeError> {
+        match self {
+            Processes::Failed { err } => Some(err),
+            Processes::Listed(_) => None,
+        }
+    }
 }
 
 fn key(path: &str, follow: bool) -> String {
@@ -140,9 +163,13 @@ impl NodeView for Recorder {
         r
     }
     fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
-        let r = self.inner.process_args(name)?;
-        self.log.lock().expect("snapshot log").processes.insert(name.to_string(), r.clone());
-        Ok(r)
+        let r = self.inner.process_args(name);
+        let answer = match &r {
+            Ok(list) => Processes::Listed(list.clone()),
+            Err(e) => Processes::Failed { err: e.clone() },
+        };
+        self.log.lock().expect("snapshot log").processes.insert(name.to_string(), answer);
+        r
     }
 }
 
@@ -197,7 +224,8 @@ impl NodeView for SnapshotNode {
     }
     fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
         match self.snap.processes.get(name) {
-            Some(v) => Ok(v.clone()),
+            Some(Processes::Listed(v)) => Ok(v.clone()),
+            Some(Processes::Failed { err }) => Err(err.clone()),
             None => self.missing(format!("the processes named {name}")),
         }
     }
@@ -337,4 +365,45 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
 pub fn write<T: Serialize>(path: &Path, snapshot: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(snapshot).map_err(|e| Error::Snapshot { path: path.to_path_buf(), message: e.to_string() })?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::NodeRoot;
+
+    /// Regression: `snapshot node` recorded nothing when the process table
+    /// could not be read, and the scan of the snapshot then blamed the
+    /// profile. It records the failure, and scanning gives it back.
+    #[test]
+    fn an_unreadable_process_table_is_recorded_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("node");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("proc"), "not a directory").unwrap();
+        let recorder = Recorder::new(Arc::new(NodeRoot::open(&root, Some("n".into())).unwrap()), None);
+        assert!(recorder.process_args("kubelet").is_err());
+        let file = dir.path().join("n.json");
+        write(&file, &recorder.snapshot()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\"err\"") && text.contains("cannot be listed"), "{text}");
+        let Loaded::Node(node, _) = load(&file).unwrap() else { panic!("a node snapshot") };
+        match node.process_args("kubelet") {
+            Err(NodeError::Unavailable(m)) => assert!(m.contains("processes cannot be seen"), "{m}"),
+            other => panic!("want unavailable, got {other:?}"),
+        }
+    }
+
+    /// Snapshots written before failures were recorded still load.
+    #[test]
+    fn a_plain_process_list_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.json");
+        let old =
+            r#"{"kind": "rampart.node-snapshot", "version": 1, "node": "w", "processes": {"kubelet": [["/usr/bin/kubelet"]], "sshd": []}}"#;
+        std::fs::write(&file, old).unwrap();
+        let Loaded::Node(node, _) = load(&file).unwrap() else { panic!("a node snapshot") };
+        assert_eq!(node.process_args("kubelet").unwrap(), vec![vec!["/usr/bin/kubelet".to_string()]]);
+        assert!(node.process_args("sshd").unwrap().is_empty());
+    }
 }

@@ -1,7 +1,10 @@
 //! control-plane-files: modes and owners of what a control-plane node keeps
 //! on disk (CIS 1.1): static pod manifests, kubeconfigs, the PKI tree, CNI
 //! files and the etcd data directory (taken from etcd's own `--data-dir`).
-//! Every check is not-applicable on a node that runs no control plane.
+//! Each check applies where the component it is about is: a named file
+//! wherever it exists, the PKI tree and CNI files on a node with any
+//! control-plane component (an external etcd node included), the etcd data
+//! directory where etcd runs or has its manifest. "Cannot tell" is `error`.
 
 use rampart_sdk::component::{ArgsSource, component_args, parse};
 use rampart_sdk::files::{ROOT, Rule, judge};
@@ -243,51 +246,60 @@ impl Plugin for ControlPlaneFiles {
             stat("/**"),
             Capability::NodeProcess("etcd".into()),
             Capability::NodeProcess("kube-apiserver".into()),
+            Capability::NodeProcess("kube-controller-manager".into()),
+            Capability::NodeProcess("kube-scheduler".into()),
         ];
         PluginInfo { name: "control-plane-files".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        match control_plane_evidence(host) {
-            Err(e) => {
-                for c in CHECKS {
-                    out.push(Finding::new(
-                        c.id,
-                        Status::Error,
-                        format!("cannot tell whether this node runs a control plane: {}", e.reason()),
-                    ));
-                }
-                return Ok(());
-            }
-            Ok(None) => {
-                for c in CHECKS {
-                    out.push(Finding::new(
-                        c.id,
-                        Status::NotApplicable,
-                        "no control plane on this node: no kube-apiserver process and no kube-apiserver static pod manifest",
-                    ));
-                }
-                return Ok(());
-            }
-            Ok(Some(_)) => {}
-        }
+        let control_plane = control_plane(host);
         let etcd_dir = etcd_data_dir(host);
         for check in CHECKS {
-            evaluate_check(host, settings, check, &etcd_dir, out);
+            evaluate_check(host, settings, check, &control_plane, &etcd_dir, out);
         }
         Ok(())
     }
 }
 
-/// How we know the node runs a control plane, if it does.
-fn control_plane_evidence(host: &dyn Host) -> Result<Option<String>, AccessError> {
-    if !host.process_args("kube-apiserver")?.is_empty() {
-        return Ok(Some("kube-apiserver process".into()));
+/// The control-plane components: process name and kubeadm's static pod
+/// manifest. Any of them makes a control-plane node (an external etcd node
+/// runs etcd alone).
+const COMPONENTS: &[(&str, &str)] = &[
+    ("kube-apiserver", "/etc/kubernetes/manifests/kube-apiserver.yaml"),
+    ("etcd", "/etc/kubernetes/manifests/etcd.yaml"),
+    ("kube-controller-manager", "/etc/kubernetes/manifests/kube-controller-manager.yaml"),
+    ("kube-scheduler", "/etc/kubernetes/manifests/kube-scheduler.yaml"),
+];
+
+const NO_CONTROL_PLANE: &str = "no control-plane component on this node: no kube-apiserver, etcd, kube-controller-manager or kube-scheduler process or static pod manifest";
+
+/// How we know this node runs a control-plane component; `Ok(None)` only
+/// when every component was seen to be absent (processes listed, manifests
+/// not found), `Err` when one could not be told and none was found.
+fn control_plane(host: &dyn Host) -> Result<Option<String>, String> {
+    let mut unknown = None;
+    for (name, manifest) in COMPONENTS {
+        match component_present(host, name, manifest) {
+            Ok(Some(why)) => return Ok(Some(why)),
+            Ok(None) => {}
+            Err(e) => unknown = unknown.or(Some(e)),
+        }
     }
-    match host.stat("/etc/kubernetes/manifests/kube-apiserver.yaml", true) {
-        Ok(_) => Ok(Some("kube-apiserver static pod manifest".into())),
-        Err(AccessError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
+    unknown.map_or(Ok(None), Err)
+}
+
+/// Whether one component is on this node: its manifest exists, or it runs.
+fn component_present(host: &dyn Host, name: &str, manifest: &str) -> Result<Option<String>, String> {
+    let manifest_error = match host.stat(manifest, true) {
+        Ok(_) => return Ok(Some(format!("{manifest} exists"))),
+        Err(AccessError::NotFound(_)) => None,
+        Err(e) => Some(format!("{manifest}: {}", e.reason())),
+    };
+    match host.process_args(name) {
+        Ok(procs) if !procs.is_empty() => Ok(Some(format!("{name} runs"))),
+        Ok(_) => manifest_error.map_or(Ok(None), Err),
+        Err(e) => Err(format!("cannot tell whether {name} runs: {}", e.reason())),
     }
 }
 
@@ -316,11 +328,29 @@ fn evaluate_check(
     host: &dyn Host,
     settings: &Settings,
     check: &Check,
+    control_plane: &Result<Option<String>, String>,
     etcd_dir: &Result<Option<(String, String)>, String>,
     out: &mut Findings,
 ) {
     let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg);
+    // The PKI tree and CNI files are also on workers (the cluster CA, the
+    // network plugin's config): they are control-plane files only on a
+    // control-plane node. A named file is judged wherever it exists.
+    if matches!(check.subject, Subject::Tree { .. } | Subject::Cni) {
+        match control_plane {
+            Err(e) => {
+                return out.push(Finding::new(
+                    check.id,
+                    Status::Error,
+                    format!("cannot tell whether this node runs a control-plane component: {e}"),
+                ));
+            }
+            Ok(None) => return out.push(na(NO_CONTROL_PLANE.into())),
+            Ok(Some(_)) => {}
+        }
+    }
     let mut subjects: Vec<(FileStat, Option<String>)> = Vec::new();
+    let mut errors = 0;
     match check.subject {
         Subject::File(path) => match host.stat(path, true) {
             Ok(st) => subjects.push((st, None)),
@@ -332,10 +362,13 @@ fn evaluate_check(
                 match host.stat(path, true) {
                     Ok(st) => subjects.push((st, None)),
                     Err(AccessError::NotFound(_)) => {}
-                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*path)),
+                    Err(e) => {
+                        errors += 1;
+                        out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*path));
+                    }
                 }
             }
-            if subjects.is_empty() {
+            if subjects.is_empty() && errors == 0 {
                 return out.push(na(format!("none of {} exists on this node", paths.join(", "))));
             }
         }
@@ -363,10 +396,13 @@ fn evaluate_check(
                 match walk(host, dir) {
                     Ok(all) => subjects.extend(all.into_iter().filter(|s| s.file_type == FileType::File).map(|s| (s, None))),
                     Err(AccessError::NotFound(_)) => {}
-                    Err(e) => out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*dir)),
+                    Err(e) => {
+                        errors += 1;
+                        out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(*dir));
+                    }
                 }
             }
-            if subjects.is_empty() {
+            if subjects.is_empty() && errors == 0 {
                 return out.push(na(format!("no CNI files on this node (looked in {})", CNI_DIRS.join(" and "))));
             }
         }
@@ -411,13 +447,19 @@ fn evaluate_check(
     }
 }
 
-/// A directory and everything below it, not following symlinks.
+/// A directory and everything below it, not following symlinks. Only the
+/// directory itself can be `NotFound`: a listing below it that fails is an
+/// error, never "the directory does not exist".
 fn walk(host: &dyn Host, dir: &str) -> Result<Vec<FileStat>, AccessError> {
     let top = host.stat(dir, true)?;
     let mut out = vec![top];
     let mut stack = vec![dir.to_string()];
     while let Some(d) = stack.pop() {
-        for entry in host.list_dir(&d)? {
+        let entries = host.list_dir(&d).map_err(|e| match e {
+            AccessError::NotFound(m) => AccessError::Unavailable(format!("{d} could not be listed ({m}) although it was seen")),
+            e => e,
+        })?;
+        for entry in entries {
             if entry.file_type == FileType::Directory {
                 stack.push(entry.path.clone());
             }
@@ -547,6 +589,72 @@ mod tests {
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
         assert_eq!(findings.len(), CHECKS.len());
         assert!(findings.iter().all(|f| f.status == Status::NotApplicable));
+    }
+
+    /// An external etcd node (kubeadm's external etcd topology): etcd runs
+    /// as a static pod with its certificates under /etc/kubernetes/pki/etcd,
+    /// and no API server. Regression: every check was not-applicable ("no
+    /// control plane") because there was no API server.
+    fn etcd_only() -> FakeHost {
+        FakeHost::new()
+            .dir("/etc/kubernetes", 0o755, 0, 0)
+            .dir("/etc/kubernetes/manifests", 0o700, 0, 0)
+            .file("/etc/kubernetes/manifests/etcd.yaml", 0o600, 0, 0, ETCD_MANIFEST)
+            .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "")
+            .dir(PKI, 0o755, 0, 0)
+            .dir("/etc/kubernetes/pki/etcd", 0o755, 0, 0)
+            .file("/etc/kubernetes/pki/etcd/ca.crt", 0o644, 0, 0, "")
+            .file("/etc/kubernetes/pki/etcd/ca.key", 0o644, 0, 0, "")
+            .file("/etc/kubernetes/pki/etcd/server.crt", 0o644, 0, 0, "")
+            .file("/etc/kubernetes/pki/etcd/server.key", 0o600, 0, 0, "")
+            .dir("/var/lib/etcd", 0o700, 0, 0)
+            .dir("/var/lib/etcd/member", 0o700, 0, 0)
+            .file("/var/lib/etcd/member/db", 0o600, 0, 0, "")
+            .process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"])
+            .process(&["etcd", "--data-dir=/var/lib/etcd"])
+    }
+
+    #[test]
+    fn an_etcd_only_node_gets_its_etcd_and_pki_checks() {
+        let findings = etcd_only().run::<ControlPlaneFiles>(&[]).unwrap();
+        for (id, want) in [
+            ("etcd-manifest-mode", Status::Pass),
+            ("etcd-manifest-owner", Status::Pass),
+            ("etcd-data-dir-mode", Status::Pass),
+            ("etcd-data-dir-owner", Status::Fail),
+            ("etcd-data-files-mode", Status::Pass),
+            ("pki-owner", Status::Pass),
+            ("pki-cert-mode", Status::Pass),
+            ("apiserver-manifest-mode", Status::NotApplicable),
+            ("scheduler-kubeconfig-mode", Status::NotApplicable),
+        ] {
+            let got = status_of(&findings, id);
+            assert!(!got.is_empty() && got.iter().all(|s| *s == want), "{id}: {got:?}");
+        }
+        let keys: Vec<_> = findings.iter().filter(|f| f.check == "pki-key-mode").map(|f| (f.path.clone().unwrap(), f.status)).collect();
+        assert_eq!(keys, [(format!("{PKI}/etcd/ca.key"), Status::Fail), (format!("{PKI}/etcd/server.key"), Status::Pass)]);
+    }
+
+    /// Processes that cannot be seen do not make a worker: the checks that
+    /// need to know whether a control plane runs are errors, while a file
+    /// seen to be absent is still not-applicable.
+    #[test]
+    fn unreadable_processes_are_errors_not_a_worker() {
+        let host = FakeHost::new()
+            .dir("/etc/kubernetes", 0o755, 0, 0)
+            .dir(PKI, 0o755, 0, 0)
+            .file(&format!("{PKI}/ca.crt"), 0o644, 0, 0, "")
+            .processes_unreadable("hidepid=2");
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        for id in ["pki-owner", "pki-cert-mode", "pki-key-mode", "cni-files-mode", "etcd-data-dir-mode", "etcd-data-files-mode"] {
+            let f: Vec<_> = findings.iter().filter(|f| f.check == id).collect();
+            assert!(f.len() == 1 && f[0].status == Status::Error && f[0].message.contains("hidepid=2"), "{id}: {f:?}");
+        }
+        assert_eq!(status_of(&findings, "apiserver-manifest-mode"), [Status::NotApplicable]);
+        // A manifest on disk is enough to know: the PKI is judged.
+        let host = host.file("/etc/kubernetes/manifests/kube-scheduler.yaml", 0o600, 0, 0, "kind: Pod");
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        assert_eq!(status_of(&findings, "pki-cert-mode"), [Status::Pass]);
     }
 
     #[test]

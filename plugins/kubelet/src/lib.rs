@@ -1,6 +1,8 @@
 //! kubelet: the configuration the kubelet really runs with (CIS 4.2) and the
 //! modes and owners of its files (CIS 4.1: service files, kubeconfig,
-//! config file, client CA). Not-applicable on a node with no kubelet.
+//! config file, client CA). Not-applicable on a node with no kubelet
+//! process and no kubelet installed; `error` when the processes cannot be
+//! seen or the kubelet is installed but not running.
 
 use rampart_sdk::files::{ROOT, Rule, judge};
 use rampart_sdk::kubelet::{Field, KubeletConfig, Setting, go_duration};
@@ -318,8 +320,18 @@ impl Plugin for Kubelet {
         let config = match KubeletConfig::load(host) {
             Ok(Some(c)) => c,
             Ok(None) => {
+                let (status, why) = match installed(host) {
+                    Ok(None) => (Status::NotApplicable, "no kubelet runs on this node, and none is installed".to_string()),
+                    Ok(Some(path)) => (
+                        Status::Error,
+                        format!(
+                            "no kubelet process runs, but a kubelet is installed ({path} exists): it is stopped or failing, so the configuration it runs with cannot be read; scan while it runs"
+                        ),
+                    ),
+                    Err(e) => (Status::Error, format!("no kubelet process runs, and whether one is installed cannot be told: {e}")),
+                };
                 for id in ids() {
-                    out.push(Finding::new(id, Status::NotApplicable, "no kubelet runs on this node"));
+                    out.push(Finding::new(id, status, why.clone()));
                 }
                 return Ok(());
             }
@@ -342,6 +354,22 @@ impl Plugin for Kubelet {
 }
 
 const STATIC_POD_PATH: &str = "static-pod-path";
+
+/// Where a kubelet that does not run shows it is installed: its systemd
+/// units, kubeadm's kubeconfig and config file. A stopped or crash-looping
+/// kubelet is not "no kubelet": its checks cannot be judged, which is an
+/// error, not a not-applicable.
+fn installed(host: &dyn Host) -> Result<Option<String>, String> {
+    let defaults = ["/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/config.yaml"];
+    for path in SERVICE_FILES.iter().chain(defaults.iter()) {
+        match host.stat(path, true) {
+            Ok(_) => return Ok(Some(path.to_string())),
+            Err(AccessError::NotFound(_)) => {}
+            Err(e) => return Err(format!("{path}: {}", e.reason())),
+        }
+    }
+    Ok(None)
+}
 
 /// A kubelet that watches a directory for static pods runs whatever lands
 /// there, outside admission. The control plane needs it (kubeadm runs the
@@ -608,5 +636,27 @@ mod tests {
     #[test]
     fn no_kubelet_is_not_applicable() {
         assert!(verdicts(&FakeHost::new()).iter().all(|(_, s)| *s == Status::NotApplicable));
+    }
+
+    /// Regression: a /proc the scan could not read (hidepid=2, no rights)
+    /// read as "no kubelet runs on this node", not-applicable.
+    #[test]
+    fn unreadable_processes_are_an_error_not_no_kubelet() {
+        let findings = kubeadm_worker().processes_unreadable("hidepid=2").run::<Kubelet>(&[]).unwrap();
+        assert_eq!(findings.len(), FILE_CHECKS.len() + CONFIG_CHECKS.len() + 1);
+        assert!(findings.iter().all(|f| f.status == Status::Error && f.message.contains("hidepid=2")), "{findings:?}");
+    }
+
+    /// A kubelet installed but not running (stopped, crash-looping) is not
+    /// "no kubelet": what it would run with cannot be read.
+    #[test]
+    fn an_installed_kubelet_that_does_not_run_is_an_error() {
+        let host = FakeHost::new()
+            .file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", 0o644, 0, 0, "[Service]\n")
+            .file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, CONFIG)
+            .process(&["/sbin/init"]);
+        let findings = host.run::<Kubelet>(&[]).unwrap();
+        assert!(findings.iter().all(|f| f.status == Status::Error), "{findings:?}");
+        assert!(findings[0].message.contains("10-kubeadm.conf exists"), "{}", findings[0].message);
     }
 }

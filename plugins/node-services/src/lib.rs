@@ -16,6 +16,8 @@ const UNITS: &[&str] = &["ssh.service", "sshd.service", "ssh.socket", "sshd.sock
 /// Where `systemctl enable` puts its links, by the targets SSH units name.
 const WANTS: &[&str] = &["/etc/systemd/system/multi-user.target.wants", "/etc/systemd/system/sockets.target.wants"];
 const APISERVER_MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+/// Where `systemctl enable` keeps the wants directories.
+const SYSTEMD: &str = "/etc/systemd/system";
 
 impl Plugin for NodeServices {
     fn info() -> PluginInfo {
@@ -35,6 +37,7 @@ impl Plugin for NodeServices {
             Capability::NodeProcess("sshd".into()),
             Capability::NodeProcess("kube-apiserver".into()),
             Capability::NodeStat(APISERVER_MANIFEST.into()),
+            Capability::NodeStat(SYSTEMD.into()),
         ];
         capabilities.extend(WANTS.iter().map(|w| Capability::NodeStat(format!("{w}/*"))));
         PluginInfo { name: "node-services".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
@@ -72,21 +75,39 @@ impl Plugin for NodeServices {
     }
 }
 
-/// Why this is a control-plane node, if it is one.
+/// Why this is a control-plane node, if it is one. The manifest is looked
+/// at first: it settles the question even when the processes cannot be
+/// seen; without it, a worker is only a worker when the process table was
+/// read and holds no kube-apiserver.
 fn control_plane(host: &dyn Host) -> Result<Option<String>, String> {
+    let manifest_error = match host.stat(APISERVER_MANIFEST, true) {
+        Ok(_) => return Ok(Some(format!("{APISERVER_MANIFEST} exists"))),
+        Err(AccessError::NotFound(_)) => None,
+        Err(e) => Some(e.reason()),
+    };
     if !host.process_args("kube-apiserver").map_err(|e| e.reason())?.is_empty() {
         return Ok(Some("kube-apiserver runs here".into()));
     }
-    match host.stat(APISERVER_MANIFEST, true) {
-        Ok(_) => Ok(Some(format!("{APISERVER_MANIFEST} exists"))),
-        Err(AccessError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e.reason()),
-    }
+    manifest_error.map_or(Ok(None), Err)
 }
 
 /// A unit is enabled when `systemctl enable` left its link in a target's
 /// wants directory. A link to /dev/null is a masked unit, not an enabled one.
 fn enabled(host: &dyn Host) -> Finding {
+    // Without systemd's own directory there is no telling what starts at
+    // boot (another init system, or not the node's whole root): no links
+    // found there proves nothing.
+    match host.stat(SYSTEMD, true) {
+        Ok(_) => {}
+        Err(AccessError::NotFound(_)) => {
+            return Finding::new(
+                ENABLED,
+                Status::Error,
+                format!("{SYSTEMD} does not exist: not a systemd node, or not the node's whole root; what starts at boot cannot be told"),
+            );
+        }
+        Err(e) => return Finding::new(ENABLED, Status::Error, format!("{SYSTEMD}: {}", e.reason())),
+    }
     let mut links = Vec::new();
     for wants in WANTS {
         for unit in UNITS {
@@ -125,12 +146,24 @@ mod tests {
     }
 
     fn worker() -> FakeHost {
-        FakeHost::new().process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"]).dir(
+        FakeHost::new().process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"]).dir(SYSTEMD, 0o755, 0, 0).dir(
             "/etc/systemd/system/multi-user.target.wants",
             0o755,
             0,
             0,
         )
+    }
+
+    /// Regression: processes that could not be seen, or a root without
+    /// systemd's directory, passed ("no sshd", "no SSH unit enabled").
+    #[test]
+    fn what_cannot_be_seen_is_an_error_not_a_pass() {
+        let hidden = worker().processes_unreadable("hidepid=2");
+        assert!(statuses(&hidden).iter().all(|(_, s)| *s == Status::Error), "{:?}", statuses(&hidden));
+        let cp = hidden.file(APISERVER_MANIFEST, 0o600, 0, 0, "kind: Pod\n");
+        assert!(statuses(&cp).iter().all(|(_, s)| *s == Status::NotApplicable), "the manifest tells a control-plane node");
+        let no_systemd = FakeHost::new().process(&["/usr/bin/kubelet"]);
+        assert_eq!(statuses(&no_systemd), [(RUNNING.to_string(), Status::Pass), (ENABLED.to_string(), Status::Error)]);
     }
 
     #[test]
