@@ -845,3 +845,33 @@ fn merged_reports_equal_one_scan_of_everything() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("junk.json") && r.stderr.contains("schema_version"), "{}", r.stderr);
 }
+
+/// A copy of a control-plane node's /etc/kubernetes/manifests given to
+/// --manifests: the pods have no mirror annotation and are judged as the
+/// static pod manifests they are, not reported as a missing control plane.
+#[test]
+fn static_pod_manifests_given_to_manifests_are_judged() {
+    let manifests = root().join("examples/demo/nodes/cp-1/etc/kubernetes/manifests");
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--plugin", "scheduler", "--manifests"]).arg(&manifests));
+    let report = r.json();
+    let token = findings(&report, "apiserver/token-auth-file");
+    assert_eq!(token.len(), 1, "{token:?}");
+    assert_eq!(token[0]["status"], "pass", "{}", token[0]);
+    assert!(token[0]["evidence"]["found-in"].as_str().unwrap().starts_with("static pod manifest "), "{}", token[0]);
+    assert!(token[0]["evidence"]["found-in"].as_str().unwrap().contains("kube-apiserver.yaml"), "{}", token[0]);
+    let bind = findings(&report, "scheduler/bind-address");
+    assert_eq!(bind[0]["status"], "pass", "kubeadm binds the scheduler to 127.0.0.1: {}", bind[0]);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] != "error"), "{}", report["findings"]);
+    // The recorded cluster has the mirror pods; without them (only the
+    // addons' pods) the error says what was seen and why it was not used.
+    let dir = tempfile::tempdir().unwrap();
+    let pods: Value = serde_json::from_str(&std::fs::read_to_string(demo().cluster.join("pods.json")).unwrap()).unwrap();
+    let mut kept = pods.clone();
+    kept["items"] = pods["items"].as_array().unwrap().iter().filter(|p| p["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null()).cloned().collect();
+    std::fs::write(dir.path().join("pods.json"), kept.to_string()).unwrap();
+    let report = run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--manifests"]).arg(dir.path())).json();
+    let token = findings(&report, "apiserver/token-auth-file");
+    assert_eq!(token[0]["status"], "error");
+    let message = token[0]["message"].as_str().unwrap();
+    assert!(message.contains("no kube-apiserver mirror pod") && message.contains("kube-system/netdebug-tmp"), "{message}");
+}
