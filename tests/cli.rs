@@ -806,8 +806,14 @@ fn merged_reports_equal_one_scan_of_everything() {
     let pods = demo.cluster.join("pods.json");
     let mut scans: Vec<Vec<std::ffi::OsString>> = Vec::new();
     for node in &demo.nodes {
-        let mut args: Vec<std::ffi::OsString> =
-            vec!["--node".into(), node.clone().into(), "--manifests".into(), configmaps.clone().into(), pods.clone().into(), "--plugin".into()];
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--node".into(),
+            node.clone().into(),
+            "--manifests".into(),
+            configmaps.clone().into(),
+            pods.clone().into(),
+            "--plugin".into(),
+        ];
         args.extend(node_plugins.iter().map(Into::into));
         scans.push(args);
     }
@@ -852,7 +858,8 @@ fn merged_reports_equal_one_scan_of_everything() {
 #[test]
 fn static_pod_manifests_given_to_manifests_are_judged() {
     let manifests = root().join("examples/demo/nodes/cp-1/etc/kubernetes/manifests");
-    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--plugin", "scheduler", "--manifests"]).arg(&manifests));
+    let r =
+        run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--plugin", "scheduler", "--manifests"]).arg(&manifests));
     let report = r.json();
     let token = findings(&report, "apiserver/token-auth-file");
     assert_eq!(token.len(), 1, "{token:?}");
@@ -867,7 +874,13 @@ fn static_pod_manifests_given_to_manifests_are_judged() {
     let dir = tempfile::tempdir().unwrap();
     let pods: Value = serde_json::from_str(&std::fs::read_to_string(demo().cluster.join("pods.json")).unwrap()).unwrap();
     let mut kept = pods.clone();
-    kept["items"] = pods["items"].as_array().unwrap().iter().filter(|p| p["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null()).cloned().collect();
+    kept["items"] = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null())
+        .cloned()
+        .collect();
     std::fs::write(dir.path().join("pods.json"), kept.to_string()).unwrap();
     let report = run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--manifests"]).arg(dir.path())).json();
     let token = findings(&report, "apiserver/token-auth-file");

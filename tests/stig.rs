@@ -249,7 +249,9 @@ fn single_regressions_fail_the_right_rule() {
             "idle timeout left to kubeadm's 0s",
             |n| {
                 let config = n.join("var/lib/kubelet/config.yaml");
-                let text = std::fs::read_to_string(&config).unwrap().replace("streamingConnectionIdleTimeout: 5m0s", "streamingConnectionIdleTimeout: 0s");
+                let text = std::fs::read_to_string(&config)
+                    .unwrap()
+                    .replace("streamingConnectionIdleTimeout: 5m0s", "streamingConnectionIdleTimeout: 0s");
                 std::fs::write(&config, text).unwrap();
             },
             &["V-245541"],

@@ -138,7 +138,10 @@ impl Profile {
                 return Err(bad(format!("control {} is not_applicable, so it takes no checks", c.id)));
             }
             if !c.assisting.is_empty() && c.assessment != Assessment::Automated {
-                return Err(bad(format!("control {}: assisting checks are for automated controls (a manual control's checks all assist)", c.id)));
+                return Err(bad(format!(
+                    "control {}: assisting checks are for automated controls (a manual control's checks all assist)",
+                    c.id
+                )));
             }
             for check in c.checks.iter().chain(&c.assisting) {
                 if check.split('/').count() != 2 || check.starts_with('/') || check.ends_with('/') {
@@ -180,8 +183,11 @@ impl Profile {
 
     /// The plugins the profile's checks come from.
     pub fn plugins(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.controls.iter().flat_map(|c| c.checks.iter().chain(&c.assisting).map(|k| k.split('/').next().unwrap_or("").to_string())).collect();
+        let mut out: Vec<String> = self
+            .controls
+            .iter()
+            .flat_map(|c| c.checks.iter().chain(&c.assisting).map(|k| k.split('/').next().unwrap_or("").to_string()))
+            .collect();
         out.sort();
         out.dedup();
         out

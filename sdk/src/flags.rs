@@ -464,7 +464,13 @@ fn same_node_mirror(host: &dyn Host, component: &Component, node: &str) -> Optio
 /// mirror pod. Where they agree the node's finding stands, noting the pod;
 /// where they differ the worse verdict wins, the message says the sources
 /// disagree and the evidence shows both.
-fn reconcile(node: Vec<Finding>, pod: Vec<Finding>, node_source: &ArgsSource, pod_source: &ArgsSource, pod_ref: &ObjectRef) -> Vec<Finding> {
+fn reconcile(
+    node: Vec<Finding>,
+    pod: Vec<Finding>,
+    node_source: &ArgsSource,
+    pod_source: &ArgsSource,
+    pod_ref: &ObjectRef,
+) -> Vec<Finding> {
     let mut pod: Vec<Option<Finding>> = pod.into_iter().map(Some).collect();
     let mut out = Vec::new();
     for n in node {
@@ -485,7 +491,8 @@ fn reconcile(node: Vec<Finding>, pod: Vec<Finding>, node_source: &ArgsSource, po
             p.status.as_str(),
             p.message
         );
-        let mut f = Finding { check: n.check.clone(), status, message, object: n.object.clone(), path: n.path.clone(), evidence: n.evidence };
+        let mut f =
+            Finding { check: n.check.clone(), status, message, object: n.object.clone(), path: n.path.clone(), evidence: n.evidence };
         for (k, v) in p.evidence {
             f.evidence.push(if k == "found-in" { (k, v) } else { (format!("{k} (mirror pod)"), v) });
         }
@@ -756,7 +763,11 @@ mod tests {
         for f in &r {
             assert_eq!(f.status, Status::Error, "{f:?}");
             assert!(f.message.contains("no kube-apiserver mirror pod"), "{}", f.message);
-            assert!(f.message.contains("kube-system/kube-apiserver-evil (test#0): no kubernetes.io/config.mirror annotation"), "{}", f.message);
+            assert!(
+                f.message.contains("kube-system/kube-apiserver-evil (test#0): no kubernetes.io/config.mirror annotation"),
+                "{}",
+                f.message
+            );
             assert!(f.message.contains("1 kube-system pod(s) run no kube-apiserver container (kube-system/coredns-1)"), "{}", f.message);
         }
         let empty = cluster_run(FakeHost::new().cluster_only());
@@ -774,7 +785,11 @@ mod tests {
         let host = FakeHost::new()
             .named("cp-1")
             .process(&["kube-apiserver", "--profiling=false", "--audit-log-maxage=30"])
-            .object("v1", "Pod", pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--token-auth-file=/t.csv", "--audit-log-maxage=30"]))
+            .object(
+                "v1",
+                "Pod",
+                pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--token-auth-file=/t.csv", "--audit-log-maxage=30"]),
+            )
             .object("v1", "Pod", pod("kube-apiserver-cp-2", true, true, Some("cp-2"), &["--authorization-mode=AlwaysAllow"]));
         let r = cluster_run(host);
         let get = |id: &str| r.iter().find(|f| f.check == id).unwrap();
@@ -799,7 +814,8 @@ mod tests {
     /// The API shows the component on this node, the node's data does not.
     #[test]
     fn a_mirror_pod_for_a_node_without_the_component_is_not_a_silent_na() {
-        let host = FakeHost::new().named("cp-1").object("v1", "Pod", pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--profiling=false"]));
+        let host =
+            FakeHost::new().named("cp-1").object("v1", "Pod", pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--profiling=false"]));
         let r = cluster_run(host);
         let profiling = r.iter().find(|f| f.check == "profiling").unwrap();
         assert_eq!(profiling.status, Status::Error, "{profiling:?}");

@@ -185,7 +185,8 @@ pub fn processes(node: &Path) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(node.join("proc")).unwrap() {
         let Ok(bytes) = std::fs::read(entry.unwrap().path().join("cmdline")) else { continue };
-        let argv: Vec<String> = bytes.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+        let argv: Vec<String> =
+            bytes.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
         if !argv.is_empty() {
             out.push(argv);
         }

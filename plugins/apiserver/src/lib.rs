@@ -4,8 +4,8 @@
 
 mod config_files;
 
-use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
 use rampart_sdk::args::Args;
+use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
 use rampart_sdk::{Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ApiServer;
@@ -382,7 +382,9 @@ fn admission_config(args: &Args) -> Finding {
         Some(path) => Finding::new(
             ADMISSION_CONFIG,
             Status::Warn,
-            format!("--{FLAG} is {path}: review its PodSecurity plugin's defaults and exemptions (least privilege is a reviewer's judgement)"),
+            format!(
+                "--{FLAG} is {path}: review its PodSecurity plugin's defaults and exemptions (least privilege is a reviewer's judgement)"
+            ),
         )
         .with(format!("--{FLAG}"), path),
     }
@@ -478,7 +480,13 @@ mod tests {
     #[test]
     fn no_admission_configuration_fails_and_one_is_for_review() {
         let find = |argv: &[&str]| {
-            FakeHost::new().process(argv).run::<ApiServer>(&[]).unwrap().into_iter().find(|f| f.check == "admission-control-config").unwrap()
+            FakeHost::new()
+                .process(argv)
+                .run::<ApiServer>(&[])
+                .unwrap()
+                .into_iter()
+                .find(|f| f.check == "admission-control-config")
+                .unwrap()
         };
         let none = find(&["kube-apiserver"]);
         assert_eq!(none.status, Status::Fail);

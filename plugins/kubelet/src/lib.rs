@@ -494,7 +494,9 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
                     (Want::AtLeast(n), Some(v)) => v.parse::<i64>().map_or(true, |x| x < n),
                     (Want::SubsetOf(set), Some(v)) => v.split(',').any(|x| !set.contains(&x.trim())),
                     (Want::Not(_), None) => false,
-                    (Want::GateNotFalse(_) | Want::GateNotTrue(_) | Want::FlagUnset(_) | Want::DurationAtLeast(_), _) => unreachable!("handled above"),
+                    (Want::GateNotFalse(_) | Want::GateNotTrue(_) | Want::FlagUnset(_) | Want::DurationAtLeast(_), _) => {
+                        unreachable!("handled above")
+                    }
                     (_, None) => true,
                 };
                 if bad {
@@ -619,8 +621,14 @@ mod tests {
         let missing = idle(&unset, None);
         assert_eq!(missing.status, Status::Fail);
         assert!(missing.message.contains("not configured"), "{}", missing.message);
-        assert_eq!(idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 5m0s"), None).status, Status::Pass);
-        assert_eq!(idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 4m"), None).status, Status::Fail);
+        assert_eq!(
+            idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 5m0s"), None).status,
+            Status::Pass
+        );
+        assert_eq!(
+            idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 4m"), None).status,
+            Status::Fail
+        );
         assert_eq!(idle(&unset, Some("--streaming-connection-idle-timeout=10m")).status, Status::Pass);
         // CIS judges what runs: the default 4h.
         let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, CONFIG).process(ARGV);
