@@ -39,6 +39,12 @@ pub struct Control {
     /// (manual) this control.
     #[serde(default)]
     pub checks: Vec<String>,
+    /// `plugin/check` ids whose findings an automated control shows beside
+    /// its verdict, for a reviewer, without deciding it (the STIG's
+    /// V-254800 fails on a missing flag; the namespaces' labels help judge
+    /// the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assisting: Vec<String>,
     /// What a person does to assess it (manual controls), or how to read it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub guidance: String,
@@ -132,10 +138,16 @@ impl Profile {
             if !seen.insert(&c.id) {
                 return Err(bad(format!("control {} is listed twice", c.id)));
             }
-            if c.not_applicable.is_some() && !c.checks.is_empty() {
+            if c.not_applicable.is_some() && !(c.checks.is_empty() && c.assisting.is_empty()) {
                 return Err(bad(format!("control {} is not_applicable, so it takes no checks", c.id)));
             }
-            for check in &c.checks {
+            if !c.assisting.is_empty() && c.assessment != Assessment::Automated {
+                return Err(bad(format!(
+                    "control {}: assisting checks are for automated controls (a manual control's checks all assist)",
+                    c.id
+                )));
+            }
+            for check in c.checks.iter().chain(&c.assisting) {
                 if check.split('/').count() != 2 || check.starts_with('/') || check.ends_with('/') {
                     return Err(bad(format!("control {}: check `{check}` must be plugin/check", c.id)));
                 }
@@ -230,8 +242,11 @@ impl Profile {
 
     /// The plugins the profile's checks come from.
     pub fn plugins(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.controls.iter().flat_map(|c| c.checks.iter().map(|k| k.split('/').next().unwrap_or("").to_string())).collect();
+        let mut out: Vec<String> = self
+            .controls
+            .iter()
+            .flat_map(|c| c.checks.iter().chain(&c.assisting).map(|k| k.split('/').next().unwrap_or("").to_string()))
+            .collect();
         out.sort();
         out.dedup();
         out
@@ -465,7 +480,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             stig_id: c.stig_id.clone(),
             ccis: c.ccis.clone(),
             by_node,
-            findings: mine.into_iter().cloned().collect(),
+            findings: mine.into_iter().chain(findings.iter().filter(|f| c.assisting.contains(&f.check))).cloned().collect(),
         });
     }
     let mut summary = Summary::default();
@@ -567,6 +582,21 @@ limit = "0600"
         assert_eq!(status(&r, "1.1"), Status::Error);
         let r = run(&[finding("a/x", Status::Pass), finding("a/y", Status::Pass), finding("a/y", Status::NotApplicable)]);
         assert_eq!(status(&r, "1.1"), Status::Pass);
+    }
+
+    /// Assisting checks are shown with an automated control, never decide it.
+    #[test]
+    fn assisting_checks_are_evidence_not_verdicts() {
+        let text = PROFILE.replace("checks = [\"a/x\", \"a/y\"]", "checks = [\"a/x\", \"a/y\"]\nassisting = [\"b/z\"]");
+        let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.plugins(), ["a", "b"], "the assisting plugin runs too");
+        let findings = [finding("a/x", Status::Pass), finding("a/y", Status::Pass), finding("b/z", Status::Fail)];
+        let r = evaluate(&p, &findings, &Coverage { ran: vec!["a".into(), "b".into()], skipped: BTreeMap::new() });
+        assert_eq!(status(&r, "1.1"), Status::Pass);
+        assert_eq!(r.controls[0].findings.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["a/x", "a/y", "b/z"]);
+        let manual = PROFILE.replace("guidance = \"look\"", "guidance = \"look\"\nassisting = [\"b/z\"]");
+        let err = Profile::parse(Path::new("t.toml"), &manual).unwrap_err().to_string();
+        assert!(err.contains("assisting checks are for automated controls"), "{err}");
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! really runs with (the flag, else the binary's default when the flag is
 //! unset).
 
+use serde_json::Value;
+
 use crate::args::Args;
 use crate::component::{ArgsSource, component_args};
-use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Settings, Severity, Status};
+use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Object, ObjectRef, Settings, Severity, Status};
 
 /// What a flag's value must be.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +59,19 @@ pub const ALL_ALPHA_OFF: FlagCheck = FlagCheck {
     remediation: "Remove AllAlpha=true from --feature-gates; enable single alpha gates only where a reviewed need exists.",
     tags: &["stig-V-242400"],
     all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("AllAlpha") }],
+};
+
+/// No `DynamicAuditing=true` in a component's `--feature-gates` (STIG
+/// V-242398). The gate and its API were removed in Kubernetes 1.19, but the
+/// STIG's check has no version limit: it reads the flag as written, and a
+/// gate left on in a manifest is a finding however the binary treats it.
+pub const DYNAMIC_AUDITING_OFF: FlagCheck = FlagCheck {
+    id: "dynamic-auditing-off",
+    title: "The DynamicAuditing feature gate is not switched on",
+    severity: Severity::Medium,
+    remediation: "Remove DynamicAuditing=true from --feature-gates.",
+    tags: &["stig-V-242398"],
+    all: &[Cond { flag: "feature-gates", default: None, expect: Expect::GateOff("DynamicAuditing") }],
 };
 
 /// One condition on one flag.
@@ -254,12 +269,85 @@ pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Ar
     }
 }
 
-/// The component's flags as its mirror pods in kube-system show them, one
-/// set of findings per control-plane node, each on its pod. A kubelet
-/// publishes a mirror pod for each static pod it runs, so a scan without
-/// node access still judges kubeadm-style control planes. The extra checks
-/// are judged on each pod's command line too; a file they need from the
-/// node is an error there, since the API does not show it.
+/// How a kube-system pod that runs the component was judged, or why not.
+enum PodRole {
+    /// A mirror pod the kubelet published for a static pod, on this node.
+    Mirror { node: String },
+    /// A static pod manifest given as a file (a copy of
+    /// /etc/kubernetes/manifests passed to `--manifests`).
+    Manifest,
+    /// Not used, with the reason.
+    Skipped(String),
+}
+
+/// Whether an object came from an API server (a live cluster, or a snapshot
+/// or dump of one) rather than from a hand-written file: its source is the
+/// API URL, or it carries the uid every API server assigns. A static pod
+/// manifest on disk has neither.
+fn from_api(obj: &Object, pod: &Value) -> bool {
+    obj.source.starts_with("https://") || obj.source.starts_with("http://") || pod["metadata"]["uid"].is_string()
+}
+
+fn runs(pod: &Value, component: &Component) -> bool {
+    pod["spec"]["containers"].as_array().into_iter().flatten().any(|c| c["name"].as_str() == Some(component.name))
+}
+
+fn is_mirror(pod: &Value) -> bool {
+    !pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null()
+}
+
+/// How a pod that runs `component` is used: only a mirror pod is trusted
+/// from the API (anyone allowed to create pods in kube-system can make a pod
+/// that looks like the API server; only a kubelet makes mirror pods), while
+/// a pod given as a file without the annotation is a static pod manifest.
+fn role(obj: &Object, pod: &Value) -> PodRole {
+    if is_mirror(pod) {
+        return match pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+            Some(node) => PodRole::Mirror { node: node.to_string() },
+            None => PodRole::Skipped("a mirror pod with no spec.nodeName: no node runs it".into()),
+        };
+    }
+    if from_api(obj, pod) {
+        return PodRole::Skipped(
+            "no kubernetes.io/config.mirror annotation: a pod in the API without it is not the kubelet's copy of a static pod, so its command line proves nothing about the control plane".into(),
+        );
+    }
+    PodRole::Manifest
+}
+
+/// Ranks verdicts for combining two sources: a definite failure outranks
+/// an undecided check, which outranks a pass.
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::NotApplicable => 0,
+        Status::Pass => 1,
+        Status::Warn => 2,
+        Status::Error => 3,
+        Status::Fail => 4,
+    }
+}
+
+/// Runs the flag checks and the extra checks on one command line.
+fn judge_line(
+    args: &Args,
+    source: &ArgsSource,
+    checks: &[FlagCheck],
+    settings: &Settings,
+    judge_extra: &mut dyn FnMut(&Args, &mut Findings),
+) -> Vec<Finding> {
+    let mut mine = Findings::collecting();
+    evaluate_args(args, source, checks, settings, &mut mine);
+    judge_extra(args, &mut mine);
+    mine.into_vec()
+}
+
+/// The component's flags as the control plane's pods show them, one set of
+/// findings per pod, each on its pod: mirror pods in kube-system (a kubelet
+/// publishes one for each static pod it runs, so a scan without node access
+/// still judges kubeadm-style control planes), and static pod manifests
+/// given as files. The extra checks are judged on each pod's command line
+/// too; a file they need from the node is an error there, since the API
+/// does not show it.
 #[allow(clippy::too_many_arguments)]
 fn mirror_pods(
     host: &dyn Host,
@@ -272,7 +360,7 @@ fn mirror_pods(
     judge_extra: &mut dyn FnMut(&Args, &mut Findings),
 ) {
     let all_ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
-    let pods = match host.list_objects("v1", "Pod", Some("kube-system")) {
+    let pods = match host.list_objects("v1", "Pod", None) {
         Ok(p) => p,
         Err(e) => {
             let why = format!("{no_node}, and the mirror pods cannot be listed: {}", e.reason());
@@ -280,40 +368,138 @@ fn mirror_pods(
         }
     };
     let mut found = 0;
+    // kube-system pods not used, with why, for the error when none is.
+    let mut skipped: Vec<String> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
     for obj in pods {
-        let Ok(pod) = serde_json::from_str::<serde_json::Value>(&obj.json) else { continue };
-        let mirror = !pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null();
-        let ours = pod["spec"]["containers"].as_array().into_iter().flatten().any(|c| c["name"].as_str() == Some(component.name));
-        if !mirror || !ours {
+        let Ok(pod) = serde_json::from_str::<Value>(&obj.json) else { continue };
+        let namespace = obj.ref_.namespace.as_deref();
+        let name = format!("{}/{}", namespace.unwrap_or("(no namespace)"), obj.ref_.name);
+        let role = role(&obj, &pod);
+        // A static pod manifest may leave out its namespace; anything from
+        // the API must be in kube-system, where kubeadm's control plane is.
+        let in_scope = namespace == Some("kube-system") || (namespace.is_none() && matches!(role, PodRole::Manifest));
+        if !in_scope {
             continue;
         }
+        if !runs(&pod, component) {
+            others.push(name);
+            continue;
+        }
+        let (source, node) = match role {
+            PodRole::Skipped(why) => {
+                skipped.push(format!("{name} ({}): {why}", obj.source));
+                continue;
+            }
+            PodRole::Mirror { node } => (ArgsSource::MirrorPod { pod: name.clone(), node: node.clone() }, Some(node)),
+            PodRole::Manifest => (ArgsSource::Manifest(obj.source.clone()), None),
+        };
         found += 1;
-        let node = pod["spec"]["nodeName"].as_str().unwrap_or("?").to_string();
-        let pod_name = format!("kube-system/{}", obj.ref_.name);
         let argv = match crate::component::pod_argv(&pod, component.name) {
             Ok(a) => a,
             Err(e) => {
                 for id in all_ids() {
-                    out.push(Finding::new(id, Status::Error, format!("mirror pod {pod_name}: {e}")).on_object(obj.ref_.clone()));
+                    out.push(Finding::new(id, Status::Error, format!("{source}: {e}")).on_object(obj.ref_.clone()));
                 }
                 continue;
             }
         };
         let args = Args::parse_with_bools(&argv, component.bools);
-        let mut mine = Findings::collecting();
-        evaluate_args(&args, &ArgsSource::MirrorPod { pod: pod_name.clone(), node: node.clone() }, checks, settings, &mut mine);
-        judge_extra(&args, &mut mine);
-        for f in mine.into_vec() {
-            out.push(f.on_object(obj.ref_.clone()).with("node", node.clone()));
+        for f in judge_line(&args, &source, checks, settings, judge_extra) {
+            let f = f.on_object(obj.ref_.clone());
+            out.push(match &node {
+                Some(n) => f.with("node", n.clone()),
+                None => f,
+            });
         }
     }
     if found == 0 {
+        let mut seen = Vec::new();
+        if !skipped.is_empty() {
+            seen.push(format!("not used: {}", skipped.join("; ")));
+        }
+        if !others.is_empty() {
+            const SHOWN: usize = 10;
+            let more = others.len().saturating_sub(SHOWN);
+            let mut names = others.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+            if more > 0 {
+                names += &format!(" and {more} more");
+            }
+            seen.push(format!("{} kube-system pod(s) run no {} container ({names})", others.len(), component.name));
+        }
+        if seen.is_empty() {
+            seen.push("kube-system has no pods in this scan".into());
+        }
         let why = format!(
-            "{no_node}, and no {} mirror pod is in kube-system: the control plane is not visible from the API (a managed control plane, or not kubeadm-style); scan its nodes with --node or node snapshots",
-            component.name
+            "{no_node}, and no {} mirror pod is in kube-system ({}): the control plane is not visible from the API (a managed control plane, or not kubeadm-style); scan its nodes with --node or node snapshots, or pass a copy of /etc/kubernetes/manifests to --manifests",
+            component.name,
+            seen.join("; ")
         );
         all_ids().for_each(|id| out.push(Finding::new(id, Status::Error, why.clone())));
     }
+}
+
+/// The mirror pod of `component` the kubelet of node `node` published, if
+/// the scan has the cluster's pods: its parsed command line, where it came
+/// from and the pod. `None` when the scan has no cluster, the pods cannot be
+/// listed or there is no such pod: the node's own data then stands alone.
+fn same_node_mirror(host: &dyn Host, component: &Component, node: &str) -> Option<Result<(Args, ArgsSource, ObjectRef), String>> {
+    let pods = host.list_objects("v1", "Pod", Some("kube-system")).ok()?;
+    for obj in pods {
+        let Ok(pod) = serde_json::from_str::<Value>(&obj.json) else { continue };
+        if !is_mirror(&pod) || !runs(&pod, component) || pod["spec"]["nodeName"].as_str() != Some(node) {
+            continue;
+        }
+        let name = format!("kube-system/{}", obj.ref_.name);
+        let source = ArgsSource::MirrorPod { pod: name, node: node.to_string() };
+        return Some(match crate::component::pod_argv(&pod, component.name) {
+            Ok(argv) => Ok((Args::parse_with_bools(&argv, component.bools), source, obj.ref_)),
+            Err(e) => Err(format!("{source} cannot be read: {e}")),
+        });
+    }
+    None
+}
+
+/// One verdict per check from the node's own view and the same node's
+/// mirror pod. Where they agree the node's finding stands, noting the pod;
+/// where they differ the worse verdict wins, the message says the sources
+/// disagree and the evidence shows both.
+fn reconcile(
+    node: Vec<Finding>,
+    pod: Vec<Finding>,
+    node_source: &ArgsSource,
+    pod_source: &ArgsSource,
+    pod_ref: &ObjectRef,
+) -> Vec<Finding> {
+    let mut pod: Vec<Option<Finding>> = pod.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    for n in node {
+        let twin = pod.iter_mut().find(|p| p.as_ref().is_some_and(|p| p.check == n.check && p.path == n.path)).and_then(Option::take);
+        let Some(p) = twin else {
+            out.push(n);
+            continue;
+        };
+        if p.status == n.status && p.message == n.message {
+            out.push(n.with("agrees-with", pod_source.to_string()));
+            continue;
+        }
+        let status = if rank(p.status) > rank(n.status) { p.status } else { n.status };
+        let message = format!(
+            "the sources disagree: {node_source} says {} ({}), {pod_source} says {} ({})",
+            n.status.as_str(),
+            n.message,
+            p.status.as_str(),
+            p.message
+        );
+        let mut f =
+            Finding { check: n.check.clone(), status, message, object: n.object.clone(), path: n.path.clone(), evidence: n.evidence };
+        for (k, v) in p.evidence {
+            f.evidence.push(if k == "found-in" { (k, v) } else { (format!("{k} (mirror pod)"), v) });
+        }
+        f.evidence.push(("mirror-pod".into(), pod_ref.to_string()));
+        out.push(f);
+    }
+    out
 }
 
 /// Finds the component's command line on the node and evaluates `checks`;
@@ -328,6 +514,11 @@ pub fn evaluate(host: &dyn Host, component: &Component, checks: &[FlagCheck], se
 /// found (one per control-plane node when they come from mirror pods) to
 /// push those findings; when there is none, the extra checks get the same
 /// not-applicable or error finding as the flag checks.
+///
+/// On a node whose mirror pod is also in the scan, both command lines are
+/// judged and reconciled: a node and the API can disagree (a manifest edited
+/// since the kubelet last synced, or a copy of the node that is not what
+/// runs), and neither may silently win.
 pub fn evaluate_with(
     host: &dyn Host,
     component: &Component,
@@ -338,23 +529,58 @@ pub fn evaluate_with(
     judge_extra: &mut dyn FnMut(&Args, &mut Findings),
 ) {
     let ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
-    if host.node_name().is_empty() {
+    let node = host.node_name();
+    if node.is_empty() {
         // No node in view (a scan of the cluster alone): the mirror pods.
         return mirror_pods(host, component, checks, extra, settings, "this run has no node target", out, judge_extra);
     }
-    match command_line(host, component) {
-        Ok(Some((args, source))) => {
+    let mirror = same_node_mirror(host, component, &node);
+    match (command_line(host, component), mirror) {
+        (Ok(Some((args, source))), None) => {
             evaluate_args(&args, &source, checks, settings, out);
             judge_extra(&args, out);
         }
-        Ok(None) => {
+        (Ok(Some((args, source))), Some(Ok((pod_args, pod_source, pod_ref)))) => {
+            let mine = judge_line(&args, &source, checks, settings, judge_extra);
+            let theirs = judge_line(&pod_args, &pod_source, checks, settings, judge_extra);
+            for f in reconcile(mine, theirs, &source, &pod_source, &pod_ref) {
+                out.push(f);
+            }
+        }
+        (Ok(Some((args, source))), Some(Err(bad))) => {
+            // The pod cannot be read: the node is judged, and no pass may
+            // stand on it while the API shows something unreadable.
+            for f in judge_line(&args, &source, checks, settings, judge_extra) {
+                if f.status == Status::Pass {
+                    let message = format!("{source} passes ({}), but {bad}", f.message);
+                    out.push(Finding { status: Status::Error, message, ..f });
+                } else {
+                    out.push(f);
+                }
+            }
+        }
+        (Ok(None), Some(Ok((pod_args, pod_source, pod_ref)))) => {
+            // The API shows the component on this node, the node does not:
+            // the node's copy is incomplete, or the pod is stale. Judge the
+            // pod, and say so.
+            let note = format!(
+                "no {} process or static pod manifest ({}) on this node, but {pod_source} is in the API",
+                component.name, component.manifest
+            );
+            for f in judge_line(&pod_args, &pod_source, checks, settings, judge_extra) {
+                let message = format!("the sources disagree: {note}; judged from the pod: {}", f.message);
+                let status = if f.status == Status::Pass { Status::Error } else { f.status };
+                out.push(Finding { status, message, ..f }.on_object(pod_ref.clone()));
+            }
+        }
+        (Ok(None), _) => {
             let why =
                 format!("{} does not run on this node (no process, no static pod manifest at {})", component.name, component.manifest);
             for id in ids() {
                 out.push(Finding::new(id, Status::NotApplicable, why.clone()));
             }
         }
-        Err(e) => {
+        (Err(e), _) => {
             for id in ids() {
                 out.push(Finding::new(id, Status::Error, e.clone()));
             }
@@ -481,6 +707,120 @@ mod tests {
     fn thresholds_come_from_settings() {
         let r = run(&["kube-apiserver", "--audit-log-maxage=7"], &[("maxage.min", "7")]);
         assert_eq!(r[2].1, Status::Pass);
+    }
+
+    /// A kube-system pod running kube-apiserver with these flags.
+    fn pod(name: &str, mirror: bool, uid: bool, node: Option<&str>, flags: &[&str]) -> serde_json::Value {
+        let mut command = vec!["kube-apiserver".to_string()];
+        command.extend(flags.iter().map(|f| f.to_string()));
+        let mut pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "spec": {"containers": [{"name": "kube-apiserver", "command": command}]}
+        });
+        if mirror {
+            pod["metadata"]["annotations"] = serde_json::json!({"kubernetes.io/config.mirror": "abc"});
+        }
+        if uid {
+            pod["metadata"]["uid"] = "0d9c1b4e-0000-4000-8000-000000000001".into();
+        }
+        if let Some(n) = node {
+            pod["spec"]["nodeName"] = n.into();
+        }
+        pod
+    }
+
+    fn cluster_run(host: FakeHost) -> Vec<Finding> {
+        let mut out = Findings::collecting();
+        evaluate(&host, &APISERVER, CHECKS, &Settings::default(), &mut out);
+        out.into_vec()
+    }
+
+    /// A copy of /etc/kubernetes/manifests given to --manifests: the pods
+    /// carry no mirror annotation and are judged as static pod manifests.
+    #[test]
+    fn static_pod_manifests_given_as_files_are_judged() {
+        let manifest = pod("kube-apiserver", false, false, None, &["--token-auth-file=/t.csv"]);
+        let r = cluster_run(FakeHost::new().cluster_only().object("v1", "Pod", manifest));
+        let token = r.iter().find(|f| f.check == "token").unwrap();
+        assert_eq!(token.status, Status::Fail, "{token:?}");
+        assert!(token.evidence.iter().any(|(k, v)| k == "found-in" && v.starts_with("static pod manifest test#")), "{token:?}");
+        // Without a namespace, as a hand-written static pod may be.
+        let mut bare = pod("kube-apiserver", false, false, None, &["--profiling=false"]);
+        bare["metadata"].as_object_mut().unwrap().remove("namespace");
+        let r = cluster_run(FakeHost::new().cluster_only().object("v1", "Pod", bare));
+        assert_eq!(r.iter().find(|f| f.check == "profiling").unwrap().status, Status::Pass);
+    }
+
+    /// From the API only mirror pods count; the error names what was seen.
+    #[test]
+    fn a_live_cluster_trusts_only_mirror_pods_and_says_what_it_saw() {
+        let fake = pod("kube-apiserver-evil", false, true, Some("cp-1"), &["--profiling=false"]);
+        let dns = serde_json::json!({"metadata": {"name": "coredns-1", "namespace": "kube-system", "uid": "u"},
+            "spec": {"containers": [{"name": "coredns", "command": ["/coredns"]}]}});
+        let r = cluster_run(FakeHost::new().cluster_only().object("v1", "Pod", fake).object("v1", "Pod", dns));
+        assert_eq!(r.len(), CHECKS.len());
+        for f in &r {
+            assert_eq!(f.status, Status::Error, "{f:?}");
+            assert!(f.message.contains("no kube-apiserver mirror pod"), "{}", f.message);
+            assert!(
+                f.message.contains("kube-system/kube-apiserver-evil (test#0): no kubernetes.io/config.mirror annotation"),
+                "{}",
+                f.message
+            );
+            assert!(f.message.contains("1 kube-system pod(s) run no kube-apiserver container (kube-system/coredns-1)"), "{}", f.message);
+        }
+        let empty = cluster_run(FakeHost::new().cluster_only());
+        assert!(empty[0].message.contains("kube-system has no pods in this scan"), "{}", empty[0].message);
+        // A live source's pods are API pods even without a uid.
+        let mut host = FakeHost::new().cluster_only().object("v1", "Pod", pod("kube-apiserver-x", false, false, None, &[]));
+        host = host.with_source(0, "https://10.0.0.1:6443/api/v1/namespaces/kube-system/pods/kube-apiserver-x");
+        assert!(cluster_run(host).iter().all(|f| f.status == Status::Error));
+    }
+
+    /// The node's own command line and its mirror pod disagree: both are
+    /// shown, the worse verdict wins, and the message says so.
+    #[test]
+    fn a_node_and_its_mirror_pod_that_disagree_give_the_worse_verdict() {
+        let host = FakeHost::new()
+            .named("cp-1")
+            .process(&["kube-apiserver", "--profiling=false", "--audit-log-maxage=30"])
+            .object(
+                "v1",
+                "Pod",
+                pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--token-auth-file=/t.csv", "--audit-log-maxage=30"]),
+            )
+            .object("v1", "Pod", pod("kube-apiserver-cp-2", true, true, Some("cp-2"), &["--authorization-mode=AlwaysAllow"]));
+        let r = cluster_run(host);
+        let get = |id: &str| r.iter().find(|f| f.check == id).unwrap();
+        let token = get("token");
+        assert_eq!(token.status, Status::Fail, "the pod fails, the node passes: {token:?}");
+        assert!(token.message.starts_with("the sources disagree: running process says pass"), "{}", token.message);
+        assert!(token.message.contains("mirror pod kube-system/kube-apiserver-cp-1 (node cp-1) says fail"), "{}", token.message);
+        assert!(token.evidence.contains(&("--token-auth-file".into(), "unset".into())), "{:?}", token.evidence);
+        assert!(token.evidence.contains(&("--token-auth-file (mirror pod)".into(), "/t.csv".into())), "{:?}", token.evidence);
+        let profiling = get("profiling");
+        assert_eq!(profiling.status, Status::Fail, "the node passes, the pod falls back to the default true");
+        assert!(profiling.message.contains("disagree"));
+        let maxage = get("maxage");
+        assert_eq!(maxage.status, Status::Pass, "both say 30: {maxage:?}");
+        assert!(maxage.evidence.iter().any(|(k, _)| k == "agrees-with"), "{:?}", maxage.evidence);
+        assert!(!r.iter().any(|f| f.message.contains("cp-2")), "another node's pod is not this node's");
+        // Without the pod the node stands alone, as before.
+        let alone = cluster_run(FakeHost::new().named("cp-1").process(&["kube-apiserver", "--profiling=false"]));
+        assert_eq!(alone.iter().find(|f| f.check == "token").unwrap().status, Status::Pass);
+    }
+
+    /// The API shows the component on this node, the node's data does not.
+    #[test]
+    fn a_mirror_pod_for_a_node_without_the_component_is_not_a_silent_na() {
+        let host =
+            FakeHost::new().named("cp-1").object("v1", "Pod", pod("kube-apiserver-cp-1", true, true, Some("cp-1"), &["--profiling=false"]));
+        let r = cluster_run(host);
+        let profiling = r.iter().find(|f| f.check == "profiling").unwrap();
+        assert_eq!(profiling.status, Status::Error, "{profiling:?}");
+        assert!(profiling.message.contains("the sources disagree"), "{}", profiling.message);
+        assert_eq!(r.iter().find(|f| f.check == "token").unwrap().status, Status::Error, "a pass from the pod alone is not enough");
     }
 
     #[test]

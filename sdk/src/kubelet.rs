@@ -238,6 +238,35 @@ impl KubeletConfig {
         }
     }
 
+    /// The value a setting is written with, literally: the flag, else the
+    /// config files, `0s` included; `Origin::Unset` when neither sets it.
+    /// For a benchmark that asks for a setting to be configured, where the
+    /// kubelet's default would not do (the STIG's idle timeout).
+    ///
+    /// ```
+    /// use rampart_sdk::kubelet::{Field, KubeletConfig, Origin};
+    /// let idle = Field { path: "streamingConnectionIdleTimeout", flag: "streaming-connection-idle-timeout",
+    ///     file_default: Some("4h0m0s"), flag_default: Some("4h0m0s") };
+    /// let k = KubeletConfig::from_parts(&["kubelet"], Some(("/c.yaml", serde_json::json!({"streamingConnectionIdleTimeout": "0s"}))));
+    /// assert_eq!(k.written(&idle).value.as_deref(), Some("0s"));
+    /// assert_eq!(k.get(&idle).value.as_deref(), Some("4h0m0s"));
+    /// let none = KubeletConfig::from_parts(&["kubelet"], Some(("/c.yaml", serde_json::json!({}))));
+    /// assert_eq!(none.written(&idle).origin, Origin::Unset);
+    /// ```
+    pub fn written(&self, field: &Field) -> Setting {
+        if let Some(v) = self.args.get(field.flag) {
+            return Setting { value: Some(v.to_string()), origin: Origin::Flag(field.flag.to_string()) };
+        }
+        let mut node = &self.merged;
+        for part in field.path.split('.') {
+            node = &node[part];
+        }
+        match scalar(node) {
+            Some(v) => Setting { value: Some(v), origin: Origin::File(self.files.last().cloned().unwrap_or_default()) },
+            None => Setting { value: None, origin: Origin::Unset },
+        }
+    }
+
     /// A feature gate: the `--feature-gates` flag, else `featureGates` in
     /// the config, else `default`.
     pub fn feature_gate(&self, name: &str, default: bool) -> Setting {

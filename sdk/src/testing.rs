@@ -48,6 +48,19 @@ impl FakeHost {
         self
     }
 
+    /// Names the node (`test-node` by default), as a node root's name.
+    pub fn named(mut self, name: &str) -> FakeHost {
+        self.node_name = name.into();
+        self
+    }
+
+    /// Sets where the `index`th object came from (`test#N` by default), e.g.
+    /// an API URL as a live source gives it.
+    pub fn with_source(mut self, index: usize, source: &str) -> FakeHost {
+        self.objects[index].2.source = source.into();
+        self
+    }
+
     /// A run with no node target: node calls answer `unavailable`.
     pub fn cluster_only(mut self) -> FakeHost {
         self.cluster_only = true;

@@ -180,6 +180,53 @@ pub fn append_flags(node: &Path, exe: &str, flags: &[&str]) {
     assert!(found, "no {exe} process under {}", node.display());
 }
 
+/// The argv of every process under a node root's /proc.
+pub fn processes(node: &Path) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
+        let Ok(bytes) = std::fs::read(entry.unwrap().path().join("cmdline")) else { continue };
+        let argv: Vec<String> =
+            bytes.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+        if !argv.is_empty() {
+            out.push(argv);
+        }
+    }
+    out
+}
+
+/// A copy of the demo cluster under `dir` whose mirror pods show the command
+/// lines these node roots run, as a kubelet republishes them once a
+/// manifest changes: a hardened or broken node and its mirror pods then
+/// agree, and the scan judges the node's change alone.
+pub fn cluster_synced_with(nodes: &[&Path], dir: &Path) -> PathBuf {
+    let out = dir.join("cluster");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(&demo().cluster).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), out.join(entry.file_name())).unwrap();
+    }
+    let path = out.join("pods.json");
+    let mut pods: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for node in nodes {
+        let name = node.file_name().unwrap().to_string_lossy().into_owned();
+        let procs = processes(node);
+        for pod in pods["items"].as_array_mut().unwrap() {
+            if pod["spec"]["nodeName"] != name.as_str() || pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null() {
+                continue;
+            }
+            for c in pod["spec"]["containers"].as_array_mut().unwrap() {
+                let container = c["name"].as_str().unwrap_or_default().to_string();
+                if let Some(argv) = procs.iter().find(|a| a[0].rsplit('/').next() == Some(container.as_str())) {
+                    c["command"] = serde_json::json!(argv);
+                    c.as_object_mut().unwrap().remove("args");
+                }
+            }
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&pods).unwrap()).unwrap();
+    out
+}
+
 pub fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
 }

@@ -4,8 +4,9 @@
 
 mod config_files;
 
+use rampart_sdk::args::Args;
 use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
-use rampart_sdk::{Capability, CheckInfoBuilder, Findings, Host, Plugin, PluginInfo, Settings, Severity};
+use rampart_sdk::{Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ApiServer;
 
@@ -287,16 +288,9 @@ const CHECKS: &[FlagCheck] = &[
         tags: &["cis-3.2.1"],
         all: &[c("audit-policy-file", None, Expect::Set)],
     },
-    FlagCheck {
-        id: "admission-control-config",
-        title: "An admission configuration sets cluster-wide Pod Security defaults",
-        severity: Severity::High,
-        remediation: "Pass --admission-control-config-file naming an AdmissionConfiguration whose PodSecurity plugin enforces baseline or restricted by default.",
-        tags: &["stig-V-254800"],
-        all: &[c("admission-control-config-file", None, Expect::Set)],
-    },
     flags::tls_min_version(&["stig-V-242378"]),
     flags::ALL_ALPHA_OFF,
+    flags::DYNAMIC_AUDITING_OFF,
     FlagCheck {
         id: "secure-port",
         title: "The API server serves on a secure port",
@@ -342,6 +336,13 @@ impl Plugin for ApiServer {
                 .tag("stig-V-242403")
                 .build(),
         );
+        checks.push(
+            CheckInfoBuilder::new(ADMISSION_CONFIG, "An admission configuration sets cluster-wide Pod Security defaults")
+                .severity(Severity::High)
+                .remediation("Pass --admission-control-config-file naming an AdmissionConfiguration whose PodSecurity plugin enforces baseline or restricted by default.")
+                .tag("stig-V-254800")
+                .build(),
+        );
         let mut capabilities = COMPONENT.capabilities();
         // The files --encryption-provider-config and --audit-policy-file name.
         capabilities.push(Capability::NodeRead("/etc/kubernetes/*.yaml".into()));
@@ -351,13 +352,41 @@ impl Plugin for ApiServer {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let extra = [config_files::ENCRYPTION, config_files::AUDIT, config_files::AUDIT_BODIES];
+        let extra = [config_files::ENCRYPTION, config_files::AUDIT, config_files::AUDIT_BODIES, ADMISSION_CONFIG];
         flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out, &mut |args, out| {
             out.push(config_files::encryption(host, args));
             out.push(config_files::audit(host, args));
             out.push(config_files::audit_bodies(host, args));
+            out.push(admission_config(args));
         });
         Ok(())
+    }
+}
+
+const ADMISSION_CONFIG: &str = "admission-control-config";
+
+/// STIG V-254800: without `--admission-control-config-file` there are no
+/// cluster-wide Pod Security defaults, which the check's first sentence
+/// makes a finding. With one, whether its PodSecurity defaults are
+/// least-privilege (and its exemptions documented) is a person's call: the
+/// verdict is `warn`, never `pass`.
+fn admission_config(args: &Args) -> Finding {
+    const FLAG: &str = "admission-control-config-file";
+    match args.get(FLAG).filter(|v| !v.is_empty()) {
+        None => Finding::new(
+            ADMISSION_CONFIG,
+            Status::Fail,
+            format!("--{FLAG} is not set: the API server has no admission configuration, so no cluster-wide Pod Security defaults"),
+        )
+        .with(format!("--{FLAG}"), "unset"),
+        Some(path) => Finding::new(
+            ADMISSION_CONFIG,
+            Status::Warn,
+            format!(
+                "--{FLAG} is {path}: review its PodSecurity plugin's defaults and exemptions (least privilege is a reviewer's judgement)"
+            ),
+        )
+        .with(format!("--{FLAG}"), path),
     }
 }
 
@@ -398,11 +427,11 @@ mod tests {
                 "service-account-extend-token-expiration",
                 "image-policy-webhook",
                 "audit-policy-file",
-                "admission-control-config",
                 "tls-min-version",
                 "encryption-providers",
                 "audit-policy-rules",
-                "audit-request-response"
+                "audit-request-response",
+                "admission-control-config"
             ]
         );
     }
@@ -443,7 +472,37 @@ mod tests {
             .file("/etc/kubernetes/audit-policy.yaml", 0o600, 0, 0, "kind: Policy\nrules:\n- level: RequestResponse\n")
             .process(&argv);
         let v = verdicts(&host);
-        assert!(v.iter().all(|(_, s)| *s == Status::Pass), "{v:?}");
+        assert!(v.iter().all(|(c, s)| *s == Status::Pass || (c == "admission-control-config" && *s == Status::Warn)), "{v:?}");
+    }
+
+    /// V-254800's first sentence fails an API server without an admission
+    /// configuration; with one, a reviewer reads it (warn, never pass).
+    #[test]
+    fn no_admission_configuration_fails_and_one_is_for_review() {
+        let find = |argv: &[&str]| {
+            FakeHost::new()
+                .process(argv)
+                .run::<ApiServer>(&[])
+                .unwrap()
+                .into_iter()
+                .find(|f| f.check == "admission-control-config")
+                .unwrap()
+        };
+        let none = find(&["kube-apiserver"]);
+        assert_eq!(none.status, Status::Fail);
+        assert!(none.message.contains("--admission-control-config-file is not set"), "{}", none.message);
+        assert_eq!(find(&["kube-apiserver", "--admission-control-config-file="]).status, Status::Fail, "empty is unset");
+        let set = find(&["kube-apiserver", "--admission-control-config-file=/etc/kubernetes/admission.yaml"]);
+        assert_eq!(set.status, Status::Warn);
+        assert!(set.evidence.contains(&("--admission-control-config-file".into(), "/etc/kubernetes/admission.yaml".into())));
+    }
+
+    #[test]
+    fn dynamic_auditing_switched_on_fails() {
+        let v = verdicts(&FakeHost::new().process(&["kube-apiserver", "--feature-gates=DynamicAuditing=true"]));
+        assert_eq!(v.iter().find(|(c, _)| c == "dynamic-auditing-off").unwrap().1, Status::Fail);
+        let v = verdicts(&FakeHost::new().process(&["kube-apiserver", "--feature-gates=DynamicAuditing=false"]));
+        assert_eq!(v.iter().find(|(c, _)| c == "dynamic-auditing-off").unwrap().1, Status::Pass);
     }
 
     /// Without a node, the recorded cluster's kube-apiserver mirror pod

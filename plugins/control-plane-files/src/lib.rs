@@ -333,10 +333,12 @@ fn evaluate_check(
     out: &mut Findings,
 ) {
     let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg);
-    // The PKI tree and CNI files are also on workers (the cluster CA, the
-    // network plugin's config): they are control-plane files only on a
-    // control-plane node. A named file is judged wherever it exists.
-    if matches!(check.subject, Subject::Tree { .. } | Subject::Cni) {
+    // CNI files are also on workers (the network plugin's config): they are
+    // control-plane files only on a control-plane node. The PKI tree is
+    // judged wherever it holds files (a worker keeps the cluster CA there,
+    // and the STIG's PKI rules are about the files, not the node's role);
+    // a named file is judged wherever it exists.
+    if matches!(check.subject, Subject::Cni) {
         match control_plane {
             Err(e) => {
                 return out.push(Finding::new(
@@ -419,7 +421,13 @@ fn evaluate_check(
                 };
                 match found {
                     Ok(found) if files && found.is_empty() => {
-                        return out.push(na(format!("the etcd data directory {dir} ({source}) holds no files yet")).at_path(dir.as_str()));
+                        // No file is wider than the limit when there is none;
+                        // the directory itself is judged by its own checks.
+                        return out.push(
+                            Finding::new(check.id, Status::Pass, format!("the etcd data directory {dir} ({source}) holds no files yet"))
+                                .at_path(dir.as_str())
+                                .with("found-by", source.clone()),
+                        );
                     }
                     Ok(found) => subjects.extend(found.into_iter().map(|st| (st, Some(source.clone())))),
                     Err(AccessError::NotFound(_)) => {
@@ -513,8 +521,8 @@ mod tests {
             let s = status_of(&findings, c.id);
             let want = match c.id {
                 "etcd-data-dir-owner" => Status::Fail,
-                // The recorded node's data directory is still empty.
-                "cni-files-mode" | "cni-files-owner" | "etcd-data-files-mode" => Status::NotApplicable,
+                // No CNI is installed on the recorded node.
+                "cni-files-mode" | "cni-files-owner" => Status::NotApplicable,
                 _ => Status::Pass,
             };
             assert!(!s.is_empty() && s.iter().all(|x| *x == want), "{}: {s:?}", c.id);
@@ -646,15 +654,51 @@ mod tests {
             .file(&format!("{PKI}/ca.crt"), 0o644, 0, 0, "")
             .processes_unreadable("hidepid=2");
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
-        for id in ["pki-owner", "pki-cert-mode", "pki-key-mode", "cni-files-mode", "etcd-data-dir-mode", "etcd-data-files-mode"] {
+        for id in ["cni-files-mode", "etcd-data-dir-mode", "etcd-data-files-mode"] {
             let f: Vec<_> = findings.iter().filter(|f| f.check == id).collect();
             assert!(f.len() == 1 && f[0].status == Status::Error && f[0].message.contains("hidepid=2"), "{id}: {f:?}");
         }
         assert_eq!(status_of(&findings, "apiserver-manifest-mode"), [Status::NotApplicable]);
-        // A manifest on disk is enough to know: the PKI is judged.
+        // The PKI files are judged whatever the node's role.
+        assert_eq!(status_of(&findings, "pki-cert-mode"), [Status::Pass]);
+        // A manifest on disk is enough to know the node's role: the CNI
+        // check then says there are no CNI files rather than erring.
         let host = host.file("/etc/kubernetes/manifests/kube-scheduler.yaml", 0o600, 0, 0, "kind: Pod");
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
-        assert_eq!(status_of(&findings, "pki-cert-mode"), [Status::Pass]);
+        assert_eq!(status_of(&findings, "cni-files-mode"), [Status::NotApplicable]);
+    }
+
+    /// STIG V-242451 / V-242466 on a worker: the CA certificate kubeadm's
+    /// join leaves in /etc/kubernetes/pki is judged, not skipped for want
+    /// of a control plane.
+    #[test]
+    fn a_workers_pki_files_are_judged() {
+        let worker = || {
+            FakeHost::new()
+                .dir("/etc/kubernetes", 0o755, 0, 0)
+                .dir(PKI, 0o755, 0, 0)
+                .file("/etc/kubernetes/kubelet.conf", 0o600, 0, 0, "")
+                .process(&["/usr/bin/kubelet"])
+        };
+        let findings = worker().file(&format!("{PKI}/ca.crt"), 0o644, 0, 0, "").run::<ControlPlaneFiles>(&[]).unwrap();
+        assert_eq!(status_of(&findings, "pki-owner"), vec![Status::Pass, Status::Pass], "the directory and ca.crt");
+        assert_eq!(status_of(&findings, "pki-cert-mode"), vec![Status::Pass]);
+        assert_eq!(status_of(&findings, "pki-key-mode"), vec![Status::NotApplicable], "no keys on a worker");
+        assert_eq!(status_of(&findings, "apiserver-manifest-mode"), vec![Status::NotApplicable]);
+        let loose = worker().file(&format!("{PKI}/ca.crt"), 0o666, 1000, 0, "").run::<ControlPlaneFiles>(&[]).unwrap();
+        assert_eq!(status_of(&loose, "pki-cert-mode"), vec![Status::Fail]);
+        assert!(status_of(&loose, "pki-owner").contains(&Status::Fail));
+    }
+
+    /// STIG V-242459: an etcd data directory with no files has none wider
+    /// than 0644 (V-242445 judges the directory itself).
+    #[test]
+    fn an_empty_etcd_data_directory_passes_the_file_mode_check() {
+        let findings = kubeadm_cp().run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "etcd-data-files-mode").unwrap();
+        assert_eq!((f.status, f.path.as_deref()), (Status::Pass, Some("/var/lib/etcd")), "{f:?}");
+        assert!(f.message.contains("holds no files"), "{}", f.message);
+
     }
 
     #[test]

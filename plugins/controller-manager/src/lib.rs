@@ -74,6 +74,7 @@ const CHECKS: &[FlagCheck] = &[
     },
     flags::tls_min_version(&["stig-V-242376"]),
     flags::ALL_ALPHA_OFF,
+    flags::DYNAMIC_AUDITING_OFF,
 ];
 
 impl Plugin for ControllerManager {

@@ -24,8 +24,12 @@ enum Want {
     GateNotFalse(&'static str),
     /// A flag that must not be given.
     FlagUnset(&'static str),
+    /// A feature gate that must not be true (default false).
+    GateNotTrue(&'static str),
     /// A Go duration above zero and at least the setting `<check>.min`
-    /// (else this default).
+    /// (else this default). With the setting `<check>.explicit = "true"`
+    /// the value as written is judged (`0s` is zero, not the default) and
+    /// an unwritten one fails.
     DurationAtLeast(&'static str),
 }
 
@@ -108,6 +112,15 @@ const CONFIG_CHECKS: &[ConfigCheck] = &[
         remediation: "Set protectKernelDefaults: true, after setting the sysctls the kubelet expects (vm.overcommit_memory=1, kernel.panic=10, kernel.panic_on_oops=1).",
         fields: &[f("protectKernelDefaults", "protect-kernel-defaults", Some("false"), Some("false"))],
         want: Want::Is("true"),
+    },
+    ConfigCheck {
+        id: "dynamic-auditing-off",
+        cis: "",
+        title: "The DynamicAuditing feature gate is not switched on",
+        severity: Severity::Medium,
+        remediation: "Remove DynamicAuditing from featureGates in the kubelet config and from --feature-gates.",
+        fields: &[],
+        want: Want::GateNotTrue("DynamicAuditing"),
     },
     ConfigCheck {
         id: "iptables-util-chains",
@@ -461,15 +474,33 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
                 problems.push(format!("feature gate {gate} is false ({})", s.origin));
             }
         }
+        Want::GateNotTrue(gate) => {
+            let s = config.feature_gate(gate, false);
+            note(gate, &s);
+            if s.value.as_deref().map(str::to_ascii_lowercase).as_deref() == Some("true") {
+                problems.push(format!("feature gate {gate} is true ({})", s.origin));
+            }
+        }
         Want::DurationAtLeast(default) => {
             let key = format!("{}.min", check.id);
             let min_text = settings.get(&key).unwrap_or(default);
             let Some(min) = go_duration(min_text).filter(|m| *m > 0.0) else {
                 return Finding::new(check.id, Status::Error, format!("setting {key}={min_text} is not a positive Go duration like 5m"));
             };
+            // The STIG fails a timeout that is not configured, so the
+            // kubelet's default does not count, and kubeadm's `0s` is read
+            // as written.
+            let explicit = settings.get(&format!("{}.explicit", check.id)) == Some("true");
             for field in check.fields {
-                let s = config.get(field);
+                let s = if explicit { config.written(field) } else { config.get(field) };
                 note(field.path, &s);
+                if explicit && s.value.is_none() {
+                    problems.push(format!(
+                        "{} is not configured (neither the config file nor --{} sets it), and this profile wants it set explicitly",
+                        field.path, field.flag
+                    ));
+                    continue;
+                }
                 let v = s.value.as_deref().unwrap_or("0");
                 match go_duration(v) {
                     Some(d) if d > 0.0 && d >= min => {}
@@ -491,7 +522,9 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
                     (Want::AtLeast(n), Some(v)) => v.parse::<i64>().map_or(true, |x| x < n),
                     (Want::SubsetOf(set), Some(v)) => v.split(',').any(|x| !set.contains(&x.trim())),
                     (Want::Not(_), None) => false,
-                    (Want::GateNotFalse(_) | Want::FlagUnset(_) | Want::DurationAtLeast(_), _) => unreachable!("handled above"),
+                    (Want::GateNotFalse(_) | Want::GateNotTrue(_) | Want::FlagUnset(_) | Want::DurationAtLeast(_), _) => {
+                        unreachable!("handled above")
+                    }
                     (_, None) => true,
                 };
                 if bad {
@@ -595,6 +628,54 @@ mod tests {
         let f = kubeadm_worker().run::<Kubelet>(&[]).unwrap().into_iter().find(|f| f.check == "streaming-idle-timeout").unwrap();
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("4h0m0s (kubelet default)"), "{}", f.message);
+    }
+
+    /// The STIG (V-245541) fails an idle timeout written below 5m or not
+    /// configured: kubeadm's `streamingConnectionIdleTimeout: 0s` is such a
+    /// value, though the kubelet runs with its 4h default (which CIS judges).
+    #[test]
+    fn an_explicit_idle_timeout_judges_the_written_value() {
+        let stig = [("streaming-idle-timeout.min", "5m"), ("streaming-idle-timeout.explicit", "true")];
+        let idle = |config: &str, flag: Option<&str>| {
+            let mut argv = ARGV.to_vec();
+            argv.extend(flag);
+            let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, config).process(&argv);
+            host.run::<Kubelet>(&stig).unwrap().into_iter().find(|f| f.check == "streaming-idle-timeout").unwrap()
+        };
+        let kubeadm = idle(CONFIG, None);
+        assert_eq!(kubeadm.status, Status::Fail, "{kubeadm:?}");
+        assert!(kubeadm.message.contains("\"0s\"") && kubeadm.message.contains("no idle timeout"), "{}", kubeadm.message);
+        let unset: String = CONFIG.lines().filter(|l| !l.starts_with("streamingConnectionIdleTimeout")).map(|l| format!("{l}\n")).collect();
+        let missing = idle(&unset, None);
+        assert_eq!(missing.status, Status::Fail);
+        assert!(missing.message.contains("not configured"), "{}", missing.message);
+        assert_eq!(
+            idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 5m0s"), None).status,
+            Status::Pass
+        );
+        assert_eq!(
+            idle(&CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 4m"), None).status,
+            Status::Fail
+        );
+        assert_eq!(idle(&unset, Some("--streaming-connection-idle-timeout=10m")).status, Status::Pass);
+        // CIS judges what runs: the default 4h.
+        let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, CONFIG).process(ARGV);
+        let cis = host.run::<Kubelet>(&[]).unwrap().into_iter().find(|f| f.check == "streaming-idle-timeout").unwrap();
+        assert_eq!(cis.status, Status::Pass);
+    }
+
+    #[test]
+    fn dynamic_auditing_on_in_the_config_or_the_flag_fails() {
+        let gate = |config: String, flag: Option<&str>| {
+            let mut argv = ARGV.to_vec();
+            argv.extend(flag);
+            let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, config).process(&argv);
+            host.run::<Kubelet>(&[]).unwrap().into_iter().find(|f| f.check == "dynamic-auditing-off").unwrap().status
+        };
+        assert_eq!(gate(CONFIG.to_string(), None), Status::Pass);
+        assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: true\n"), None), Status::Fail);
+        assert_eq!(gate(CONFIG.to_string(), Some("--feature-gates=Foo=false,DynamicAuditing=true")), Status::Fail);
+        assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: false\n"), None), Status::Pass);
     }
 
     #[test]

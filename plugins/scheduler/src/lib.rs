@@ -27,6 +27,7 @@ const CHECKS: &[FlagCheck] = &[
     },
     flags::tls_min_version(&["stig-V-242377"]),
     flags::ALL_ALPHA_OFF,
+    flags::DYNAMIC_AUDITING_OFF,
 ];
 
 impl Plugin for Scheduler {
@@ -63,6 +64,7 @@ mod tests {
             ("bind-address", Status::Pass),
             ("tls-min-version", Status::Fail),
             ("all-alpha-off", Status::Pass),
+            ("dynamic-auditing-off", Status::Pass),
         ];
         assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
@@ -78,6 +80,7 @@ mod tests {
             ("bind-address", Status::Fail),
             ("tls-min-version", Status::Pass),
             ("all-alpha-off", Status::Pass),
+            ("dynamic-auditing-off", Status::Pass),
         ];
         assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
     }
