@@ -119,9 +119,15 @@ enum Format {
 /// What to scan and with which plugins (shared by `scan` and `bench`).
 #[derive(Debug, Args)]
 struct TargetArgs {
-    /// Manifest files or directories (YAML, JSON, lists) making up the cluster.
+    /// Manifest files or directories (YAML, JSON, lists) making up the
+    /// cluster; `-` reads standard input.
     #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
     manifests: Vec<PathBuf>,
+
+    /// Largest manifest input read, in MiB (each file, and standard input);
+    /// a larger one is an input error.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_manifest_mib: u64,
 
     /// Node root directories, each scanned as if it were `/` of a node.
     #[arg(long, num_args = 1.., value_name = "ROOT")]
@@ -158,6 +164,7 @@ impl TargetArgs {
             grants,
             profile,
             live,
+            max_manifest_bytes: Some(self.max_manifest_mib * 1024 * 1024),
             ..ScanRequest::default()
         })
     }
@@ -424,7 +431,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report::terminal_safe(&format!("{e:#}")));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -588,7 +595,7 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
     if !report.errors.is_empty() {
         if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
             for e in &report.errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report::terminal_safe(e));
             }
         }
         return Ok(EXIT_USAGE);
@@ -808,7 +815,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             let request = ScanRequest { node_views: vec![view], profile: Some(profile), ..ScanRequest::default() };
             let report = scan::scan(&engine, registry, &request)?;
             for e in &report.errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report::terminal_safe(e));
             }
             let snap = recorder.snapshot();
             snapshot::write(&output, &snap)?;
@@ -843,7 +850,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 }
             }
             for e in &errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report::terminal_safe(e));
             }
             let snap = ClusterSnapshot::of(&data);
             snapshot::write(&output, &snap)?;
