@@ -845,8 +845,8 @@ fn pod_with(name: &str, security_context: &str) -> String {
 fn yaml_1_1_booleans_merge_keys_and_duplicate_keys_are_read_as_kubectl_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     let docs = [
-        pod_with("yes", "      privileged: yes\n"),
-        pod_with("on", "      privileged: on\n"),
+        pod_with("p-yes", "      privileged: yes\n"),
+        pod_with("p-on", "      privileged: on\n"),
         pod_with("merged", "      <<: {privileged: true}\n"),
     ];
     std::fs::write(dir.path().join("pods.yaml"), docs.join("---\n")).unwrap();
@@ -854,7 +854,7 @@ fn yaml_1_1_booleans_merge_keys_and_duplicate_keys_are_read_as_kubectl_reads_the
     let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
     assert_eq!(r.code, 2, "the duplicate key is an input error: {}", r.stderr);
     let report = r.json();
-    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/merged", "Pod dev/on", "Pod dev/yes"]);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/merged", "Pod dev/p-on", "Pod dev/p-yes"]);
     assert!(objects_with(&report, "pod-security/privileged", "pass").is_empty());
     let errors = report["errors"].to_string();
     assert!(errors.contains("dup.yaml") && errors.contains("privileged"), "{errors}");

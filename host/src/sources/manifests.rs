@@ -393,11 +393,11 @@ mod tests {
 
     #[test]
     fn yaml_1_1_booleans_and_merge_keys_are_read_as_kubectl_reads_them() {
-        let text = [pod_yaml("yes", "      privileged: yes\n"), pod_yaml("on", "      privileged: On\n")].join("---\n");
+        let text = [pod_yaml("p-yes", "      privileged: yes\n"), pod_yaml("p-on", "      privileged: On\n")].join("---\n");
         let (data, errors) = load_text("pods.yaml", &text);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(privileged_of(&data, "yes"), Value::Bool(true));
-        assert_eq!(privileged_of(&data, "on"), Value::Bool(true));
+        assert_eq!(privileged_of(&data, "p-yes"), Value::Bool(true));
+        assert_eq!(privileged_of(&data, "p-on"), Value::Bool(true));
         let merged = "apiVersion: v1\nkind: Pod\nmetadata: {name: merged, namespace: dev}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n      <<: {privileged: true}\n";
         let (data, errors) = load_text("merged.yaml", merged);
         assert!(errors.is_empty(), "{errors:?}");
