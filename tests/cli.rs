@@ -974,3 +974,22 @@ fn control_characters_from_the_data_are_escaped_in_the_text_report() {
     assert!(r.stdout.contains("evil\\x1b[2J\\x1b[HALL CHECKS PASS\\r"), "{}", r.stdout);
     assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\r'), "no raw control character reaches the terminal");
 }
+
+#[test]
+fn a_binding_to_the_default_service_account_binds_the_one_every_namespace_has() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: view, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n",
+    )
+    .unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "--manifests"]).arg(dir.path()));
+    let report = r.json();
+    let fails: Vec<String> = findings(&report, "rbac/default-service-accounts")
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| format!("{}/{}", f["object"]["namespace"].as_str().unwrap_or("?"), f["object"]["name"].as_str().unwrap_or("?")))
+        .collect();
+    assert!(fails.contains(&"shop/default".to_string()), "the implied account is bound and mounts its token: {}", report["findings"]);
+    assert!(findings(&report, "rbac/default-service-accounts").iter().all(|f| f["status"] != "not-applicable"));
+}
