@@ -956,7 +956,9 @@ fn manifests_from_stdin_and_inputs_that_are_not_regular_files() {
     // A size limit, named in the error.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.yaml"), format!("# {}\n{SMALL_CLUSTER}", "x".repeat(2 * 1024 * 1024))).unwrap();
-    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--max-manifest-mib", "1", "--manifests"]).arg(dir.path()));
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--plugin", "pod-security", "--max-manifest-mib", "1", "--manifests"])
+        .arg(dir.path()));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("big.yaml") && r.stderr.contains("1 MiB") && r.stderr.contains("--max-manifest-mib"), "{}", r.stderr);
 }

@@ -822,7 +822,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             eprintln!(
                 "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
                 output.display(),
-                snap.node,
+                report::terminal_safe(&snap.node),
                 snap.stats.len(),
                 snap.reads.len(),
                 snap.dirs.len(),
@@ -858,7 +858,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 "{}: {} objects from {}{}",
                 output.display(),
                 snap.objects.len(),
-                snap.sources.join(", "),
+                report::terminal_safe(&snap.sources.join(", ")),
                 snap.listed.as_ref().map_or(String::new(), |k| format!(" ({} kinds listed, {} failed)", k.len(), snap.failed.len()))
             );
             Ok(if errors.is_empty() { EXIT_OK } else { EXIT_USAGE })

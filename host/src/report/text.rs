@@ -311,3 +311,15 @@ fn render_plugins(report: &Report, color: bool) -> String {
     let _ = writeln!(out, "\nSummary: {}", if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_written_out() {
+        assert_eq!(terminal_safe("web-1"), "web-1");
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\r\nc\u{7f}\u{9b}"), "a\\x1b[2Jb\\r\\nc\\x7f\\x9b");
+        assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
+    }
+}

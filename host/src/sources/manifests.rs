@@ -121,10 +121,9 @@ impl ReadError {
     fn message(&self, max_bytes: u64) -> String {
         match self {
             ReadError::Io(e) => e.to_string(),
-            ReadError::TooLarge => format!(
-                "larger than the limit of {} per input: not read (raise it with --max-manifest-mib)",
-                human_bytes(max_bytes)
-            ),
+            ReadError::TooLarge => {
+                format!("larger than the limit of {} per input: not read (raise it with --max-manifest-mib)", human_bytes(max_bytes))
+            }
         }
     }
 }
@@ -388,7 +387,9 @@ mod tests {
     }
 
     fn pod_yaml(name: &str, security_context: &str) -> String {
-        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: dev\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n{security_context}")
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: dev\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n{security_context}"
+        )
     }
 
     #[test]
@@ -415,10 +416,9 @@ mod tests {
 
     #[test]
     fn wrong_types_are_errors_naming_the_object_and_field() {
-        for (sc, field) in [
-            ("      privileged: \"true\"\n", "securityContext.privileged"),
-            ("      runAsUser: \"0\"\n", "securityContext.runAsUser"),
-        ] {
+        for (sc, field) in
+            [("      privileged: \"true\"\n", "securityContext.privileged"), ("      runAsUser: \"0\"\n", "securityContext.runAsUser")]
+        {
             let (data, errors) = load_text("typed.yaml", &pod_yaml("t", sc));
             assert_eq!(data.list("v1", "Pod", None).unwrap().count(), 0, "{sc}");
             let msg = errors[0].to_string();
@@ -476,7 +476,8 @@ mod tests {
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: dev, labels: {own: x}}\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
-        let sas: Vec<_> = data.list("v1", "ServiceAccount", None).unwrap().map(|o| (o.namespace.clone().unwrap(), o.name.clone())).collect();
+        let sas: Vec<_> =
+            data.list("v1", "ServiceAccount", None).unwrap().map(|o| (o.namespace.clone().unwrap(), o.name.clone())).collect();
         assert_eq!(sas.len(), 3, "{sas:?}");
         for ns in ["default", "dev", "shop"] {
             assert!(sas.contains(&(ns.to_string(), "default".to_string())), "{ns}: {sas:?}");
@@ -512,7 +513,11 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|e| e.to_string().contains("not a regular file")), "{errors:?}");
         let errors = load_with_limit(&[dir.path().join("ns.yaml")], 10, &mut ClusterData::default());
-        assert!(errors[0].to_string().contains("limit of 10 bytes") && errors[0].to_string().contains("--max-manifest-mib"), "{}", errors[0]);
+        assert!(
+            errors[0].to_string().contains("limit of 10 bytes") && errors[0].to_string().contains("--max-manifest-mib"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

@@ -59,11 +59,7 @@ fn split(text: &str) -> Vec<(usize, &str)> {
 
 /// Reads every document of a YAML stream.
 pub fn yaml_documents(text: &str) -> Vec<Document> {
-    split(text)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (line, part))| Document { number: i + 1, line, value: yaml_document(part) })
-        .collect()
+    split(text).into_iter().enumerate().map(|(i, (line, part))| Document { number: i + 1, line, value: yaml_document(part) }).collect()
 }
 
 fn yaml_document(part: &str) -> Result<Option<Value>, String> {
@@ -298,7 +294,10 @@ mod tests {
 
     #[test]
     fn numbers_follow_go_yaml() {
-        assert_eq!(one("a: 0755\nb: 0x1F\nc: 1_000\nd: 1.5\ne: 2001-12-14\n").unwrap(), json!({"a": 493, "b": 31, "c": 1000, "d": 1.5, "e": "2001-12-14"}));
+        assert_eq!(
+            one("a: 0755\nb: 0x1F\nc: 1_000\nd: 1.5\ne: 2001-12-14\n").unwrap(),
+            json!({"a": 493, "b": 31, "c": 1000, "d": 1.5, "e": "2001-12-14"})
+        );
         assert!(one("a: .inf\n").is_err());
     }
 
