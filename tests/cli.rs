@@ -926,3 +926,166 @@ fn static_pod_manifests_given_to_manifests_are_judged() {
     let message = token[0]["message"].as_str().unwrap();
     assert!(message.contains("no kube-apiserver mirror pod") && message.contains("kube-system/netdebug-tmp"), "{message}");
 }
+
+/// A pod whose first container has this security context (YAML lines
+/// indented for it).
+fn pod_with(name: &str, security_context: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: dev}}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.37.0\n    securityContext:\n{security_context}"
+    )
+}
+
+#[test]
+fn yaml_1_1_booleans_merge_keys_and_duplicate_keys_are_read_as_kubectl_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        pod_with("p-yes", "      privileged: yes\n"),
+        pod_with("p-on", "      privileged: on\n"),
+        pod_with("merged", "      <<: {privileged: true}\n"),
+    ];
+    std::fs::write(dir.path().join("pods.yaml"), docs.join("---\n")).unwrap();
+    std::fs::write(dir.path().join("dup.yaml"), pod_with("dup", "      privileged: true\n      privileged: false\n")).unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert_eq!(r.code, 2, "the duplicate key is an input error: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/merged", "Pod dev/p-on", "Pod dev/p-yes"]);
+    assert!(objects_with(&report, "pod-security/privileged", "pass").is_empty());
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("dup.yaml") && errors.contains("privileged"), "{errors}");
+}
+
+#[test]
+fn wrong_types_are_input_errors_not_verdicts_from_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        pod_with("string", "      privileged: \"true\"\n"),
+        pod_with("uid", "      runAsUser: \"0\"\n"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: sc, namespace: dev}\nspec:\n  securityContext: []\n  containers: [{name: c, image: x}]\n"
+            .to_string(),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: cs, namespace: dev}\nspec:\n  containers: x\n".to_string(),
+    ];
+    std::fs::write(dir.path().join("typed.yaml"), docs.join("---\n")).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), SMALL_CLUSTER).unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let report = r.json();
+    let errors: Vec<&str> = report["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    for (name, field) in [
+        ("Pod dev/string", "securityContext.privileged"),
+        ("Pod dev/uid", "securityContext.runAsUser"),
+        ("Pod dev/sc", "spec.securityContext"),
+        ("Pod dev/cs", "spec.containers"),
+    ] {
+        assert!(errors.iter().any(|e| e.contains("typed.yaml") && e.contains(name) && e.contains(field)), "{name} {field}: {errors:?}");
+    }
+    // None of them is judged; the valid file still is.
+    let judged: Vec<String> = findings(&report, "pod-security/privileged").iter().map(|f| f["object"]["name"].to_string()).collect();
+    assert_eq!(judged, ["\"bad\"", "\"good\""]);
+}
+
+#[test]
+fn wrong_kinds_and_versions_are_errors_and_removed_workload_versions_are_judged_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kinds.yaml"),
+        "apiVersion: v1\nkind: Deployment\nmetadata: {name: d, namespace: dev}\n---\napiVersion: v1\nkind: pod\nmetadata: {name: p, namespace: dev}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("old.yaml"),
+        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: old, namespace: dev}\nspec:\n  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          hostPID: true\n          restartPolicy: Never\n          containers: [{name: c, image: busybox:1.37.0}]\n",
+    )
+    .unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let report = r.json();
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("apps/v1") && errors.contains("did you mean Pod"), "{errors}");
+    assert_eq!(objects_with(&report, "pod-security/host-pid", "fail"), ["CronJob dev/old"]);
+    let warned = findings(&report, "rampart/removed-api-version");
+    assert_eq!(warned.len(), 1, "{}", report["findings"]);
+    assert_eq!(warned[0]["status"], "warn");
+    assert!(warned[0]["message"].as_str().unwrap().contains("batch/v1beta1"), "{}", warned[0]);
+    // In a profile scan's text report too.
+    let r = run(rampart().args(["scan", "--profile", "cis-k8s-1.12", "--manifests"]).arg(dir.path().join("old.yaml")));
+    assert!(r.stdout.contains("Input warnings") && r.stdout.contains("CronJob dev/old"), "{}", r.stdout);
+}
+
+#[test]
+fn objects_without_a_namespace_are_in_default_for_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: c, image: busybox:1.37.0, ports: [{containerPort: 80, hostPort: 8080}]}]\n",
+    )
+    .unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "namespaces", "pod-security", "--manifests"]).arg(dir.path()));
+    let report = r.json();
+    assert_eq!(objects_with(&report, "namespaces/default-namespace", "fail"), ["Deployment default/web"], "{}", r.stderr);
+    assert_eq!(objects_with(&report, "pod-security/host-ports", "fail"), ["Deployment default/web"]);
+}
+
+#[test]
+fn manifests_from_stdin_and_inputs_that_are_not_regular_files() {
+    use std::io::Write;
+    let mut child = rampart()
+        .args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(SMALL_CLUSTER.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
+    assert_eq!(report["targets"]["cluster_sources"][0], "(stdin)");
+    // A device is refused at once, not read forever.
+    let start = std::time::Instant::now();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests", "/dev/zero"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("/dev/zero") && r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    // A size limit, named in the error.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.yaml"), format!("# {}\n{SMALL_CLUSTER}", "x".repeat(2 * 1024 * 1024))).unwrap();
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--plugin", "pod-security", "--max-manifest-mib", "1", "--manifests"])
+        .arg(dir.path()));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("big.yaml") && r.stderr.contains("1 MiB") && r.stderr.contains("--max-manifest-mib"), "{}", r.stderr);
+}
+
+#[test]
+fn control_characters_from_the_data_are_escaped_in_the_text_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "\"evil\\e[2J\\e[HALL CHECKS PASS\\r\"";
+    std::fs::write(
+        dir.path().join("evil.yaml"),
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: dev}}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.37.0\n    securityContext: {{privileged: true}}\n"),
+    )
+    .unwrap();
+    let r = run(rampart().args(["scan", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert!(r.stdout.contains("evil\\x1b[2J\\x1b[HALL CHECKS PASS\\r"), "{}", r.stdout);
+    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\r'), "no raw control character reaches the terminal");
+}
+
+#[test]
+fn a_binding_to_the_default_service_account_binds_the_one_every_namespace_has() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: view, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n",
+    )
+    .unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "rbac", "--manifests"]).arg(dir.path()));
+    let report = r.json();
+    let fails: Vec<String> = findings(&report, "rbac/default-service-accounts")
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| format!("{}/{}", f["object"]["namespace"].as_str().unwrap_or("?"), f["object"]["name"].as_str().unwrap_or("?")))
+        .collect();
+    assert!(fails.contains(&"shop/default".to_string()), "the implied account is bound and mounts its token: {}", report["findings"]);
+    assert!(findings(&report, "rbac/default-service-accounts").iter().all(|f| f["status"] != "not-applicable"));
+}

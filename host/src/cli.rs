@@ -119,9 +119,15 @@ enum Format {
 /// What to scan and with which plugins (shared by `scan` and `bench`).
 #[derive(Debug, Args)]
 struct TargetArgs {
-    /// Manifest files or directories (YAML, JSON, lists) making up the cluster.
+    /// Manifest files or directories (YAML, JSON, lists) making up the
+    /// cluster; `-` reads standard input.
     #[arg(long, num_args = 1.., value_name = "DIR_OR_FILE")]
     manifests: Vec<PathBuf>,
+
+    /// Largest manifest input read, in MiB (each file, and standard input);
+    /// a larger one is an input error.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_manifest_mib: u64,
 
     /// Node root directories, each scanned as if it were `/` of a node.
     #[arg(long, num_args = 1.., value_name = "ROOT")]
@@ -165,6 +171,7 @@ impl TargetArgs {
             grants,
             profile,
             live,
+            max_manifest_bytes: Some(self.max_manifest_mib * 1024 * 1024),
             ..ScanRequest::default()
         })
     }
@@ -439,7 +446,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            say(&format!("error: {e:#}"));
+            say(&format!("error: {}", report::terminal_safe(&format!("{e:#}"))));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -611,7 +618,7 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
     if !report.errors.is_empty() {
         if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
             for e in &report.errors {
-                say(&format!("error: {e}"));
+                say(&format!("error: {}", report::terminal_safe(e)));
             }
         }
         return Ok(EXIT_USAGE);
@@ -831,7 +838,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             let request = ScanRequest { node_views: vec![view], profile: Some(profile), ..ScanRequest::default() };
             let report = scan::scan(&engine, registry, &request)?;
             for e in &report.errors {
-                say(&format!("error: {e}"));
+                say(&format!("error: {}", report::terminal_safe(e)));
             }
             let mut snap = recorder.snapshot();
             snap.errors = report.errors.clone();
@@ -839,12 +846,12 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             // Recorded as unreadable (the scan of the snapshot gives `error`
             // for them); said here too, so the operator can fix it now.
             if let Some(err) = snap.processes.values().find_map(|p| p.failed()) {
-                say(&format!("warning: recorded as unreadable: {err}"));
+                say(&format!("warning: recorded as unreadable: {}", report::terminal_safe(&err.to_string())));
             }
             say(&format!(
                 "{}: node {} for profile {id}: {} stats, {} files read, {} directories listed, {} process lookups",
                 output.display(),
-                snap.node,
+                report::terminal_safe(&snap.node),
                 snap.stats.len(),
                 snap.reads.len(),
                 snap.dirs.len(),
@@ -872,7 +879,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 }
             }
             for e in &errors {
-                say(&format!("error: {e}"));
+                say(&format!("error: {}", report::terminal_safe(e)));
             }
             let mut snap = ClusterSnapshot::of(&data);
             // Kinds that failed to list are in `failed` already; the rest
@@ -883,7 +890,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                 "{}: {} objects from {}{}",
                 output.display(),
                 snap.objects.len(),
-                snap.sources.join(", "),
+                report::terminal_safe(&snap.sources.join(", ")),
                 snap.listed.as_ref().map_or(String::new(), |k| format!(" ({} kinds listed, {} failed)", k.len(), snap.failed.len()))
             ));
             Ok(if errors.is_empty() { EXIT_OK } else { EXIT_USAGE })

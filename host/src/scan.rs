@@ -38,7 +38,14 @@ pub struct ScanRequest {
     pub node_views: Vec<Arc<dyn NodeView>>,
     /// A live API server to list the plugins' kinds from.
     pub live: Option<LiveOptions>,
+    /// The size limit of each manifest input, in bytes (default:
+    /// [`manifests::DEFAULT_MAX_BYTES`]).
+    pub max_manifest_bytes: Option<u64>,
 }
+
+/// The check id of the host's own `warn` findings about inputs it read with
+/// a caveat (a workload under a removed apiVersion).
+pub const REMOVED_API_VERSION: &str = "rampart/removed-api-version";
 
 /// Where a run points.
 #[derive(Debug, Clone)]
@@ -156,7 +163,8 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let mut cluster_data: Option<ClusterData> = None;
     if !request.manifests.is_empty() {
         let data = cluster_data.get_or_insert_with(ClusterData::default);
-        errors.extend(manifests::load(&request.manifests, data).into_iter().map(|e| e.to_string()));
+        let limit = request.max_manifest_bytes.unwrap_or(manifests::DEFAULT_MAX_BYTES);
+        errors.extend(manifests::load_with_limit(&request.manifests, limit, data).into_iter().map(|e| e.to_string()));
     }
     let mut nodes: Vec<Arc<dyn NodeView>> = request.node_views.clone();
     for file in &request.snapshots {
@@ -302,7 +310,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         }
     });
 
-    let mut findings = Vec::new();
+    let mut findings = input_warnings(cluster.as_deref());
     let mut denied: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); reports.len()];
     for (job, slot) in jobs.iter().zip(results) {
         let result = slot.into_inner().expect("result slot").expect("every job ran");
@@ -386,6 +394,33 @@ fn distinct_names(nodes: &mut Vec<Arc<dyn NodeView>>) -> Result<()> {
     }
     *nodes = kept;
     Ok(())
+}
+
+/// The host's `warn` findings about objects read with a caveat: in the
+/// findings (JSON, and the text report's input warnings) whatever the
+/// profile, so a workload under a removed apiVersion is never silently
+/// judged as another.
+fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> {
+    let Some(data) = cluster else { return Vec::new() };
+    data.warnings
+        .iter()
+        .map(|w| crate::report::Finding {
+            check: REMOVED_API_VERSION.to_string(),
+            status: crate::report::Status::Warn,
+            severity: crate::report::Severity::Medium,
+            message: w.message.clone(),
+            object: Some(crate::report::ObjectRef {
+                api_version: w.api_version.clone(),
+                kind: w.kind.clone(),
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+            }),
+            path: None,
+            node: None,
+            source: Some(w.source.clone()),
+            evidence: crate::report::Evidence::default(),
+        })
+        .collect()
 }
 
 fn round_ms(d: Duration) -> f64 {

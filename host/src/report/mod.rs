@@ -10,7 +10,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use text::render as render_text;
+pub use text::{render as render_text, terminal_safe};
 
 /// Bumped on any change a consumer of the JSON could notice.
 pub const SCHEMA_VERSION: &str = "1.0";

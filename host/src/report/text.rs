@@ -67,9 +67,88 @@ fn counts(summary: &Summary) -> String {
         .join(", ")
 }
 
-/// Renders the report; `color` adds ANSI colours (for a terminal).
+/// Renders the report; `color` adds ANSI colours (for a terminal). Every
+/// string in it is made safe to print first (see [`terminal_safe`]).
 pub fn render(report: &Report, color: bool) -> String {
+    let safe = safe_report(report);
+    let report = safe.as_ref().unwrap_or(report);
     if report.profiles.is_empty() { render_plugins(report, color) } else { render_profiles(report, color) }
+}
+
+/// `text` with every character that could drive a terminal written out as
+/// an escape: control characters (ESC of an ANSI sequence, carriage return,
+/// newline, backspace, C1 controls) and the invisible bidirectional
+/// overrides that reorder what a reader sees. Object names, messages,
+/// evidence and paths come from the scanned data: an object named
+/// `"\x1b[2J ALL CHECKS PASS"` must not clear the screen.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) && (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The report with every string (and evidence key) passed through
+/// [`terminal_safe`], or `None` when nothing needed it. Done on the whole
+/// report, through its JSON form, so no field added later is missed.
+fn safe_report(report: &Report) -> Option<Report> {
+    fn walk(v: &mut serde_json::Value, changed: &mut bool) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(safe) = terminal_safe(s) {
+                    *s = safe;
+                    *changed = true;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, changed)),
+            serde_json::Value::Object(map) => {
+                let keys: Vec<String> = map.keys().filter(|k| matches!(terminal_safe(k), std::borrow::Cow::Owned(_))).cloned().collect();
+                for k in keys {
+                    if let Some(value) = map.remove(&k) {
+                        map.insert(terminal_safe(&k).into_owned(), value);
+                        *changed = true;
+                    }
+                }
+                map.values_mut().for_each(|i| walk(i, changed));
+            }
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(report).ok()?;
+    let mut changed = false;
+    walk(&mut value, &mut changed);
+    if !changed {
+        return None;
+    }
+    match serde_json::from_value(value) {
+        Ok(r) => Some(r),
+        // Not expected (the report is its own JSON); never print unescaped.
+        Err(e) => {
+            tracing::error!("escaping the report for the terminal failed: {e}");
+            let mut bare = report.clone();
+            bare.findings.clear();
+            bare.errors = vec![format!("the report could not be made safe to print ({e}): use --format json")];
+            Some(bare)
+        }
+    }
 }
 
 fn header(report: &Report, out: &mut String) {
@@ -92,6 +171,16 @@ fn header(report: &Report, out: &mut String) {
         let _ = writeln!(out, "\nInput errors (the scan went on without these):");
         for e in &report.errors {
             let _ = writeln!(out, "  - {e}");
+        }
+    }
+    // The host's own findings about its inputs belong to no plugin or
+    // control: list them here, so a profile scan shows them too.
+    let host: Vec<&Finding> = report.findings.iter().filter(|f| f.check.starts_with("rampart/")).collect();
+    if !host.is_empty() {
+        let _ = writeln!(out, "\nInput warnings (read, but not as the API server would take them):");
+        for f in host {
+            let at = f.source.as_deref().map_or(String::new(), |s| format!(" ({s})"));
+            let _ = writeln!(out, "  {} {}: {}{at}", f.status.as_str().to_uppercase(), subject(f), f.message);
         }
     }
 }
@@ -221,4 +310,16 @@ fn render_plugins(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out, "\nSummary: {}", if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_written_out() {
+        assert_eq!(terminal_safe("web-1"), "web-1");
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\r\nc\u{7f}\u{9b}"), "a\\x1b[2Jb\\r\\nc\\x7f\\x9b");
+        assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
+    }
 }

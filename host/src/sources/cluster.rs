@@ -39,6 +39,22 @@ pub struct ClusterData {
     pub failed: BTreeMap<String, String>,
     /// The Kubernetes version the API server reported (`v1.36.2`).
     pub version: Option<String>,
+    /// What the inputs hold that the API server would not take as it is,
+    /// but that was read anyway (a workload under a removed apiVersion):
+    /// `warn` findings in the report.
+    pub warnings: Vec<InputWarning>,
+}
+
+/// An object read with a caveat.
+#[derive(Debug, Clone)]
+pub struct InputWarning {
+    /// The apiVersion the object is judged as.
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub source: String,
+    pub message: String,
 }
 
 /// Which kinds a [`ClusterData`] holds in full.
@@ -120,6 +136,19 @@ impl ClusterData {
         let Some(name) = head.metadata.name else {
             return Err(format!("{kind} has no metadata.name"));
         };
+        // A workload under a removed version (a snapshot of old manifests)
+        // is judged as the version that replaced it, as when read from files.
+        if let super::kinds::Class::Removed { current, removed_in } = super::kinds::classify(&api_version, &kind) {
+            let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            let ns = head.metadata.namespace.as_deref().map_or(String::new(), |n| format!("{n}/"));
+            let message = format!(
+                "{kind} {ns}{name} uses {api_version}, which Kubernetes {removed_in} removed: the API server refuses it; \
+                 its pod template is judged as {current} {kind} (move it to {current})"
+            );
+            self.warn(current, &kind, &value, &source, message);
+            self.insert(value, current, &kind, source);
+            return Ok(());
+        }
         if api_version == "v1" && kind == "Secret" {
             let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
             self.insert(value, &api_version, &kind, source);
@@ -136,6 +165,19 @@ impl ClusterData {
             redacted: None,
         });
         Ok(())
+    }
+
+    /// Records a caveat about an object (see [`ClusterData::warnings`]).
+    pub fn warn(&mut self, api_version: &str, kind: &str, obj: &Value, source: &str, message: String) {
+        let meta = &obj["metadata"];
+        self.warnings.push(InputWarning {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: meta["namespace"].as_str().map(str::to_string),
+            name: meta["name"].as_str().unwrap_or_default().to_string(),
+            source: source.to_string(),
+            message,
+        });
     }
 
     /// Why each kind that could not be read was not, as report errors.

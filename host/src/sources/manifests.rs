@@ -1,41 +1,83 @@
-//! Reading cluster objects from manifest files: multi-document YAML, JSON,
-//! `kind: List`, `kubectl get -o yaml` output, and typed lists as the API
-//! server returns them (a `PodList` whose items carry no kind).
+//! Reading cluster objects from manifest files as `kubectl apply` reads
+//! them: multi-document YAML (YAML 1.1, as kubectl) and JSON, `kind: List`,
+//! `kubectl get -o yaml` output, and typed lists as the API server returns
+//! them (a `PodList` whose items carry no kind). Built-in kinds are checked
+//! against their types, namespaced objects without a namespace land in
+//! `default`, and every namespace gets its `default` ServiceAccount, so
+//! plugins see what the API server would hold.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::ClusterData;
+use super::kinds::{self, Class};
+use super::yaml;
 use crate::error::Error;
 
-/// Reads every file and directory in `paths` into `data`. A file that fails
-/// is reported and skipped; the others are still read.
+/// The largest input read by default (64 MiB): far past any real manifest,
+/// small enough that `--manifests /dev/zero`-like inputs end in an error.
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The name standard input goes by in `--manifests`.
+pub const STDIN: &str = "-";
+
+/// Reads every file and directory in `paths` into `data` (`-` is standard
+/// input), with the default size limit. A file that fails is reported and
+/// skipped; the others are still read.
 pub fn load(paths: &[PathBuf], data: &mut ClusterData) -> Vec<Error> {
+    load_with_limit(paths, DEFAULT_MAX_BYTES, data)
+}
+
+/// [`load`] with a size limit per input, in bytes.
+pub fn load_with_limit(paths: &[PathBuf], max_bytes: u64, data: &mut ClusterData) -> Vec<Error> {
     // Files hold every kind they hold: a kind absent from them has no objects.
     data.know_every_kind();
     let mut errors = Vec::new();
     for path in paths {
+        if path.as_os_str() == STDIN {
+            match read_limited(std::io::stdin().lock(), max_bytes) {
+                Ok(bytes) => errors.extend(read_bytes("(stdin)", &bytes, data)),
+                Err(e) => errors.push(Error::Manifest { path: PathBuf::from("(stdin)"), message: e.message(max_bytes) }),
+            }
+            continue;
+        }
         match files_under(path) {
             Ok(files) => {
                 for file in files {
-                    if let Err(e) = load_file(&file, data) {
-                        errors.push(e);
+                    match read_file(&file, max_bytes) {
+                        Ok(bytes) => errors.extend(read_bytes(&file.display().to_string(), &bytes, data)),
+                        Err(e) => errors.push(e),
                     }
                 }
             }
             Err(e) => errors.push(e),
         }
     }
+    complete(data);
+    errors
+}
+
+/// Reads one input given as bytes (standard input, a fuzz case) into
+/// `data`, named `name` in sources and errors, then adds what the API
+/// server implies (each namespace's `default` ServiceAccount).
+pub fn load_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
+    data.know_every_kind();
+    let errors = read_bytes(name, bytes, data);
+    complete(data);
     errors
 }
 
 /// A file as given, or the manifest files under a directory (recursively,
-/// sorted, `.yaml`, `.yml` and `.json` only).
+/// sorted, `.yaml`, `.yml` and `.json` only). Only regular files are read:
+/// a FIFO or a device would block the scan or never end.
 fn files_under(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
+        if !meta.is_file() {
+            return Err(not_regular(path));
+        }
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();
@@ -48,7 +90,13 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, Error> {
             if ft.is_dir() {
                 stack.push(p);
             } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-                out.push(p);
+                // A symlink is read when it leads to a regular file.
+                let regular = ft.is_file() || (ft.is_symlink() && std::fs::metadata(&p).is_ok_and(|m| m.is_file()));
+                if regular {
+                    out.push(p);
+                } else {
+                    tracing::warn!("{}: skipped, not a regular file", p.display());
+                }
             }
         }
     }
@@ -56,41 +104,83 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-fn load_file(path: &Path, data: &mut ClusterData) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let bad = |message: String| Error::Manifest { path: path.to_path_buf(), message };
-    let is_json = path.extension().is_some_and(|e| e == "json");
-    let docs: Vec<Value> = if is_json {
-        // A JSON file may hold several objects one after another.
-        serde_json::Deserializer::from_str(&text)
-            .into_iter::<Value>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(format!("invalid JSON: {e}")))?
-    } else {
-        let mut docs = Vec::new();
-        for (i, doc) in serde_yaml_ng::Deserializer::from_str(&text).enumerate() {
-            let value = Value::deserialize(doc).map_err(|e| bad(format!("document {}: invalid YAML: {e}", i + 1)))?;
-            docs.push(value);
+fn not_regular(path: &Path) -> Error {
+    Error::Manifest {
+        path: path.to_path_buf(),
+        message: "not a regular file or directory (a device, FIFO or socket is not read; use --manifests - for a pipe)".into(),
+    }
+}
+
+/// Why an input could not be read in full.
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+impl ReadError {
+    fn message(&self, max_bytes: u64) -> String {
+        match self {
+            ReadError::Io(e) => e.to_string(),
+            ReadError::TooLarge => {
+                format!("larger than the limit of {} per input: not read (raise it with --max-manifest-mib)", human_bytes(max_bytes))
+            }
         }
-        docs
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    if n % (1024 * 1024) == 0 { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
+}
+
+fn read_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    reader.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(path));
+    }
+    let bad = |e: ReadError| Error::Manifest { path: path.to_path_buf(), message: e.message(max_bytes) };
+    if meta.len() > max_bytes {
+        return Err(bad(ReadError::TooLarge));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    read_limited(file, max_bytes).map_err(bad)
+}
+
+/// Reads the documents of one input. Each broken document is an error of
+/// its own; its siblings are still read.
+fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
+    let bad = |message: String| Error::Manifest { path: PathBuf::from(name), message };
+    data.sources.push(name.to_string());
+    // kubectl accepts (and drops) a UTF-8 byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return vec![bad(format!("not UTF-8 text (invalid byte at offset {}): not read", e.valid_up_to()))],
     };
-    let display = path.display().to_string();
-    let mut problems = Vec::new();
-    let before = data.len();
-    for (i, doc) in docs.into_iter().enumerate() {
-        if doc.is_null() {
-            continue; // an empty document between `---` separators
-        }
-        let source = format!("{display}#{}", i + 1);
-        if let Err(message) = add_document(doc, &source, data) {
-            problems.push(format!("document {}: {message}", i + 1));
+    let json = yaml::looks_like_json(name, text);
+    let docs = if json { yaml::json_documents(text) } else { yaml::yaml_documents(text) };
+    let mut errors = Vec::new();
+    for doc in docs {
+        let n = doc.number;
+        let result = match doc.value {
+            Ok(None) => Ok(()), // an empty document between `---` separators
+            Ok(Some(value)) => add_document(value, &format!("{name}#{n}"), data),
+            Err(e) if json => Err(format!("{e} (nothing after it in the input was read)")),
+            Err(e) => Err(format!("invalid YAML: {e} (the input's other documents were read)")),
+        };
+        if let Err(message) = result {
+            errors.push(bad(format!("document {n} (line {}): {message}", doc.line)));
         }
     }
-    data.sources.push(display);
-    if !problems.is_empty() {
-        return Err(bad(format!("{} (the file's other {} objects were read)", problems.join("; "), data.len() - before)));
-    }
-    Ok(())
+    errors
 }
 
 fn add_document(doc: Value, source: &str, data: &mut ClusterData) -> Result<(), String> {
@@ -129,12 +219,88 @@ fn add_document(doc: Value, source: &str, data: &mut ClusterData) -> Result<(), 
     add_object(Value::Object(map), &api_version, &kind, source.to_string(), data)
 }
 
-fn add_object(obj: Value, api_version: &str, kind: &str, source: String, data: &mut ClusterData) -> Result<(), String> {
+/// `Deployment shop/web`, for messages.
+fn describe(kind: &str, obj: &Value) -> String {
+    let name = obj["metadata"]["name"].as_str().unwrap_or("?");
+    match obj["metadata"]["namespace"].as_str() {
+        Some(ns) if !ns.is_empty() => format!("{kind} {ns}/{name}"),
+        _ => format!("{kind} {name}"),
+    }
+}
+
+fn add_object(mut obj: Value, api_version: &str, kind: &str, source: String, data: &mut ClusterData) -> Result<(), String> {
+    if !obj.is_object() {
+        return Err(format!("{kind}: not a mapping, so not a Kubernetes object"));
+    }
     if !obj["metadata"]["name"].is_string() {
         return Err(format!("{kind} has no metadata.name"));
     }
-    data.insert(obj, api_version, kind, source);
+    // Items of a typed list carry no kind; the type check wants one.
+    if let Some(map) = obj.as_object_mut() {
+        map.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
+        map.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+    }
+    let (stored_version, namespaced) = match kinds::classify(api_version, kind) {
+        Class::Refused(why) => return Err(format!("{}: {why}", describe(kind, &obj))),
+        Class::Builtin(b) => {
+            b.validate(&obj).map_err(|e| format!("{}: {e}", describe(kind, &obj)))?;
+            (b.api_version, Some(b.namespaced))
+        }
+        Class::Removed { current, removed_in } => {
+            kinds::validate_removed(&obj, kind).map_err(|e| format!("{}: {e}", describe(kind, &obj)))?;
+            let warning = format!(
+                "{} uses {api_version}, which Kubernetes {removed_in} removed: the API server refuses it; \
+                 its pod template is judged as {current} {kind} (move it to {current})",
+                describe(kind, &obj)
+            );
+            set_namespace(&mut obj, true);
+            data.warn(current, kind, &obj, &source, warning);
+            (current, Some(true))
+        }
+        Class::Custom => (api_version, None),
+    };
+    if let Some(namespaced) = namespaced {
+        set_namespace(&mut obj, namespaced);
+    }
+    // A removed version is stored under the version that replaced it, so
+    // every check that reads workloads judges it; its JSON keeps its own
+    // apiVersion.
+    data.insert(obj, stored_version, kind, source);
     Ok(())
+}
+
+/// As the API server stores it: a namespaced object without a namespace
+/// lands in `default`; a cluster-scoped one has none, whatever it gave.
+fn set_namespace(obj: &mut Value, namespaced: bool) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    let given = meta.get("namespace").and_then(Value::as_str).is_some_and(|ns| !ns.is_empty());
+    if namespaced && !given {
+        meta.insert("namespace".into(), Value::String("default".into()));
+    } else if !namespaced {
+        meta.remove("namespace");
+    }
+}
+
+/// What the API server adds on its own: every namespace (those the
+/// manifests create, those their objects live in, and `default`) has a
+/// `default` ServiceAccount. Idempotent.
+fn complete(data: &mut ClusterData) {
+    let mut namespaces: std::collections::BTreeSet<String> = std::collections::BTreeSet::from(["default".to_string()]);
+    if let Ok(list) = data.list("v1", "Namespace", None) {
+        namespaces.extend(list.map(|o| o.name.clone()));
+    }
+    for o in data.objects() {
+        if let Some(ns) = &o.namespace {
+            namespaces.insert(ns.clone());
+        }
+    }
+    for ns in namespaces {
+        if data.origin("v1", "ServiceAccount", Some(&ns), "default").is_some() {
+            continue;
+        }
+        let sa = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}});
+        data.insert(sa, "v1", "ServiceAccount", format!("implied: the default ServiceAccount of namespace {ns}"));
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +332,7 @@ mod tests {
     fn typed_list_items_take_the_lists_kind() {
         let (data, errors) = load_text(
             "pods.json",
-            r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"p","namespace":"dev"},"spec":{}}]}"#,
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"p","namespace":"dev"},"spec":{"containers":[{"name":"c"}]}}]}"#,
         );
         assert!(errors.is_empty(), "{errors:?}");
         let p = data.list("v1", "Pod", None).unwrap().next().unwrap();
@@ -181,7 +347,7 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s, namespace: x}\n- apiVersion: apps/v1\n  kind: DaemonSet\n  metadata: {name: ds, namespace: x}\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(data.len(), 2);
+        assert_eq!(data.list("v1", "Service", None).unwrap().count(), 1);
         assert_eq!(data.list("apps/v1", "DaemonSet", None).unwrap().count(), 1);
     }
 
@@ -189,7 +355,7 @@ mod tests {
     fn a_document_without_kind_is_named_and_the_rest_is_kept() {
         let (data, errors) =
             load_text("mixed.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n");
-        assert_eq!(data.len(), 1);
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
         let msg = errors[0].to_string();
         assert!(msg.contains("mixed.yaml") && msg.contains("document 2") && msg.contains("no `kind`"), "{msg}");
     }
@@ -212,5 +378,153 @@ mod tests {
         let mut data = ClusterData::default();
         let errors = load(&[PathBuf::from("/nonexistent/manifests")], &mut data);
         assert!(errors[0].to_string().contains("/nonexistent/manifests"));
+    }
+
+    fn privileged_of(data: &ClusterData, name: &str) -> Value {
+        let pod = data.list("v1", "Pod", None).unwrap().find(|p| p.name == name).unwrap_or_else(|| panic!("no pod {name}"));
+        let v: Value = serde_json::from_str(&pod.json).unwrap();
+        v["spec"]["containers"][0]["securityContext"]["privileged"].clone()
+    }
+
+    fn pod_yaml(name: &str, security_context: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: dev\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n{security_context}"
+        )
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_merge_keys_are_read_as_kubectl_reads_them() {
+        let text = [pod_yaml("p-yes", "      privileged: yes\n"), pod_yaml("p-on", "      privileged: On\n")].join("---\n");
+        let (data, errors) = load_text("pods.yaml", &text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(privileged_of(&data, "p-yes"), Value::Bool(true));
+        assert_eq!(privileged_of(&data, "p-on"), Value::Bool(true));
+        let merged = "apiVersion: v1\nkind: Pod\nmetadata: {name: merged, namespace: dev}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext:\n      <<: {privileged: true}\n";
+        let (data, errors) = load_text("merged.yaml", merged);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(privileged_of(&data, "merged"), Value::Bool(true));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_and_the_object_is_not_read() {
+        let text = pod_yaml("dup", "      privileged: true\n      privileged: false\n");
+        let (data, errors) = load_text("dup.yaml", &text);
+        assert_eq!(data.list("v1", "Pod", None).unwrap().count(), 0);
+        let msg = errors[0].to_string();
+        assert!(msg.contains("dup.yaml") && msg.contains("document 1") && msg.contains("privileged"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_types_are_errors_naming_the_object_and_field() {
+        for (sc, field) in
+            [("      privileged: \"true\"\n", "securityContext.privileged"), ("      runAsUser: \"0\"\n", "securityContext.runAsUser")]
+        {
+            let (data, errors) = load_text("typed.yaml", &pod_yaml("t", sc));
+            assert_eq!(data.list("v1", "Pod", None).unwrap().count(), 0, "{sc}");
+            let msg = errors[0].to_string();
+            assert!(msg.contains("typed.yaml") && msg.contains("Pod dev/t") && msg.contains(field), "{msg}");
+        }
+        let (_, errors) = load_text("list.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: x\n");
+        assert!(errors[0].to_string().contains("spec.containers"), "{}", errors[0]);
+        let (_, errors) = load_text(
+            "sc.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: []\n  containers: [{name: c, image: x}]\n",
+        );
+        assert!(errors[0].to_string().contains("spec.securityContext"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn built_in_kinds_under_the_wrong_version_or_spelling_are_errors() {
+        let (data, errors) = load_text(
+            "kinds.yaml",
+            "apiVersion: v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v1\nkind: pod\nmetadata: {name: p}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {anything: goes}\n",
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].to_string().contains("apps/v1"), "{}", errors[0]);
+        assert!(errors[1].to_string().contains("did you mean Pod"), "{}", errors[1]);
+        assert_eq!(data.list("example.com/v1", "Widget", None).unwrap().count(), 1, "custom resources are read as they are");
+    }
+
+    #[test]
+    fn a_removed_cronjob_version_is_judged_as_the_current_one_with_a_warning() {
+        let text = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: old}\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          hostPID: true\n          restartPolicy: Never\n          containers: [{name: c, image: x}]\n";
+        let (data, errors) = load_text("old.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let cj = data.list("batch/v1", "CronJob", Some("default")).unwrap().next().expect("listed as batch/v1");
+        assert!(cj.json.contains("\"hostPID\":true"));
+        assert_eq!(data.warnings.len(), 1);
+        assert!(data.warnings[0].message.contains("batch/v1beta1") && data.warnings[0].message.contains("1.25"), "{:?}", data.warnings);
+    }
+
+    #[test]
+    fn namespaced_objects_without_a_namespace_land_in_default() {
+        let (data, errors) = load_text(
+            "ns.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r, namespace: x}\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let cm = data.list("v1", "ConfigMap", Some("default")).unwrap().next().expect("in default");
+        assert!(cm.json.contains("\"namespace\":\"default\""));
+        let cr = data.list("rbac.authorization.k8s.io/v1", "ClusterRole", None).unwrap().next().unwrap();
+        assert_eq!(cr.namespace, None, "cluster-scoped objects have no namespace");
+    }
+
+    #[test]
+    fn every_namespace_has_a_default_service_account() {
+        let (data, errors) = load_text(
+            "sa.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: dev, labels: {own: x}}\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let sas: Vec<_> =
+            data.list("v1", "ServiceAccount", None).unwrap().map(|o| (o.namespace.clone().unwrap(), o.name.clone())).collect();
+        assert_eq!(sas.len(), 3, "{sas:?}");
+        for ns in ["default", "dev", "shop"] {
+            assert!(sas.contains(&(ns.to_string(), "default".to_string())), "{ns}: {sas:?}");
+        }
+        let dev = data.list("v1", "ServiceAccount", Some("dev")).unwrap().next().unwrap();
+        assert!(dev.json.contains("own"), "the listed one is kept, not replaced");
+    }
+
+    #[test]
+    fn a_bom_is_accepted_and_one_broken_document_keeps_its_siblings() {
+        let text = "\u{feff}apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n";
+        let (data, errors) = load_text("bom.yaml", text);
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 2);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("document 2"), "{}", errors[0]);
+        let (data, errors) = load_text("bom.json", "\u{feff}{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"j\"}}");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_inputs_have_a_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.yaml");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        std::fs::write(dir.path().join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
+        let mut data = ClusterData::default();
+        let errors = load(&[dir.path().to_path_buf()], &mut data);
+        assert!(errors.is_empty(), "a FIFO in a directory is skipped: {errors:?}");
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
+        let errors = load(&[fifo.clone(), PathBuf::from("/dev/zero")], &mut ClusterData::default());
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().all(|e| e.to_string().contains("not a regular file")), "{errors:?}");
+        let errors = load_with_limit(&[dir.path().join("ns.yaml")], 10, &mut ClusterData::default());
+        assert!(
+            errors[0].to_string().contains("limit of 10 bytes") && errors[0].to_string().contains("--max-manifest-mib"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn load_bytes_reads_one_input() {
+        let mut data = ClusterData::default();
+        let errors = load_bytes("(stdin)", b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", &mut data);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().next().unwrap().source, "(stdin)#1");
     }
 }

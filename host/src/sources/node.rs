@@ -163,8 +163,9 @@ impl NodeRoot {
             }
             if let Some(config) = value("config").filter(|p| p.starts_with('/'))
                 && let Ok(bytes) = self.read_uncached(&config)
-                && let Ok(doc) = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
-                && let Some(name) = doc.get("hostnameOverride").and_then(|v| v.as_str()).and_then(clean)
+                && let Some(doc) = super::yaml::yaml_documents(&String::from_utf8_lossy(&bytes)).into_iter().next()
+                && let Ok(Some(doc)) = doc.value
+                && let Some(name) = doc["hostnameOverride"].as_str().and_then(clean)
             {
                 return Some(name);
             }
