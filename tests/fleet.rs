@@ -185,6 +185,27 @@ fn merge_refuses_a_report_that_disagrees_with_itself() {
     assert!(r.stderr.contains("odd.json") && r.stderr.contains("control-plane-files/no-such-check"), "{}", r.stderr);
 }
 
+/// The host's own warning about a workload under a removed apiVersion is a
+/// finding of the reserved `rampart` plugin: a report holding one merges.
+#[test]
+fn a_report_with_the_hosts_own_warnings_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("old.yaml"),
+        "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: old, namespace: dev}\nspec:\n  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: 'busybox:1.37.0'}]\n",
+    )
+    .unwrap();
+    let file = dir.path().join("r.json");
+    let r = run(rampart().args(["scan", "--plugin", "pod-security", "--format", "json", "-o"]).arg(&file).arg("--manifests").arg(dir.path().join("old.yaml")));
+    assert!(r.code <= 1, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["check"] == "rampart/removed-api-version"), "{report}");
+    let r = run(rampart().args(["merge", "--format", "json"]).arg(&file));
+    assert!(r.code <= 1, "{}", r.stderr);
+    let merged = r.json();
+    assert!(merged["findings"].as_array().unwrap().iter().any(|f| f["check"] == "rampart/removed-api-version"), "{merged}");
+}
+
 #[test]
 fn a_snapshot_taken_with_unreadable_inputs_says_so_when_scanned() {
     let demo = demo();

@@ -85,6 +85,9 @@ impl Registry {
             if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 return Err(bad(format!("plugin name `{}` must be letters, digits, `-` or `_`", raw.name)));
             }
+            if raw.name == "rampart" {
+                return Err(bad("plugin name `rampart` is reserved for the host's own findings (rampart/removed-api-version)".into()));
+            }
             if plugins.iter().any(|p| p.name == raw.name) {
                 return Err(bad(format!("plugin `{}` is listed twice", raw.name)));
             }

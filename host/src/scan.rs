@@ -47,6 +47,10 @@ pub struct ScanRequest {
 /// a caveat (a workload under a removed apiVersion).
 pub const REMOVED_API_VERSION: &str = "rampart/removed-api-version";
 
+/// Every check the host itself reports on, under the reserved plugin name
+/// `rampart`.
+pub const HOST_CHECKS: &[&str] = &[REMOVED_API_VERSION];
+
 /// Where a run points.
 #[derive(Debug, Clone)]
 enum Target {
