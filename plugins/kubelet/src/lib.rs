@@ -511,10 +511,20 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
             }
         }
         want => {
+            // `<check>.explicit = "true"`: the value as written is judged,
+            // and an unwritten one fails whatever the kubelet's default.
+            let explicit = settings.get(&format!("{}.explicit", check.id)) == Some("true");
             for field in check.fields {
-                let s = config.get(field);
+                let s = if explicit { config.written(field) } else { config.get(field) };
                 note(field.path, &s);
                 let v = s.value.as_deref();
+                if explicit && v.is_none() {
+                    problems.push(format!(
+                        "{} is not configured (neither the config file nor --{} sets it), and this profile wants it set explicitly",
+                        field.path, field.flag
+                    ));
+                    continue;
+                }
                 let bad = match (want, v) {
                     (Want::Is(w), Some(v)) => !v.eq_ignore_ascii_case(w),
                     (Want::Not(w), Some(v)) => v.eq_ignore_ascii_case(w) || v.split(',').any(|x| x.trim() == w),
@@ -530,6 +540,20 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
                 if bad {
                     problems.push(format!("{} is {} ({})", field.path, v.map_or("unset".to_string(), |v| format!("{v:?}")), s.origin));
                 }
+            }
+        }
+    }
+    // `<check>.config-only = "true"`: the profile wants the setting in the
+    // config file, so a command-line flag for it fails whatever its value
+    // (the STIG's "no flag" rules; the kubelet's flags are deprecated in
+    // favour of the file).
+    if settings.get(&format!("{}.config-only", check.id)) == Some("true") {
+        for field in check.fields {
+            if let Some(v) = config.args.get(field.flag) {
+                problems.push(format!(
+                    "--{} is given on the command line ({v:?}); this profile wants {} set in the config file only",
+                    field.flag, field.path
+                ));
             }
         }
     }
@@ -633,6 +657,32 @@ mod tests {
     /// The STIG (V-245541) fails an idle timeout written below 5m or not
     /// configured: kubeadm's `streamingConnectionIdleTimeout: 0s` is such a
     /// value, though the kubelet runs with its 4h default (which CIS judges).
+    #[test]
+    fn config_only_settings_fail_a_flag_and_explicit_ones_an_unwritten_value() {
+        let run = |config: &str, flag: Option<&str>, settings: &[(&str, &str)]| {
+            let mut argv = ARGV.to_vec();
+            argv.extend(flag);
+            let host = FakeHost::new().file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, config).process(&argv);
+            host.run::<Kubelet>(settings).unwrap().into_iter().find(|f| f.check == "anonymous-auth").unwrap()
+        };
+        let stig = [("anonymous-auth.config-only", "true"), ("anonymous-auth.explicit", "true")];
+        // kubeadm writes authentication.anonymous.enabled: false.
+        assert_eq!(run(CONFIG, None, &stig).status, Status::Pass);
+        // The same value by flag: fine for CIS, a finding for the STIG.
+        let flagged = run(CONFIG, Some("--anonymous-auth=false"), &stig);
+        assert_eq!(flagged.status, Status::Fail, "{flagged:?}");
+        assert!(flagged.message.contains("--anonymous-auth") && flagged.message.contains("config file only"), "{}", flagged.message);
+        assert_eq!(run(CONFIG, Some("--anonymous-auth=false"), &[]).status, Status::Pass);
+        // Not written at all: the config file's default (false) passes CIS,
+        // while the STIG wants it present.
+        let unwritten = CONFIG.replace("    enabled: false\n", "");
+        assert!(!unwritten.contains("enabled: false"), "the fixture writes anonymous.enabled as expected");
+        assert_eq!(run(&unwritten, None, &[]).status, Status::Pass);
+        let missing = run(&unwritten, None, &stig);
+        assert_eq!(missing.status, Status::Fail, "{missing:?}");
+        assert!(missing.message.contains("not configured"), "{}", missing.message);
+    }
+
     #[test]
     fn an_explicit_idle_timeout_judges_the_written_value() {
         let stig = [("streaming-idle-timeout.min", "5m"), ("streaming-idle-timeout.explicit", "true")];
