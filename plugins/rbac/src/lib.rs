@@ -763,6 +763,16 @@ mod tests {
         assert_eq!(check(&v, "system-masters"), [Status::Pass]);
     }
 
+    /// The default-service-accounts verdict of each namespace, in order.
+    fn default_account_verdicts(host: &FakeHost) -> Vec<(String, Status)> {
+        host.run::<Rbac>(&[])
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.check == "default-service-accounts")
+            .map(|f| (f.object.unwrap().namespace.unwrap(), f.status))
+            .collect()
+    }
+
     #[test]
     fn default_service_accounts_bound_through_their_groups_or_without_namespace_fail() {
         let sa = |ns: &str| json!({"metadata": {"name": "default", "namespace": ns}, "automountServiceAccountToken": false});
@@ -772,13 +782,7 @@ mod tests {
             .object("v1", "ServiceAccount", sa("payments"))
             .object(RBAC, "RoleBinding", json!({"metadata": {"name": "implicit", "namespace": "shop"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "ServiceAccount", "name": "default"}]}))
             .object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "ci-all"}, "roleRef": {"kind": "ClusterRole", "name": "edit"}, "subjects": [{"kind": "Group", "name": "system:serviceaccounts:ci"}]}));
-        let v: Vec<(String, Status)> = host
-            .run::<Rbac>(&[])
-            .unwrap()
-            .into_iter()
-            .filter(|f| f.check == "default-service-accounts")
-            .map(|f| (f.object.unwrap().namespace.unwrap(), f.status))
-            .collect();
+        let v = default_account_verdicts(&host);
         assert_eq!(v, [("shop".into(), Status::Fail), ("ci".into(), Status::Fail), ("payments".into(), Status::Pass)]);
         // Every account is authenticated: a binding of system:authenticated
         // binds all of them, the platform's own such bindings excepted.
@@ -798,13 +802,7 @@ mod tests {
             .object("v1", "ServiceAccount", json!({"metadata": {"name": "default", "namespace": "shop"}, "automountServiceAccountToken": false}))
             .object("v1", "ServiceAccount", json!({"metadata": {"name": "default", "namespace": "dev"}}))
             .object(RBAC, "RoleBinding", json!({"metadata": {"name": "view", "namespace": "shop"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "shop"}]}));
-        let v: Vec<(String, Status)> = host
-            .run::<Rbac>(&[])
-            .unwrap()
-            .into_iter()
-            .filter(|f| f.check == "default-service-accounts")
-            .map(|f| (f.object.unwrap().namespace.unwrap(), f.status))
-            .collect();
+        let v = default_account_verdicts(&host);
         assert_eq!(v, [("payments".into(), Status::Pass), ("shop".into(), Status::Fail), ("dev".into(), Status::Fail)]);
     }
 }
