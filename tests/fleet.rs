@@ -196,7 +196,11 @@ fn a_report_with_the_hosts_own_warnings_merges() {
     )
     .unwrap();
     let file = dir.path().join("r.json");
-    let r = run(rampart().args(["scan", "--plugin", "pod-security", "--format", "json", "-o"]).arg(&file).arg("--manifests").arg(dir.path().join("old.yaml")));
+    let r = run(rampart()
+        .args(["scan", "--plugin", "pod-security", "--format", "json", "-o"])
+        .arg(&file)
+        .arg("--manifests")
+        .arg(dir.path().join("old.yaml")));
     assert!(r.code <= 1, "{}", r.stderr);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(report["findings"].as_array().unwrap().iter().any(|f| f["check"] == "rampart/removed-api-version"), "{report}");

@@ -261,11 +261,7 @@ fn single_regressions_fail_the_right_rule() {
         // right value given by flag is still a finding.
         ("anonymous auth off by flag", |n| append_flags(n, "kubelet", &["--anonymous-auth=false"]), &["V-242391"]),
         ("read-only port off by flag", |n| append_flags(n, "kubelet", &["--read-only-port=0"]), &["V-242387"]),
-        (
-            "idle timeout by flag",
-            |n| append_flags(n, "kubelet", &["--streaming-connection-idle-timeout=10m"]),
-            &["V-245541"],
-        ),
+        ("idle timeout by flag", |n| append_flags(n, "kubelet", &["--streaming-connection-idle-timeout=10m"]), &["V-245541"]),
         ("no admission configuration", |n| append_flags(n, "kube-apiserver", &["--admission-control-config-file="]), &["V-254800"]),
         (
             "etcd data file 0666",

@@ -67,9 +67,9 @@ fn check_consistent(report: &Report) -> std::result::Result<(), String> {
     for (i, f) in report.findings.iter().enumerate() {
         // The host's own findings (`rampart/...`) are declared by the host.
         let known = crate::scan::HOST_CHECKS.contains(&f.check.as_str())
-            || f.check.split_once('/').is_some_and(|(plugin, check)| {
-                report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check))
-            });
+            || f.check
+                .split_once('/')
+                .is_some_and(|(plugin, check)| report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check)));
         // The broker keeps a finding of an undeclared check as `error`
         // (the plugin's fault, recorded): only a verdict is suspect.
         if !known && f.status != crate::report::Status::Error {

@@ -172,6 +172,7 @@ settings = { allowed-capabilities = "NET_BIND_SERVICE" }
             ("[[plugin]]\nname = \"a b\"\nsource = \"a.wasm\"\n", "letters"),
             ("[[plugin]]\nname = \"a\"\nsource = \"a.wasm\"\n[[plugin]]\nname = \"a\"\nsource = \"b.wasm\"\n", "twice"),
             ("[[plugin]]\nname = \"a\"\nsorce = \"a.wasm\"\n", "unknown field"),
+            ("[[plugin]]\nname = \"rampart\"\nsource = \"a.wasm\"\n", "reserved"),
         ] {
             let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
             assert!(err.contains("r.toml") && err.contains(needle), "{err}");

@@ -66,7 +66,11 @@ fn seed(target: &str, rampart: &Path, demo: &crate::Demo) -> Result<()> {
         "manifests_json" => copy_matching(&r.join("examples/demo/cluster"), &|p| ext(p, &["json"]), &out)?,
         "snapshot" => {
             for (i, node) in demo.nodes.iter().enumerate() {
-                run(Command::new(rampart).args(["snapshot", "node", "--root"]).arg(node).arg("-o").arg(out.join(format!("node-{i}.json"))))?;
+                run(Command::new(rampart)
+                    .args(["snapshot", "node", "--root"])
+                    .arg(node)
+                    .arg("-o")
+                    .arg(out.join(format!("node-{i}.json"))))?;
             }
             run(Command::new(rampart)
                 .args(["snapshot", "cluster", "--manifests"])

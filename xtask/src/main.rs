@@ -102,7 +102,9 @@ fn run() -> Result<ExitCode> {
             Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins | fuzz TARGET|all [SECONDS]>");
+            eprintln!(
+                "usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins | fuzz TARGET|all [SECONDS]>"
+            );
             Ok(ExitCode::from(2))
         }
     }

@@ -6,6 +6,9 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// Checks an object against a kind's type.
+type Validate = fn(&Value, Strictness) -> Result<(), String>;
+
 /// A kind the API server serves.
 #[derive(Debug)]
 pub struct Builtin {
@@ -14,7 +17,7 @@ pub struct Builtin {
     pub namespaced: bool,
     /// Checks an object against the kind's type: field types, required
     /// fields and unknown fields. `None` for kinds no check reads.
-    validate: Option<fn(&Value, Strictness) -> Result<(), String>>,
+    validate: Option<Validate>,
 }
 
 /// Whether fields the type does not have are refused.
@@ -210,7 +213,7 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         return Class::Builtin(b);
     }
     if let Some((_, _, current, removed_in)) = REMOVED_WORKLOADS.iter().find(|(v, k, _, _)| *v == api_version && *k == kind) {
-        return Class::Removed { current: *current, removed_in: *removed_in };
+        return Class::Removed { current, removed_in };
     }
     if !builtin_group(group(api_version)) {
         return Class::Custom;

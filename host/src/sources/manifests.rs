@@ -129,7 +129,7 @@ impl ReadError {
 }
 
 fn human_bytes(n: u64) -> String {
-    if n % (1024 * 1024) == 0 { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
+    if n.is_multiple_of(1024 * 1024) { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
 }
 
 fn read_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<u8>, ReadError> {

@@ -698,7 +698,6 @@ mod tests {
         let f = findings.iter().find(|f| f.check == "etcd-data-files-mode").unwrap();
         assert_eq!((f.status, f.path.as_deref()), (Status::Pass, Some("/var/lib/etcd")), "{f:?}");
         assert!(f.message.contains("holds no files"), "{}", f.message);
-
     }
 
     #[test]
