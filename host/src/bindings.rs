@@ -3,6 +3,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "control",
+    // Calls into the plugin are async so the run's deadline can end one
+    // that waits in a host call; the host's own imports stay plain calls.
+    exports: { default: async },
 });
 
 pub use rampart::plugin::types;

@@ -22,16 +22,34 @@ pub struct OutputLimits {
     pub max_message_bytes: usize,
     pub max_evidence: usize,
     pub max_log_lines: usize,
+    /// Bytes the host keeps for one run: findings, evidence, logs and
+    /// denied-call records, charged as they cross the boundary.
+    pub max_output_bytes: usize,
 }
 
 impl Default for OutputLimits {
     fn default() -> Self {
-        OutputLimits { max_findings: 1_000_000, max_message_bytes: 4096, max_evidence: 64, max_log_lines: 1000 }
+        OutputLimits {
+            max_findings: 1_000_000,
+            max_message_bytes: 4096,
+            max_evidence: 64,
+            max_log_lines: 1000,
+            max_output_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
 /// The most distinct denied calls kept for the report (all are counted).
 const MAX_DENIED_KINDS: usize = 100;
+/// Each field of an object reference (a Kubernetes name is at most 253
+/// bytes), a check id, an evidence key, a denied-call record.
+pub const MAX_NAME_BYTES: usize = 512;
+/// A log line.
+pub const MAX_LOG_BYTES: usize = 1024;
+/// What the host keeps per finding and per evidence entry besides the
+/// strings themselves (the structs that hold them), charged to the budget.
+const FINDING_OVERHEAD: usize = 256;
+const EVIDENCE_OVERHEAD: usize = 48;
 
 /// What one plugin run may see, and what it did.
 pub struct Broker {
@@ -51,6 +69,8 @@ pub struct Broker {
     pub denied_calls: u64,
     pub denied: BTreeMap<String, u64>,
     pub logs: Vec<String>,
+    /// Bytes charged to the output budget so far.
+    pub output_bytes: usize,
     /// The source of the object the last finding was about.
     last_source: Option<(ObjectRef, Option<String>)>,
 }
@@ -87,19 +107,36 @@ impl Broker {
             denied_calls: 0,
             denied: BTreeMap::new(),
             logs: Vec::new(),
+            output_bytes: 0,
             last_source: None,
         }
     }
 
     fn deny(&mut self, what: String) -> types::AccessError {
         self.denied_calls += 1;
+        let what = truncate(what, MAX_NAME_BYTES);
         let known = self.denied.len();
         if let Some(n) = self.denied.get_mut(&what) {
             *n += 1;
-        } else if known < MAX_DENIED_KINDS {
+        } else if known < MAX_DENIED_KINDS && self.charge(what.len() + EVIDENCE_OVERHEAD) {
             self.denied.insert(what.clone(), 1);
         }
         types::AccessError::Denied(format!("{what} is not granted to plugin {}", self.plugin))
+    }
+
+    /// Charges bytes to the run's output budget; past it the run fails.
+    fn charge(&mut self, bytes: usize) -> bool {
+        self.output_bytes = self.output_bytes.saturating_add(bytes);
+        if self.output_bytes <= self.limits.max_output_bytes {
+            return true;
+        }
+        self.failure.get_or_insert_with(|| {
+            format!(
+                "plugin output went over its budget of {} MiB (findings, evidence, logs; raise it with --max-output-mib)",
+                self.limits.max_output_bytes / (1024 * 1024)
+            )
+        });
+        false
     }
 
     /// Runs node I/O off the plugin's thread, bounded by the host call
@@ -257,7 +294,7 @@ impl node::Host for Broker {
     }
 }
 
-fn truncate(mut s: String, max: usize) -> String {
+pub(crate) fn truncate(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut cut = max;
         while !s.is_char_boundary(cut) {
@@ -271,11 +308,11 @@ fn truncate(mut s: String, max: usize) -> String {
 
 impl report::Host for Broker {
     fn emit(&mut self, finding: types::Finding) -> Result<(), String> {
-        if self.failure.is_some() {
-            return Err("this run already failed; findings are no longer taken".into());
+        if let Some(why) = &self.failure {
+            return Err(format!("this run already failed ({why}); findings are no longer taken"));
         }
         if self.findings.len() >= self.limits.max_findings {
-            let msg = format!("plugin emitted more than {} findings", self.limits.max_findings);
+            let msg = format!("plugin emitted more than {} findings (raise the limit with --max-findings)", self.limits.max_findings);
             self.failure = Some(msg.clone());
             return Err(msg);
         }
@@ -290,7 +327,24 @@ impl report::Host for Broker {
         for (k, v) in finding.evidence.into_iter().take(self.limits.max_evidence) {
             evidence.push(truncate(k, 200), truncate(v, max));
         }
-        let object = finding.object.map(|o| ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name });
+        let name = |s: String| truncate(s, MAX_NAME_BYTES);
+        let object = finding.object.map(|o| ObjectRef {
+            api_version: name(o.api_version),
+            kind: name(o.kind),
+            namespace: o.namespace.map(name),
+            name: name(o.name),
+        });
+        let check = format!("{}/{}", self.plugin, truncate(finding.check, 200));
+        let path = finding.path.map(|p| truncate(p, max));
+        let size = FINDING_OVERHEAD
+            + check.len()
+            + message.len()
+            + path.as_ref().map_or(0, String::len)
+            + object.as_ref().map_or(0, |o| o.api_version.len() + o.kind.len() + o.namespace.as_ref().map_or(0, String::len) + o.name.len())
+            + evidence.iter().map(|(k, v)| EVIDENCE_OVERHEAD + k.len() + v.len()).sum::<usize>();
+        if !self.charge(size) {
+            return Err(self.failure.clone().unwrap_or_default());
+        }
         // Plugins emit their findings on one object together: remember the
         // last object's source rather than look it up every time.
         let source = match (&object, &self.last_source) {
@@ -306,12 +360,12 @@ impl report::Host for Broker {
             (None, _) => None,
         };
         self.findings.push(Finding {
-            check: format!("{}/{}", self.plugin, truncate(finding.check, 200)),
+            check,
             status,
             severity: severity.unwrap_or(Severity::Medium),
             message,
             object,
-            path: finding.path.map(|p| truncate(p, max)),
+            path,
             node: self.node.as_ref().map(|n| n.name().to_string()),
             source,
             evidence,
@@ -325,7 +379,10 @@ impl log::Host for Broker {
         if self.logs.len() >= self.limits.max_log_lines {
             return;
         }
-        let line = truncate(message, 1024);
+        let line = truncate(message, MAX_LOG_BYTES);
+        if !self.charge(EVIDENCE_OVERHEAD + line.len()) {
+            return;
+        }
         match level {
             log::Level::Debug => tracing::debug!(plugin = %self.plugin, "{line}"),
             log::Level::Info => tracing::info!(plugin = %self.plugin, "{line}"),

@@ -60,6 +60,11 @@ struct EngineFlags {
     #[arg(long, global = true, default_value_t = 1_000_000)]
     max_findings: usize,
 
+    /// Bytes of output (findings, evidence, logs) the host keeps for one
+    /// plugin run, in MiB; past it the run is stopped as `error`.
+    #[arg(long, global = true, default_value_t = 256)]
+    max_output_mib: usize,
+
     /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/rampart].
     #[arg(long, global = true, env = "RAMPART_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -467,6 +472,12 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
     if flags.memory_mib == 0 || flags.memory_mib > 64 * 1024 {
         bail!("--memory-mib {}: must be between 1 and 65536", flags.memory_mib);
     }
+    if flags.max_output_mib == 0 || flags.max_output_mib > 64 * 1024 {
+        bail!("--max-output-mib {}: must be between 1 and 65536", flags.max_output_mib);
+    }
+    if flags.max_findings == 0 {
+        bail!("--max-findings 0: a run must be allowed at least one finding");
+    }
     let cache_dir = if flags.no_cache { None } else { flags.cache_dir.clone().or_else(default_cache_dir) };
     let timeout = Duration::from_secs_f64(flags.timeout);
     Ok(Engine::new(EngineConfig {
@@ -474,7 +485,11 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
         host_call_timeout: timeout.min(Duration::from_secs(5)),
         memory_bytes: flags.memory_mib * 1024 * 1024,
         cache_dir,
-        output: crate::broker::OutputLimits { max_findings: flags.max_findings, ..Default::default() },
+        output: crate::broker::OutputLimits {
+            max_findings: flags.max_findings,
+            max_output_bytes: flags.max_output_mib * 1024 * 1024,
+            ..Default::default()
+        },
     })?)
 }
 
@@ -565,7 +580,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plugin(PluginCommand::Inspect { file, format }) => {
             let engine = engine(&cli.engine)?;
-            plugin_inspect(&engine, &file, format)
+            // The registry, when there is one, tells the name the file is
+            // installed under; inspecting a file needs none.
+            let registry = registry_path(cli.registry).ok().and_then(|p| Registry::load(&p).ok());
+            plugin_inspect(&engine, registry.as_ref(), &file, format)
         }
     }
 }
@@ -653,6 +671,13 @@ fn stream_output(path: Option<&Path>, write: impl FnOnce(&mut dyn std::io::Write
 #[derive(serde::Serialize)]
 struct PluginListing {
     name: String,
+    /// The name the plugin gives itself in `describe`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declared_name: Option<String>,
+    /// What a reader should not miss (a declared name that is not the
+    /// registered one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
     source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
@@ -671,6 +696,8 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
     for entry in &registry.plugins {
         let mut listing = PluginListing {
             name: entry.name.clone(),
+            declared_name: None,
+            warnings: Vec::new(),
             source: entry.source.display().to_string(),
             version: None,
             digest: None,
@@ -681,6 +708,8 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
         };
         match engine.load(&entry.name, &entry.source, entry.sha256.as_deref()) {
             Ok(p) => {
+                listing.declared_name = Some(p.meta.name.clone());
+                listing.warnings.extend(name_mismatch(&entry.name, &p.meta.name));
                 listing.version = Some(p.meta.version.clone());
                 listing.digest = Some(p.digest.clone());
                 listing.checks = p.meta.checks.clone();
@@ -707,8 +736,28 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
     Ok(if failed { EXIT_USAGE } else { EXIT_OK })
 }
 
+/// A warning when a plugin calls itself by another name than the one it is
+/// registered under (a plugin posing as `pod-security`). Reports always use
+/// the registered name.
+fn name_mismatch(registered: &str, declared: &str) -> Option<String> {
+    (registered != declared).then(|| {
+        format!(
+            "the plugin calls itself `{}` but is registered as `{}`; its findings are reported as `{}/...`",
+            report::terminal_safe(declared),
+            registered,
+            registered
+        )
+    })
+}
+
 fn describe_listing(l: &PluginListing) -> String {
     let mut out = format!("\n{} {}\n  source: {}\n", l.name, l.version.as_deref().unwrap_or("?"), l.source);
+    if let Some(declared) = &l.declared_name {
+        out += &format!("  declared name: {}\n", report::terminal_safe(declared));
+    }
+    for w in &l.warnings {
+        out += &format!("  WARNING: {w}\n");
+    }
     if let Some(d) = &l.digest {
         out += &format!("  digest: {d}\n");
     }
@@ -733,11 +782,20 @@ fn describe_listing(l: &PluginListing) -> String {
     out
 }
 
-fn plugin_inspect(engine: &Engine, file: &Path, format: Format) -> anyhow::Result<u8> {
+fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, format: Format) -> anyhow::Result<u8> {
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     let plugin = engine.load(&name, file, None)?;
+    // The entries that install this very file, if any.
+    let real = std::fs::canonicalize(file).ok();
+    let registered: Vec<&str> = registry
+        .map(|r| {
+            r.plugins.iter().filter(|e| std::fs::canonicalize(&e.source).ok() == real && real.is_some()).map(|e| e.name.as_str()).collect()
+        })
+        .unwrap_or_default();
     let listing = PluginListing {
-        name: plugin.meta.name.clone(),
+        name: registered.first().map_or_else(|| plugin.meta.name.clone(), |n| n.to_string()),
+        declared_name: Some(plugin.meta.name.clone()),
+        warnings: registered.iter().filter_map(|r| name_mismatch(r, &plugin.meta.name)).collect(),
         source: file.display().to_string(),
         version: Some(plugin.meta.version.clone()),
         digest: Some(plugin.digest.clone()),

@@ -284,6 +284,9 @@ pub struct Coverage {
     pub ran: Vec<String>,
     /// Plugins skipped for want of a target, with the reason.
     pub skipped: BTreeMap<String, String>,
+    /// Plugins that had host calls denied, with what was denied: their
+    /// verdicts stand, but rest on less than the plugin asked for.
+    pub denied: BTreeMap<String, String>,
 }
 
 impl Coverage {
@@ -291,8 +294,24 @@ impl Coverage {
     /// that did not load, or whose every run was skipped, is skipped with
     /// the reason.
     pub fn of(plugins: &[crate::report::PluginReport]) -> Coverage {
-        let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new() };
+        let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new(), denied: BTreeMap::new() };
         for r in plugins {
+            let caps = &r.capabilities;
+            if caps.denied_calls > 0 {
+                let mut what: Vec<&str> = caps.denied.iter().take(3).map(|d| d.capability.as_str()).collect();
+                if caps.denied.len() > 3 {
+                    what.push("…");
+                }
+                coverage.denied.insert(
+                    r.name.clone(),
+                    format!(
+                        "plugin {} had {} host call(s) denied ({}): its evidence may be incomplete",
+                        r.name,
+                        caps.denied_calls,
+                        what.join(", ")
+                    ),
+                );
+            }
             if let Some(e) = &r.error {
                 coverage.skipped.insert(r.name.clone(), format!("the plugin did not load: {e}"));
             } else if r.runs.iter().all(|run| run.outcome == crate::report::Outcome::Skipped) {
@@ -320,6 +339,10 @@ pub struct ControlResult {
     /// Why the status is what it is, when the findings alone do not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What an auditor should know about the evidence (a plugin whose
+    /// host calls were denied).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub guidance: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -465,6 +488,15 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                 by_node.insert(node.to_string(), worst(mine.iter().copied().filter(|f| f.node.as_deref() == Some(node))));
             }
         }
+        let mut notes: Vec<String> = Vec::new();
+        for check in c.checks.iter().chain(&c.assisting) {
+            let plugin = check.split('/').next().unwrap_or("");
+            if let Some(note) = coverage.denied.get(plugin)
+                && !notes.contains(note)
+            {
+                notes.push(note.clone());
+            }
+        }
         controls.push(ControlResult {
             id: c.id.clone(),
             section: c.section.clone(),
@@ -475,6 +507,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             level: c.level,
             checks: c.checks.clone(),
             reason,
+            notes,
             guidance: c.guidance.clone(),
             rule_id: c.rule_id.clone(),
             stig_id: c.stig_id.clone(),
@@ -567,7 +600,7 @@ limit = "0600"
 
     fn run(findings: &[Finding]) -> ProfileResult {
         let p = Profile::parse(Path::new("t.toml"), PROFILE).unwrap();
-        evaluate(&p, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() })
+        evaluate(&p, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() })
     }
 
     fn status(r: &ProfileResult, id: &str) -> Status {
@@ -591,7 +624,7 @@ limit = "0600"
         let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
         assert_eq!(p.plugins(), ["a", "b"], "the assisting plugin runs too");
         let findings = [finding("a/x", Status::Pass), finding("a/y", Status::Pass), finding("b/z", Status::Fail)];
-        let r = evaluate(&p, &findings, &Coverage { ran: vec!["a".into(), "b".into()], skipped: BTreeMap::new() });
+        let r = evaluate(&p, &findings, &Coverage { ran: vec!["a".into(), "b".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() });
         assert_eq!(status(&r, "1.1"), Status::Pass);
         assert_eq!(r.controls[0].findings.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["a/x", "a/y", "b/z"]);
         let manual = PROFILE.replace("guidance = \"look\"", "guidance = \"look\"\nassisting = [\"b/z\"]");
@@ -623,10 +656,26 @@ limit = "0600"
     }
 
     #[test]
+    fn a_control_judged_by_a_plugin_with_denied_calls_carries_a_note() {
+        let p = Profile::parse(Path::new("t.toml"), PROFILE).unwrap();
+        let findings = [finding("a/x", Status::Pass), finding("a/y", Status::Pass)];
+        let mut coverage = Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() };
+        let clean = evaluate(&p, &findings, &coverage);
+        assert!(clean.controls.iter().all(|c| c.notes.is_empty()));
+        coverage.denied.insert("a".into(), "plugin a had 2 host call(s) denied (node.read:/etc/shadow)".into());
+        let noted = evaluate(&p, &findings, &coverage);
+        let c = noted.controls.iter().find(|c| c.id == "1.1").unwrap();
+        // The verdict stands; the note says what it rests on.
+        assert_eq!(c.status, Status::Pass);
+        assert_eq!(c.notes, ["plugin a had 2 host call(s) denied (node.read:/etc/shadow)"]);
+        assert!(noted.controls.iter().find(|c| c.id == "1.3").unwrap().notes.is_empty(), "1.3 has no checks of plugin a");
+    }
+
+    #[test]
     fn a_control_that_cannot_apply_is_not_applicable_with_its_reason_and_takes_no_checks() {
         let text = PROFILE.replace("title = \"not implemented\"", "title = \"gone\"\nnot_applicable = \"the flag was removed in 1.19\"");
         let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
-        let r = evaluate(&p, &[finding("a/x", Status::Fail)], &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() });
+        let r = evaluate(&p, &[finding("a/x", Status::Fail)], &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() });
         let c = r.controls.iter().find(|c| c.id == "1.3").unwrap();
         assert_eq!((c.status, c.reason.as_deref()), (Status::NotApplicable, Some("the flag was removed in 1.19")));
         assert_eq!(r.score, Some(0.0), "1.1 fails, 1.3 is not counted");

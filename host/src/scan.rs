@@ -262,7 +262,14 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             } else {
                 "no cluster source given (--manifests, --kubeconfig or --in-cluster)"
             };
-            runs.push(Run { target: "-".into(), outcome: Outcome::Skipped, message: Some(why.into()), duration_ms: 0.0 });
+            runs.push(Run {
+                target: "-".into(),
+                outcome: Outcome::Skipped,
+                message: Some(why.into()),
+                duration_ms: 0.0,
+                stdout: None,
+                stderr: None,
+            });
         }
         let severities = Arc::new(plugin.meta.severities());
         for target in targets {
@@ -329,6 +336,8 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             outcome: if result.failure.is_some() { Outcome::Error } else { Outcome::Ok },
             message: result.failure.clone(),
             duration_ms: round_ms(result.duration),
+            stdout: result.stdout.clone(),
+            stderr: result.stderr.clone(),
         });
         findings.extend(result.findings);
     }

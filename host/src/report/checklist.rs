@@ -300,6 +300,10 @@ fn comments(c: &ControlResult, profile: &str, tool: &str) -> String {
         out += "\nReason: ";
         out += reason;
     }
+    for note in &c.notes {
+        out += "\nNote: ";
+        out += note;
+    }
     if matches!(c.status, Status::Warn | Status::Error) && !c.guidance.is_empty() {
         out += "\nHow to review: ";
         out += &c.guidance;
@@ -773,7 +777,7 @@ stig_id = "CNTR-K8-000050"
 
     pub(in crate::report) fn result_of(text: &str, findings: &[Finding]) -> ProfileResult {
         let profile = Profile::parse(Path::new("stig-t.toml"), text).unwrap();
-        evaluate(&profile, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new() })
+        evaluate(&profile, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() })
     }
 
     pub(in crate::report) fn result() -> ProfileResult {

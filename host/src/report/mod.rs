@@ -226,6 +226,12 @@ pub struct Run {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub duration_ms: f64,
+    /// The last 8 KiB the plugin wrote to its stdout and stderr (a panic
+    /// message, a Python traceback), when it wrote anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

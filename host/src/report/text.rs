@@ -242,6 +242,9 @@ fn render_profiles(report: &Report, color: bool) -> String {
                 if let Some(r) = &c.reason {
                     let _ = writeln!(out, "           {r}");
                 }
+                for n in &c.notes {
+                    let _ = writeln!(out, "           note: {n}");
+                }
                 let shown: Vec<_> = c.findings.iter().filter(|f| matches!(f.status, Status::Fail | Status::Error)).collect();
                 for f in shown.iter().take(10) {
                     let _ = writeln!(out, "           {} {}: {}", label(f.status, color), subject(f), f.message);
@@ -264,6 +267,9 @@ fn render_profiles(report: &Report, color: bool) -> String {
             p.summary.not_applicable,
             p.summary.error
         );
+    }
+    if let Some(denied) = denied_calls(report) {
+        let _ = writeln!(out, "Denied host calls: {denied} (the verdicts of their controls may rest on incomplete evidence)");
     }
     out
 }
@@ -308,8 +314,25 @@ fn render_plugins(report: &Report, color: bool) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\nSummary: {}", if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) });
+    let _ = writeln!(
+        out,
+        "\nSummary: {}{}",
+        if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) },
+        denied_calls(report).map_or(String::new(), |d| format!("; denied host calls: {d} (their verdicts may rest on incomplete evidence)"))
+    );
     out
+}
+
+/// "hostile 3, rbac 1": the plugins that had host calls denied, and how
+/// many; `None` when none had.
+fn denied_calls(report: &Report) -> Option<String> {
+    let denied: Vec<String> = report
+        .plugins
+        .iter()
+        .filter(|p| p.capabilities.denied_calls > 0)
+        .map(|p| format!("{} {}", p.name, p.capabilities.denied_calls))
+        .collect();
+    (!denied.is_empty()).then(|| denied.join(", "))
 }
 
 #[cfg(test)]

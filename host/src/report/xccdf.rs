@@ -123,7 +123,11 @@ fn text_element<W: Write>(w: &mut Writer<W>, tag: &str, attributes: &[(&str, &st
 /// calls a check that did not run; everything else is `info`.
 fn messages<'a>(rule: &'a Rule<'a>) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
     let undecided = rule.control.status == Status::Error;
-    let comments = rule.comments.lines().map(move |l| (if undecided && l.starts_with("Reason: ") { "error" } else { "info" }, l));
+    let comments = rule.comments.lines().map(move |l| match l {
+        _ if undecided && l.starts_with("Reason: ") => ("error", l),
+        _ if l.starts_with("Note: ") => ("warning", l),
+        _ => ("info", l),
+    });
     comments.chain(rule.details.lines().map(|l| ("info", l))).filter(|(_, l)| !l.trim().is_empty())
 }
 

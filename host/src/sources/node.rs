@@ -361,6 +361,12 @@ impl NodeRoot {
         result
     }
 
+    /// Whether the root is this machine's own `/`, where nothing can lead
+    /// outside it.
+    fn is_host_root(&self) -> bool {
+        std::fs::canonicalize(&self.root).is_ok_and(|p| p == Path::new("/"))
+    }
+
     fn read_uncached(&self, path: &str) -> NodeResult<Vec<u8>> {
         let rel = self.resolve(path, true)?;
         let meta = self.dir.symlink_metadata(&rel).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
@@ -371,6 +377,21 @@ impl NodeRoot {
         let mut opts = OpenOptions::new();
         opts.read(true).follow(FollowSymlinks::No);
         let file = self.dir.open_with(&rel, &opts).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
+        // Judged on the file as opened, not as it was a moment ago.
+        let opened = file.metadata().map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
+        if !opened.is_file() {
+            return Err(NodeError::Invalid(format!("{path}: not a regular file")));
+        }
+        if opened.nlink() > 1 && !self.is_host_root() {
+            // A hard link planted in a directory root can name any file of
+            // its filesystem, and nothing in the root tells where it leads
+            // (docs/decisions.md, "Hard links under a node root").
+            return Err(NodeError::Unavailable(format!(
+                "{path}: has {} hard links, and a hard link can lead outside the node root, so it is not read; scan the node \
+                 from its own root (`--node /` on the node) or from a snapshot taken there",
+                opened.nlink()
+            )));
+        }
         let mut buf = Vec::new();
         file.take(MAX_READ + 1).read_to_end(&mut buf).map_err(|e| NodeError::Unavailable(format!("{path}: {e}")))?;
         if buf.len() as u64 > MAX_READ {
@@ -575,6 +596,21 @@ mod tests {
         let link = node.stat("/var/lib/kubelet/pki/kubelet-client-current.pem", false).unwrap();
         assert_eq!(link.kind, FileKind::Symlink);
         assert_eq!(link.link_target.as_deref(), Some("/var/lib/kubelet/pki/kubelet-client-2026.pem"));
+    }
+
+    #[test]
+    fn a_hard_link_is_not_read_but_can_be_stat() {
+        let (d, node) = root();
+        // A file of the scanning host, and a link to it planted in the root.
+        let host_file = d.path().parent().unwrap().join(format!("host-secret-{}", std::process::id()));
+        std::fs::write(&host_file, "host secret").unwrap();
+        std::fs::hard_link(&host_file, d.path().join("etc/kubernetes/linked.conf")).unwrap();
+        let err = node.read("/etc/kubernetes/linked.conf").unwrap_err();
+        std::fs::remove_file(&host_file).unwrap();
+        assert!(matches!(&err, NodeError::Unavailable(m) if m.contains("has 2 hard links")), "{err:?}");
+        assert_eq!(node.stat("/etc/kubernetes/linked.conf", true).unwrap().kind, FileKind::File);
+        // A file with one link reads as before.
+        assert_eq!(&*node.read("/etc/kubernetes/admin.conf").unwrap(), b"kind: Config\n");
     }
 
     #[test]

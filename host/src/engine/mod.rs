@@ -1,6 +1,15 @@
 //! The Wasm engine: one wasmtime Engine per process, components compiled
 //! once and cached on disk, one Store per plugin run with a memory limit
-//! over all linear memories, an epoch deadline and a cap on output.
+//! over all linear memories, a wall-clock deadline and a budget on output.
+//!
+//! Calls into a plugin are async (wasmtime fibers on a small tokio runtime
+//! per run) so that the deadline bounds everything a plugin can do: Wasm
+//! code is interrupted at the next epoch check past the deadline, and a
+//! plugin waiting in a host call (a WASI sleep, `wasi:io/poll`) is dropped
+//! when the deadline's timer fires.
+
+mod console;
+pub mod imports;
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -12,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{Control, ControlPre, WIT_PACKAGE, WIT_VERSION, types};
-use crate::broker::{Broker, OutputLimits, RunInputs};
+use crate::bindings::{Control, ControlPre, types};
+use crate::broker::{self, Broker, OutputLimits, RunInputs};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
@@ -118,6 +127,7 @@ impl ResourceLimiter for MemoryLimiter {
 /// The store data of one run.
 pub struct RunState {
     wasi: WasiCtx,
+    console: console::Console,
     table: ResourceTable,
     limiter: MemoryLimiter,
     broker: Broker,
@@ -138,6 +148,9 @@ pub struct RunResult {
     pub denied_calls: u64,
     pub denied: BTreeMap<String, u64>,
     pub duration: Duration,
+    /// The last bytes the plugin wrote to stdout and stderr.
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
 }
 
 /// Advances the engine's epoch until dropped.
@@ -174,7 +187,7 @@ impl Engine {
         wc.max_wasm_stack(1024 * 1024);
         let engine = wasmtime::Engine::new(&wc).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Engine(format!("{e:#}")))?;
         Control::add_to_linker::<_, HasSelf<Broker>>(&mut linker, |s: &mut RunState| &mut s.broker)
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -212,8 +225,8 @@ impl Engine {
         {
             return Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")));
         }
+        imports::check(&bytes).map_err(fail)?;
         let component = self.compile(&bytes, &digest).map_err(fail)?;
-        check_contract(&self.engine, &component).map_err(fail)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| fail(format!("cannot link: {e:#}")))?;
         let pre = ControlPre::new(pre).map_err(|e| fail(format!("not a rampart:plugin control component: {e:#}")))?;
         let meta = self.describe(&pre).map_err(fail)?;
@@ -265,55 +278,109 @@ impl Engine {
         Ok(())
     }
 
-    fn store(&self, broker: Broker) -> Store<RunState> {
+    fn store(&self, broker: Broker, deadline: Instant) -> Store<RunState> {
+        let console = console::Console::default();
+        let wasi = WasiCtx::builder()
+            // No preopened directories, no environment, no arguments;
+            // sockets and name lookups are denied. Output is kept, bounded.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stdout(console.stdout.clone())
+            .stderr(console.stderr.clone())
+            .build();
         let mut store = Store::new(
             &self.engine,
             RunState {
-                // No preopened directories, no environment, no arguments;
-                // sockets and name lookups are denied by default.
-                wasi: WasiCtx::builder().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build(),
+                wasi,
+                console,
                 table: ResourceTable::new(),
                 limiter: MemoryLimiter { limit: self.config.memory_bytes, used: 0, hit: false },
                 broker,
             },
         );
         store.limiter(|s| &mut s.limiter);
-        let ticks = self.config.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Every epoch tick checks the wall clock, so the limit is wall time
+        // however often the ticker thread gets to run.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
         store
     }
 
+    /// Drives one call into a plugin to its end or to the deadline,
+    /// whichever comes first.
+    fn drive<R>(deadline: Instant, call: impl std::future::Future<Output = wasmtime::Result<R>>) -> wasmtime::Result<R> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| wasmtime::Error::msg(format!("cannot start the plugin's runtime: {e}")))?;
+        runtime.block_on(async {
+            match tokio::time::timeout_at(deadline.into(), call).await {
+                Ok(result) => result,
+                Err(_) => Err(wasmtime::Error::from(Trap::Interrupt)),
+            }
+        })
+    }
+
     fn describe(&self, pre: &ControlPre<RunState>) -> std::result::Result<PluginMeta, String> {
+        let start = Instant::now();
+        let deadline = start + self.config.timeout;
         let inputs = RunInputs { grant: Arc::new(Grant::none()), cluster: None, node: None, severities: Arc::default() };
-        let broker =
-            Broker::new("(describe)", inputs, Instant::now() + self.config.timeout, self.config.host_call_timeout, self.config.output);
-        let mut store = self.store(broker);
-        let info = pre
-            .instantiate(&mut store)
-            .and_then(|c| c.call_describe(&mut store))
-            .map_err(|e| format!("describe failed: {}", explain_trap(&e, &store, &self.config)))?;
+        let broker = Broker::new("(describe)", inputs, deadline, self.config.host_call_timeout, self.config.output);
+        let mut store = self.store(broker, deadline);
+        let info = Self::drive(deadline, async {
+            let control = pre.instantiate_async(&mut store).await?;
+            control.call_describe(&mut store).await
+        });
+        let info = info.map_err(|e| {
+            let mut why = format!("describe failed: {}", explain_trap(&e, &store, &self.config, start.elapsed()));
+            if let Some(tail) = store.data().console.stderr.text() {
+                why.push_str(&format!("; its stderr ends: {}", last_lines(&tail, 5)));
+            }
+            why
+        })?;
         meta_from_info(info)
     }
 
     /// Runs a plugin's `evaluate` once against the inputs, in a fresh store.
     pub fn run(&self, plugin: &Plugin, inputs: RunInputs, settings: &[(String, String)]) -> RunResult {
         let start = Instant::now();
+        let deadline = start + self.config.timeout;
         let node_name = inputs.node.as_ref().map(|n| n.name().to_string());
-        let broker = Broker::new(&plugin.name, inputs, start + self.config.timeout, self.config.host_call_timeout, self.config.output);
-        let mut store = self.store(broker);
-        let outcome = plugin.pre.instantiate(&mut store).and_then(|c| c.call_evaluate(&mut store, settings));
+        let broker = Broker::new(&plugin.name, inputs, deadline, self.config.host_call_timeout, self.config.output);
+        let mut store = self.store(broker, deadline);
+        let outcome = Self::drive(deadline, async {
+            let control = plugin.pre.instantiate_async(&mut store).await?;
+            control.call_evaluate(&mut store, settings).await
+        });
+        let duration = start.elapsed();
         let failure = match &outcome {
-            Err(e) => Some(explain_trap(e, &store, &self.config)),
-            Ok(Err(msg)) => Some(format!("plugin reported an error: {msg}")),
+            Err(e) => Some(explain_trap(e, &store, &self.config, duration)),
+            Ok(Err(msg)) => Some(format!("plugin reported an error: {}", broker::truncate(msg.clone(), 4096))),
             Ok(Ok(())) => None,
         };
         let state = store.into_data();
         let broker = state.broker;
         let failure = broker.failure.clone().or(failure);
         let findings = settle(plugin, broker.findings, failure.as_deref(), node_name);
-        RunResult { findings, failure, denied_calls: broker.denied_calls, denied: broker.denied, duration: start.elapsed() }
+        RunResult {
+            findings,
+            failure,
+            denied_calls: broker.denied_calls,
+            denied: broker.denied,
+            duration,
+            stdout: state.console.stdout.text(),
+            stderr: state.console.stderr.text(),
+        }
     }
+}
+
+/// The last `n` lines of a text, on one line.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
 /// The findings a run stands on. A failed run keeps none of its own: every
@@ -344,49 +411,52 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
     out
 }
 
+/// The longest error cause chain kept, in bytes.
+const MAX_CAUSE_BYTES: usize = 2048;
+
 /// Words for why a call into the plugin failed.
-fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig) -> String {
+fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig, elapsed: Duration) -> String {
     let data = store.data();
     if data.limiter.hit {
-        return format!("memory limit of {} MiB reached ({e})", config.memory_bytes / (1024 * 1024));
+        return format!(
+            "memory limit of {} MiB reached (raise it with --memory-mib): {}",
+            config.memory_bytes / (1024 * 1024),
+            cause_chain(e)
+        );
     }
     if let Some(why) = &data.broker.failure {
         return why.clone();
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => format!("timed out after {:.1}s", config.timeout.as_secs_f64()),
+        Some(Trap::Interrupt) => format!(
+            "timed out after {:.1}s (the limit is {}s; raise it with --timeout)",
+            elapsed.as_secs_f64(),
+            config.timeout.as_secs_f64()
+        ),
         Some(Trap::StackOverflow) => "stack overflow".to_string(),
         Some(trap) => format!("trapped: {trap}"),
-        None => {
-            let text = format!("{e:#}");
-            let first = text.lines().next().unwrap_or("").to_string();
-            format!("failed: {first}")
-        }
+        None => format!("failed: {}", cause_chain(e)),
     }
 }
 
-/// Refuses components built for another version of the contract, with a
-/// message that says so rather than a linker error.
-fn check_contract(engine: &wasmtime::Engine, component: &Component) -> std::result::Result<(), String> {
-    let ty = component.component_type();
-    let prefix = format!("{WIT_PACKAGE}/");
-    for (name, _) in ty.imports(engine) {
-        if let Some(rest) = name.strip_prefix(&prefix) {
-            let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("(unversioned)");
-            if version != WIT_VERSION {
-                return Err(format!(
-                    "built for {WIT_PACKAGE}@{version}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}; rebuild it against this host's wit/"
-                ));
-            }
+/// Every cause of an error on one line, without wasmtime's backtraces,
+/// bounded: "invalid UTF-8" and "exceeds the copy limit" must not read the
+/// same.
+fn cause_chain(e: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        // wasmtime adds the guest's backtrace as a context of its own.
+        if text.starts_with("error while executing at wasm backtrace") {
+            continue;
+        }
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
         }
     }
-    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
-    for needed in ["describe", "evaluate"] {
-        if !exports.iter().any(|e| e == needed) {
-            return Err(format!("does not export `{needed}`: not a {WIT_PACKAGE} control component (exports: {})", exports.join(", ")));
-        }
-    }
-    Ok(())
+    let joined = if parts.is_empty() { e.to_string() } else { parts.join(": ") };
+    broker::truncate(joined, MAX_CAUSE_BYTES)
 }
 
 const MAX_CHECKS: usize = 1000;
@@ -411,13 +481,14 @@ fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, St
         if checks.iter().any(|k| k.id == c.id) {
             return Err(format!("declares check `{}` twice", c.id));
         }
+        // The metadata goes into every report: each field is bounded.
         checks.push(CheckMeta {
             id: c.id,
-            title: c.title,
-            description: c.description,
-            remediation: c.remediation,
+            title: broker::truncate(c.title, 200),
+            description: broker::truncate(c.description, 4096),
+            remediation: broker::truncate(c.remediation, 4096),
             severity: c.severity.into(),
-            tags: c.tags,
+            tags: c.tags.into_iter().take(32).map(|t| broker::truncate(t, 64)).collect(),
         });
     }
     let capabilities = info
@@ -431,8 +502,8 @@ fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, St
                 types::Capability::NodeStat(g) => format!("node.stat:{g}"),
                 types::Capability::NodeProcess(n) => format!("node.process:{n}"),
             };
-            Capability::parse(&text).map_err(|e| format!("requests an invalid capability: {e}"))
+            Capability::parse(&text).map_err(|e| broker::truncate(format!("requests an invalid capability: {e}"), 1024))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(PluginMeta { name: info.name, version: info.version, checks, capabilities })
+    Ok(PluginMeta { name: broker::truncate(info.name, 64), version: broker::truncate(info.version, 64), checks, capabilities })
 }
