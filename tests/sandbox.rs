@@ -222,3 +222,179 @@ fn secret_values_are_redacted_unless_granted() {
     let secret: Value = serde_json::from_str(&db).unwrap();
     assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
 }
+
+/// The hostile plugin's run records (one per target).
+fn hostile_runs(report: &Value) -> Vec<Value> {
+    let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
+    hostile["runs"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_wasi_sleep_ends_at_the_deadline() {
+    // `thread::sleep` is a WASI clock subscription and a poll: no Wasm
+    // runs, so only a wall-clock deadline over the host call can end it.
+    let (_, report) = attack(&[("attack", "sleep")], &["--timeout", "2"], |_| {});
+    assert_contained(&report, "timed out after 2.");
+    assert_contained(&report, "the limit is 2s; raise it with --timeout");
+    let took = hostile_runs(&report)[0]["duration_ms"].as_f64().unwrap();
+    assert!(took < 30_000.0, "a 60 s sleep was not cut at the deadline: {took} ms");
+}
+
+#[test]
+fn a_loop_of_short_sleeps_ends_at_the_deadline() {
+    let (_, report) = attack(&[("attack", "sleep-loop")], &["--timeout", "1"], |_| {});
+    assert_contained(&report, "timed out after 1.");
+}
+
+#[test]
+fn a_describe_that_sleeps_ends_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = xtask::component("slow-describe");
+    let pod_security = xtask::component("pod-security");
+    let reg = registry(
+        dir.path(),
+        &[
+            Entry { name: "slow-describe", source: &slow, grants: &[], settings: &[] },
+            Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings: &[] },
+        ],
+    );
+    let r = run(rampart().arg("--registry").arg(&reg).args(["--timeout", "1", "plugin", "list", "--format", "json"]));
+    assert_eq!(r.code, 2, "a plugin that cannot describe itself is an error: {}", r.stderr);
+    let list: Value = r.json();
+    let slow = list.as_array().unwrap().iter().find(|p| p["name"] == "slow-describe").unwrap();
+    assert!(slow["error"].as_str().unwrap().contains("describe failed: timed out after 1."), "{slow}");
+    let other = list.as_array().unwrap().iter().find(|p| p["name"] == "pod-security").unwrap();
+    assert!(other["error"].is_null() && !other["checks"].as_array().unwrap().is_empty(), "{other}");
+}
+
+#[test]
+fn huge_object_references_are_capped_per_field() {
+    let (r, report) = attack(&[("attack", "huge-names")], &[], |_| {});
+    let f = findings(&report, "hostile/attack");
+    assert_eq!(f.len(), 20, "every finding kept, each with capped names");
+    for field in ["api_version", "kind", "namespace", "name"] {
+        let value = f[0]["object"][field].as_str().unwrap_or_else(|| panic!("{field} in {}", f[0]["object"]));
+        assert!(value.len() < 600 && value.ends_with("(truncated)"), "{field}: {} bytes", value.len());
+    }
+    assert!(r.stdout.len() < 2 * 1024 * 1024, "the report is {} bytes", r.stdout.len());
+}
+
+#[test]
+fn findings_at_every_cap_hit_the_output_budget() {
+    let (r, report) = attack(&[("attack", "full-findings")], &["--max-output-mib", "32"], |_| {});
+    assert_contained(&report, "plugin output went over its budget of 32 MiB");
+    assert_contained(&report, "--max-output-mib");
+    // The run's findings were dropped for the one error: the report is small.
+    assert!(r.stdout.len() < 1024 * 1024, "the report is {} bytes", r.stdout.len());
+}
+
+#[test]
+fn denied_calls_with_huge_paths_are_recorded_capped() {
+    let (_, report) = attack(&[("attack", "denied-paths")], &[], |_| {});
+    let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
+    assert_eq!(hostile["capabilities"]["denied_calls"], 90);
+    let denied = hostile["capabilities"]["denied"].as_array().unwrap();
+    assert_eq!(denied.len(), 90);
+    assert!(denied.iter().all(|d| d["capability"].as_str().unwrap().len() < 600), "every record is capped");
+}
+
+#[test]
+fn a_panicking_plugins_stderr_is_kept_for_its_author() {
+    let (r, report) = attack(&[("attack", "chatty-panic")], &["-v"], |_| {});
+    assert_contained(&report, "trapped");
+    let run = &hostile_runs(&report)[0];
+    let stderr = run["stderr"].as_str().unwrap();
+    assert!(stderr.contains("the last thing the plugin said"), "{stderr}");
+    assert!(stderr.contains("deliberate panic after talking"), "the panic message: {stderr}");
+    // stdout: only its end, with a count of what was dropped.
+    let stdout = run["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with('[') && stdout.contains("earlier bytes dropped"), "{}", &stdout[..80]);
+    assert!(stdout.trim_end().ends_with("line 99999 of a chatty plugin"), "{}", &stdout[stdout.len() - 80..]);
+    assert!(stdout.len() < 9 * 1024);
+    // -v shows the tail on stderr too.
+    assert!(r.stderr.contains("deliberate panic after talking"), "{}", r.stderr);
+}
+
+#[test]
+fn a_component_importing_what_the_host_lacks_is_refused_by_name_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    // pod-security with its stdout import renamed to an interface of the
+    // same length that this host does not link (as a default
+    // componentize-js build imports wasi:http).
+    let bytes = std::fs::read(xtask::component("pod-security")).unwrap();
+    let (from, to) = (b"wasi:cli/stdout@", b"wasi:http/types@");
+    let mut patched = bytes.clone();
+    let mut n = 0;
+    for i in 0..patched.len() - from.len() {
+        if &patched[i..i + from.len()] == from {
+            patched[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+        }
+    }
+    assert!(n > 0, "pod-security imports wasi:cli/stdout");
+    let wasm = dir.path().join("needs-http.wasm");
+    std::fs::write(&wasm, &patched).unwrap();
+    let r = run(rampart().args(["--no-cache", "plugin", "inspect"]).arg(&wasm));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("imports what this host does not provide: wasi:http/types@0.2."), "{}", r.stderr);
+    assert!(r.stderr.contains("not linked"), "{}", r.stderr);
+}
+
+#[test]
+fn a_plugin_posing_under_another_name_is_flagged() {
+    // The hostile component registered as `pod-security-v2`: it calls
+    // itself `hostile`.
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = xtask::component("hostile");
+    let reg = registry(dir.path(), &[Entry { name: "pod-security-v2", source: &hostile, grants: &[], settings: &[] }]);
+    let r = run(rampart().arg("--registry").arg(&reg).args(["plugin", "list"]));
+    assert!(r.stdout.contains("declared name: hostile"), "{}", r.stdout);
+    assert!(r.stdout.contains("WARNING: the plugin calls itself `hostile` but is registered as `pod-security-v2`"), "{}", r.stdout);
+    let r = run(rampart().arg("--registry").arg(&reg).args(["plugin", "list", "--format", "json"]));
+    let list = r.json();
+    assert_eq!(list[0]["name"], "pod-security-v2");
+    assert_eq!(list[0]["declared_name"], "hostile");
+    assert_eq!(list[0]["warnings"].as_array().unwrap().len(), 1);
+    let r = run(rampart().arg("--registry").arg(&reg).args(["plugin", "inspect"]).arg(&hostile));
+    assert!(r.stdout.contains("pod-security-v2") && r.stdout.contains("WARNING: the plugin calls itself `hostile`"), "{}", r.stdout);
+}
+
+#[test]
+fn a_pass_from_a_run_with_denied_calls_carries_a_note_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cluster.yaml"), SMALL_CLUSTER).unwrap();
+    let hostile = xtask::component("hostile");
+    let reg = registry(
+        dir.path(),
+        &[Entry { name: "hostile", source: &hostile, grants: &["node.read:/etc/**", "cluster.list:*"], settings: &[("attack", "ungranted")] }],
+    );
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "id = \"p\"\ntitle = \"P\"\nversion = \"1\"\n[sections]\n\"1\" = \"One\"\n[[control]]\nid = \"1.1\"\nsection = \"1\"\ntitle = \"attack\"\nassessment = \"automated\"\nchecks = [\"hostile/attack\"]\n",
+    )
+    .unwrap();
+    let mut text = std::fs::read_to_string(&reg).unwrap();
+    text += &format!("[[profile]]\nid = \"p\"\nsource = \"{}\"\n", profile.display());
+    std::fs::write(&reg, text).unwrap();
+    let node = dir.path().join("node");
+    std::fs::create_dir_all(node.join("etc")).unwrap();
+    let scan = |format: &str| {
+        run(rampart()
+            .arg("--registry")
+            .arg(&reg)
+            .args(["scan", "--profile", "p", "--format", format, "--manifests"])
+            .arg(dir.path().join("cluster.yaml"))
+            .arg("--node")
+            .arg(&node))
+    };
+    let json = scan("json");
+    let report = json.json();
+    let control = &report["profiles"][0]["controls"][0];
+    assert_eq!(control["status"], "pass", "the verdict stands");
+    let note = control["notes"][0].as_str().unwrap();
+    assert!(note.contains("plugin hostile had 2 host call(s) denied") && note.contains("incomplete"), "{note}");
+    let text = scan("text");
+    assert!(text.stdout.contains("note: plugin hostile had 2 host call(s) denied"), "{}", text.stdout);
+    assert!(text.stdout.contains("Denied host calls: hostile 2"), "{}", text.stdout);
+}

@@ -327,6 +327,17 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         let result = slot.into_inner().expect("result slot").expect("every job ran");
         let (index, target) = (&job.report, &job.target);
         let report = &mut reports[*index];
+        // What the plugin printed is how its author debugs it: shown with -v.
+        for (stream, tail) in [("stdout", &result.stdout), ("stderr", &result.stderr)] {
+            if let Some(tail) = tail {
+                tracing::info!(
+                    "plugin {} on {}: its {stream} ends with:\n{}",
+                    report.name,
+                    target.label(),
+                    tail.lines().map(|l| format!("  | {}", crate::report::terminal_safe(l))).collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
         report.capabilities.denied_calls += result.denied_calls;
         for (what, n) in result.denied {
             *denied[*index].entry(what).or_default() += n;

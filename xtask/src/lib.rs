@@ -29,7 +29,7 @@ pub const PLUGINS: &[&str] = &[
     "node-services",
 ];
 /// Plugins that exist only for the test suite.
-pub const TEST_PLUGINS: &[&str] = &["hostile"];
+pub const TEST_PLUGINS: &[&str] = &["hostile", "slow-describe"];
 
 /// The workspace root.
 pub fn root() -> PathBuf {

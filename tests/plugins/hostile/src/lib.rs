@@ -2,7 +2,10 @@
 //! it does; every attack must end as `error` (or a counted denial) for this
 //! plugin alone.
 
-use rampart_sdk::{AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Plugin, PluginInfo, Settings, Status};
+use rampart_sdk::bindings::rampart::plugin::report;
+use rampart_sdk::{
+    AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Status,
+};
 
 pub struct Hostile;
 
@@ -136,6 +139,59 @@ impl Plugin for Hostile {
                 Ok(())
             }
             "silent" => Ok(()),
+            "sleep" => {
+                // A blocking WASI clock wait: no Wasm runs while it waits.
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                out.push(Finding::new("attack", Status::Pass, "woke up"));
+                Ok(())
+            }
+            "sleep-loop" => loop {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            },
+            "huge-names" => {
+                // Every field of the object reference 20 MiB long, 20 times;
+                // the host's calls are made directly, ignoring refusals.
+                let big = "n".repeat(20 * 1024 * 1024);
+                for _ in 0..20 {
+                    let f = Finding::new("attack", Status::Pass, "named hugely").on_object(ObjectRef {
+                        api_version: big.clone(),
+                        kind: big.clone(),
+                        namespace: Some(big.clone()),
+                        name: big.clone(),
+                    });
+                    let _ = report::emit(&f);
+                }
+                Ok(())
+            }
+            "full-findings" => {
+                // Findings at every per-field cap, as many as the count
+                // limit allows, refusals ignored.
+                let mut f = Finding::new("attack", Status::Pass, "m".repeat(8192)).at_path("/".repeat(8192));
+                for i in 0..64 {
+                    f = f.with(format!("{i:0>300}"), "v".repeat(8192));
+                }
+                for _ in 0..1_000_000 {
+                    let _ = report::emit(&f);
+                }
+                Ok(())
+            }
+            "denied-paths" => {
+                // Distinct ungranted paths of 4 MiB each.
+                for i in 0..90 {
+                    let path = format!("/var/{i}/{}", "p".repeat(4 * 1024 * 1024));
+                    let _ = host.read_file(&path);
+                }
+                out.push(Finding::new("attack", Status::Pass, "asked for 90 huge paths"));
+                Ok(())
+            }
+            "chatty-panic" => {
+                // A lot on stdout, a last word on stderr, then a panic.
+                for i in 0..100_000 {
+                    println!("line {i} of a chatty plugin");
+                }
+                eprintln!("the last thing the plugin said");
+                panic!("deliberate panic after talking");
+            }
             _ => {
                 out.push(Finding::new("attack", Status::Pass, "no attack"));
                 Ok(())
