@@ -379,7 +379,7 @@ impl Engine {
 
 /// The last `n` lines of a text, on one line.
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
@@ -506,4 +506,29 @@ fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, St
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(PluginMeta { name: broker::truncate(info.name, 64), version: broker::truncate(info.version, 64), checks, capabilities })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_chain_is_kept_without_the_backtrace_and_bounded() {
+        // The shape wasmtime gives a failed lift: the cause, the guest's
+        // backtrace as a context, and the call that failed.
+        let e = wasmtime::Error::msg("invalid utf-8 sequence of 1 bytes from index 3")
+            .context("error while executing at wasm backtrace:\n    0: 0x1234 - plugin!emit\n    1: 0x5678 - plugin!evaluate")
+            .context("failed to lift the argument of `emit`");
+        assert_eq!(cause_chain(&e), "failed to lift the argument of `emit`: invalid utf-8 sequence of 1 bytes from index 3");
+        let other = wasmtime::Error::msg("list of 300000000 bytes exceeds the limit").context("failed to lift the argument of `emit`");
+        assert_ne!(cause_chain(&e), cause_chain(&other), "two causes read differently");
+        let long = wasmtime::Error::msg("x".repeat(100_000));
+        assert!(cause_chain(&long).len() < MAX_CAUSE_BYTES + 20);
+    }
+
+    #[test]
+    fn last_lines_joins_the_end_of_a_traceback() {
+        let tb = "Traceback (most recent call last):\n  File \"app.py\", line 3\n\nKeyError: 'spec'\n";
+        assert_eq!(last_lines(tb, 2), "File \"app.py\", line 3 | KeyError: 'spec'");
+    }
 }
