@@ -363,6 +363,7 @@ impl Engine {
         };
         let state = store.into_data();
         let broker = state.broker;
+        tracing::debug!(plugin = %plugin.name, "run took {duration:?} and {} bytes of the output budget", broker.output_bytes);
         let failure = broker.failure.clone().or(failure);
         let findings = settle(plugin, broker.findings, failure.as_deref(), node_name);
         RunResult {
