@@ -330,7 +330,7 @@ fn a_digest_mismatch_refuses_only_that_plugin() {
 fn a_plugin_built_for_another_wit_version_is_named_as_such() {
     // Same component, its imports renamed to a future contract version.
     let bytes = std::fs::read(xtask::component("pod-security")).unwrap();
-    let (from, to) = (b"rampart:plugin/".as_slice(), b"@0.1.0".as_slice());
+    let (from, to) = (b"rampart:plugin/".as_slice(), b"@0.2.0".as_slice());
     let mut out = bytes.clone();
     let mut i = 0;
     while i + from.len() < out.len() {

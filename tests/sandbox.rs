@@ -17,7 +17,7 @@ fn attack(settings: &[(&str, &str)], extra: &[&str], node_setup: impl FnOnce(&Pa
 
 fn attack_with(settings: &[(&str, &str)], grants: &[&str], extra: &[&str], node_setup: impl FnOnce(&Path)) -> (Run, Value) {
     let dir = tempfile::tempdir().unwrap();
-    let secret = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: dev}\ndata: {password: aHVudGVyMg==}\nstringData: {user: admin}\n";
+    let secret = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: dev}\ndata: {password: aHVudGVyMg==}\nstringData: {user: admin}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: cache, namespace: dev}\n";
     std::fs::write(dir.path().join("cluster.yaml"), format!("{SMALL_CLUSTER}{secret}")).unwrap();
     let node = dir.path().join("node");
     std::fs::create_dir_all(node.join("etc")).unwrap();
@@ -143,7 +143,7 @@ fn ungranted_kinds_and_paths_are_denied_and_counted() {
     let (_, report) = attack(&[("attack", "ungranted")], &[], |_| {});
     let f = &findings(&report, "hostile/attack")[0];
     assert_eq!(f["status"], "pass");
-    assert_eq!(f["evidence"]["secrets"], "1");
+    assert_eq!(f["evidence"]["secrets"], "2");
     assert!(f["evidence"]["pods"].as_str().unwrap().starts_with("denied: cluster.list:v1/Pod"), "{f}");
     assert!(f["evidence"]["outside-glob"].as_str().unwrap().starts_with("denied: node.read:/var/lib/kubelet/config.yaml"), "{f}");
     let hostile = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "hostile").unwrap();
@@ -397,4 +397,42 @@ fn a_pass_from_a_run_with_denied_calls_carries_a_note_in_every_format() {
     let text = scan("text");
     assert!(text.stdout.contains("note: plugin hostile had 2 host call(s) denied"), "{}", text.stdout);
     assert!(text.stdout.contains("Denied host calls: hostile 2"), "{}", text.stdout);
+}
+
+#[test]
+fn listings_page_as_the_api_server_pages_and_tokens_cannot_be_forged() {
+    let (_, report) = attack(&[("attack", "paging")], &[], |_| {});
+    let f = &findings(&report, "hostile/attack")[0];
+    let e = &f["evidence"];
+    assert_eq!(e["pages"], "2", "{f}");
+    assert_eq!(e["names"], "db,cache", "{f}");
+    // A token made up for another listing is refused, not followed.
+    assert!(e["forged"].as_str().unwrap().starts_with("invalid request: continue-token"), "{f}");
+    assert_eq!(e["unlimited"], "2 objects, token None", "{f}");
+    // Pods were never requested: paging changes nothing about grants.
+    assert!(e["pods"].as_str().unwrap().starts_with("denied: cluster.list:v1/Pod"), "{f}");
+}
+
+/// A registry of pod-security with `settings`, and a scan of the small
+/// cluster with it.
+fn scan_with_settings(settings: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cluster.yaml"), SMALL_CLUSTER).unwrap();
+    let pod_security = xtask::component("pod-security");
+    let reg =
+        registry(dir.path(), &[Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings }]);
+    run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("cluster.yaml")))
+}
+
+#[test]
+fn settings_a_plugin_does_not_declare_or_cannot_take_stop_the_scan() {
+    let ok = scan_with_settings(&[("host-ports.below", "1024")]);
+    assert_eq!(ok.code, 1, "the bad pod fails: {}", ok.stderr);
+    let typo = scan_with_settings(&[("host-port.below", "1024")]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(typo.stderr.contains("registry.toml: plugin pod-security has no setting `host-port.below`"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("did you mean `host-ports.below`?"), "{}", typo.stderr);
+    let bad = scan_with_settings(&[("host-ports.below", "a thousand")]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("setting `host-ports.below` = \"a thousand\" is not a integer"), "{}", bad.stderr);
 }

@@ -12,4 +12,4 @@ pub use rampart::plugin::types;
 
 /// The WIT package version this host speaks.
 pub const WIT_PACKAGE: &str = "rampart:plugin";
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";

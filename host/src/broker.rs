@@ -233,18 +233,62 @@ impl cluster::Host for Broker {
         kind: String,
         namespace: Option<String>,
     ) -> Result<Vec<cluster::Object>, types::AccessError> {
+        self.list(&api_version, &kind, namespace.as_deref(), 0, 0).map(|(objects, _)| objects)
+    }
+
+    fn list_objects_page(
+        &mut self,
+        api_version: String,
+        kind: String,
+        namespace: Option<String>,
+        limit: u32,
+        continue_token: Option<String>,
+    ) -> Result<cluster::ObjectPage, types::AccessError> {
+        let listing = page_key(&api_version, &kind, namespace.as_deref());
+        let offset = match continue_token {
+            None => 0,
+            Some(token) => token
+                .strip_prefix(&listing)
+                .and_then(|rest| rest.strip_prefix('#'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| types::AccessError::Invalid("continue-token is not one this run gave for this listing".into()))?,
+        };
+        let (objects, next) = self.list(&api_version, &kind, namespace.as_deref(), offset, limit as usize)?;
+        Ok(cluster::ObjectPage { objects, continue_token: next.map(|n| format!("{listing}#{n}")) })
+    }
+}
+
+/// What a continue token is bound to: one listing.
+fn page_key(api_version: &str, kind: &str, namespace: Option<&str>) -> String {
+    format!("{api_version}/{kind}/{}", namespace.unwrap_or("*"))
+}
+
+impl Broker {
+    /// Objects `offset..offset+limit` of a listing (`limit` 0: all), and
+    /// the offset of the next page when there is one.
+    fn list(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<cluster::Object>, Option<usize>), types::AccessError> {
         if api_version.is_empty() || kind.is_empty() {
             return Err(types::AccessError::Invalid("api-version and kind must not be empty".into()));
         }
-        if !self.grant.allows(Access::List { api_version: &api_version, kind: &kind }) {
+        if !self.grant.allows(Access::List { api_version, kind }) {
             return Err(self.deny(format!("cluster.list:{api_version}/{kind}")));
         }
         let Some(data) = self.cluster.clone() else {
             return Err(types::AccessError::Unavailable("this scan has no cluster source (give --manifests)".into()));
         };
         let reveal = self.grant.allows(Access::SecretValues);
-        let objects = data.list(&api_version, &kind, namespace.as_deref()).map_err(types::AccessError::Unavailable)?;
-        Ok(objects
+        let mut objects = data.list(api_version, kind, namespace).map_err(types::AccessError::Unavailable)?.skip(offset);
+        let take = if limit == 0 { usize::MAX } else { limit };
+        let page: Vec<cluster::Object> = objects
+            .by_ref()
+            .take(take)
             .map(|o| cluster::Object {
                 ref_: types::ObjectRef {
                     api_version: o.api_version.clone(),
@@ -258,7 +302,9 @@ impl cluster::Host for Broker {
                     _ => o.json.to_string(),
                 },
             })
-            .collect())
+            .collect();
+        let next = (objects.next().is_some()).then_some(offset + page.len());
+        Ok((page, next))
     }
 }
 
@@ -307,6 +353,10 @@ pub(crate) fn truncate(mut s: String, max: usize) -> String {
 }
 
 impl report::Host for Broker {
+    fn emit_batch(&mut self, findings: Vec<types::Finding>) -> Result<(), String> {
+        self.emit_all(findings)
+    }
+
     fn emit(&mut self, finding: types::Finding) -> Result<(), String> {
         if let Some(why) = &self.failure {
             return Err(format!("this run already failed ({why}); findings are no longer taken"));
@@ -370,6 +420,17 @@ impl report::Host for Broker {
             source,
             evidence,
         });
+        Ok(())
+    }
+}
+
+impl Broker {
+    /// Takes several findings, each as `emit` would; stops at the first
+    /// refusal.
+    pub fn emit_all(&mut self, findings: Vec<types::Finding>) -> Result<(), String> {
+        for f in findings {
+            report::Host::emit(self, f)?;
+        }
         Ok(())
     }
 }

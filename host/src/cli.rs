@@ -684,10 +684,24 @@ struct PluginListing {
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<String>,
     checks: Vec<report::CheckMeta>,
+    /// The settings the plugin reads: name, kind, what it does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    settings: Vec<SettingListing>,
     requested: Vec<String>,
     granted: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct SettingListing {
+    name: String,
+    kind: &'static str,
+    description: String,
+}
+
+fn setting_listings(meta: &crate::engine::PluginMeta) -> Vec<SettingListing> {
+    meta.settings.iter().map(|s| SettingListing { name: s.name.clone(), kind: s.kind.as_str(), description: s.description.clone() }).collect()
 }
 
 fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::Result<u8> {
@@ -702,6 +716,7 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
             version: None,
             digest: None,
             checks: Vec::new(),
+            settings: Vec::new(),
             requested: Vec::new(),
             granted: entry.grants.iter().map(ToString::to_string).collect(),
             error: None,
@@ -713,7 +728,12 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
                 listing.version = Some(p.meta.version.clone());
                 listing.digest = Some(p.digest.clone());
                 listing.checks = p.meta.checks.clone();
+                listing.settings = setting_listings(&p.meta);
                 listing.requested = p.meta.capabilities.iter().map(ToString::to_string).collect();
+                if let Err(e) = p.meta.check_settings(&entry.name, &entry.settings, &registry.path.display().to_string()) {
+                    failed = true;
+                    listing.error = Some(e);
+                }
             }
             Err(e) => {
                 failed = true;
@@ -769,6 +789,12 @@ fn describe_listing(l: &PluginListing) -> String {
     for c in &l.checks {
         out += &format!("    {:<34} {:<8} {}\n", c.id, c.severity.as_str(), c.title);
     }
+    if !l.settings.is_empty() {
+        out += "  settings:\n";
+        for s in &l.settings {
+            out += &format!("    {:<34} {:<8} {}\n", s.name, s.kind, s.description);
+        }
+    }
     out += "  requested capabilities:\n";
     for r in &l.requested {
         out += &format!("    {r}\n");
@@ -800,6 +826,7 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
         version: Some(plugin.meta.version.clone()),
         digest: Some(plugin.digest.clone()),
         checks: plugin.meta.checks.clone(),
+        settings: setting_listings(&plugin.meta),
         requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),
         granted: Vec::new(),
         error: None,

@@ -56,6 +56,11 @@ pub enum Error {
     Cluster { server: String, message: String },
 
     /// The Wasm engine could not be set up.
+    /// Settings a plugin does not declare, or values of the wrong kind;
+    /// each line names the file that gave them.
+    #[error("plugin settings:\n{0}")]
+    Settings(String),
+
     #[error("wasm engine: {0}")]
     Engine(String),
 

@@ -8,6 +8,7 @@
 //! - [`merge`] pools many reports into one (fleets)
 //! - [`profile`] holds benchmark profiles and turns findings into control verdicts
 //! - [`registry`] reads registry.toml
+//! - [`settings`] checks plugin settings against what each plugin declares
 //! - [`scan`] goes from inputs to a [`report::Report`]
 //! - [`bench`] times the engine's work (`rampart bench`)
 //! - [`cli`] is the `rampart` command line
@@ -24,6 +25,7 @@ pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod scan;
+pub mod settings;
 pub mod sources;
 
 pub use error::{Error, Result};

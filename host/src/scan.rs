@@ -212,6 +212,23 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             .map(|p| (p.name.as_str(), p.meta.checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()));
         profile.check_plugins(&installed, declared)?;
     }
+    // Settings name what a plugin reads: one it does not read, or a value
+    // it cannot take, would leave a check on its default unseen.
+    let mut problems = Vec::new();
+    for (entry, plugin) in entries.iter().zip(&loaded) {
+        let Ok(plugin) = plugin else { continue };
+        if let Err(e) = plugin.meta.check_settings(&entry.name, &entry.settings, &registry.path.display().to_string()) {
+            problems.push(e);
+        }
+        if let (Some(profile), Some(pairs)) = (&request.profile, profile_settings.get(&entry.name))
+            && let Err(e) = plugin.meta.check_settings(&entry.name, pairs, &profile.path.display().to_string())
+        {
+            problems.push(e);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Settings(problems.join("\n")));
+    }
     if let Some(options) = &request.live {
         let wanted = wanted(&entries, &loaded, &request.grants);
         let data = cluster_data.get_or_insert_with(ClusterData::default);

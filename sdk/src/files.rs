@@ -13,6 +13,23 @@ pub enum Rule {
     Owner { user: &'static str, group: &'static str },
 }
 
+/// The settings a set of file rules reads: each mode limit's key, once.
+pub fn mode_settings(rules: impl IntoIterator<Item = Rule>) -> Vec<crate::SettingInfo> {
+    let mut out: Vec<crate::SettingInfo> = Vec::new();
+    for rule in rules {
+        if let Rule::Mode { key, default } = rule
+            && !out.iter().any(|s| s.name == key)
+        {
+            out.push(crate::setting(
+                key,
+                crate::SettingKind::Mode,
+                &format!("the most permissive mode that passes (default {:04o})", default),
+            ));
+        }
+    }
+    out
+}
+
 /// Owned by root:root.
 pub const ROOT: Rule = Rule::Owner { user: "root", group: "root" };
 

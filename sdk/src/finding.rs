@@ -37,14 +37,18 @@ impl Finding {
     }
 }
 
-/// Where a plugin puts its findings. Inside the sandbox each finding is handed
-/// to the host at once; in native tests they are collected.
+/// Where a plugin puts its findings. Inside the sandbox they are handed to
+/// the host in batches as they come (the host caps them); in native tests
+/// they are collected.
 #[derive(Debug)]
 pub struct Findings {
     collected: Vec<Finding>,
     emit: bool,
     refused: Option<String>,
 }
+
+/// Findings handed to the host per call when emitting.
+const BATCH: usize = 256;
 
 impl Findings {
     /// A sink that collects findings (for native tests).
@@ -62,16 +66,25 @@ impl Findings {
         if self.refused.is_some() {
             return;
         }
-        if self.emit {
-            if let Err(why) = report::emit(&finding) {
-                self.refused = Some(why);
-            }
-        } else {
-            self.collected.push(finding);
+        self.collected.push(finding);
+        if self.emit && self.collected.len() >= BATCH {
+            self.flush();
         }
     }
 
-    /// The findings collected so far (empty when emitting).
+    /// Hands the findings held back to the host, in one call.
+    fn flush(&mut self) {
+        if self.collected.is_empty() || self.refused.is_some() {
+            return;
+        }
+        if let Err(why) = report::emit_batch(&self.collected) {
+            self.refused = Some(why);
+        }
+        self.collected.clear();
+    }
+
+    /// The findings collected so far (when emitting, those not yet handed
+    /// to the host).
     pub fn as_slice(&self) -> &[Finding] {
         &self.collected
     }
@@ -81,7 +94,10 @@ impl Findings {
         self.collected
     }
 
-    pub(crate) fn finish(self) -> Result<(), String> {
+    pub(crate) fn finish(mut self) -> Result<(), String> {
+        if self.emit {
+            self.flush();
+        }
         match self.refused {
             Some(why) => Err(why),
             None => Ok(()),

@@ -119,7 +119,30 @@ impl Component {
 
 /// The whole `describe` answer of a plugin that checks one component's flags.
 pub fn plugin_info(name: &str, version: &str, component: &Component, checks: &[FlagCheck]) -> crate::PluginInfo {
-    crate::PluginInfo { name: name.into(), version: version.into(), checks: check_infos(checks), capabilities: component.capabilities() }
+    crate::PluginInfo {
+        name: name.into(),
+        version: version.into(),
+        checks: check_infos(checks),
+        capabilities: component.capabilities(),
+        settings: settings(checks),
+    }
+}
+
+/// The settings flag checks read: `<check>.explicit` for every check, and
+/// `<check>.min` for each with a minimum.
+pub fn settings(checks: &[FlagCheck]) -> Vec<crate::SettingInfo> {
+    let mut out = Vec::new();
+    for c in checks {
+        out.push(crate::setting(
+            &format!("{}.explicit", c.id),
+            crate::SettingKind::Boolean,
+            "`true`: the flag must be given, even where the binary's default would pass",
+        ));
+        if c.all.iter().any(|cond| matches!(cond.expect, Expect::AtLeast(_))) {
+            out.push(crate::setting(&format!("{}.min", c.id), crate::SettingKind::Integer, "the smallest value that passes"));
+        }
+    }
+    out
 }
 
 /// The check descriptions for `describe`.

@@ -2,7 +2,7 @@
 //! implementation over the WIT imports.
 
 use crate::bindings::rampart::plugin::{cluster, log, node};
-use crate::{AccessError, FileStat, Level, Object};
+use crate::{AccessError, FileStat, Level, Object, ObjectPage};
 
 /// Everything a check may ask about the target. Inside the sandbox each call
 /// goes to the host broker, which checks the plugin's grant; in tests
@@ -11,6 +11,46 @@ pub trait Host {
     /// Objects of one kind (`api_version` is `v1` or `group/version`), in all
     /// namespaces (`None`) or one.
     fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError>;
+    /// One page of the same listing: at most `limit` objects (0: all) from
+    /// where `continue_token` says (`None`: the first). The default pages
+    /// over [`Host::list_objects`], for fakes.
+    fn list_objects_page(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        limit: u32,
+        continue_token: Option<&str>,
+    ) -> Result<ObjectPage, AccessError> {
+        let all = self.list_objects(api_version, kind, namespace)?;
+        let from = match continue_token {
+            None => 0,
+            Some(t) => t.parse::<usize>().map_err(|_| AccessError::Invalid(format!("bad continue token {t}")))?,
+        };
+        let to = if limit == 0 { all.len() } else { all.len().min(from.saturating_add(limit as usize)) };
+        let next = (to < all.len()).then(|| to.to_string());
+        Ok(ObjectPage { objects: all.into_iter().skip(from).take(to.saturating_sub(from)).collect(), continue_token: next })
+    }
+    /// Every object of a listing, `page` at a time: `each` sees one page,
+    /// so a plugin never holds a whole large kind in its memory.
+    fn for_each_page(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        page: u32,
+        each: &mut dyn FnMut(Vec<Object>),
+    ) -> Result<(), AccessError> {
+        let mut token: Option<String> = None;
+        loop {
+            let p = self.list_objects_page(api_version, kind, namespace, page, token.as_deref())?;
+            each(p.objects);
+            match p.continue_token {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
+    }
     /// A short name for the node being checked; empty when the run has no
     /// node (a run against the cluster alone).
     fn node_name(&self) -> String;
@@ -35,6 +75,16 @@ pub struct WasmHost;
 impl Host for WasmHost {
     fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Result<Vec<Object>, AccessError> {
         cluster::list_objects(api_version, kind, namespace)
+    }
+    fn list_objects_page(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        limit: u32,
+        continue_token: Option<&str>,
+    ) -> Result<ObjectPage, AccessError> {
+        cluster::list_objects_page(api_version, kind, namespace, limit, continue_token)
     }
     fn node_name(&self) -> String {
         node::name()

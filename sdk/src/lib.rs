@@ -45,10 +45,23 @@ pub mod bindings {
     });
 }
 
-pub use bindings::rampart::plugin::cluster::Object;
+pub use bindings::rampart::plugin::cluster::{Object, ObjectPage};
 pub use bindings::rampart::plugin::log::Level;
 pub use bindings::rampart::plugin::node::{FileStat, FileType};
-pub use bindings::rampart::plugin::types::{AccessError, Capability, CheckInfo, Finding, KindRef, ObjectRef, PluginInfo, Severity, Status};
+pub use bindings::rampart::plugin::types::{
+    AccessError, Capability, CheckInfo, Finding, KindRef, ObjectRef, PluginInfo, SettingInfo, SettingKind, Severity, Status,
+};
+
+/// A setting's declaration for [`PluginInfo::settings`].
+///
+/// ```
+/// use rampart_sdk::{setting, SettingKind};
+/// let s = setting("host-ports.below", SettingKind::Integer, "ports below this are privileged");
+/// assert_eq!(s.name, "host-ports.below");
+/// ```
+pub fn setting(name: &str, kind: SettingKind, description: &str) -> SettingInfo {
+    SettingInfo { name: name.to_string(), kind, description: description.to_string() }
+}
 pub use finding::{CheckInfoBuilder, Findings};
 pub use host::{Host, Settings, WasmHost};
 

@@ -106,7 +106,7 @@ pub fn registry(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
         text += &format!("[[plugin]]\nname = \"{name}\"\nsource = \"{}\"\ngrants = {:?}\n", source.display(), grants);
         if !settings.is_empty() {
             text += "settings = { ";
-            text += &settings.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ");
+            text += &settings.iter().map(|(k, v)| format!("{k:?} = {v:?}")).collect::<Vec<_>>().join(", ");
             text += " }\n";
         }
         text += "\n";

@@ -138,8 +138,8 @@ mod tests {
     #[test]
     fn the_contract_and_wasi_p2_link() {
         for ok in [
-            "rampart:plugin/report@0.1.0",
-            "rampart:plugin/types@0.1.0",
+            "rampart:plugin/report@0.2.0",
+            "rampart:plugin/types@0.2.0",
             "wasi:io/poll@0.2.0",
             "wasi:cli/stderr@0.2.6",
             "wasi:clocks/monotonic-clock@0.2.12",
@@ -154,8 +154,8 @@ mod tests {
             ("wasi:http/outgoing-handler@0.2.3", "not linked"),
             ("wasi:io/poll@0.3.0", "WASI 0.2.x"),
             ("wasi:io/poll", "WASI 0.2.x"),
-            ("rampart:plugin/report@0.0.9", "built for rampart:plugin@0.0.9"),
-            ("rampart:plugin/secrets@0.1.0", "no such interface"),
+            ("rampart:plugin/report@0.1.0", "built for rampart:plugin@0.1.0"),
+            ("rampart:plugin/secrets@0.2.0", "no such interface"),
             ("acme:evil/backdoor@1.0.0", "unknown to this host"),
             ("exit", "bare function"),
         ] {

@@ -29,6 +29,7 @@ use crate::broker::{self, Broker, OutputLimits, RunInputs};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
+use crate::settings::{SettingDecl, SettingKind};
 
 /// How often the epoch advances; deadlines are measured in these ticks.
 const TICK: Duration = Duration::from_millis(5);
@@ -66,9 +67,17 @@ pub struct PluginMeta {
     pub version: String,
     pub checks: Vec<CheckMeta>,
     pub capabilities: Vec<Capability>,
+    /// The settings the plugin reads.
+    pub settings: Vec<SettingDecl>,
 }
 
 impl PluginMeta {
+    /// Checks settings from `origin` against what the plugin declares.
+    pub fn check_settings(&self, plugin: &str, given: &[(String, String)], origin: &str) -> std::result::Result<(), String> {
+        let checks: Vec<String> = self.checks.iter().map(|c| c.id.clone()).collect();
+        crate::settings::check(plugin, &self.settings, &checks, given, origin)
+    }
+
     /// Whether the plugin reads nodes, and so runs once per node.
     pub fn reads_nodes(&self) -> bool {
         self.capabilities.iter().any(Capability::is_node)
@@ -462,8 +471,37 @@ fn cause_chain(e: &wasmtime::Error) -> String {
 
 const MAX_CHECKS: usize = 1000;
 const MAX_CAPABILITIES: usize = 256;
+const MAX_SETTINGS: usize = 256;
 
 fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, String> {
+    if info.settings.len() > MAX_SETTINGS {
+        return Err(format!("declares {} settings; the limit is {MAX_SETTINGS}", info.settings.len()));
+    }
+    let mut settings: Vec<SettingDecl> = Vec::new();
+    for s in info.settings {
+        let key = s.name.strip_prefix("*.").unwrap_or(&s.name);
+        if key.is_empty()
+            || s.name.len() > 200
+            || !key.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.' || ch == '_')
+        {
+            return Err(format!(
+                "setting name `{}` must be 1-200 of a-z, 0-9, `-`, `.`, `_` (or `*.` and those)",
+                s.name.chars().take(200).collect::<String>()
+            ));
+        }
+        if settings.iter().any(|k| k.name == s.name) {
+            return Err(format!("declares setting `{}` twice", s.name));
+        }
+        let kind = match s.kind {
+            types::SettingKind::Text => SettingKind::Text,
+            types::SettingKind::Boolean => SettingKind::Boolean,
+            types::SettingKind::Integer => SettingKind::Integer,
+            types::SettingKind::Mode => SettingKind::Mode,
+            types::SettingKind::Duration => SettingKind::Duration,
+            types::SettingKind::List => SettingKind::List,
+        };
+        settings.push(SettingDecl { name: s.name, kind, description: broker::truncate(s.description, 1024) });
+    }
     if info.checks.len() > MAX_CHECKS || info.capabilities.len() > MAX_CAPABILITIES {
         return Err(format!(
             "declares {} checks and {} capabilities; the limits are {MAX_CHECKS} and {MAX_CAPABILITIES}",
@@ -506,7 +544,7 @@ fn meta_from_info(info: types::PluginInfo) -> std::result::Result<PluginMeta, St
             Capability::parse(&text).map_err(|e| broker::truncate(format!("requests an invalid capability: {e}"), 1024))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(PluginMeta { name: broker::truncate(info.name, 64), version: broker::truncate(info.version, 64), checks, capabilities })
+    Ok(PluginMeta { name: broker::truncate(info.name, 64), version: broker::truncate(info.version, 64), checks, capabilities, settings })
 }
 
 #[cfg(test)]

@@ -348,7 +348,13 @@ impl Plugin for ApiServer {
         capabilities.push(Capability::NodeRead("/etc/kubernetes/*.yaml".into()));
         capabilities.push(Capability::NodeRead("/etc/kubernetes/audit/*".into()));
         capabilities.push(Capability::NodeRead("/etc/kubernetes/enc/*".into()));
-        PluginInfo { name: "apiserver".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        PluginInfo {
+            name: "apiserver".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks,
+            capabilities,
+            settings: rampart_sdk::flags::settings(CHECKS),
+        }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

@@ -249,7 +249,13 @@ impl Plugin for ControlPlaneFiles {
             Capability::NodeProcess("kube-controller-manager".into()),
             Capability::NodeProcess("kube-scheduler".into()),
         ];
-        PluginInfo { name: "control-plane-files".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        PluginInfo {
+            name: "control-plane-files".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks,
+            capabilities,
+            settings: rampart_sdk::files::mode_settings(CHECKS.iter().map(|c| c.rule)),
+        }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

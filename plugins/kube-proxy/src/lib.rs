@@ -103,7 +103,13 @@ impl Plugin for KubeProxy {
             Capability::NodeStat("/**".into()),
             Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "ConfigMap".into() }),
         ];
-        PluginInfo { name: "kube-proxy".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        PluginInfo {
+            name: "kube-proxy".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks,
+            capabilities,
+            settings: rampart_sdk::files::mode_settings([Rule::Mode { key: "kubeconfig-mode", default: 0o600 }]),
+        }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

@@ -6,7 +6,9 @@
 
 use rampart_sdk::files::{ROOT, Rule, judge};
 use rampart_sdk::kubelet::{Field, KubeletConfig, Setting, go_duration};
-use rampart_sdk::{AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
+use rampart_sdk::{
+    AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, SettingKind, Settings, Severity, Status, setting,
+};
 
 pub struct Kubelet;
 
@@ -325,7 +327,27 @@ impl Plugin for Kubelet {
             // kubelet's flags and config say; the operator grants the places.
             Capability::NodeStat("/**".into()),
         ];
-        PluginInfo { name: "kubelet".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        let mut settings = rampart_sdk::files::mode_settings(FILE_CHECKS.iter().map(|c| c.rule));
+        for c in CONFIG_CHECKS {
+            settings.push(setting(
+                &format!("{}.config-only", c.id),
+                SettingKind::Boolean,
+                "`true`: a value given by command-line flag fails; the profile wants it in the config file",
+            ));
+            settings.push(setting(
+                &format!("{}.explicit", c.id),
+                SettingKind::Boolean,
+                "`true`: the value as written is judged, and an unset one fails, whatever the kubelet's default",
+            ));
+            if let Want::DurationAtLeast(default) = c.want {
+                settings.push(setting(
+                    &format!("{}.min", c.id),
+                    SettingKind::Duration,
+                    &format!("the shortest duration that passes (default {default})"),
+                ));
+            }
+        }
+        PluginInfo { name: "kubelet".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities, settings }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use rampart_sdk::workload::WORKLOAD_KINDS;
 use rampart_sdk::{
-    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, SettingKind, Settings,
+    Severity, Status, setting,
 };
 use serde_json::Value;
 
@@ -111,7 +112,15 @@ impl Plugin for Namespaces {
             kind(ADMISSION, "ValidatingAdmissionPolicy"),
         ];
         capabilities.extend(WORKLOAD_KINDS.iter().chain(DEFAULT_KINDS).map(|(v, k)| kind(v, k)));
-        PluginInfo { name: "namespaces".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        let settings = vec![
+            setting(
+                "reserved-namespaces.names",
+                SettingKind::List,
+                "namespaces workloads must not use (default default,kube-public,kube-node-lease)",
+            ),
+            setting("platform-namespaces.components", SettingKind::List, "namespaces of platform components allowed beside kube-system"),
+        ];
+        PluginInfo { name: "namespaces".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities, settings }
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {

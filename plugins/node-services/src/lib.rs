@@ -40,7 +40,7 @@ impl Plugin for NodeServices {
             Capability::NodeStat(SYSTEMD.into()),
         ];
         capabilities.extend(WANTS.iter().map(|w| Capability::NodeStat(format!("{w}/*"))));
-        PluginInfo { name: "node-services".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities }
+        PluginInfo { name: "node-services".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities, settings: Vec::new() }
     }
 
     fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {

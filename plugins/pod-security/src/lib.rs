@@ -8,7 +8,8 @@
 
 use rampart_sdk::workload::{Container, PodSpec, WORKLOAD_KINDS, pod_spec};
 use rampart_sdk::{
-    Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+    Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, SettingKind, Settings,
+    Severity, Status, setting,
 };
 use serde_json::Value;
 
@@ -471,6 +472,11 @@ impl Plugin for PodSecurity {
                 .chain(&[("v1", "ServiceAccount")])
                 .map(|(v, k)| Capability::ClusterList(KindRef { api_version: v.to_string(), kind: k.to_string() }))
                 .collect(),
+            settings: vec![
+                setting("allowed-capabilities", SettingKind::List, "capabilities containers may add (NET_BIND_SERVICE, ...)"),
+                setting("host-ports.below", SettingKind::Integer, "host ports below this number fail (default: every host port fails)"),
+                setting("host-ports.exempt-namespaces", SettingKind::List, "namespaces whose host ports are not judged"),
+            ],
         }
     }
 

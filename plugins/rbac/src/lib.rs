@@ -362,6 +362,7 @@ impl Plugin for Rbac {
                 kind(RBAC, "ClusterRoleBinding"),
                 kind("v1", "ServiceAccount"),
             ],
+            settings: Vec::new(),
         }
     }
 

@@ -21,6 +21,10 @@ impl Plugin for Hostile {
                 Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "Secret".into() }),
                 Capability::ClusterSecretValues,
             ],
+            settings: vec![
+                rampart_sdk::setting("attack", rampart_sdk::SettingKind::Text, "which attack to make"),
+                rampart_sdk::setting("paths", rampart_sdk::SettingKind::List, "node paths the escape attack tries"),
+            ],
         }
     }
 
@@ -139,6 +143,30 @@ impl Plugin for Hostile {
                 Ok(())
             }
             "silent" => Ok(()),
+            "paging" => {
+                // Every secret a page of one at a time, then a forged token.
+                let (mut pages, mut names) = (0, Vec::new());
+                host.for_each_page("v1", "Secret", None, 1, &mut |page| {
+                    pages += 1;
+                    names.extend(page.into_iter().map(|o| o.ref_.name));
+                })
+                .map_err(|e| e.reason())?;
+                let forged = match host.list_objects_page("v1", "Secret", None, 1, Some("v1/ConfigMap/*#0")) {
+                    Ok(p) => format!("accepted: {} objects", p.objects.len()),
+                    Err(e) => e.reason(),
+                };
+                let all = host.list_objects_page("v1", "Secret", None, 0, None).map_err(|e| e.reason())?;
+                let pods = host.list_objects_page("v1", "Pod", None, 1, None).map(|p| p.objects.len().to_string()).unwrap_or_else(|e| e.reason());
+                out.push(
+                    Finding::new("attack", Status::Pass, "paged through the secrets")
+                        .with("pages", pages.to_string())
+                        .with("names", names.join(","))
+                        .with("forged", forged)
+                        .with("unlimited", format!("{} objects, token {:?}", all.objects.len(), all.continue_token))
+                        .with("pods", pods),
+                );
+                Ok(())
+            }
             "sleep" => {
                 // A blocking WASI clock wait: no Wasm runs while it waits.
                 std::thread::sleep(std::time::Duration::from_secs(60));

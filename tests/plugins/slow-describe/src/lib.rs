@@ -14,6 +14,7 @@ impl Plugin for SlowDescribe {
             version: "0.0.1".into(),
             checks: vec![CheckInfoBuilder::new("never", "Never described in time").build()],
             capabilities: Vec::new(),
+            settings: Vec::new(),
         }
     }
 
