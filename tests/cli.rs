@@ -23,7 +23,7 @@ fn demo_json() -> &'static Value {
 #[test]
 fn demo_report_has_the_contract_fields() {
     let report = demo_json();
-    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["schema_version"], "2.0");
     let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, xtask::PLUGINS, "every built-in plugin, in registry order");
     for p in report["plugins"].as_array().unwrap() {
@@ -202,7 +202,7 @@ fn output_file_and_fail_on_threshold() {
     assert_eq!(r.code, 0, "no check is critical, so nothing fails at that level: {}", r.stderr);
     assert!(r.stdout.is_empty());
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["schema_version"], "2.0");
     assert_eq!(demo_scan(&["--format", "json", "--fail-on", "high"]).code, 1, "privileged is high");
 }
 
@@ -896,8 +896,9 @@ fn merged_reports_equal_one_scan_of_everything() {
 #[test]
 fn static_pod_manifests_given_to_manifests_are_judged() {
     let manifests = root().join("examples/demo/nodes/cp-1/etc/kubernetes/manifests");
-    let r =
-        run(rampart().args(["scan", "--format", "json", "--plugin", "apiserver", "--plugin", "scheduler", "--manifests"]).arg(&manifests));
+    let r = run(rampart()
+        .args(["scan", "--format", "json", "--passes", "full", "--plugin", "apiserver", "--plugin", "scheduler", "--manifests"])
+        .arg(&manifests));
     let report = r.json();
     let token = findings(&report, "apiserver/token-auth-file");
     assert_eq!(token.len(), 1, "{token:?}");
@@ -1088,4 +1089,54 @@ fn a_binding_to_the_default_service_account_binds_the_one_every_namespace_has() 
         .collect();
     assert!(fails.contains(&"shop/default".to_string()), "the implied account is bound and mounts its token: {}", report["findings"]);
     assert!(findings(&report, "rbac/default-service-accounts").iter().all(|f| f["status"] != "not-applicable"));
+}
+
+/// A compact report (the default) groups the passes on objects; `--passes
+/// full` lists them; both hold the same verdicts, and `merge` reads both
+/// (and reports of schema 1.0) to the same profile.
+#[test]
+fn compact_and_full_reports_hold_the_same_verdicts_and_merge_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let (compact, full) = (dir.path().join("compact.json"), dir.path().join("full.json"));
+    demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "-o", compact.to_str().unwrap()]);
+    demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "--passes", "full", "-o", full.to_str().unwrap()]);
+    let read = |p: &std::path::Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let (c, f) = (read(&compact), read(&full));
+    assert!(!c["passes"].as_array().unwrap().is_empty(), "the demo has passing pods");
+    assert!(f.get("passes").is_none());
+    assert_eq!(c["summary"], f["summary"], "the summary counts every finding either way");
+    let passes_in_findings =
+        |r: &Value| r["findings"].as_array().unwrap().iter().filter(|x| x["status"] == "pass" && x.get("object").is_some()).count();
+    assert_eq!(passes_in_findings(&c), 0);
+    assert!(passes_in_findings(&f) > 0);
+    // Controls point at their findings instead of copying them.
+    let control = |r: &Value, id: &str| r["profiles"][0]["controls"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap().clone();
+    let c522 = control(&c, "5.2.2");
+    assert!(c522.get("findings").is_none() && c522["summary"]["fail"].as_u64().unwrap() > 0, "{c522}");
+    for i in c522["finding_indices"].as_array().unwrap() {
+        assert_eq!(c["findings"][i.as_u64().unwrap() as usize]["check"], "pod-security/privileged");
+    }
+    assert!(std::fs::metadata(&compact).unwrap().len() < std::fs::metadata(&full).unwrap().len());
+    // A 1.0 report: the full form under the old version.
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, std::fs::read_to_string(&full).unwrap().replacen("\"schema_version\": \"2.0\"", "\"schema_version\": \"1.0\"", 1))
+        .unwrap();
+    let statuses = |r: &Value| -> Vec<(String, String)> {
+        r["profiles"][0]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["id"].as_str().unwrap().into(), x["status"].as_str().unwrap().into()))
+            .collect()
+    };
+    let mut merged = Vec::new();
+    for input in [&compact, &full, &old] {
+        let r = run(rampart().args(["merge", "--format", "json"]).arg(input));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        merged.push(r.json());
+    }
+    assert_eq!(statuses(&merged[0]), statuses(&f), "merging a compact report gives the scan's verdicts");
+    assert_eq!(statuses(&merged[1]), statuses(&f));
+    assert_eq!(statuses(&merged[2]), statuses(&f));
+    assert_eq!(merged[0]["summary"], f["summary"]);
 }

@@ -366,7 +366,12 @@ fn a_pass_from_a_run_with_denied_calls_carries_a_note_in_every_format() {
     let hostile = xtask::component("hostile");
     let reg = registry(
         dir.path(),
-        &[Entry { name: "hostile", source: &hostile, grants: &["node.read:/etc/**", "cluster.list:*"], settings: &[("attack", "ungranted")] }],
+        &[Entry {
+            name: "hostile",
+            source: &hostile,
+            grants: &["node.read:/etc/**", "cluster.list:*"],
+            settings: &[("attack", "ungranted")],
+        }],
     );
     let profile = dir.path().join("p.toml");
     std::fs::write(
@@ -419,8 +424,7 @@ fn scan_with_settings(settings: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cluster.yaml"), SMALL_CLUSTER).unwrap();
     let pod_security = xtask::component("pod-security");
-    let reg =
-        registry(dir.path(), &[Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings }]);
+    let reg = registry(dir.path(), &[Entry { name: "pod-security", source: &pod_security, grants: POD_SECURITY_GRANTS, settings }]);
     run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("cluster.yaml")))
 }
 

@@ -390,7 +390,9 @@ impl report::Host for Broker {
             + check.len()
             + message.len()
             + path.as_ref().map_or(0, String::len)
-            + object.as_ref().map_or(0, |o| o.api_version.len() + o.kind.len() + o.namespace.as_ref().map_or(0, String::len) + o.name.len())
+            + object
+                .as_ref()
+                .map_or(0, |o| o.api_version.len() + o.kind.len() + o.namespace.as_ref().map_or(0, String::len) + o.name.len())
             + evidence.iter().map(|(k, v)| EVIDENCE_OVERHEAD + k.len() + v.len()).sum::<usize>();
         if !self.charge(size) {
             return Err(self.failure.clone().unwrap_or_default());

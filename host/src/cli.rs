@@ -323,6 +323,12 @@ struct ReportArgs {
     /// succeed); input errors still exit 2.
     #[arg(long)]
     soft_fail: bool,
+
+    /// How a JSON report records passing findings: `compact` groups their
+    /// subjects by check (no message or evidence), `full` keeps one record
+    /// per finding.
+    #[arg(long, value_enum, default_value_t = report::passes::Passes::Compact)]
+    passes: report::passes::Passes,
 }
 
 impl ReportArgs {
@@ -534,7 +540,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
-            finish(&report, &args.report)
+            finish(report, &args.report)
         }
         Command::Snapshot(command) => {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
@@ -604,31 +610,38 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     let request = args.target.request(grants, profile)?;
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
-    finish(&report, &args.report)
+    finish(report, &args.report)
 }
 
 /// Writes a report and maps it to the exit code.
-fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
+fn finish(mut report: report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
     let (output, fail_on) = (args.output.as_deref(), args.fail_on);
+    // Judged on every finding, before passes are grouped.
+    let failed = report.fails_at(fail_on);
     match args.format {
         // Streamed: a large cluster's report is tens of MB.
-        ReportFormat::Json => stream_output(output, |w| {
-            serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?,
+        ReportFormat::Json => {
+            if args.passes == report::passes::Passes::Compact {
+                report::passes::compact(&mut report);
+            }
+            stream_output(output, |w| {
+                serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")
+            })?
+        }
         ReportFormat::Text => {
             let text =
-                report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+                report::render_text(&report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
             write_output(output, &text)?
         }
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
-            let asset = checklist::Asset::of(report, args.asset.as_deref());
+            let asset = checklist::Asset::of(&report, args.asset.as_deref());
             let text = match args.format {
                 ReportFormat::Ckl => checklist::ckl(&report.profiles, &asset),
                 ReportFormat::Cklb => checklist::cklb(&report.profiles, &asset),
                 // The report carries no time of its own: the results are
                 // recorded now, right after the scan (or the merge).
-                _ => xccdf::xccdf(report, &asset, std::time::SystemTime::now()),
+                _ => xccdf::xccdf(&report, &asset, std::time::SystemTime::now()),
             };
             write_output(output, &text.context(args.format.flag())?)?
         }
@@ -641,7 +654,7 @@ fn finish(report: &report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
         }
         return Ok(EXIT_USAGE);
     }
-    Ok(if report.fails_at(fail_on) && !args.soft_fail { EXIT_FAILURES } else { EXIT_OK })
+    Ok(if failed && !args.soft_fail { EXIT_FAILURES } else { EXIT_OK })
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
@@ -701,7 +714,10 @@ struct SettingListing {
 }
 
 fn setting_listings(meta: &crate::engine::PluginMeta) -> Vec<SettingListing> {
-    meta.settings.iter().map(|s| SettingListing { name: s.name.clone(), kind: s.kind.as_str(), description: s.description.clone() }).collect()
+    meta.settings
+        .iter()
+        .map(|s| SettingListing { name: s.name.clone(), kind: s.kind.as_str(), description: s.description.clone() })
+        .collect()
 }
 
 fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::Result<u8> {

@@ -40,11 +40,13 @@ pub fn read(path: &Path) -> Result<Input> {
         _ => bad(format!("not JSON: {e}")),
     })?;
     let version = head.schema_version.as_str().unwrap_or("");
-    if version.split('.').next() != SCHEMA_VERSION.split('.').next() {
-        return Err(bad(format!("schema_version {version:?} is not {SCHEMA_VERSION} (or compatible)")));
+    // 1.x: every finding in `findings`; 2.x: passes may be grouped.
+    if !matches!(version.split('.').next(), Some("1" | "2")) || version.split('.').count() != 2 {
+        return Err(bad(format!("schema_version {version:?} is not one this rampart reads (1.x or {SCHEMA_VERSION})")));
     }
     let profiles = head.profiles.into_iter().map(|p| p.id).collect();
-    let report: Report = serde_json::from_str(&text).map_err(|e| bad(format!("not a rampart report: {e}")))?;
+    let mut report: Report = serde_json::from_str(&text).map_err(|e| bad(format!("not a rampart report: {e}")))?;
+    crate::report::passes::expand(&mut report).map_err(bad)?;
     check_consistent(&report).map_err(bad)?;
     Ok(Input { path: path.to_path_buf(), report, profiles })
 }
@@ -300,6 +302,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
         targets,
         plugins,
         findings,
+        passes: Vec::new(),
         summary,
         profiles,
         errors,

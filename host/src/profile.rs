@@ -336,6 +336,10 @@ pub struct ControlResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u8>,
     pub checks: Vec<String>,
+    /// Checks whose findings help a reviewer of this control without
+    /// deciding it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assisting: Vec<String>,
     /// Why the status is what it is, when the findings alone do not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -354,6 +358,16 @@ pub struct ControlResult {
     /// The verdict of this control's findings on each node, for fleets.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_node: BTreeMap<String, Status>,
+    /// Its findings counted by status (compact reports, where `findings`
+    /// is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// Compact reports: where this control's findings are in the report's
+    /// `findings` (its passes are in `passes`, by check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub finding_indices: Vec<usize>,
+    /// Full reports: the findings this control stands on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
 }
 
@@ -506,6 +520,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             severity: c.severity,
             level: c.level,
             checks: c.checks.clone(),
+            assisting: c.assisting.clone(),
             reason,
             notes,
             guidance: c.guidance.clone(),
@@ -513,6 +528,8 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             stig_id: c.stig_id.clone(),
             ccis: c.ccis.clone(),
             by_node,
+            summary: None,
+            finding_indices: Vec::new(),
             findings: mine.into_iter().chain(findings.iter().filter(|f| c.assisting.contains(&f.check))).cloned().collect(),
         });
     }
@@ -675,7 +692,11 @@ limit = "0600"
     fn a_control_that_cannot_apply_is_not_applicable_with_its_reason_and_takes_no_checks() {
         let text = PROFILE.replace("title = \"not implemented\"", "title = \"gone\"\nnot_applicable = \"the flag was removed in 1.19\"");
         let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
-        let r = evaluate(&p, &[finding("a/x", Status::Fail)], &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() });
+        let r = evaluate(
+            &p,
+            &[finding("a/x", Status::Fail)],
+            &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() },
+        );
         let c = r.controls.iter().find(|c| c.id == "1.3").unwrap();
         assert_eq!((c.status, c.reason.as_deref()), (Status::NotApplicable, Some("the flag was removed in 1.19")));
         assert_eq!(r.score, Some(0.0), "1.1 fails, 1.3 is not counted");

@@ -395,6 +395,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         targets,
         plugins: reports,
         findings,
+        passes: Vec::new(),
         summary,
         profiles,
         errors,

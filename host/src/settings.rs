@@ -95,23 +95,16 @@ pub struct SettingDecl {
 /// The declaration a key falls under, given the plugin's check ids.
 pub fn declaration<'a>(declared: &'a [SettingDecl], checks: &[String], key: &str) -> Option<&'a SettingDecl> {
     declared.iter().find(|d| match d.name.strip_prefix("*.") {
-        Some(suffix) => key
-            .strip_suffix(suffix)
-            .and_then(|head| head.strip_suffix('.'))
-            .is_some_and(|check| checks.iter().any(|c| c == check)),
+        Some(suffix) => {
+            key.strip_suffix(suffix).and_then(|head| head.strip_suffix('.')).is_some_and(|check| checks.iter().any(|c| c == check))
+        }
         None => d.name == key,
     })
 }
 
 /// Checks settings from one place (`origin`: a registry or profile file)
 /// against a plugin's declarations; every problem, each on its own line.
-pub fn check(
-    plugin: &str,
-    declared: &[SettingDecl],
-    checks: &[String],
-    given: &[(String, String)],
-    origin: &str,
-) -> Result<(), String> {
+pub fn check(plugin: &str, declared: &[SettingDecl], checks: &[String], given: &[(String, String)], origin: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     for (key, value) in given {
         match declaration(declared, checks, key) {
@@ -143,12 +136,7 @@ fn closest(declared: &[SettingDecl], checks: &[String], key: &str) -> Option<Str
             None => candidates.push(d.name.clone()),
         }
     }
-    candidates
-        .into_iter()
-        .map(|c| (distance(&c, key), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 5))
-        .min()
-        .map(|(_, c)| c)
+    candidates.into_iter().map(|c| (distance(&c, key), c)).filter(|(d, c)| *d <= 3.max(c.len() / 5)).min().map(|(_, c)| c)
 }
 
 /// Levenshtein distance over characters.

@@ -53,9 +53,56 @@ pub struct Run {
 }
 
 impl Run {
+    /// The JSON on stdout; a report's grouped passes are put back among
+    /// its findings (subjects only, no message or evidence), so tests see
+    /// every verdict whatever `--passes` was.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        let mut v: Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr));
+        expand_passes(&mut v);
+        v
+    }
+}
+
+/// A compact report's `passes` as findings.
+pub fn expand_passes(report: &mut Value) {
+    let groups = report.get_mut("passes").map(Value::take).unwrap_or(Value::Null);
+    let Some(findings) = report.get_mut("findings").and_then(Value::as_array_mut) else { return };
+    for g in groups.as_array().into_iter().flatten() {
+        for o in g["objects"].as_array().into_iter().flatten() {
+            let o = o.as_str().unwrap();
+            let mut object = serde_json::json!({"api_version": g["api_version"], "kind": g["kind"]});
+            match o.split_once('/') {
+                Some((ns, name)) => {
+                    object["namespace"] = ns.into();
+                    object["name"] = name.into();
+                }
+                None => object["name"] = o.into(),
+            }
+            let mut f = serde_json::json!({"check": g["check"], "status": "pass", "message": "", "object": object, "evidence": {}});
+            if !g["node"].is_null() {
+                f["node"] = g["node"].clone();
+            }
+            findings.push(f);
+        }
+    }
+    // Each control's findings, as a full report has them: the ones it
+    // points at, and the passes of its checks.
+    let all = findings.clone();
+    for p in report["profiles"].as_array_mut().into_iter().flatten() {
+        for c in p["controls"].as_array_mut().into_iter().flatten() {
+            // A compact report's controls carry their counts instead of
+            // their findings.
+            if c.get("summary").is_none() {
+                continue;
+            }
+            let indices = c.get("finding_indices").and_then(Value::as_array).cloned().unwrap_or_default();
+            let checks: Vec<Value> =
+                c["checks"].as_array().into_iter().flatten().chain(c["assisting"].as_array().into_iter().flatten()).cloned().collect();
+            let mut mine: Vec<Value> = indices.iter().map(|i| all[i.as_u64().unwrap() as usize].clone()).collect();
+            mine.extend(all.iter().filter(|f| f["status"] == "pass" && f["message"] == "" && checks.contains(&f["check"])).cloned());
+            c["findings"] = Value::Array(mine);
+        }
     }
 }
 

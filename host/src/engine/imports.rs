@@ -15,10 +15,7 @@ const WASI: &[(&str, &[&str])] = &[
     ("clocks", &["monotonic-clock", "wall-clock"]),
     ("random", &["random", "insecure", "insecure-seed"]),
     ("filesystem", &["types", "preopens"]),
-    (
-        "sockets",
-        &["network", "instance-network", "ip-name-lookup", "tcp", "tcp-create-socket", "udp", "udp-create-socket"],
-    ),
+    ("sockets", &["network", "instance-network", "ip-name-lookup", "tcp", "tcp-create-socket", "udp", "udp-create-socket"]),
     (
         "cli",
         &[

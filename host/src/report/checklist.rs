@@ -1147,6 +1147,7 @@ stig_id = "CNTR-K8-000050"
             },
             plugins: Vec::new(),
             findings: Vec::new(),
+            passes: Vec::new(),
             summary: Summary::default(),
             profiles: Vec::new(),
             errors: Vec::new(),

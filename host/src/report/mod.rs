@@ -3,6 +3,7 @@
 //! results.
 
 pub mod checklist;
+pub mod passes;
 mod text;
 pub mod xccdf;
 
@@ -12,8 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use text::{render as render_text, terminal_safe};
 
-/// Bumped on any change a consumer of the JSON could notice.
-pub const SCHEMA_VERSION: &str = "1.0";
+/// Bumped on any change a consumer of the JSON could notice. 2.0: passing
+/// findings are grouped under `passes` unless `--passes full`, and controls
+/// point at their findings (`finding_indices`) instead of copying them.
+pub const SCHEMA_VERSION: &str = "2.0";
 
 /// A verdict. Serialized as `pass`, `fail`, `warn`, `not-applicable`, `error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -325,7 +328,13 @@ pub struct Report {
     pub tool: Tool,
     pub targets: Targets,
     pub plugins: Vec<PluginReport>,
+    /// Every finding, or, in a compact report, every finding but the
+    /// passing ones, which are in `passes`.
     pub findings: Vec<Finding>,
+    /// The passing subjects of a compact report, grouped by check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passes: Vec<passes::PassGroup>,
+    /// Counts every finding, passes included.
     pub summary: Summary,
     /// Benchmark verdicts, when the scan assessed a profile. Not read back:
     /// `rampart merge` recomputes them from the merged findings.

@@ -318,7 +318,8 @@ fn render_plugins(report: &Report, color: bool) -> String {
         out,
         "\nSummary: {}{}",
         if report.findings.is_empty() { "no findings".to_string() } else { counts(&report.summary) },
-        denied_calls(report).map_or(String::new(), |d| format!("; denied host calls: {d} (their verdicts may rest on incomplete evidence)"))
+        denied_calls(report)
+            .map_or(String::new(), |d| format!("; denied host calls: {d} (their verdicts may rest on incomplete evidence)"))
     );
     out
 }

@@ -89,7 +89,13 @@ impl Plugin for ClusterInventory {
             .collect();
         capabilities.push(Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "Node".into() }));
         capabilities.push(Capability::ClusterList(KindRef { api_version: "v1".into(), kind: "ConfigMap".into() }));
-        PluginInfo { name: "cluster-inventory".into(), version: env!("CARGO_PKG_VERSION").into(), checks, capabilities, settings: Vec::new() }
+        PluginInfo {
+            name: "cluster-inventory".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            checks,
+            capabilities,
+            settings: Vec::new(),
+        }
     }
 
     fn evaluate(host: &dyn Host, _settings: &Settings, out: &mut Findings) -> Result<(), String> {

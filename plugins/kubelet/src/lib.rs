@@ -7,7 +7,8 @@
 use rampart_sdk::files::{ROOT, Rule, judge};
 use rampart_sdk::kubelet::{Field, KubeletConfig, Setting, go_duration};
 use rampart_sdk::{
-    AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, SettingKind, Settings, Severity, Status, setting,
+    AccessError, Capability, CheckInfoBuilder, Finding, Findings, Host, Plugin, PluginInfo, SettingKind, Settings, Severity, Status,
+    setting,
 };
 
 pub struct Kubelet;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use rampart_sdk::workload::WORKLOAD_KINDS;
 use rampart_sdk::{
-    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, SettingKind, Settings,
-    Severity, Status, setting,
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, SettingKind, Settings, Severity,
+    Status, setting,
 };
 use serde_json::Value;
 

@@ -156,7 +156,8 @@ impl Plugin for Hostile {
                     Err(e) => e.reason(),
                 };
                 let all = host.list_objects_page("v1", "Secret", None, 0, None).map_err(|e| e.reason())?;
-                let pods = host.list_objects_page("v1", "Pod", None, 1, None).map(|p| p.objects.len().to_string()).unwrap_or_else(|e| e.reason());
+                let pods =
+                    host.list_objects_page("v1", "Pod", None, 1, None).map(|p| p.objects.len().to_string()).unwrap_or_else(|e| e.reason());
                 out.push(
                     Finding::new("attack", Status::Pass, "paged through the secrets")
                         .with("pages", pages.to_string())

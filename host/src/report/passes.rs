@@ -1,0 +1,222 @@
+//! Compact reports: every passing finding about a cluster object is still
+//! recorded, but as the object's name in a group per check (and kind),
+//! without message or evidence. A large cluster's passes are most of its
+//! findings, one per object per check, and nobody reads them one by one:
+//! what a reader needs of such a pass is *which objects* passed. Passes
+//! about node files and whole targets stay in full: they grow with nodes,
+//! not with the cluster, and their evidence (a file's mode and owner, a
+//! setting and where it came from) is what an auditor reads in a
+//! checklist. `--passes full` keeps one record per finding.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Evidence, Finding, ObjectRef, Report, Severity, Status};
+
+/// How a JSON report records passing findings (`--passes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Passes {
+    /// Passes about cluster objects grouped by check under `passes`,
+    /// object names only.
+    #[default]
+    Compact,
+    /// Every passing finding in `findings`, with message and evidence.
+    Full,
+}
+
+/// The objects of one kind that passed one check (on one node, for the
+/// rare object finding made on a node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassGroup {
+    /// `plugin/check`.
+    pub check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub api_version: String,
+    pub kind: String,
+    /// `namespace/name`, or `name` when cluster-scoped (Kubernetes names
+    /// contain no `/`).
+    pub objects: Vec<String>,
+}
+
+type GroupKey = (String, Option<String>, String, String);
+
+/// Moves every passing finding of `report` into pass groups, in the order
+/// the findings came; controls then point at the findings that stay.
+pub fn compact(report: &mut Report) {
+    let findings = std::mem::take(&mut report.findings);
+    let mut kept = Vec::new();
+    let mut groups: Vec<PassGroup> = Vec::new();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    for f in findings {
+        let Some(o) = f.object.as_ref().filter(|_| f.status == Status::Pass) else {
+            kept.push(f);
+            continue;
+        };
+        let key: GroupKey = (f.check.clone(), f.node.clone(), o.api_version.clone(), o.kind.clone());
+        let at = *index.entry(key).or_insert_with(|| {
+            groups.push(PassGroup {
+                check: f.check.clone(),
+                node: f.node.clone(),
+                api_version: o.api_version.clone(),
+                kind: o.kind.clone(),
+                objects: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[at].objects.push(match &o.namespace {
+            Some(ns) => format!("{ns}/{}", o.name),
+            None => o.name.clone(),
+        });
+    }
+    for p in &mut report.profiles {
+        for c in &mut p.controls {
+            let checks: Vec<&str> = c.checks.iter().chain(&c.assisting).map(String::as_str).collect();
+            c.summary = Some(super::Summary::of(&c.findings));
+            c.finding_indices = kept.iter().enumerate().filter(|(_, f)| checks.contains(&f.check.as_str())).map(|(i, _)| i).collect();
+            c.findings = Vec::new();
+        }
+    }
+    report.findings = kept;
+    report.passes = groups;
+}
+
+/// Puts the passes of a compact report back among its findings (without
+/// message or evidence), so a merge judges them like any other. The
+/// severity is the check's, from the report's plugin entries.
+pub fn expand(report: &mut Report) -> Result<(), String> {
+    let severity: HashMap<String, Severity> =
+        report.plugins.iter().flat_map(|p| p.checks.iter().map(move |c| (format!("{}/{}", p.name, c.id), c.severity))).collect();
+    for g in std::mem::take(&mut report.passes) {
+        let sev =
+            *severity.get(&g.check).ok_or_else(|| format!("passes name check {}, which no plugin of the report declares", g.check))?;
+        for o in &g.objects {
+            let (namespace, name) = match o.split_once('/') {
+                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                None => (None, o.clone()),
+            };
+            if name.is_empty() || name.contains('/') || namespace.as_deref() == Some("") {
+                return Err(format!("passes of {}: {o:?} is not namespace/name or name", g.check));
+            }
+            report.findings.push(Finding {
+                check: g.check.clone(),
+                status: Status::Pass,
+                severity: sev,
+                message: String::new(),
+                object: Some(ObjectRef { api_version: g.api_version.clone(), kind: g.kind.clone(), namespace, name }),
+                path: None,
+                node: g.node.clone(),
+                source: None,
+                evidence: Evidence::default(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Capabilities, CheckMeta, PluginReport, Summary, Targets, Tool};
+
+    fn finding(check: &str, status: Status, object: Option<(&str, Option<&str>)>, path: Option<&str>, node: Option<&str>) -> Finding {
+        Finding {
+            check: check.into(),
+            status,
+            severity: Severity::High,
+            message: "m".into(),
+            object: object.map(|(name, ns)| ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: ns.map(Into::into),
+                name: name.into(),
+            }),
+            path: path.map(Into::into),
+            node: node.map(Into::into),
+            source: Some("a.yaml#1".into()),
+            evidence: Evidence::default(),
+        }
+    }
+
+    fn report(findings: Vec<Finding>) -> Report {
+        let check = |id: &str| CheckMeta {
+            id: id.into(),
+            title: String::new(),
+            description: String::new(),
+            remediation: String::new(),
+            severity: Severity::High,
+            tags: Vec::new(),
+        };
+        Report {
+            schema_version: crate::report::SCHEMA_VERSION.into(),
+            tool: Tool { name: "rampart".into(), version: "0".into() },
+            targets: Targets::default(),
+            plugins: vec![PluginReport {
+                name: "p".into(),
+                version: "1".into(),
+                digest: String::new(),
+                source: String::new(),
+                checks: vec![check("a"), check("b")],
+                capabilities: Capabilities::default(),
+                runs: Vec::new(),
+                settings: None,
+                error: None,
+            }],
+            summary: Summary::of(&findings),
+            findings,
+            passes: Vec::new(),
+            profiles: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn passes_are_grouped_and_come_back_as_the_same_subjects() {
+        let findings = vec![
+            finding("p/a", Status::Pass, Some(("web", Some("dev"))), None, None),
+            finding("p/a", Status::Fail, Some(("db", Some("dev"))), None, None),
+            finding("p/a", Status::Pass, Some(("ns-x", None)), None, None),
+            finding("p/b", Status::Pass, None, Some("/etc/kubernetes/admin.conf"), Some("cp-1")),
+            finding("p/b", Status::Pass, None, None, Some("cp-1")),
+        ];
+        let mut r = report(findings.clone());
+        compact(&mut r);
+        assert_eq!(r.findings.len(), 3, "the failure and the node passes stay in full");
+        assert_eq!(r.passes.len(), 1);
+        assert_eq!(r.passes[0].objects, ["dev/web", "ns-x"]);
+        let json = serde_json::to_string(&r).unwrap();
+        let mut back: Report = serde_json::from_str(&json).unwrap();
+        expand(&mut back).unwrap();
+        assert_eq!(Summary::of(&back.findings), Summary::of(&findings));
+        let subjects = |fs: &[Finding]| {
+            let mut s: Vec<(String, Status, Option<ObjectRef>, Option<String>, Option<String>)> =
+                fs.iter().map(|f| (f.check.clone(), f.status, f.object.clone(), f.path.clone(), f.node.clone())).collect();
+            s.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            s
+        };
+        assert_eq!(subjects(&back.findings), subjects(&findings));
+    }
+
+    #[test]
+    fn a_tampered_pass_group_is_refused() {
+        let mut r = report(Vec::new());
+        r.passes.push(PassGroup {
+            check: "p/zzz".into(),
+            node: None,
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            objects: vec!["x".into()],
+        });
+        assert!(expand(&mut r).unwrap_err().contains("no plugin of the report declares"));
+        let mut r = report(Vec::new());
+        r.passes.push(PassGroup {
+            check: "p/a".into(),
+            node: None,
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            objects: vec!["a/b/c".into()],
+        });
+        assert!(expand(&mut r).unwrap_err().contains("not namespace/name"));
+    }
+}
