@@ -48,22 +48,26 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct EngineFlags {
-    /// Wall-time limit of one plugin run, in seconds.
-    #[arg(long, global = true, default_value_t = 10.0)]
-    timeout: f64,
+    /// Wall-time limit of one plugin run, in seconds [default: 10, plus
+    /// 0.2 ms per cluster object the plugin may list].
+    #[arg(long, global = true)]
+    timeout: Option<f64>,
 
     /// Memory limit of one plugin run, in MiB (all linear memories).
     #[arg(long, global = true, default_value_t = 256)]
     memory_mib: usize,
 
-    /// Most findings one plugin run may emit before it is stopped as `error`.
-    #[arg(long, global = true, default_value_t = 1_000_000)]
-    max_findings: usize,
+    /// Most findings one plugin run may emit before it is stopped as
+    /// `error` [default: 1,000,000, plus 64 per cluster object the plugin
+    /// may list].
+    #[arg(long, global = true)]
+    max_findings: Option<usize>,
 
     /// Bytes of output (findings, evidence, logs) the host keeps for one
-    /// plugin run, in MiB; past it the run is stopped as `error`.
-    #[arg(long, global = true, default_value_t = 256)]
-    max_output_mib: usize,
+    /// plugin run, in MiB; past it the run is stopped as `error` [default:
+    /// 256, plus 16 KiB per cluster object the plugin may list].
+    #[arg(long, global = true)]
+    max_output_mib: Option<usize>,
 
     /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/rampart].
     #[arg(long, global = true, env = "RAMPART_CACHE_DIR")]
@@ -472,29 +476,36 @@ pub(crate) fn say(line: &str) {
 }
 
 fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
-    if !(flags.timeout > 0.0 && flags.timeout <= 3600.0) {
-        bail!("--timeout {}: must be between 0 and 3600 seconds", flags.timeout);
+    let defaults = EngineConfig::default();
+    let timeout = flags.timeout.unwrap_or(defaults.timeout.as_secs_f64());
+    if !(timeout > 0.0 && timeout <= 3600.0) {
+        bail!("--timeout {timeout}: must be between 0 and 3600 seconds");
     }
     if flags.memory_mib == 0 || flags.memory_mib > 64 * 1024 {
         bail!("--memory-mib {}: must be between 1 and 65536", flags.memory_mib);
     }
-    if flags.max_output_mib == 0 || flags.max_output_mib > 64 * 1024 {
-        bail!("--max-output-mib {}: must be between 1 and 65536", flags.max_output_mib);
+    let max_output_mib = flags.max_output_mib.unwrap_or(defaults.output.max_output_bytes / (1024 * 1024));
+    if max_output_mib == 0 || max_output_mib > 64 * 1024 {
+        bail!("--max-output-mib {max_output_mib}: must be between 1 and 65536");
     }
-    if flags.max_findings == 0 {
+    let max_findings = flags.max_findings.unwrap_or(defaults.output.max_findings);
+    if max_findings == 0 {
         bail!("--max-findings 0: a run must be allowed at least one finding");
     }
     let cache_dir = if flags.no_cache { None } else { flags.cache_dir.clone().or_else(default_cache_dir) };
-    let timeout = Duration::from_secs_f64(flags.timeout);
+    let timeout = Duration::from_secs_f64(timeout);
     Ok(Engine::new(EngineConfig {
         timeout,
         host_call_timeout: timeout.min(Duration::from_secs(5)),
         memory_bytes: flags.memory_mib * 1024 * 1024,
         cache_dir,
-        output: crate::broker::OutputLimits {
-            max_findings: flags.max_findings,
-            max_output_bytes: flags.max_output_mib * 1024 * 1024,
-            ..Default::default()
+        output: crate::broker::OutputLimits { max_findings, max_output_bytes: max_output_mib * 1024 * 1024, ..Default::default() },
+        // A limit the operator set is the limit; a default grows with the
+        // cluster.
+        scale: crate::engine::Scaling {
+            timeout: flags.timeout.is_none(),
+            findings: flags.max_findings.is_none(),
+            output: flags.max_output_mib.is_none(),
         },
     })?)
 }

@@ -75,6 +75,8 @@ struct Job {
     target: Target,
     inputs: RunInputs,
     settings: Vec<(String, String)>,
+    /// Its limits, grown with the objects it may list.
+    limits: crate::engine::RunLimits,
 }
 
 /// The plugins of the registry that the request selects, or an error
@@ -296,7 +298,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             };
             let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
             let settings = settings_of(entry, &profile_settings);
-            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings });
+            let objects = cluster.as_ref().map_or(0, |c| {
+                c.count_where(|api_version, kind| grant.allows(crate::grants::Access::List { api_version, kind }))
+            });
+            let limits = engine.config().limits_for(objects);
+            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings, limits });
         }
         reports.push(PluginReport {
             name: plugin.name.clone(),
@@ -331,7 +337,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                         i
                     };
                     let Some(job) = jobs.get(i) else { break };
-                    let result = engine.run(&job.plugin, job.inputs.clone(), &job.settings);
+                    let result = engine.run_with(&job.plugin, job.inputs.clone(), &job.settings, job.limits);
                     *results[i].lock().expect("result slot") = Some(result);
                 }
             });

@@ -46,6 +46,50 @@ pub struct EngineConfig {
     pub output: OutputLimits,
     /// Where compiled components are kept; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// Which limits grow with the objects a run may list (those the
+    /// operator left at their defaults).
+    pub scale: Scaling,
+}
+
+/// Limits that grow with the input, so that the largest cluster Kubernetes
+/// supports does not hit a default meant for an ordinary one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scaling {
+    pub timeout: bool,
+    pub findings: bool,
+    pub output: bool,
+}
+
+/// What each object a run may list adds to a scaled limit: generous
+/// multiples of what the built-in plugins use (pod-security: about 18
+/// findings, 6 KB of output and well under 0.1 ms per pod).
+const TIMEOUT_PER_OBJECT: Duration = Duration::from_micros(200);
+const FINDINGS_PER_OBJECT: usize = 64;
+const OUTPUT_PER_OBJECT: usize = 16 * 1024;
+
+/// The limits of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    pub timeout: Duration,
+    pub output: OutputLimits,
+}
+
+impl EngineConfig {
+    /// The limits of a run that may list `objects` cluster objects: the
+    /// configured ones, plus a share per object for those that scale.
+    pub fn limits_for(&self, objects: usize) -> RunLimits {
+        let mut limits = RunLimits { timeout: self.timeout, output: self.output };
+        if self.scale.timeout {
+            limits.timeout += TIMEOUT_PER_OBJECT.saturating_mul(objects.min(u32::MAX as usize) as u32);
+        }
+        if self.scale.findings {
+            limits.output.max_findings = limits.output.max_findings.saturating_add(objects.saturating_mul(FINDINGS_PER_OBJECT));
+        }
+        if self.scale.output {
+            limits.output.max_output_bytes = limits.output.max_output_bytes.saturating_add(objects.saturating_mul(OUTPUT_PER_OBJECT));
+        }
+        limits
+    }
 }
 
 impl Default for EngineConfig {
@@ -56,6 +100,7 @@ impl Default for EngineConfig {
             memory_bytes: 256 * 1024 * 1024,
             output: OutputLimits::default(),
             cache_dir: None,
+            scale: Scaling::default(),
         }
     }
 }
@@ -344,7 +389,7 @@ impl Engine {
             control.call_describe(&mut store).await
         });
         let info = info.map_err(|e| {
-            let mut why = format!("describe failed: {}", explain_trap(&e, &store, &self.config, start.elapsed()));
+            let mut why = format!("describe failed: {}", explain_trap(&e, &store, &self.config, self.config.timeout, start.elapsed()));
             if let Some(tail) = store.data().console.stderr.text() {
                 why.push_str(&format!("; its stderr ends: {}", last_lines(&tail, 5)));
             }
@@ -353,12 +398,18 @@ impl Engine {
         meta_from_info(info)
     }
 
-    /// Runs a plugin's `evaluate` once against the inputs, in a fresh store.
+    /// Runs a plugin's `evaluate` once against the inputs, in a fresh
+    /// store, with the configured limits.
     pub fn run(&self, plugin: &Plugin, inputs: RunInputs, settings: &[(String, String)]) -> RunResult {
+        self.run_with(plugin, inputs, settings, self.config.limits_for(0))
+    }
+
+    /// Runs a plugin's `evaluate` once with these limits.
+    pub fn run_with(&self, plugin: &Plugin, inputs: RunInputs, settings: &[(String, String)], limits: RunLimits) -> RunResult {
         let start = Instant::now();
-        let deadline = start + self.config.timeout;
+        let deadline = start + limits.timeout;
         let node_name = inputs.node.as_ref().map(|n| n.name().to_string());
-        let broker = Broker::new(&plugin.name, inputs, deadline, self.config.host_call_timeout, self.config.output);
+        let broker = Broker::new(&plugin.name, inputs, deadline, self.config.host_call_timeout, limits.output);
         let mut store = self.store(broker, deadline);
         let outcome = Self::drive(deadline, async {
             let control = plugin.pre.instantiate_async(&mut store).await?;
@@ -366,7 +417,7 @@ impl Engine {
         });
         let duration = start.elapsed();
         let failure = match &outcome {
-            Err(e) => Some(explain_trap(e, &store, &self.config, duration)),
+            Err(e) => Some(explain_trap(e, &store, &self.config, limits.timeout, duration)),
             Ok(Err(msg)) => Some(format!("plugin reported an error: {}", broker::truncate(msg.clone(), 4096))),
             Ok(Ok(())) => None,
         };
@@ -425,7 +476,7 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
 const MAX_CAUSE_BYTES: usize = 2048;
 
 /// Words for why a call into the plugin failed.
-fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig, elapsed: Duration) -> String {
+fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig, timeout: Duration, elapsed: Duration) -> String {
     let data = store.data();
     if data.limiter.hit {
         return format!(
@@ -441,7 +492,7 @@ fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineCon
         Some(Trap::Interrupt) => format!(
             "timed out after {:.1}s (the limit is {}s; raise it with --timeout)",
             elapsed.as_secs_f64(),
-            config.timeout.as_secs_f64()
+            (timeout.as_secs_f64() * 1000.0).round() / 1000.0
         ),
         Some(Trap::StackOverflow) => "stack overflow".to_string(),
         Some(trap) => format!("trapped: {trap}"),
@@ -563,6 +614,24 @@ mod tests {
         assert_ne!(cause_chain(&e), cause_chain(&other), "two causes read differently");
         let long = wasmtime::Error::msg("x".repeat(100_000));
         assert!(cause_chain(&long).len() < MAX_CAUSE_BYTES + 20);
+    }
+
+    #[test]
+    fn limits_left_at_their_defaults_grow_with_the_objects_a_run_may_list() {
+        let fixed = EngineConfig::default();
+        assert_eq!(fixed.limits_for(150_000).timeout, Duration::from_secs(10), "a limit the operator set stays");
+        let scaled = EngineConfig { scale: Scaling { timeout: true, findings: true, output: true }, ..EngineConfig::default() };
+        let small = scaled.limits_for(0);
+        assert_eq!((small.timeout, small.output.max_findings), (Duration::from_secs(10), 1_000_000));
+        // The largest cluster Kubernetes supports: 150,000 pods.
+        let large = scaled.limits_for(150_000);
+        assert_eq!(large.timeout, Duration::from_secs(40));
+        assert_eq!(large.output.max_findings, 1_000_000 + 150_000 * 64);
+        assert_eq!(large.output.max_output_bytes, 256 * 1024 * 1024 + 150_000 * 16 * 1024);
+        // Only what scales: output, not the memory of the plugin itself.
+        let some = EngineConfig { scale: Scaling { timeout: false, findings: true, output: false }, ..EngineConfig::default() };
+        let l = some.limits_for(10);
+        assert_eq!((l.timeout, l.output.max_findings, l.output.max_output_bytes), (Duration::from_secs(10), 1_000_640, 256 * 1024 * 1024));
     }
 
     #[test]

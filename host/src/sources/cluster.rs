@@ -253,6 +253,11 @@ impl ClusterData {
         self.len() == 0
     }
 
+    /// How many objects are of kinds `listable(api_version, kind)` allows.
+    pub fn count_where(&self, listable: impl Fn(&str, &str) -> bool) -> usize {
+        self.by_kind.iter().filter(|((v, k), _)| listable(v, k)).map(|(_, objs)| objs.len()).sum()
+    }
+
     /// Object counts by kind, sorted, for the report.
     pub fn kinds(&self) -> Vec<(String, usize)> {
         let mut kinds: Vec<_> = self.by_kind.iter().map(|((v, k), objs)| (format!("{v}/{k}"), objs.len())).collect();
