@@ -1140,3 +1140,72 @@ fn compact_and_full_reports_hold_the_same_verdicts_and_merge_alike() {
     assert_eq!(statuses(&merged[2]), statuses(&f));
     assert_eq!(merged[0]["summary"], f["summary"]);
 }
+
+/// `--profile` twice: both profiles in one report, each with the verdicts
+/// of its own scan; plugins the profiles configure alike run once.
+#[test]
+fn two_profiles_in_one_scan_give_each_profiles_own_verdicts() {
+    let statuses = |r: &Value, id: &str| -> Vec<(String, String)> {
+        let p = r["profiles"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("profile {id}"));
+        p["controls"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().into(), c["status"].as_str().unwrap().into())).collect()
+    };
+    let cis = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json"]).json();
+    let stig = demo_scan(&["--profile", "k8s-stig-v2r6", "--format", "json"]).json();
+    let both = demo_scan(&["--profile", "cis-k8s-1.12", "--profile", "k8s-stig-v2r6", "--format", "json"]);
+    assert_eq!(both.code, 1, "{}", both.stderr);
+    let both = both.json();
+    assert_eq!(both["profiles"].as_array().unwrap().len(), 2);
+    assert_eq!(statuses(&both, "cis-k8s-1.12"), statuses(&cis, "cis-k8s-1.12"));
+    assert_eq!(statuses(&both, "k8s-stig-v2r6"), statuses(&stig, "k8s-stig-v2r6"));
+    assert_eq!(both["profiles"][0]["score"], cis["profiles"][0]["score"]);
+    assert_eq!(both["profiles"][1]["score"], stig["profiles"][0]["score"]);
+    // The STIG sets kubelet thresholds CIS does not: kubelet ran once per
+    // profile, each entry and its findings tagged; rbac, configured by
+    // neither, ran once for both.
+    let entries =
+        |name: &str| -> Vec<Value> { both["plugins"].as_array().unwrap().iter().filter(|p| p["name"] == name).cloned().collect() };
+    let kubelet = entries("kubelet");
+    assert_eq!(kubelet.len(), 2, "{kubelet:?}");
+    assert_eq!(kubelet[0]["profiles"], serde_json::json!(["cis-k8s-1.12"]));
+    assert_eq!(kubelet[1]["profiles"], serde_json::json!(["k8s-stig-v2r6"]));
+    let rbac = entries("rbac");
+    assert_eq!(rbac.len(), 1);
+    assert!(rbac[0].get("profiles").is_none());
+    assert!(findings(&both, "kubelet/anonymous-auth").iter().all(|f| f["profiles"].as_array().is_some_and(|p| p.len() == 1)));
+    assert!(findings(&both, "rbac/secret-access").iter().all(|f| f.get("profiles").is_none()));
+    // A checklist from such a scan is the STIG's.
+    let ckl = demo_scan(&["--profile", "cis-k8s-1.12", "--profile", "k8s-stig-v2r6", "--format", "ckl"]);
+    let stig_ckl = demo_scan(&["--profile", "k8s-stig-v2r6", "--format", "ckl"]);
+    assert_eq!(ckl.code, 1, "{}", ckl.stderr);
+    assert_eq!(ckl.stdout, stig_ckl.stdout);
+    // And merging the two-profile report gives both profiles back.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("both.json");
+    demo_scan(&["--profile", "cis-k8s-1.12", "--profile", "k8s-stig-v2r6", "--format", "json", "-o", file.to_str().unwrap()]);
+    let merged = run(rampart().args(["merge", "--format", "json"]).arg(&file));
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    let merged = merged.json();
+    assert_eq!(statuses(&merged, "cis-k8s-1.12"), statuses(&cis, "cis-k8s-1.12"));
+    assert_eq!(statuses(&merged, "k8s-stig-v2r6"), statuses(&stig, "k8s-stig-v2r6"));
+}
+
+/// `--jobs` bounds the runs at once; the report does not depend on it.
+#[test]
+fn the_report_is_the_same_whatever_the_number_of_jobs() {
+    let scrub = |r: &Run| -> Value {
+        let mut v: Value = serde_json::from_str(&r.stdout).unwrap();
+        for p in v["plugins"].as_array_mut().unwrap() {
+            for run in p["runs"].as_array_mut().unwrap() {
+                run["duration_ms"] = Value::Null;
+            }
+        }
+        v
+    };
+    let one = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "--jobs", "1"]);
+    let four = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "--jobs", "4"]);
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert_eq!(scrub(&one), scrub(&four));
+    let zero = demo_scan(&["--jobs", "0"]);
+    assert_eq!(zero.code, 2);
+    assert!(zero.stderr.contains("--jobs"), "{}", zero.stderr);
+}

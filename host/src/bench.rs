@@ -100,7 +100,7 @@ pub fn run(
             assert!(r.failure.is_none(), "{:?}", r.failure);
         }));
     }
-    let with_profile = request.profile.as_ref().map_or(String::new(), |p| format!(" with profile {}", p.id));
+    let with_profile = request.profiles.first().map_or(String::new(), |p| format!(" with profile {}", p.id));
     rows.push(measure(format!("whole scan{with_profile}, cold (new engine, nothing cached)"), cold_runs, || {
         let engine = Engine::new(EngineConfig { cache_dir: None, ..base.clone() }).expect("engine");
         scan::scan(&engine, registry, request).expect("scan");

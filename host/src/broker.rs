@@ -421,6 +421,7 @@ impl report::Host for Broker {
             node: self.node.as_ref().map(|n| n.name().to_string()),
             source,
             evidence,
+            profiles: Vec::new(),
         });
         Ok(())
     }

@@ -161,7 +161,7 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn request(self, grants: Vec<Capability>, profile: Option<Profile>) -> anyhow::Result<ScanRequest> {
+    fn request(self, grants: Vec<Capability>, profiles: Vec<Profile>) -> anyhow::Result<ScanRequest> {
         let live = self.live.options();
         if self.manifests.is_empty() && self.node.is_empty() && self.snapshot.is_empty() && live.is_none() {
             bail!(
@@ -178,7 +178,7 @@ impl TargetArgs {
             snapshots: self.snapshot,
             plugins: self.plugin,
             grants,
-            profile,
+            profiles,
             live,
             max_manifest_bytes: Some(self.max_manifest_mib * 1024 * 1024),
             ..ScanRequest::default()
@@ -262,9 +262,15 @@ struct ScanArgs {
     grant: Vec<String>,
 
     /// Assess a benchmark profile (e.g. cis-k8s-1.12): runs the plugins its
-    /// controls need and reports a verdict per control and a score.
+    /// controls need and reports a verdict per control and a score. Repeat
+    /// it to assess several profiles in one scan (inputs read once, each
+    /// plugin run once per distinct set of settings).
     #[arg(long, value_name = "ID")]
-    profile: Option<String>,
+    profile: Vec<String>,
+
+    /// Plugin runs at once [default: the cores available].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 
     #[command(flatten)]
     report: ReportArgs,
@@ -565,7 +571,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let registry = Registry::load(&registry_path(cli.registry)?)?;
             let engine = engine(&cli.engine)?;
             let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
-            let request = args.target.request(Vec::new(), profile)?;
+            let request = args.target.request(Vec::new(), profile.into_iter().collect())?;
             let rows = crate::bench::run(engine.config(), &registry, &request, args.baseline.as_deref(), args.iterations)?;
             let text = match args.format {
                 Format::Json => {
@@ -608,17 +614,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
     let registry = Registry::load(&registry_path(registry)?)?;
-    let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
+    let mut profiles: Vec<Profile> = Vec::new();
+    for id in &args.profile {
+        if profiles.iter().any(|p| &p.id == id) {
+            bail!("--profile {id} is given twice");
+        }
+        profiles.push(registry.profile(id)?);
+    }
     args.report.check()?;
     // A checklist needs a STIG profile: say so before scanning anything.
     if args.report.format.is_checklist() {
-        let fit = match &profile {
+        let fit = match profiles.iter().find(|p| p.checklist.is_some()).or(profiles.first()) {
             None => Err(crate::Error::ChecklistWithoutProfile),
             Some(p) => checklist::check_profile(&p.id, p.checklist.as_ref()),
         };
         fit.context(args.report.format.flag())?;
     }
-    let request = args.target.request(grants, profile)?;
+    let mut request = args.target.request(grants, profiles)?;
+    request.jobs = args.jobs.map(usize::from);
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
     finish(report, &args.report)
@@ -646,6 +659,11 @@ fn finish(mut report: report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
             write_output(output, &text)?
         }
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
+            // A scan of several profiles writes the checklist of its STIG
+            // ones (a CIS profile has no checklist identity).
+            if report.profiles.iter().any(|p| p.checklist.is_some()) {
+                report.profiles.retain(|p| p.checklist.is_some());
+            }
             let asset = checklist::Asset::of(&report, args.asset.as_deref());
             let text = match args.format {
                 ReportFormat::Ckl => checklist::ckl(&report.profiles, &asset),
@@ -947,7 +965,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
             let recorder = Arc::new(Recorder::new(Arc::new(node), Some(id.clone())));
             let view: Arc<dyn NodeView> = recorder.clone();
             let engine = engine(flags)?;
-            let request = ScanRequest { node_views: vec![view], profile: Some(profile), ..ScanRequest::default() };
+            let request = ScanRequest { node_views: vec![view], profiles: vec![profile], ..ScanRequest::default() };
             let report = scan::scan(&engine, registry, &request)?;
             for e in &report.errors {
                 say(&format!("error: {}", report::terminal_safe(e)));
@@ -983,7 +1001,7 @@ fn snapshot_command(flags: &EngineFlags, registry: &Registry, command: SnapshotC
                         Wanted::Everything
                     } else {
                         let profile = profile.as_deref().map(|id| registry.profile(id)).transpose()?;
-                        let request = ScanRequest { profile, plugins: plugin, ..ScanRequest::default() };
+                        let request = ScanRequest { profiles: profile.into_iter().collect(), plugins: plugin, ..ScanRequest::default() };
                         scan::cluster_kinds(&engine(flags)?, registry, &request)?
                     };
                     live::fetch(&options, &wanted, &mut data)?;

@@ -111,7 +111,9 @@ fn check_same_judgement(inputs: &[Input]) -> Result<()> {
             Some(_) => {}
         }
     }
-    let mut settings: Vec<(&str, &Path, &std::collections::BTreeMap<String, String>)> = Vec::new();
+    // A plugin of a several-profile scan appears once per settings set,
+    // each tagged with its profiles: those are compared as one.
+    let mut settings: Vec<((&str, &[String]), &Path, &std::collections::BTreeMap<String, String>)> = Vec::new();
     for input in inputs {
         for p in &input.report.plugins {
             let Some(mine) = &p.settings else {
@@ -131,8 +133,9 @@ fn check_same_judgement(inputs: &[Input]) -> Result<()> {
                 }
                 continue;
             };
-            match settings.iter().find(|(name, _, _)| *name == p.name) {
-                None => settings.push((&p.name, &input.path, mine)),
+            let key = (p.name.as_str(), p.profiles.as_slice());
+            match settings.iter().find(|(k, _, _)| *k == key) {
+                None => settings.push((key, &input.path, mine)),
                 Some((_, other_path, other)) if *other != mine => {
                     let keys: std::collections::BTreeSet<&String> = mine.keys().chain(other.keys()).collect();
                     let differ: Vec<String> = keys
@@ -175,7 +178,7 @@ fn finding_key(f: &crate::report::Finding) -> String {
 fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
     use std::collections::BTreeMap;
     // (plugin, node) → (the report, its findings there).
-    let mut seen: BTreeMap<(String, String), (&Path, Vec<String>)> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, Vec<String>, String), (&Path, Vec<String>)> = BTreeMap::new();
     for input in inputs {
         for p in &input.report.plugins {
             for run in p.runs.iter().filter(|r| r.outcome != Outcome::Skipped) {
@@ -185,13 +188,14 @@ fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
                     .report
                     .findings
                     .iter()
-                    .filter(|f| f.node.as_deref() == Some(node) && f.check.starts_with(&prefix))
+                    .filter(|f| f.node.as_deref() == Some(node) && f.check.starts_with(&prefix) && f.profiles == p.profiles)
                     .map(finding_key)
                     .collect();
                 mine.sort();
-                match seen.get(&(p.name.clone(), node.to_string())) {
+                let key = (p.name.clone(), p.profiles.clone(), node.to_string());
+                match seen.get(&key) {
                     None => {
-                        seen.insert((p.name.clone(), node.to_string()), (&input.path, mine));
+                        seen.insert(key, (&input.path, mine));
                     }
                     Some((other, theirs)) if *theirs != mine => {
                         return Err(Error::NodeName {
@@ -243,7 +247,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
             }
         }
         for p in report.plugins {
-            match plugins.iter_mut().find(|q| q.name == p.name) {
+            match plugins.iter_mut().find(|q| q.name == p.name && q.profiles == p.profiles) {
                 None => plugins.push(p),
                 Some(q) => {
                     if q.digest != p.digest && !p.digest.is_empty() && !q.digest.is_empty() {
@@ -290,7 +294,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
     let mut profiles = Vec::new();
     for id in profile_ids {
         let profile = registry.profile(&id)?;
-        let coverage = Coverage::of(&plugins);
+        let coverage = Coverage::for_profile(&plugins, &id);
         let mut result = profile::evaluate(&profile, &findings, &coverage);
         result.version_note = profile.version_note(targets.kubernetes_version.as_deref());
         profiles.push(result);

@@ -293,6 +293,14 @@ impl Coverage {
     /// Which plugins ran, from the plugin entries of a report: a plugin
     /// that did not load, or whose every run was skipped, is skipped with
     /// the reason.
+    /// The coverage of one profile in a report of several: only the plugin
+    /// entries that served it.
+    pub fn for_profile(plugins: &[crate::report::PluginReport], profile: &str) -> Coverage {
+        let serving: Vec<crate::report::PluginReport> =
+            plugins.iter().filter(|p| p.profiles.is_empty() || p.profiles.iter().any(|id| id == profile)).cloned().collect();
+        Coverage::of(&serving)
+    }
+
     pub fn of(plugins: &[crate::report::PluginReport]) -> Coverage {
         let mut coverage = Coverage { ran: Vec::new(), skipped: BTreeMap::new(), denied: BTreeMap::new() };
         for r in plugins {
@@ -436,8 +444,12 @@ fn messages(findings: &[&Finding], status: Status) -> String {
 /// Aggregates the findings of a scan into the profile's verdicts.
 pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) -> ProfileResult {
     let mut controls = Vec::new();
+    // In a scan of several profiles, a finding judged under another
+    // profile's settings is not this profile's.
+    let findings: Vec<&Finding> =
+        findings.iter().filter(|f| f.profiles.is_empty() || f.profiles.iter().any(|id| *id == profile.id)).collect();
     for c in &profile.controls {
-        let mine: Vec<&Finding> = findings.iter().filter(|f| c.checks.contains(&f.check)).collect();
+        let mine: Vec<&Finding> = findings.iter().copied().filter(|f| c.checks.contains(&f.check)).collect();
         let has = |s: Status| mine.iter().any(|f| f.status == s);
         let mut reason = None;
         let missing: Vec<String> = c
@@ -530,7 +542,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             by_node,
             summary: None,
             finding_indices: Vec::new(),
-            findings: mine.into_iter().chain(findings.iter().filter(|f| c.assisting.contains(&f.check))).cloned().collect(),
+            findings: mine.into_iter().chain(findings.iter().copied().filter(|f| c.assisting.contains(&f.check))).cloned().collect(),
         });
     }
     let mut summary = Summary::default();
@@ -612,6 +624,7 @@ limit = "0600"
             node: Some("n1".into()),
             source: None,
             evidence: Evidence::default(),
+            profiles: Vec::new(),
         }
     }
 

@@ -30,8 +30,12 @@ pub struct ScanRequest {
     pub plugins: Vec<String>,
     /// Grants added to every plugin's registry grants.
     pub grants: Vec<Capability>,
-    /// The benchmark profile to assess (its plugins run with its settings).
-    pub profile: Option<Profile>,
+    /// The benchmark profiles to assess (their plugins run with their
+    /// settings: once when the profiles agree, once per distinct set when
+    /// they do not).
+    pub profiles: Vec<Profile>,
+    /// Plugin runs at once (default: the cores available).
+    pub jobs: Option<usize>,
     /// Snapshot files (node or cluster) scanned as if live.
     pub snapshots: Vec<PathBuf>,
     /// Nodes prepared by the caller (the recorder of `snapshot node`).
@@ -77,6 +81,8 @@ struct Job {
     settings: Vec<(String, String)>,
     /// Its limits, grown with the objects it may list.
     limits: crate::engine::RunLimits,
+    /// The profiles its findings are for (empty: all).
+    profiles: Vec<String>,
 }
 
 /// The plugins of the registry that the request selects, or an error
@@ -103,8 +109,8 @@ pub fn select<'a>(registry: &'a Registry, names: &[String]) -> Result<Vec<&'a Pl
 /// to the plugins a profile's controls name.
 fn entries<'a>(registry: &'a Registry, request: &ScanRequest) -> Result<Vec<&'a PluginEntry>> {
     let mut entries = select(registry, &request.plugins)?;
-    if let Some(profile) = &request.profile {
-        let wanted = profile.plugins();
+    if !request.profiles.is_empty() {
+        let wanted: Vec<String> = request.profiles.iter().flat_map(|p| p.plugins()).collect();
         entries.retain(|e| wanted.contains(&e.name));
     }
     Ok(entries)
@@ -160,10 +166,12 @@ pub fn cluster_kinds(engine: &Engine, registry: &Registry, request: &ScanRequest
 /// are listed in `Report::errors`.
 pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
     let entries = entries(registry, request)?;
-    let profile_settings = match &request.profile {
-        Some(profile) => profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?,
-        None => BTreeMap::new(),
-    };
+    // Each profile's settings, by plugin.
+    let mut profile_settings: Vec<(&Profile, BTreeMap<String, Vec<(String, String)>>)> = Vec::new();
+    for profile in &request.profiles {
+        let settings = profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?;
+        profile_settings.push((profile, settings));
+    }
     let mut errors: Vec<String> = Vec::new();
 
     let mut cluster_data: Option<ClusterData> = None;
@@ -206,7 +214,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
 
     // Load (compile or fetch from the cache) every plugin in parallel.
     let loaded = load_all(engine, &entries);
-    if let Some(profile) = &request.profile {
+    for profile in &request.profiles {
         let installed: Vec<&str> = registry.plugins.iter().map(|p| p.name.as_str()).collect();
         let declared = loaded
             .iter()
@@ -222,10 +230,12 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         if let Err(e) = plugin.meta.check_settings(&entry.name, &entry.settings, &registry.path.display().to_string()) {
             problems.push(e);
         }
-        if let (Some(profile), Some(pairs)) = (&request.profile, profile_settings.get(&entry.name))
-            && let Err(e) = plugin.meta.check_settings(&entry.name, pairs, &profile.path.display().to_string())
-        {
-            problems.push(e);
+        for (profile, settings) in &profile_settings {
+            if let Some(pairs) = settings.get(&entry.name)
+                && let Err(e) = plugin.meta.check_settings(&entry.name, pairs, &profile.path.display().to_string())
+            {
+                problems.push(e);
+            }
         }
     }
     if !problems.is_empty() {
@@ -244,88 +254,102 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let mut reports: Vec<PluginReport> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
     for (entry, result) in entries.iter().zip(loaded) {
+        let variants = variants(entry, &profile_settings);
         let plugin = match result {
             Ok(p) => Arc::new(p),
             Err(e) => {
                 errors.push(e.to_string());
-                reports.push(PluginReport {
-                    name: entry.name.clone(),
-                    version: String::new(),
-                    digest: String::new(),
-                    source: entry.source.display().to_string(),
-                    checks: Vec::new(),
-                    capabilities: Capabilities::default(),
-                    runs: Vec::new(),
-                    settings: Some(settings_of(entry, &profile_settings).into_iter().collect()),
-                    error: Some(e.to_string()),
-                });
+                for (settings, profiles) in variants {
+                    reports.push(PluginReport {
+                        name: entry.name.clone(),
+                        version: String::new(),
+                        digest: String::new(),
+                        source: entry.source.display().to_string(),
+                        checks: Vec::new(),
+                        capabilities: Capabilities::default(),
+                        runs: Vec::new(),
+                        settings: Some(settings.into_iter().collect()),
+                        profiles,
+                        error: Some(e.to_string()),
+                    });
+                }
                 continue;
             }
         };
         let grant = Arc::new(grant_for(entry, &plugin, &request.grants));
-        let index = reports.len();
-        let mut runs = Vec::new();
         let targets: Vec<Target> = if plugin.meta.reads_nodes() && !(nodes.is_empty() && plugin.meta.lists_objects()) {
             nodes.iter().cloned().map(Target::Node).collect()
-        } else if plugin.meta.reads_nodes() {
-            // No node roots, but the plugin also lists objects: it runs once
-            // against the cluster, where its node calls answer `unavailable`
-            // (the control-plane flag plugins then read the mirror pods).
-            cluster.iter().map(|_| Target::Cluster).collect()
         } else {
+            // Cluster plugins; and node plugins that also list objects when
+            // there are no node roots: they run once against the cluster,
+            // where their node calls answer `unavailable` (the control-plane
+            // flag plugins then read the mirror pods).
             cluster.iter().map(|_| Target::Cluster).collect()
         };
-        if targets.is_empty() {
-            let why = if plugin.meta.reads_nodes() {
-                "no node root given (--node)"
-            } else {
-                "no cluster source given (--manifests, --kubeconfig or --in-cluster)"
-            };
-            runs.push(Run {
-                target: "-".into(),
-                outcome: Outcome::Skipped,
-                message: Some(why.into()),
-                duration_ms: 0.0,
-                stdout: None,
-                stderr: None,
-            });
-        }
         let severities = Arc::new(plugin.meta.severities());
-        for target in targets {
-            let node = match &target {
-                Target::Node(n) => Some(n.clone()),
-                Target::Cluster => None,
-            };
-            let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
-            let settings = settings_of(entry, &profile_settings);
-            let objects = cluster.as_ref().map_or(0, |c| {
-                c.count_where(|api_version, kind| grant.allows(crate::grants::Access::List { api_version, kind }))
+        let objects = cluster
+            .as_ref()
+            .map_or(0, |c| c.count_where(|api_version, kind| grant.allows(crate::grants::Access::List { api_version, kind })));
+        let limits = engine.config().limits_for(objects);
+        for (settings, profiles) in variants {
+            let index = reports.len();
+            let mut runs = Vec::new();
+            if targets.is_empty() {
+                let why = if plugin.meta.reads_nodes() {
+                    "no node root given (--node)"
+                } else {
+                    "no cluster source given (--manifests, --kubeconfig or --in-cluster)"
+                };
+                runs.push(Run {
+                    target: "-".into(),
+                    outcome: Outcome::Skipped,
+                    message: Some(why.into()),
+                    duration_ms: 0.0,
+                    stdout: None,
+                    stderr: None,
+                });
+            }
+            for target in &targets {
+                let node = match target {
+                    Target::Node(n) => Some(n.clone()),
+                    Target::Cluster => None,
+                };
+                let inputs = RunInputs { grant: grant.clone(), cluster: cluster.clone(), node, severities: severities.clone() };
+                jobs.push(Job {
+                    report: index,
+                    plugin: plugin.clone(),
+                    target: target.clone(),
+                    inputs,
+                    settings: settings.clone(),
+                    limits,
+                    profiles: profiles.clone(),
+                });
+            }
+            reports.push(PluginReport {
+                name: plugin.name.clone(),
+                version: plugin.meta.version.clone(),
+                digest: plugin.digest.clone(),
+                source: plugin.source.display().to_string(),
+                checks: plugin.meta.checks.clone(),
+                capabilities: Capabilities {
+                    requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),
+                    granted: grant.effective().iter().map(ToString::to_string).collect(),
+                    denied_calls: 0,
+                    denied: Vec::new(),
+                },
+                runs,
+                settings: Some(settings.into_iter().collect()),
+                profiles,
+                error: None,
             });
-            let limits = engine.config().limits_for(objects);
-            jobs.push(Job { report: index, plugin: plugin.clone(), target, inputs, settings, limits });
         }
-        reports.push(PluginReport {
-            name: plugin.name.clone(),
-            version: plugin.meta.version.clone(),
-            digest: plugin.digest.clone(),
-            source: plugin.source.display().to_string(),
-            checks: plugin.meta.checks.clone(),
-            capabilities: Capabilities {
-                requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),
-                granted: grant.effective().iter().map(ToString::to_string).collect(),
-                denied_calls: 0,
-                denied: Vec::new(),
-            },
-            runs,
-            settings: Some(settings_of(entry, &profile_settings).into_iter().collect()),
-            error: None,
-        });
     }
 
     // Run every (plugin, target) pair on a small pool of threads.
     let results: Vec<Mutex<Option<RunResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = Mutex::new(0usize);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = request.jobs.unwrap_or(cores).max(1).min(jobs.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
@@ -373,7 +397,10 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             stdout: result.stdout.clone(),
             stderr: result.stderr.clone(),
         });
-        findings.extend(result.findings);
+        findings.extend(result.findings.into_iter().map(|mut f| {
+            f.profiles.clone_from(&job.profiles);
+            f
+        }));
     }
     for (report, denied) in reports.iter_mut().zip(denied) {
         report.capabilities.denied = denied.into_iter().map(|(capability, count)| DeniedCall { capability, count }).collect();
@@ -386,15 +413,16 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         nodes: nodes.iter().map(|n| NodeTarget { name: n.name().to_string(), root: n.origin() }).collect(),
     };
     let summary = Summary::of(&findings);
-    let profiles = match &request.profile {
-        None => Vec::new(),
-        Some(p) => {
-            let coverage = Coverage::of(&reports);
+    let profiles = request
+        .profiles
+        .iter()
+        .map(|p| {
+            let coverage = Coverage::for_profile(&reports, &p.id);
             let mut result = profile::evaluate(p, &findings, &coverage);
             result.version_note = p.version_note(cluster.as_ref().and_then(|c| c.version.as_deref()));
-            vec![result]
-        }
-    };
+            result
+        })
+        .collect();
     Ok(Report {
         schema_version: SCHEMA_VERSION.to_string(),
         tool: Tool { name: "rampart".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -406,6 +434,31 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         profiles,
         errors,
     })
+}
+
+/// The settings a plugin runs with, each with the profiles it serves: one
+/// set (serving every profile, so tagged with none) when the profiles agree
+/// or there is at most one profile; one set per distinct settings, tagged
+/// with the profiles that give them, when they differ.
+fn variants(
+    entry: &PluginEntry,
+    profiles: &[(&Profile, BTreeMap<String, Vec<(String, String)>>)],
+) -> Vec<(Vec<(String, String)>, Vec<String>)> {
+    let mut out: Vec<(Vec<(String, String)>, Vec<String>)> = Vec::new();
+    for (profile, settings) in profiles {
+        let mine = settings_of(entry, settings);
+        // Compared as the plugin reads them: the last value of a key wins.
+        let effective = |s: &[(String, String)]| s.iter().cloned().collect::<BTreeMap<String, String>>();
+        match out.iter_mut().find(|(s, _)| effective(s) == effective(&mine)) {
+            Some((_, ids)) => ids.push(profile.id.clone()),
+            None => out.push((mine, vec![profile.id.clone()])),
+        }
+    }
+    match out.len() {
+        0 => vec![(entry.settings.clone(), Vec::new())],
+        1 => vec![(out.remove(0).0, Vec::new())],
+        _ => out,
+    }
 }
 
 /// A plugin's settings: the registry's, then the profile's (which win).
@@ -467,6 +520,7 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
             node: None,
             source: Some(w.source.clone()),
             evidence: crate::report::Evidence::default(),
+            profiles: Vec::new(),
         })
         .collect()
 }

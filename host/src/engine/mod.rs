@@ -458,6 +458,7 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
         node: node.clone(),
         source: None,
         evidence: Evidence::default(),
+        profiles: Vec::new(),
     };
     if let Some(why) = failure {
         return plugin.meta.checks.iter().map(|c| error(c, why.to_string())).collect();

@@ -772,6 +772,7 @@ stig_id = "CNTR-K8-000050"
             node: Some("cp-1".into()),
             source: None,
             evidence,
+            profiles: Vec::new(),
         }
     }
 

@@ -185,6 +185,10 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub evidence: Evidence,
+    /// In a scan of several profiles whose settings for this plugin differ:
+    /// the profiles this finding was judged for. Empty: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +256,11 @@ pub struct PluginReport {
     /// judged under different ones. Absent in reports of rampart before 0.1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<std::collections::BTreeMap<String, String>>,
+    /// In a scan of several profiles that give this plugin different
+    /// settings, it runs once per distinct set: the profiles this entry's
+    /// runs served. Empty: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
     /// Why the plugin could not be loaded at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

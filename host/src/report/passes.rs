@@ -38,9 +38,12 @@ pub struct PassGroup {
     /// `namespace/name`, or `name` when cluster-scoped (Kubernetes names
     /// contain no `/`).
     pub objects: Vec<String>,
+    /// The profiles these passes were judged for, as in `findings[]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
-type GroupKey = (String, Option<String>, String, String);
+type GroupKey = (String, Option<String>, String, String, Vec<String>);
 
 /// Moves every passing finding of `report` into pass groups, in the order
 /// the findings came; controls then point at the findings that stay.
@@ -54,7 +57,7 @@ pub fn compact(report: &mut Report) {
             kept.push(f);
             continue;
         };
-        let key: GroupKey = (f.check.clone(), f.node.clone(), o.api_version.clone(), o.kind.clone());
+        let key: GroupKey = (f.check.clone(), f.node.clone(), o.api_version.clone(), o.kind.clone(), f.profiles.clone());
         let at = *index.entry(key).or_insert_with(|| {
             groups.push(PassGroup {
                 check: f.check.clone(),
@@ -62,6 +65,7 @@ pub fn compact(report: &mut Report) {
                 api_version: o.api_version.clone(),
                 kind: o.kind.clone(),
                 objects: Vec::new(),
+                profiles: f.profiles.clone(),
             });
             groups.len() - 1
         });
@@ -109,6 +113,7 @@ pub fn expand(report: &mut Report) -> Result<(), String> {
                 node: g.node.clone(),
                 source: None,
                 evidence: Evidence::default(),
+                profiles: g.profiles.clone(),
             });
         }
     }
@@ -136,6 +141,7 @@ mod tests {
             node: node.map(Into::into),
             source: Some("a.yaml#1".into()),
             evidence: Evidence::default(),
+            profiles: Vec::new(),
         }
     }
 
@@ -161,6 +167,7 @@ mod tests {
                 capabilities: Capabilities::default(),
                 runs: Vec::new(),
                 settings: None,
+                profiles: Vec::new(),
                 error: None,
             }],
             summary: Summary::of(&findings),
@@ -207,6 +214,7 @@ mod tests {
             api_version: "v1".into(),
             kind: "Pod".into(),
             objects: vec!["x".into()],
+            profiles: Vec::new(),
         });
         assert!(expand(&mut r).unwrap_err().contains("no plugin of the report declares"));
         let mut r = report(Vec::new());
@@ -216,6 +224,7 @@ mod tests {
             api_version: "v1".into(),
             kind: "Pod".into(),
             objects: vec!["a/b/c".into()],
+            profiles: Vec::new(),
         });
         assert!(expand(&mut r).unwrap_err().contains("not namespace/name"));
     }

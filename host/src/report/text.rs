@@ -203,7 +203,7 @@ fn plugin_problems(report: &Report, color: bool, out: &mut String) {
             }
         }
         if !lines.is_empty() {
-            let _ = writeln!(out, "\n{} {}", plugin.name, plugin.version);
+            let _ = writeln!(out, "\n{} {}{}", plugin.name, plugin.version, serving(plugin));
             for l in lines {
                 let _ = writeln!(out, "{l}");
             }
@@ -274,12 +274,18 @@ fn render_profiles(report: &Report, color: bool) -> String {
     out
 }
 
+/// " (for k8s-stig-v2r6)" for a plugin entry that served some of a scan's
+/// profiles with their own settings.
+fn serving(plugin: &crate::report::PluginReport) -> String {
+    if plugin.profiles.is_empty() { String::new() } else { format!(" (for {})", plugin.profiles.join(", ")) }
+}
+
 fn render_plugins(report: &Report, color: bool) -> String {
     let mut out = String::new();
     header(report, &mut out);
     for plugin in &report.plugins {
         let digest = plugin.digest.strip_prefix("sha256:").map(|d| &d[..d.len().min(12)]).unwrap_or("");
-        let title = format!("{} {}", plugin.name, plugin.version);
+        let title = format!("{} {}{}", plugin.name, plugin.version, serving(plugin));
         let _ = writeln!(out, "\n{}  (sha256:{digest})", if color { title.bold().to_string() } else { title });
         if let Some(err) = &plugin.error {
             let _ = writeln!(out, "  {} plugin not loaded: {err}", label(Status::Error, color));
