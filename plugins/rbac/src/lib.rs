@@ -506,6 +506,16 @@ fn system_masters(bindings: &[Binding], out: &mut Findings) {
 }
 
 fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], out: &mut Findings) {
+    // Each binding's subjects, worked out once, and the bindings of each
+    // subject: a lookup per account instead of a pass over every binding
+    // (linear in a cluster with thousands of namespaces and bindings).
+    let subjects: Vec<Vec<String>> = bindings.iter().map(Binding::subjects).collect();
+    let mut by_subject: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, list) in subjects.iter().enumerate() {
+        for s in list {
+            by_subject.entry(s.as_str()).or_default().push(i);
+        }
+    }
     for (sa, r) in sas.iter().filter(|(_, r)| r.name == "default") {
         let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
         let mut problems = Vec::new();
@@ -520,8 +530,13 @@ fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], ou
             format!("Group system:serviceaccounts:{ns}"),
             "Group system:authenticated".to_string(),
         ];
-        for b in bindings {
-            let subjects = b.subjects();
+        // The bindings that name the account or one of its groups, in order.
+        let mut hits: Vec<usize> =
+            std::iter::once(&subject).chain(&groups).filter_map(|k| by_subject.get(k.as_str())).flatten().copied().collect();
+        hits.sort_unstable();
+        hits.dedup();
+        for i in hits {
+            let (b, subjects) = (&bindings[i], &subjects[i]);
             if subjects.contains(&subject) {
                 problems.push(format!("is a subject of {}", b.via()));
             } else if let Some(g) = groups.iter().find(|g| subjects.contains(g)).filter(|_| !bootstrap(&b.obj)) {
