@@ -305,10 +305,13 @@ fn roles(host: &dyn Host) -> Result<Vec<Role>, String> {
     let all = list_both(host, "ClusterRole", "Role")?;
     let cluster_roles: Vec<&(Value, ObjectRef)> = all.iter().filter(|(_, r)| r.kind == "ClusterRole").collect();
     let mut out = Vec::new();
-    for item in &all {
-        let (obj, r) = item;
-        let (namespace, rules) = if let Some(index) = cluster_roles.iter().position(|c| std::ptr::eq(*c, item)) {
-            (None, aggregated_rules(index, &cluster_roles, &mut Vec::new()))
+    // `cluster_roles` keeps the order of `all`: the n-th ClusterRole met is
+    // its n-th entry (no search per role).
+    let mut next_cluster_role = 0;
+    for (obj, r) in &all {
+        let (namespace, rules) = if r.kind == "ClusterRole" {
+            next_cluster_role += 1;
+            (None, aggregated_rules(next_cluster_role - 1, &cluster_roles, &mut Vec::new()))
         } else {
             (Some(r.namespace.clone().unwrap_or_else(|| "default".into())), obj["rules"].as_array().cloned().unwrap_or_default())
         };
