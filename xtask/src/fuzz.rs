@@ -65,12 +65,17 @@ fn seed(target: &str, rampart: &Path, demo: &crate::Demo) -> Result<()> {
         }
         "manifests_json" => copy_matching(&r.join("examples/demo/cluster"), &|p| ext(p, &["json"]), &out)?,
         "snapshot" => {
+            // A node snapshot records what one profile's checks ask of the
+            // node (`--profile` is required): one seed per profile.
             for (i, node) in demo.nodes.iter().enumerate() {
-                run(Command::new(rampart)
-                    .args(["snapshot", "node", "--root"])
-                    .arg(node)
-                    .arg("-o")
-                    .arg(out.join(format!("node-{i}.json"))))?;
+                for profile in ["cis-k8s-1.12", "k8s-stig-v2r6"] {
+                    run(Command::new(rampart)
+                        .current_dir(&r)
+                        .args(["snapshot", "node", "--profile", profile, "--root"])
+                        .arg(node)
+                        .arg("-o")
+                        .arg(out.join(format!("node-{i}-{profile}.json"))))?;
+                }
             }
             run(Command::new(rampart)
                 .args(["snapshot", "cluster", "--manifests"])
