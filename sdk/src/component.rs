@@ -57,7 +57,7 @@ pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Opt
 /// `command` followed by `args` of the container named `name` (or the only
 /// container) of a static pod manifest.
 pub fn manifest_argv(yaml: &[u8], name: &str) -> Result<Vec<String>, String> {
-    let pod: Value = serde_yaml_ng::from_slice(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
+    let pod: Value = crate::yaml::to_json(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
     pod_argv(&pod, name)
 }
 
