@@ -378,7 +378,7 @@ mod tests {
         assert!(err.contains("--config-dir /etc/kubelet.d does not exist"), "{err}");
     }
 
-    /// Regression (from the `kubelet_config` fuzz target's inputs): an empty
+    /// Regression (found reading what the `kubelet_config` fuzz target drives): an empty
     /// config file, or one that is a list or a scalar, was merged as it was,
     /// replacing every setting read so far, and the kubelet's defaults were
     /// then judged as its configuration (anonymous auth off: a pass).
