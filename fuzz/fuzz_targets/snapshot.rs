@@ -22,8 +22,13 @@ fuzz_target!(|data: &[u8]| {
                 let _ = node.read(p);
                 let _ = node.list_dir(p);
             }
-            let _ = node.processes();
-            let _ = node.process_args("kubelet");
+            for name in ["kubelet", "kube-apiserver", "etcd", "kube-proxy"] {
+                let _ = node.process_args(name);
+            }
+            for follow in [true, false] {
+                let _ = node.real_path("/var/lib/kubelet/config.yaml", follow);
+            }
+            let _ = node.origin();
             let _ = node.name();
         }
     }

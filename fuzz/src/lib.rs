@@ -1,6 +1,5 @@
 //! What the fuzz targets share: a scratch file per process, for readers
-//! that take a path (the CLI's readers all do), and the text of a fixed
-//! registry for the targets that need one.
+//! that take a path (the CLI's readers all do).
 
 use std::path::PathBuf;
 
@@ -13,14 +12,3 @@ pub fn scratch(ext: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).expect("scratch file");
     path
 }
-
-/// A registry with the built-in plugin names and profile ids, pointing at
-/// nothing that is read.
-pub const REGISTRY: &str = r#"
-[[plugin]]
-name = "pod-security"
-source = "pod_security.wasm"
-[[plugin]]
-name = "kubelet"
-source = "kubelet.wasm"
-"#;

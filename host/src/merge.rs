@@ -181,16 +181,26 @@ fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
     let mut seen: BTreeMap<(String, Vec<String>, String), (&Path, Vec<String>)> = BTreeMap::new();
     for input in inputs {
         for p in &input.report.plugins {
-            for run in p.runs.iter().filter(|r| r.outcome != Outcome::Skipped) {
-                let Some(node) = run.target.strip_prefix("node/") else { continue };
-                let prefix = format!("{}/", p.name);
-                let mut mine: Vec<String> = input
-                    .report
-                    .findings
-                    .iter()
-                    .filter(|f| f.node.as_deref() == Some(node) && f.check.starts_with(&prefix) && f.profiles == p.profiles)
-                    .map(finding_key)
-                    .collect();
+            // Each node once, and the findings gone through once per plugin:
+            // a report with many runs and findings (a big fleet, or a file
+            // made to stall the merge) took time runs × findings.
+            let mut by_node: BTreeMap<&str, Vec<String>> = p
+                .runs
+                .iter()
+                .filter(|r| r.outcome != Outcome::Skipped)
+                .filter_map(|r| r.target.strip_prefix("node/"))
+                .map(|node| (node, Vec::new()))
+                .collect();
+            if by_node.is_empty() {
+                continue;
+            }
+            let prefix = format!("{}/", p.name);
+            for f in input.report.findings.iter().filter(|f| f.check.starts_with(&prefix) && f.profiles == p.profiles) {
+                if let Some(mine) = f.node.as_deref().and_then(|n| by_node.get_mut(n)) {
+                    mine.push(finding_key(f));
+                }
+            }
+            for (node, mut mine) in by_node {
                 mine.sort();
                 let key = (p.name.clone(), p.profiles.clone(), node.to_string());
                 match seen.get(&key) {
@@ -311,4 +321,75 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
         profiles,
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Capabilities, Evidence, Finding, Run, Severity, Status};
+
+    /// Regression (a timeout of the `report` fuzz target's reader, found
+    /// probing it with a large report): every run of a plugin on a node went
+    /// through every finding, serializing each match, so a 1 MiB report of
+    /// 2,000 runs and 4,000 findings on one node took over a minute to
+    /// merge. Each node is now gone through once.
+    #[test]
+    fn a_node_with_many_runs_is_compared_by_its_findings() {
+        let n = 2_000;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| Finding {
+                check: "p/c".into(),
+                status: Status::Pass,
+                severity: Severity::High,
+                message: format!("finding {i}"),
+                object: None,
+                path: None,
+                node: Some("n1".into()),
+                source: None,
+                evidence: Evidence::default(),
+                profiles: Vec::new(),
+            })
+            .collect();
+        let run = Run { target: "node/n1".into(), outcome: Outcome::Ok, message: None, duration_ms: 1.0, stdout: None, stderr: None };
+        let plugin = PluginReport {
+            name: "p".into(),
+            version: "1".into(),
+            digest: String::new(),
+            source: "p.wasm".into(),
+            checks: Vec::new(),
+            capabilities: Capabilities::default(),
+            runs: vec![run; n],
+            settings: None,
+            profiles: Vec::new(),
+            error: None,
+        };
+        let report = Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool { name: "rampart".into(), version: "0".into() },
+            targets: Targets::default(),
+            plugins: vec![plugin],
+            summary: Summary::of(&findings),
+            findings,
+            passes: Vec::new(),
+            profiles: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut changed = report.clone();
+        changed.findings[n - 1].status = Status::Fail;
+        let same = [
+            Input { path: "a.json".into(), report: report.clone(), profiles: Vec::new() },
+            Input { path: "b.json".into(), report: report.clone(), profiles: Vec::new() },
+        ];
+        // The same node in two reports with the same findings is one node
+        // (the cost, once linear in runs × findings, is in the benchmarks'
+        // domain, not asserted here).
+        check_nodes_distinct(&same).unwrap();
+        // Still compared: the same node with other findings is refused.
+        let other = [
+            Input { path: "a.json".into(), report, profiles: Vec::new() },
+            Input { path: "c.json".into(), report: changed, profiles: Vec::new() },
+        ];
+        let err = check_nodes_distinct(&other).unwrap_err().to_string();
+        assert!(err.contains("n1") && err.contains("c.json"), "{err}");
+    }
 }

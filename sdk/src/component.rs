@@ -57,7 +57,7 @@ pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Opt
 /// `command` followed by `args` of the container named `name` (or the only
 /// container) of a static pod manifest.
 pub fn manifest_argv(yaml: &[u8], name: &str) -> Result<Vec<String>, String> {
-    let pod: Value = serde_yaml_ng::from_slice(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
+    let pod: Value = crate::yaml::to_json(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
     pod_argv(&pod, name)
 }
 
@@ -70,11 +70,27 @@ pub fn pod_argv(pod: &Value, name: &str) -> Result<Vec<String>, String> {
         .find(|c| c["name"].as_str() == Some(name))
         .or_else(|| (containers.len() == 1).then(|| &containers[0]))
         .ok_or_else(|| format!("no container named {name}"))?;
-    let words = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    // `command` and `args` are lists of strings: a word that is not one (an
+    // unquoted `6443`, `yes` or `false`) makes the kubelet refuse the pod.
+    // Dropping it instead would shift the words after it (`--secure-port
+    // 6443` read as a bare flag).
+    let words = |field: &str| -> Result<Vec<String>, String> {
+        match &container[field] {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    w.as_str().map(str::to_string).ok_or_else(|| {
+                        format!("container {name}: {field}[{i}] is {w}, not a string: the kubelet does not run such a pod (quote it)")
+                    })
+                })
+                .collect(),
+            other => Err(format!("container {name}: {field} is {other}, not a list of strings")),
+        }
     };
-    let mut argv = words(&container["command"]);
-    argv.extend(words(&container["args"]));
+    let mut argv = words("command")?;
+    argv.extend(words("args")?);
     if argv.is_empty() {
         return Err(format!("container {name} has no command or args"));
     }
@@ -121,6 +137,24 @@ mod tests {
         let with_manifest = hidden.file("/m/etcd.yaml", 0o600, 0, 0, ETCD);
         let (_, src) = component_args(&with_manifest, "etcd", "/m/etcd.yaml").unwrap().unwrap();
         assert_eq!(src, ArgsSource::Manifest("/m/etcd.yaml".into()));
+    }
+
+    /// Regression (found reading what the `static_pod` fuzz target drives): a word of
+    /// `command` or `args` that YAML reads as a number or boolean was
+    /// dropped, so `--secure-port 6443` became a bare flag. The kubelet
+    /// refuses such a pod; it is an error naming the word.
+    #[test]
+    fn a_word_that_is_not_a_string_is_an_error() {
+        let manifest = b"spec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --secure-port, 6443]\n";
+        let err = manifest_argv(manifest, "kube-apiserver").unwrap_err();
+        assert!(err.contains("command[2] is 6443"), "{err}");
+        let manifest = b"spec:\n  containers:\n  - name: etcd\n    command: [etcd]\n    args: [--client-cert-auth, yes]\n";
+        let err = manifest_argv(manifest, "etcd").unwrap_err();
+        assert!(err.contains("args[1] is true"), "{err}");
+        let manifest = b"spec:\n  containers:\n  - name: etcd\n    command: etcd --data-dir=/x\n";
+        assert!(manifest_argv(manifest, "etcd").unwrap_err().contains("not a list of strings"));
+        let ok = b"spec:\n  containers:\n  - name: etcd\n    command: [etcd, --data-dir=/x]\n    args: ['6443', \"yes\"]\n";
+        assert_eq!(manifest_argv(ok, "etcd").unwrap(), ["etcd", "--data-dir=/x", "6443", "yes"]);
     }
 
     #[test]

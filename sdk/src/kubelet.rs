@@ -140,6 +140,18 @@ fn merge(base: &mut Value, top: Value) {
     }
 }
 
+/// A config file's settings: a mapping. The kubelet refuses to start with
+/// an empty file or one that holds a list or a scalar; merged as it is, such
+/// a file would wipe out the settings before it (or leave every one at its
+/// default), and the kubelet's defaults would be judged as what it runs with.
+fn settings(v: Value) -> Result<Value, &'static str> {
+    match v {
+        Value::Object(_) => Ok(v),
+        Value::Null => Err("is empty; the kubelet does not start with an empty config file, so what it runs with cannot be told"),
+        _ => Err("is not a mapping of settings; the kubelet does not start with it, so what it runs with cannot be told"),
+    }
+}
+
 /// The drop-in files of `--config-dir` in the order the kubelet merges
 /// them: it walks the directory tree (Go's `filepath.WalkDir`: depth first,
 /// each directory's entries by name, symlinks not descended) and takes every
@@ -192,15 +204,15 @@ impl KubeletConfig {
         let config_file = args.get("config").map(str::to_string);
         if let Some(path) = &config_file {
             let bytes = host.read_file(path).map_err(|e| format!("kubelet --config {path}: {}", e.reason()))?;
-            let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("kubelet --config {path}: not valid YAML: {e}"))?;
-            merge(&mut merged, v);
+            let v: Value = crate::yaml::to_json(&bytes).map_err(|e| format!("kubelet --config {path}: not valid YAML: {e}"))?;
+            merge(&mut merged, settings(v).map_err(|what| format!("kubelet --config {path}: {what}"))?);
             files.push(path.clone());
         }
         if let Some(dir) = args.get("config-dir") {
             for path in drop_ins(host, dir)? {
                 let bytes = host.read_file(&path).map_err(|e| format!("kubelet drop-in {path}: {}", e.reason()))?;
-                let v: Value = serde_yaml_ng::from_slice(&bytes).map_err(|e| format!("kubelet drop-in {path}: not valid YAML: {e}"))?;
-                merge(&mut merged, v);
+                let v: Value = crate::yaml::to_json(&bytes).map_err(|e| format!("kubelet drop-in {path}: not valid YAML: {e}"))?;
+                merge(&mut merged, settings(v).map_err(|what| format!("kubelet drop-in {path}: {what}"))?);
                 files.push(path);
             }
         }
@@ -364,6 +376,38 @@ mod tests {
         assert_eq!(k.get(&port).value.as_deref(), Some("10255"));
         let err = KubeletConfig::load(&FakeHost::new().process(&argv)).unwrap_err();
         assert!(err.contains("--config-dir /etc/kubelet.d does not exist"), "{err}");
+    }
+
+    /// Regression (found reading what the `kubelet_config` fuzz target drives): an empty
+    /// config file, or one that is a list or a scalar, was merged as it was,
+    /// replacing every setting read so far, and the kubelet's defaults were
+    /// then judged as its configuration (anonymous auth off: a pass).
+    #[test]
+    fn an_empty_or_non_mapping_config_file_is_an_error() {
+        for (text, want) in [("", "is empty"), ("# nothing\n", "is empty"), ("- a\n", "not a mapping"), ("true\n", "not a mapping")] {
+            let host = FakeHost::new()
+                .file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, text)
+                .process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"]);
+            let err = KubeletConfig::load(&host).unwrap_err();
+            assert!(err.contains("kubelet --config /var/lib/kubelet/config.yaml") && err.contains(want), "{err}");
+            let drop_in = FakeHost::new()
+                .file("/var/lib/kubelet/config.yaml", 0o600, 0, 0, "authentication: {anonymous: {enabled: true}}\n")
+                .dir("/etc/kubelet.d", 0o755, 0, 0)
+                .file("/etc/kubelet.d/10-x.conf", 0o600, 0, 0, text)
+                .process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--config-dir=/etc/kubelet.d"]);
+            let err = KubeletConfig::load(&drop_in).unwrap_err();
+            assert!(err.contains("kubelet drop-in /etc/kubelet.d/10-x.conf") && err.contains(want), "{err}");
+        }
+    }
+
+    /// The kubelet reads its config with YAML 1.1 rules: `yes` is true.
+    #[test]
+    fn yaml_1_1_booleans_in_the_config_file() {
+        let host = FakeHost::new()
+            .file("/c.yaml", 0o600, 0, 0, "authentication:\n  anonymous:\n    enabled: yes\n")
+            .process(&["/usr/bin/kubelet", "--config=/c.yaml"]);
+        let k = KubeletConfig::load(&host).unwrap().unwrap();
+        assert_eq!(k.get(&ANON).value.as_deref(), Some("true"));
     }
 
     #[test]

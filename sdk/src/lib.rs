@@ -29,6 +29,7 @@ pub mod kubelet;
 pub mod mode;
 pub mod testing;
 pub mod workload;
+pub mod yaml;
 
 mod finding;
 mod host;

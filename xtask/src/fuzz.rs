@@ -65,12 +65,17 @@ fn seed(target: &str, rampart: &Path, demo: &crate::Demo) -> Result<()> {
         }
         "manifests_json" => copy_matching(&r.join("examples/demo/cluster"), &|p| ext(p, &["json"]), &out)?,
         "snapshot" => {
+            // A node snapshot records what one profile's checks ask of the
+            // node (`--profile` is required): one seed per profile.
             for (i, node) in demo.nodes.iter().enumerate() {
-                run(Command::new(rampart)
-                    .args(["snapshot", "node", "--root"])
-                    .arg(node)
-                    .arg("-o")
-                    .arg(out.join(format!("node-{i}.json"))))?;
+                for profile in ["cis-k8s-1.12", "k8s-stig-v2r6"] {
+                    run(Command::new(rampart)
+                        .current_dir(&r)
+                        .args(["snapshot", "node", "--profile", profile, "--root"])
+                        .arg(node)
+                        .arg("-o")
+                        .arg(out.join(format!("node-{i}-{profile}.json"))))?;
+                }
             }
             run(Command::new(rampart)
                 .args(["snapshot", "cluster", "--manifests"])
@@ -117,7 +122,36 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// `cargo +nightly fuzz SUBCOMMAND --sanitizer none --fuzz-dir fuzz`, built
+/// into target/fuzz/build.
+fn cargo_fuzz(subcommand: &str) -> Command {
+    // `cargo fuzz` is a rustup proxy call into the nightly toolchain;
+    // the repository's rust-toolchain.toml pins stable for everything else.
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root())
+        .env_remove("CARGO")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env("CARGO_TARGET_DIR", root().join("target/fuzz/build"))
+        // No sanitizer: the readers are safe Rust, where a bug is a
+        // panic libFuzzer catches as it is; AddressSanitizer over
+        // wasmtime made the first build take most of an hour on 2 cores.
+        .args(["+nightly", "fuzz", subcommand, "--sanitizer", "none", "--fuzz-dir", "fuzz"]);
+    cmd
+}
+
+fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        out.push(entry?.path());
+    }
+    Ok(out)
+}
+
 /// Seeds and runs one target (or all, one after another) for `seconds` each.
+/// A crash, timeout or out-of-memory input does not end the run: libFuzzer
+/// runs in fork mode (one child at a time, still one core), keeps going
+/// and leaves each such input in target/fuzz/artifacts/TARGET; the task
+/// fails at the end, naming them.
 pub fn fuzz(which: &str, seconds: u64) -> Result<()> {
     let targets: Vec<&str> = if which == "all" { TARGETS.to_vec() } else { vec![which] };
     if let Some(bad) = targets.iter().find(|t| !TARGETS.contains(t)) {
@@ -126,30 +160,40 @@ pub fn fuzz(which: &str, seconds: u64) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     run(Command::new(&cargo).current_dir(root()).args(["build", "--quiet", "-p", "rampart-host"]))?;
     crate::build_plugins(crate::PLUGINS)?;
+    // Every target at once: they share the (long) build of the host.
+    run(&mut cargo_fuzz("build"))?;
     let rampart = root().join("target/debug/rampart");
     let demo = crate::prepare_demo_in(&root().join("target/fuzz/demo"))?;
+    let mut found = Vec::new();
     for target in targets {
         seed(target, &rampart, &demo)?;
         let artifacts = root().join("target/fuzz/artifacts").join(target);
         std::fs::create_dir_all(&artifacts)?;
+        let before = entries(&artifacts)?;
         eprintln!("fuzzing {target} for {seconds} s (corpus {})", corpus_dir(target).display());
-        // `cargo fuzz` is a rustup proxy call into the nightly toolchain;
-        // the repository's rust-toolchain.toml pins stable for everything else.
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(root())
-            .env_remove("CARGO")
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env("CARGO_TARGET_DIR", root().join("target/fuzz/build"))
-            // No sanitizer: the readers are safe Rust, where a bug is a
-            // panic libFuzzer catches as it is; AddressSanitizer over
-            // wasmtime made the first build take most of an hour on 2 cores.
-            .args(["+nightly", "fuzz", "run", "--sanitizer", "none", "--fuzz-dir", "fuzz", target])
+        let mut cmd = cargo_fuzz("run");
+        cmd.arg(target)
             .arg(corpus_dir(target))
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .arg(format!("-artifact_prefix={}/", artifacts.display()))
-            .args(["-timeout=10", "-rss_limit_mb=4096", "-max_len=1048576", "-print_final_stats=1"]);
-        run(&mut cmd)?;
+            .args(["-timeout=10", "-rss_limit_mb=4096", "-max_len=1048576", "-print_final_stats=1"])
+            .args(["-fork=1", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]);
+        let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+        let new: Vec<PathBuf> = entries(&artifacts)?.into_iter().filter(|p| !before.contains(p)).collect();
+        if !status.success() && new.is_empty() {
+            bail!("fuzzing {target} failed: {status}");
+        }
+        found.extend(new);
+    }
+    if !found.is_empty() {
+        let list: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "the fuzzers found {} input(s) that crash, hang or exhaust memory:\n  {}\n\
+             reproduce one with `cargo +nightly fuzz run --sanitizer none --fuzz-dir fuzz TARGET FILE`",
+            list.len(),
+            list.join("\n  ")
+        );
     }
     Ok(())
 }

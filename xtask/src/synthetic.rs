@@ -106,26 +106,34 @@ pub fn cluster_snapshot(pods: usize, namespaces: usize) -> Value {
     let rbac = "rbac.authorization.k8s.io/v1";
     for i in 0..share(2_000) {
         let ns = ns_of(i);
-        objects.push(object(json!({"apiVersion": rbac, "kind": "Role", "metadata": {"name": format!("role-{i:05}"), "namespace": ns}, "rules": rules(i)})));
+        objects.push(object(
+            json!({"apiVersion": rbac, "kind": "Role", "metadata": {"name": format!("role-{i:05}"), "namespace": ns}, "rules": rules(i)}),
+        ));
         let subject = if i % 4 == 0 {
             json!({"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"})
         } else {
             json!({"kind": "ServiceAccount", "name": "default", "namespace": ns})
         };
-        objects.push(object(json!({"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": format!("binding-{i:05}"), "namespace": ns},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("role-{i:05}")}, "subjects": [subject]})));
+        objects.push(object(
+            json!({"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": format!("binding-{i:05}"), "namespace": ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("role-{i:05}")}, "subjects": [subject]}),
+        ));
     }
     for i in 0..share(500) {
-        objects.push(object(json!({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": format!("cluster-role-{i:04}")}, "rules": rules(i + 5)})));
+        objects.push(object(
+            json!({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": format!("cluster-role-{i:04}")}, "rules": rules(i + 5)}),
+        ));
         objects.push(object(json!({"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": format!("cluster-binding-{i:04}")},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": if i % 50 == 0 { "cluster-admin".to_string() } else { format!("cluster-role-{i:04}") }},
             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns_of(i)}]})));
     }
     for i in 0..share(2_000) {
         let template = pod(i * 7 + 3, namespaces);
-        objects.push(object(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("deploy-{i:05}"), "namespace": ns_of(i)},
+        objects.push(object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("deploy-{i:05}"), "namespace": ns_of(i)},
             "spec": {"replicas": 3, "selector": {"matchLabels": {"app": format!("deploy-{i:05}")}},
-                "template": {"metadata": {"labels": {"app": format!("deploy-{i:05}")}}, "spec": template["spec"]}}})));
+                "template": {"metadata": {"labels": {"app": format!("deploy-{i:05}")}}, "spec": template["spec"]}}}),
+        ));
     }
     for i in 0..share(1_000) {
         let data = if i % 10 == 0 { json!({"DB_PASSWORD": "hunter2", "mode": "prod"}) } else { json!({"mode": "prod", "replicas": "3"}) };

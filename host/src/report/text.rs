@@ -284,7 +284,9 @@ fn render_plugins(report: &Report, color: bool) -> String {
     let mut out = String::new();
     header(report, &mut out);
     for plugin in &report.plugins {
-        let digest = plugin.digest.strip_prefix("sha256:").map(|d| &d[..d.len().min(12)]).unwrap_or("");
+        // The digest comes from the report (`rampart merge` reads reports
+        // from files), so it is cut by characters, never inside one.
+        let digest: String = plugin.digest.strip_prefix("sha256:").map(|d| d.chars().take(12).collect()).unwrap_or_default();
         let title = format!("{} {}{}", plugin.name, plugin.version, serving(plugin));
         let _ = writeln!(out, "\n{}  (sha256:{digest})", if color { title.bold().to_string() } else { title });
         if let Some(err) = &plugin.error {
@@ -345,6 +347,29 @@ fn denied_calls(report: &Report) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::terminal_safe;
+    use crate::report::{Capabilities, PluginReport};
+
+    /// Regression (found reviewing the paths the `report` fuzz target
+    /// drives): a merged report's plugin digest was cut at byte 12, which
+    /// panicked when a multi-byte character straddled it.
+    #[test]
+    fn a_digest_with_multibyte_characters_is_cut_by_characters() {
+        let mut report = crate::report::checklist::tests::report(&[], &[]);
+        report.plugins.push(PluginReport {
+            name: "p".into(),
+            version: "1".into(),
+            digest: "sha256:a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}".into(),
+            source: "p.wasm".into(),
+            checks: Vec::new(),
+            capabilities: Capabilities::default(),
+            runs: Vec::new(),
+            settings: None,
+            profiles: Vec::new(),
+            error: None,
+        });
+        let text = super::render(&report, false);
+        assert!(text.contains("(sha256:a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9})"), "{text}");
+    }
 
     #[test]
     fn control_characters_and_bidi_overrides_are_written_out() {

@@ -25,7 +25,7 @@ fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, 
         ),
         other => (Status::Error, format!("{path}: {}", other.reason())),
     })?;
-    serde_yaml_ng::from_slice(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
+    rampart_sdk::yaml::to_json(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
 }
 
 /// 1.2.28: every resource's first provider encrypts.

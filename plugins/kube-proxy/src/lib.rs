@@ -29,7 +29,7 @@ struct ProxyConfig {
 }
 
 fn config_value(yaml: &[u8], origin: &str) -> Result<Value, String> {
-    serde_yaml_ng::from_slice(yaml).map_err(|e| format!("{origin}: not valid YAML: {e}"))
+    rampart_sdk::yaml::to_json(yaml).map_err(|e| format!("{origin}: not valid YAML: {e}"))
 }
 
 fn nonempty(v: &Value) -> Option<String> {
