@@ -113,7 +113,8 @@ fn check_same_judgement(inputs: &[Input]) -> Result<()> {
     }
     // A plugin of a several-profile scan appears once per settings set,
     // each tagged with its profiles: those are compared as one.
-    let mut settings: Vec<((&str, &[String]), &Path, &std::collections::BTreeMap<String, String>)> = Vec::new();
+    type Seen<'a> = ((&'a str, &'a [String]), &'a Path, &'a std::collections::BTreeMap<String, String>);
+    let mut settings: Vec<Seen<'_>> = Vec::new();
     for input in inputs {
         for p in &input.report.plugins {
             let Some(mine) = &p.settings else {
@@ -178,7 +179,9 @@ fn finding_key(f: &crate::report::Finding) -> String {
 fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
     use std::collections::BTreeMap;
     // (plugin, node) → (the report, its findings there).
-    let mut seen: BTreeMap<(String, Vec<String>, String), (&Path, Vec<String>)> = BTreeMap::new();
+    // (plugin, its profiles, node)
+    type Key = (String, Vec<String>, String);
+    let mut seen: BTreeMap<Key, (&Path, Vec<String>)> = BTreeMap::new();
     for input in inputs {
         for p in &input.report.plugins {
             // Each node once, and the findings gone through once per plugin:

@@ -446,8 +446,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
     let mut controls = Vec::new();
     // In a scan of several profiles, a finding judged under another
     // profile's settings is not this profile's.
-    let findings: Vec<&Finding> =
-        findings.iter().filter(|f| f.profiles.is_empty() || f.profiles.iter().any(|id| *id == profile.id)).collect();
+    let findings: Vec<&Finding> = findings.iter().filter(|f| f.profiles.is_empty() || f.profiles.contains(&profile.id)).collect();
     for c in &profile.controls {
         let mine: Vec<&Finding> = findings.iter().copied().filter(|f| c.checks.contains(&f.check)).collect();
         let has = |s: Status| mine.iter().any(|f| f.status == s);

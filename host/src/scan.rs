@@ -167,7 +167,7 @@ pub fn cluster_kinds(engine: &Engine, registry: &Registry, request: &ScanRequest
 pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Result<Report> {
     let entries = entries(registry, request)?;
     // Each profile's settings, by plugin.
-    let mut profile_settings: Vec<(&Profile, BTreeMap<String, Vec<(String, String)>>)> = Vec::new();
+    let mut profile_settings: Vec<ProfileSettings<'_>> = Vec::new();
     for profile in &request.profiles {
         let settings = profile.plugin_settings().map_err(|message| Error::Profile { path: PathBuf::from(&profile.id), message })?;
         profile_settings.push((profile, settings));
@@ -436,15 +436,18 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     })
 }
 
+/// A profile and the settings it gives each plugin.
+type ProfileSettings<'a> = (&'a Profile, BTreeMap<String, Vec<(String, String)>>);
+
+/// Settings a plugin runs with, and the profiles they serve (none: all).
+type Variant = (Vec<(String, String)>, Vec<String>);
+
 /// The settings a plugin runs with, each with the profiles it serves: one
 /// set (serving every profile, so tagged with none) when the profiles agree
 /// or there is at most one profile; one set per distinct settings, tagged
 /// with the profiles that give them, when they differ.
-fn variants(
-    entry: &PluginEntry,
-    profiles: &[(&Profile, BTreeMap<String, Vec<(String, String)>>)],
-) -> Vec<(Vec<(String, String)>, Vec<String>)> {
-    let mut out: Vec<(Vec<(String, String)>, Vec<String>)> = Vec::new();
+fn variants(entry: &PluginEntry, profiles: &[ProfileSettings<'_>]) -> Vec<Variant> {
+    let mut out: Vec<Variant> = Vec::new();
     for (profile, settings) in profiles {
         let mine = settings_of(entry, settings);
         // Compared as the plugin reads them: the last value of a key wins.

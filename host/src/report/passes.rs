@@ -196,10 +196,10 @@ mod tests {
         let mut back: Report = serde_json::from_str(&json).unwrap();
         expand(&mut back).unwrap();
         assert_eq!(Summary::of(&back.findings), Summary::of(&findings));
+        // Each finding as a sortable text of what it is about.
         let subjects = |fs: &[Finding]| {
-            let mut s: Vec<(String, Status, Option<ObjectRef>, Option<String>, Option<String>)> =
-                fs.iter().map(|f| (f.check.clone(), f.status, f.object.clone(), f.path.clone(), f.node.clone())).collect();
-            s.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            let mut s: Vec<String> = fs.iter().map(|f| format!("{:?}", (&f.check, f.status, &f.object, &f.path, &f.node))).collect();
+            s.sort();
             s
         };
         assert_eq!(subjects(&back.findings), subjects(&findings));
