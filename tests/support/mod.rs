@@ -80,8 +80,10 @@ pub fn expand_passes(report: &mut Value) {
                 None => object["name"] = o.into(),
             }
             let mut f = serde_json::json!({"check": g["check"], "status": "pass", "message": "", "object": object, "evidence": {}});
-            if !g["node"].is_null() {
-                f["node"] = g["node"].clone();
+            for key in ["node", "profiles"] {
+                if !g[key].is_null() {
+                    f[key] = g[key].clone();
+                }
             }
             findings.push(f);
         }
@@ -90,6 +92,7 @@ pub fn expand_passes(report: &mut Value) {
     // points at, and the passes of its checks.
     let all = findings.clone();
     for p in report["profiles"].as_array_mut().into_iter().flatten() {
+        let id = p["id"].clone();
         for c in p["controls"].as_array_mut().into_iter().flatten() {
             // A compact report's controls carry their counts instead of
             // their findings.
@@ -100,7 +103,10 @@ pub fn expand_passes(report: &mut Value) {
             let checks: Vec<Value> =
                 c["checks"].as_array().into_iter().flatten().chain(c["assisting"].as_array().into_iter().flatten()).cloned().collect();
             let mut mine: Vec<Value> = indices.iter().map(|i| all[i.as_u64().unwrap() as usize].clone()).collect();
-            mine.extend(all.iter().filter(|f| f["status"] == "pass" && f["message"] == "" && checks.contains(&f["check"])).cloned());
+            let for_me = |f: &Value| f["profiles"].as_array().is_none_or(|t| t.contains(&id));
+            mine.extend(
+                all.iter().filter(|f| f["status"] == "pass" && f["message"] == "" && checks.contains(&f["check"]) && for_me(f)).cloned(),
+            );
             c["findings"] = Value::Array(mine);
         }
     }

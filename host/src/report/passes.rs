@@ -74,11 +74,28 @@ pub fn compact(report: &mut Report) {
             None => o.name.clone(),
         });
     }
+    // The kept findings of each check, found once for every control.
+    let mut by_check: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in kept.iter().enumerate() {
+        by_check.entry(f.check.as_str()).or_default().push(i);
+    }
     for p in &mut report.profiles {
         for c in &mut p.controls {
-            let checks: Vec<&str> = c.checks.iter().chain(&c.assisting).map(String::as_str).collect();
             c.summary = Some(super::Summary::of(&c.findings));
-            c.finding_indices = kept.iter().enumerate().filter(|(_, f)| checks.contains(&f.check.as_str())).map(|(i, _)| i).collect();
+            // A control's findings are its checks' findings made for its
+            // profile (a scan of several profiles tags the others').
+            let mut indices: Vec<usize> = c
+                .checks
+                .iter()
+                .chain(&c.assisting)
+                .filter_map(|check| by_check.get(check.as_str()))
+                .flatten()
+                .copied()
+                .filter(|i| kept[*i].profiles.is_empty() || kept[*i].profiles.contains(&p.id))
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            c.finding_indices = indices;
             c.findings = Vec::new();
         }
     }
