@@ -38,7 +38,8 @@ impl SettingKind {
                     && value.bytes().all(|b| (b'0'..=b'7').contains(&b))
                     && u32::from_str_radix(value, 8).is_ok_and(|m| m <= 0o777)
             }
-            SettingKind::Duration => is_go_duration(value),
+            // The parser the plugins read durations with.
+            SettingKind::Duration => rampart_sdk::kubelet::go_duration(value).is_some(),
         };
         (!ok).then_some(match self {
             SettingKind::Boolean => "want `true` or `false`",
@@ -54,33 +55,6 @@ impl fmt::Display for SettingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A Go `time.ParseDuration` string without sign: one or more decimal
-/// numbers, each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), or `0`.
-fn is_go_duration(s: &str) -> bool {
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let Some(unit) = ["ns", "us", "µs", "ms", "s", "m", "h"].into_iter().find(|u| rest.starts_with(u)) else {
-            return false;
-        };
-        // `m` must not swallow the `m` of `ms`.
-        let unit = if unit == "m" && rest.starts_with("ms") { "ms" } else { unit };
-        rest = &rest[unit.len()..];
-    }
-    true
 }
 
 /// One setting a plugin declares.
@@ -210,10 +184,10 @@ mod tests {
     #[test]
     fn go_durations() {
         for ok in ["0", "5m", "4h0m0s", "1.5h", "300ms", "2h45m", "10us", "1µs"] {
-            assert!(is_go_duration(ok), "{ok}");
+            assert!(SettingKind::Duration.refuse(ok).is_none(), "{ok}");
         }
         for bad in ["", "5", "m", "5 m", "-5m", "1..5s", "5d", "h5"] {
-            assert!(!is_go_duration(bad), "{bad}");
+            assert!(SettingKind::Duration.refuse(bad).is_some(), "{bad}");
         }
     }
 }
