@@ -53,9 +53,10 @@ struct EngineFlags {
     #[arg(long, global = true)]
     timeout: Option<f64>,
 
-    /// Memory limit of one plugin run, in MiB (all linear memories).
-    #[arg(long, global = true, default_value_t = 256)]
-    memory_mib: usize,
+    /// Memory limit of one plugin run, in MiB (all linear memories)
+    /// [default: 256, plus 8 KiB per cluster object the plugin may list].
+    #[arg(long, global = true)]
+    memory_mib: Option<usize>,
 
     /// Most findings one plugin run may emit before it is stopped as
     /// `error` [default: 1,000,000, plus 64 per cluster object the plugin
@@ -487,8 +488,9 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
     if !(timeout > 0.0 && timeout <= 3600.0) {
         bail!("--timeout {timeout}: must be between 0 and 3600 seconds");
     }
-    if flags.memory_mib == 0 || flags.memory_mib > 64 * 1024 {
-        bail!("--memory-mib {}: must be between 1 and 65536", flags.memory_mib);
+    let memory_mib = flags.memory_mib.unwrap_or(256);
+    if memory_mib == 0 || memory_mib > 64 * 1024 {
+        bail!("--memory-mib {memory_mib}: must be between 1 and 65536");
     }
     let max_output_mib = flags.max_output_mib.unwrap_or(defaults.output.max_output_bytes / (1024 * 1024));
     if max_output_mib == 0 || max_output_mib > 64 * 1024 {
@@ -503,7 +505,7 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
     Ok(Engine::new(EngineConfig {
         timeout,
         host_call_timeout: timeout.min(Duration::from_secs(5)),
-        memory_bytes: flags.memory_mib * 1024 * 1024,
+        memory_bytes: memory_mib * 1024 * 1024,
         cache_dir,
         output: crate::broker::OutputLimits { max_findings, max_output_bytes: max_output_mib * 1024 * 1024, ..Default::default() },
         // A limit the operator set is the limit; a default grows with the
@@ -512,6 +514,7 @@ fn engine(flags: &EngineFlags) -> anyhow::Result<Engine> {
             timeout: flags.timeout.is_none(),
             findings: flags.max_findings.is_none(),
             output: flags.max_output_mib.is_none(),
+            memory: flags.memory_mib.is_none(),
         },
     })?)
 }

@@ -4,6 +4,10 @@
 use crate::bindings::rampart::plugin::{cluster, log, node};
 use crate::{AccessError, FileStat, Level, Object, ObjectPage};
 
+/// Objects per page when a plugin reads a kind page by page: kubectl's
+/// default chunk size.
+pub const PAGE_SIZE: u32 = 500;
+
 /// Everything a check may ask about the target. Inside the sandbox each call
 /// goes to the host broker, which checks the plugin's grant; in tests
 /// [`crate::testing::FakeHost`] answers.

@@ -64,7 +64,7 @@ pub fn setting(name: &str, kind: SettingKind, description: &str) -> SettingInfo 
     SettingInfo { name: name.to_string(), kind, description: description.to_string() }
 }
 pub use finding::{CheckInfoBuilder, Findings};
-pub use host::{Host, Settings, WasmHost};
+pub use host::{Host, PAGE_SIZE, Settings, WasmHost};
 
 /// A control plugin: its metadata and its checks.
 pub trait Plugin {
@@ -92,16 +92,24 @@ pub fn run_in_wasm<P: Plugin>(settings: Vec<(String, String)>) -> Result<(), Str
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
-        struct __RampartExport;
-        impl $crate::bindings::Guest for __RampartExport {
-            fn describe() -> $crate::PluginInfo {
-                <$plugin as $crate::Plugin>::info()
-            }
-            fn evaluate(settings: ::std::vec::Vec<(::std::string::String, ::std::string::String)>) -> ::std::result::Result<(), ::std::string::String> {
-                $crate::run_in_wasm::<$plugin>(settings)
-            }
+        // Only a Wasm build exports the world's functions: a native build
+        // (tests, the native benchmark) links several plugins into one
+        // binary, and their `describe`/`evaluate` symbols would clash.
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+            struct __RampartExport;
+            impl $crate::bindings::Guest for __RampartExport {
+                fn describe() -> $crate::PluginInfo {
+                    <$plugin as $crate::Plugin>::info()
+                }
+                fn evaluate(
+                    settings: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::run_in_wasm::<$plugin>(settings)
         }
-        $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
+            }
+            $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
+        };
     };
 }
 

@@ -58,6 +58,7 @@ pub struct Scaling {
     pub timeout: bool,
     pub findings: bool,
     pub output: bool,
+    pub memory: bool,
 }
 
 /// What each object a run may list adds to a scaled limit: generous
@@ -66,19 +67,25 @@ pub struct Scaling {
 const TIMEOUT_PER_OBJECT: Duration = Duration::from_micros(200);
 const FINDINGS_PER_OBJECT: usize = 64;
 const OUTPUT_PER_OBJECT: usize = 16 * 1024;
+/// Enough for a plugin that holds every object it lists at once, as JSON
+/// text and parsed (a pod is about 2-3 KB of JSON); the built-in plugins
+/// read large kinds a page at a time and need far less.
+const MEMORY_PER_OBJECT: usize = 8 * 1024;
 
 /// The limits of one run.
 #[derive(Debug, Clone, Copy)]
 pub struct RunLimits {
     pub timeout: Duration,
     pub output: OutputLimits,
+    /// Bytes of linear memory, all memories counted.
+    pub memory_bytes: usize,
 }
 
 impl EngineConfig {
     /// The limits of a run that may list `objects` cluster objects: the
     /// configured ones, plus a share per object for those that scale.
     pub fn limits_for(&self, objects: usize) -> RunLimits {
-        let mut limits = RunLimits { timeout: self.timeout, output: self.output };
+        let mut limits = RunLimits { timeout: self.timeout, output: self.output, memory_bytes: self.memory_bytes };
         if self.scale.timeout {
             limits.timeout += TIMEOUT_PER_OBJECT.saturating_mul(objects.min(u32::MAX as usize) as u32);
         }
@@ -87,6 +94,9 @@ impl EngineConfig {
         }
         if self.scale.output {
             limits.output.max_output_bytes = limits.output.max_output_bytes.saturating_add(objects.saturating_mul(OUTPUT_PER_OBJECT));
+        }
+        if self.scale.memory {
+            limits.memory_bytes = limits.memory_bytes.saturating_add(objects.saturating_mul(MEMORY_PER_OBJECT));
         }
         limits
     }
@@ -332,7 +342,7 @@ impl Engine {
         Ok(())
     }
 
-    fn store(&self, broker: Broker, deadline: Instant) -> Store<RunState> {
+    fn store(&self, broker: Broker, deadline: Instant, memory_bytes: usize) -> Store<RunState> {
         let console = console::Console::default();
         let wasi = WasiCtx::builder()
             // No preopened directories, no environment, no arguments;
@@ -349,7 +359,7 @@ impl Engine {
                 wasi,
                 console,
                 table: ResourceTable::new(),
-                limiter: MemoryLimiter { limit: self.config.memory_bytes, used: 0, hit: false },
+                limiter: MemoryLimiter { limit: memory_bytes, used: 0, hit: false },
                 broker,
             },
         );
@@ -383,13 +393,13 @@ impl Engine {
         let deadline = start + self.config.timeout;
         let inputs = RunInputs { grant: Arc::new(Grant::none()), cluster: None, node: None, severities: Arc::default() };
         let broker = Broker::new("(describe)", inputs, deadline, self.config.host_call_timeout, self.config.output);
-        let mut store = self.store(broker, deadline);
+        let mut store = self.store(broker, deadline, self.config.memory_bytes);
         let info = Self::drive(deadline, async {
             let control = pre.instantiate_async(&mut store).await?;
             control.call_describe(&mut store).await
         });
         let info = info.map_err(|e| {
-            let mut why = format!("describe failed: {}", explain_trap(&e, &store, &self.config, self.config.timeout, start.elapsed()));
+            let mut why = format!("describe failed: {}", explain_trap(&e, &store, self.config.timeout, start.elapsed()));
             if let Some(tail) = store.data().console.stderr.text() {
                 why.push_str(&format!("; its stderr ends: {}", last_lines(&tail, 5)));
             }
@@ -410,14 +420,14 @@ impl Engine {
         let deadline = start + limits.timeout;
         let node_name = inputs.node.as_ref().map(|n| n.name().to_string());
         let broker = Broker::new(&plugin.name, inputs, deadline, self.config.host_call_timeout, limits.output);
-        let mut store = self.store(broker, deadline);
+        let mut store = self.store(broker, deadline, limits.memory_bytes);
         let outcome = Self::drive(deadline, async {
             let control = plugin.pre.instantiate_async(&mut store).await?;
             control.call_evaluate(&mut store, settings).await
         });
         let duration = start.elapsed();
         let failure = match &outcome {
-            Err(e) => Some(explain_trap(e, &store, &self.config, limits.timeout, duration)),
+            Err(e) => Some(explain_trap(e, &store, limits.timeout, duration)),
             Ok(Err(msg)) => Some(format!("plugin reported an error: {}", broker::truncate(msg.clone(), 4096))),
             Ok(Ok(())) => None,
         };
@@ -464,12 +474,17 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
         return plugin.meta.checks.iter().map(|c| error(c, why.to_string())).collect();
     }
     let mut out = findings;
-    for check in &plugin.meta.checks {
-        let id = format!("{}/{}", plugin.name, check.id);
-        if !out.iter().any(|f| f.check == id) {
-            out.push(error(check, "the check gave no verdict".into()));
-        }
-    }
+    // One pass over the findings, not one per check: a large cluster's run
+    // gives millions.
+    let answered: std::collections::HashSet<&str> = out.iter().map(|f| f.check.as_str()).collect();
+    let silent: Vec<Finding> = plugin
+        .meta
+        .checks
+        .iter()
+        .filter(|check| !answered.contains(format!("{}/{}", plugin.name, check.id).as_str()))
+        .map(|check| error(check, "the check gave no verdict".into()))
+        .collect();
+    out.extend(silent);
     out
 }
 
@@ -477,12 +492,12 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
 const MAX_CAUSE_BYTES: usize = 2048;
 
 /// Words for why a call into the plugin failed.
-fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, config: &EngineConfig, timeout: Duration, elapsed: Duration) -> String {
+fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, timeout: Duration, elapsed: Duration) -> String {
     let data = store.data();
     if data.limiter.hit {
         return format!(
             "memory limit of {} MiB reached (raise it with --memory-mib): {}",
-            config.memory_bytes / (1024 * 1024),
+            data.limiter.limit / (1024 * 1024),
             cause_chain(e)
         );
     }
@@ -621,7 +636,8 @@ mod tests {
     fn limits_left_at_their_defaults_grow_with_the_objects_a_run_may_list() {
         let fixed = EngineConfig::default();
         assert_eq!(fixed.limits_for(150_000).timeout, Duration::from_secs(10), "a limit the operator set stays");
-        let scaled = EngineConfig { scale: Scaling { timeout: true, findings: true, output: true }, ..EngineConfig::default() };
+        let scaled =
+            EngineConfig { scale: Scaling { timeout: true, findings: true, output: true, memory: true }, ..EngineConfig::default() };
         let small = scaled.limits_for(0);
         assert_eq!((small.timeout, small.output.max_findings), (Duration::from_secs(10), 1_000_000));
         // The largest cluster Kubernetes supports: 150,000 pods.
@@ -629,10 +645,14 @@ mod tests {
         assert_eq!(large.timeout, Duration::from_secs(40));
         assert_eq!(large.output.max_findings, 1_000_000 + 150_000 * 64);
         assert_eq!(large.output.max_output_bytes, 256 * 1024 * 1024 + 150_000 * 16 * 1024);
-        // Only what scales: output, not the memory of the plugin itself.
-        let some = EngineConfig { scale: Scaling { timeout: false, findings: true, output: false }, ..EngineConfig::default() };
+        assert_eq!(large.memory_bytes, 256 * 1024 * 1024 + 150_000 * 8 * 1024);
+        assert_eq!(small.memory_bytes, 256 * 1024 * 1024);
+        // Only what scales.
+        let some =
+            EngineConfig { scale: Scaling { timeout: false, findings: true, output: false, memory: false }, ..EngineConfig::default() };
         let l = some.limits_for(10);
         assert_eq!((l.timeout, l.output.max_findings, l.output.max_output_bytes), (Duration::from_secs(10), 1_000_640, 256 * 1024 * 1024));
+        assert_eq!(l.memory_bytes, 256 * 1024 * 1024);
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! image repository runs in more than one version (an old version left
 //! behind after an upgrade). Both are DISA STIG rules (V-242395, V-242442).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rampart_sdk::workload::{WORKLOAD_KINDS, pod_spec};
 use rampart_sdk::{
-    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, Settings, Severity, Status,
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, PAGE_SIZE, Plugin, PluginInfo, Settings, Severity, Status,
 };
 use serde_json::Value;
 
@@ -105,48 +105,50 @@ impl Plugin for ClusterInventory {
         // repository → version → the objects running it.
         let mut versions: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>> = BTreeMap::new();
         for (api_version, kind) in WORKLOAD_KINDS {
-            let objects = match host.list_objects(api_version, kind, None) {
-                Ok(o) => o,
-                Err(e) => {
-                    errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
-                    continue;
-                }
-            };
-            for obj in objects {
-                let json: Value = match serde_json::from_str(&obj.json) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        errors.push(format!("{kind} {}: not valid JSON: {e}", obj.ref_.name));
-                        continue;
+            // A page of objects at a time, as pod-security reads them.
+            let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
+                for obj in objects {
+                    let json: Value = match serde_json::from_str(&obj.json) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            errors.push(format!("{kind} {}: not valid JSON: {e}", obj.ref_.name));
+                            continue;
+                        }
+                    };
+                    let Some(spec) = pod_spec(&json, kind) else { continue };
+                    let images: Vec<&str> = spec.containers().iter().filter_map(|c| c.spec["image"].as_str()).collect();
+                    let clear = clear_credentials(&spec);
+                    if !clear.is_empty() {
+                        credentials += 1;
+                        let fields: Vec<&str> = clear.iter().map(|(f, _)| f.as_str()).collect();
+                        let message = format!("{kind} {} sets credential-like values in clear: {}", obj.ref_.name, fields.join(", "));
+                        let mut f = Finding::new(CREDENTIALS, Status::Fail, message).on_object(obj.ref_.clone());
+                        for (field, why) in clear {
+                            f = f.with(field, why);
+                        }
+                        out.push(f);
                     }
-                };
-                let Some(spec) = pod_spec(&json, kind) else { continue };
-                let images: Vec<&str> = spec.containers().iter().filter_map(|c| c.spec["image"].as_str()).collect();
-                let clear = clear_credentials(&spec);
-                if !clear.is_empty() {
-                    credentials += 1;
-                    let fields: Vec<&str> = clear.iter().map(|(f, _)| f.as_str()).collect();
-                    let message = format!("{kind} {} sets credential-like values in clear: {}", obj.ref_.name, fields.join(", "));
-                    let mut f = Finding::new(CREDENTIALS, Status::Fail, message).on_object(obj.ref_.clone());
-                    for (field, why) in clear {
-                        f = f.with(field, why);
+                    if let Some(why) = dashboard(&json, kind, &images) {
+                        dashboards += 1;
+                        out.push(
+                            Finding::new(DASHBOARD, Status::Fail, format!("{kind} {} is the Kubernetes dashboard: {why}", obj.ref_.name))
+                                .on_object(obj.ref_.clone()),
+                        );
                     }
-                    out.push(f);
-                }
-                if let Some(why) = dashboard(&json, kind, &images) {
-                    dashboards += 1;
-                    out.push(
-                        Finding::new(DASHBOARD, Status::Fail, format!("{kind} {} is the Kubernetes dashboard: {why}", obj.ref_.name))
-                            .on_object(obj.ref_.clone()),
-                    );
-                }
-                for image in images {
-                    let (repository, version) = reference(image);
-                    let users = versions.entry(repository).or_default().entry(version).or_default();
-                    if !users.contains(&obj.ref_) {
-                        users.push(obj.ref_.clone());
+                    // Each object once per image it runs, however many of its
+                    // containers run it (a set per object: a search of every
+                    // user of an image would be quadratic in a large cluster).
+                    let mut runs = BTreeSet::new();
+                    for image in images {
+                        let (repository, version) = reference(image);
+                        if runs.insert((repository.clone(), version.clone())) {
+                            versions.entry(repository).or_default().entry(version).or_default().push(obj.ref_.clone());
+                        }
                     }
                 }
+            });
+            if let Err(e) = listed {
+                errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
             }
         }
         for e in &errors {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use rampart_sdk::workload::WORKLOAD_KINDS;
 use rampart_sdk::{
-    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, Object, ObjectRef, Plugin, PluginInfo, SettingKind, Settings, Severity,
-    Status, setting,
+    Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, PAGE_SIZE, Plugin, PluginInfo, SettingKind, Settings,
+    Severity, Status, setting,
 };
 use serde_json::Value;
 
@@ -37,24 +37,34 @@ fn namespace_of(r: &ObjectRef) -> &str {
 /// metadata.namespace count as in `default` whatever the source did.
 struct Listing(Vec<Listed>);
 
-/// One kind: its apiVersion, kind, and objects or why they could not be listed.
-type Listed = (&'static str, &'static str, Result<Vec<Object>, String>);
+/// One kind: its apiVersion, kind, and the objects (only their names: the
+/// checks need nothing else) or why they could not be listed.
+type Listed = (&'static str, &'static str, Result<Vec<ObjectRef>, String>);
 
 impl Listing {
+    /// Reads each kind a page at a time, keeping only the names, so a
+    /// cluster of 150,000 pods costs the plugin a page of JSON at a time.
     fn new(host: &dyn Host) -> Listing {
         Listing(
             WORKLOAD_KINDS
                 .iter()
                 .chain(DEFAULT_KINDS)
-                .map(|(v, k)| (*v, *k, host.list_objects(v, k, None).map_err(|e| format!("cannot list {v}/{k}: {}", e.reason()))))
+                .map(|(v, k)| {
+                    let mut refs = Vec::new();
+                    let listed = host
+                        .for_each_page(v, k, None, PAGE_SIZE, &mut |page| refs.extend(page.into_iter().map(|o| o.ref_)))
+                        .map(|()| refs)
+                        .map_err(|e| format!("cannot list {v}/{k}: {}", e.reason()));
+                    (*v, *k, listed)
+                })
                 .collect(),
         )
     }
 
     /// The objects of a kind in one namespace.
-    fn in_namespace(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<&Object>, String> {
+    fn in_namespace(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<&ObjectRef>, String> {
         match self.0.iter().find(|(v, k, _)| *v == api_version && *k == kind) {
-            Some((_, _, Ok(objects))) => Ok(objects.iter().filter(|o| namespace_of(&o.ref_) == namespace).collect()),
+            Some((_, _, Ok(objects))) => Ok(objects.iter().filter(|o| namespace_of(o) == namespace).collect()),
             Some((_, _, Err(e))) => Err(e.clone()),
             None => Err(format!("{api_version}/{kind} was not listed")),
         }
@@ -64,7 +74,7 @@ impl Listing {
     /// scan (a manifest set often leaves those out): judged like the others
     /// where a check can be, though their labels are unknown.
     fn undeclared(&self, declared: &[(Value, ObjectRef)], policies: &[(Value, ObjectRef)]) -> Vec<String> {
-        let listed = self.0.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten().map(|o| &o.ref_);
+        let listed = self.0.iter().filter_map(|(_, _, r)| r.as_ref().ok()).flatten();
         let seen: std::collections::BTreeSet<&str> = listed.chain(policies.iter().map(|(_, r)| r)).map(namespace_of).collect();
         seen.into_iter().filter(|ns| !declared.iter().any(|(_, r)| r.name == *ns)).map(str::to_string).collect()
     }
@@ -250,13 +260,12 @@ fn default_namespace(listing: &Listing, out: &mut Findings) {
             }
         };
         for o in objects {
-            if DEFAULT_ALLOWED.contains(&(kind_name, o.ref_.name.as_str())) {
+            if DEFAULT_ALLOWED.contains(&(kind_name, o.name.as_str())) {
                 continue;
             }
             found += 1;
             out.push(
-                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.ref_.name))
-                    .on_object(o.ref_.clone()),
+                Finding::new(ID, Status::Fail, format!("{kind_name} {} lives in the default namespace", o.name)).on_object((*o).clone()),
             );
         }
     }
@@ -292,15 +301,15 @@ fn reserved_namespaces(listing: &Listing, settings: &Settings, out: &mut Finding
                 }
             };
             for o in objects {
-                if RESERVED_ALLOWED.contains(&(*kind_name, *namespace, o.ref_.name.as_str()))
-                    || (*kind_name == "ConfigMap" && o.ref_.name == "kube-root-ca.crt")
+                if RESERVED_ALLOWED.contains(&(*kind_name, *namespace, o.name.as_str()))
+                    || (*kind_name == "ConfigMap" && o.name == "kube-root-ca.crt")
                 {
                     continue;
                 }
                 found += 1;
                 let verb = if WORKLOAD_KINDS.iter().any(|(_, k)| k == kind_name) { "runs" } else { "is kept" };
-                let message = format!("{kind_name} {} {verb} in {namespace}, a namespace Kubernetes reserves for itself", o.ref_.name);
-                out.push(Finding::new(RESERVED, Status::Fail, message).on_object(o.ref_.clone()));
+                let message = format!("{kind_name} {} {verb} in {namespace}, a namespace Kubernetes reserves for itself", o.name);
+                out.push(Finding::new(RESERVED, Status::Fail, message).on_object((*o).clone()));
             }
         }
     }
@@ -363,13 +372,12 @@ fn platform_namespaces(listing: &Listing, settings: &Settings, out: &mut Finding
             };
             for o in objects {
                 seen += 1;
-                if known(&o.ref_.name) {
+                if known(&o.name) {
                     continue;
                 }
                 unknown += 1;
-                let message =
-                    format!("{kind_name} {} in {namespace} is not a known platform component: confirm it belongs there", o.ref_.name);
-                out.push(Finding::new(PLATFORM, Status::Fail, message).on_object(o.ref_.clone()));
+                let message = format!("{kind_name} {} in {namespace} is not a known platform component: confirm it belongs there", o.name);
+                out.push(Finding::new(PLATFORM, Status::Fail, message).on_object((*o).clone()));
             }
         }
     }

@@ -8,8 +8,8 @@
 
 use rampart_sdk::workload::{Container, PodSpec, WORKLOAD_KINDS, pod_spec};
 use rampart_sdk::{
-    Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, Plugin, PluginInfo, SettingKind, Settings,
-    Severity, Status, setting,
+    Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, PAGE_SIZE, Plugin, PluginInfo, SettingKind,
+    Settings, Severity, Status, setting,
 };
 use serde_json::Value;
 
@@ -505,41 +505,42 @@ impl Plugin for PodSecurity {
             Err(e) => accounts_error = Some(format!("cannot list v1/ServiceAccount: {}", e.reason())),
         }
         for (api_version, kind) in WORKLOAD_KINDS {
-            let objects = match host.list_objects(api_version, kind, None) {
-                Ok(o) => o,
-                Err(e) => {
-                    list_errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
-                    continue;
-                }
-            };
-            for obj in objects {
-                let json: Value = match serde_json::from_str(&obj.json) {
-                    Ok(v) => v,
-                    Err(e) => {
+            // A page at a time: the plugin holds 500 objects' JSON, not a
+            // whole cluster's. A listing that fails part-way has judged the
+            // objects before it and is an error for the rest.
+            let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
+                for obj in objects {
+                    let json: Value = match serde_json::from_str(&obj.json) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            for c in CHECKS {
+                                out.push(
+                                    Finding::new(c.id, Status::Error, format!("object is not valid JSON: {e}")).on_object(obj.ref_.clone()),
+                                );
+                            }
+                            continue;
+                        }
+                    };
+                    let Some(spec) = pod_spec(&json, kind) else {
                         for c in CHECKS {
-                            out.push(
-                                Finding::new(c.id, Status::Error, format!("object is not valid JSON: {e}")).on_object(obj.ref_.clone()),
-                            );
+                            out.push(Finding::new(c.id, Status::Error, format!("{kind} has no pod template")).on_object(obj.ref_.clone()));
                         }
                         continue;
-                    }
-                };
-                let Some(spec) = pod_spec(&json, kind) else {
-                    for c in CHECKS {
-                        out.push(Finding::new(c.id, Status::Error, format!("{kind} has no pod template")).on_object(obj.ref_.clone()));
-                    }
-                    continue;
-                };
-                seen += 1;
-                let account = account_name(&spec);
-                let key = (namespace_of(&obj.ref_), account.to_string());
-                let account_automount = match (&accounts_error, accounts.get(&key)) {
-                    (_, Some(automount)) => Ok(*automount),
-                    (Some(e), None) => Err(e.as_str()),
-                    (None, None) => Ok(None),
-                };
-                let ctx = Ctx { spec: &spec, settings, object: &json, account_automount };
-                evaluate_object(&obj.ref_, &ctx, out);
+                    };
+                    seen += 1;
+                    let account = account_name(&spec);
+                    let key = (namespace_of(&obj.ref_), account.to_string());
+                    let account_automount = match (&accounts_error, accounts.get(&key)) {
+                        (_, Some(automount)) => Ok(*automount),
+                        (Some(e), None) => Err(e.as_str()),
+                        (None, None) => Ok(None),
+                    };
+                    let ctx = Ctx { spec: &spec, settings, object: &json, account_automount };
+                    evaluate_object(&obj.ref_, &ctx, out);
+                }
+            });
+            if let Err(e) = listed {
+                list_errors.push(format!("cannot list {api_version}/{kind}: {}", e.reason()));
             }
         }
         // A kind we could not list may hide violations: every check says so.

@@ -508,10 +508,22 @@ fn system_masters(bindings: &[Binding], out: &mut Findings) {
     }
 }
 
+/// How many bindings a summary names before it counts the rest.
+const NAMED_BINDINGS: usize = 5;
+
+/// `RoleBinding a/b, ClusterRoleBinding c` for the first few bindings, then
+/// how many more there are.
+fn summarize(vias: &[String]) -> String {
+    let mut text = vias.iter().take(NAMED_BINDINGS).cloned().collect::<Vec<_>>().join(", ");
+    if vias.len() > NAMED_BINDINGS {
+        text.push_str(&format!(" and {} more", vias.len() - NAMED_BINDINGS));
+    }
+    text
+}
+
 fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], out: &mut Findings) {
     // Each binding's subjects, worked out once, and the bindings of each
-    // subject: a lookup per account instead of a pass over every binding
-    // (linear in a cluster with thousands of namespaces and bindings).
+    // subject: a lookup per account instead of a pass over every binding.
     let subjects: Vec<Vec<String>> = bindings.iter().map(Binding::subjects).collect();
     let mut by_subject: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (i, list) in subjects.iter().enumerate() {
@@ -519,33 +531,45 @@ fn default_service_accounts(sas: &[(Value, ObjectRef)], bindings: &[Binding], ou
             by_subject.entry(s.as_str()).or_default().push(i);
         }
     }
+    // The cluster's own bindings of a group, in order (the platform binds
+    // its groups to its own discovery roles).
+    let through = |group: &str| -> Vec<usize> {
+        by_subject.get(group).into_iter().flatten().copied().filter(|&i| !bootstrap(&bindings[i].obj)).collect()
+    };
+    // Groups every service account of every namespace is in: a binding of
+    // one binds each default account alike. Worked out once and summed up,
+    // so a cluster with thousands of namespaces and of such bindings gets a
+    // finding per account, not every binding in every finding.
+    let everyone: Vec<String> = ["Group system:serviceaccounts", "Group system:authenticated"]
+        .into_iter()
+        .filter_map(|group| {
+            let hits = through(group);
+            let vias: Vec<String> = hits.iter().map(|&i| bindings[i].via()).collect();
+            (!hits.is_empty()).then(|| {
+                let count = if hits.len() > NAMED_BINDINGS { format!(" ({} bindings)", hits.len()) } else { String::new() };
+                format!("is bound through {group} by {}{count}", summarize(&vias))
+            })
+        })
+        .collect();
     for (sa, r) in sas.iter().filter(|(_, r)| r.name == "default") {
         let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
         let mut problems = Vec::new();
         if sa["automountServiceAccountToken"].as_bool() != Some(false) {
             problems.push("automountServiceAccountToken is not false".to_string());
         }
+        // Bindings naming the account itself.
         let subject = format!("ServiceAccount {ns}/default");
-        // The groups every service account of the namespace is in: a binding
-        // of one binds the default account too.
-        let groups = [
-            "Group system:serviceaccounts".to_string(),
-            format!("Group system:serviceaccounts:{ns}"),
-            "Group system:authenticated".to_string(),
-        ];
-        // The bindings that name the account or one of its groups, in order.
-        let mut hits: Vec<usize> =
-            std::iter::once(&subject).chain(&groups).filter_map(|k| by_subject.get(k.as_str())).flatten().copied().collect();
-        hits.sort_unstable();
-        hits.dedup();
-        for i in hits {
-            let (b, subjects) = (&bindings[i], &subjects[i]);
-            if subjects.contains(&subject) {
-                problems.push(format!("is a subject of {}", b.via()));
-            } else if let Some(g) = groups.iter().find(|g| subjects.contains(g)).filter(|_| !bootstrap(&b.obj)) {
-                problems.push(format!("is bound through {g} by {}", b.via()));
-            }
+        let direct = by_subject.get(subject.as_str()).map_or(&[][..], Vec::as_slice);
+        for &i in direct {
+            problems.push(format!("is a subject of {}", bindings[i].via()));
         }
+        // Bindings of the group of the namespace's service accounts.
+        let group = format!("Group system:serviceaccounts:{ns}");
+        let vias: Vec<String> = through(&group).into_iter().filter(|i| !direct.contains(i)).map(|i| bindings[i].via()).collect();
+        if !vias.is_empty() {
+            problems.push(format!("is bound through {group} by {}", summarize(&vias)));
+        }
+        problems.extend(everyone.iter().cloned());
         let f = if problems.is_empty() {
             Finding::new("default-service-accounts", Status::Pass, "token not mounted, bound to nothing")
         } else {
@@ -812,6 +836,48 @@ mod tests {
         assert_eq!(status(&clean), Status::Pass);
         let everyone = clean.object(RBAC, "ClusterRoleBinding", json!({"metadata": {"name": "everyone-reads"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}));
         assert_eq!(status(&everyone), Status::Fail);
+    }
+
+    #[test]
+    fn bindings_of_every_account_are_summed_up_in_each_finding() {
+        // 40 namespaces, each binding system:authenticated: every default
+        // account fails, and each message names five bindings and counts
+        // the rest instead of listing all forty.
+        let mut host = base();
+        for n in 0..40 {
+            let ns = format!("team-{n:02}");
+            host = host
+                .object(
+                    "v1",
+                    "ServiceAccount",
+                    json!({"metadata": {"name": "default", "namespace": ns}, "automountServiceAccountToken": false}),
+                )
+                .object(
+                    RBAC,
+                    "RoleBinding",
+                    json!({"metadata": {"name": "all-read", "namespace": ns}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+                    "subjects": [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]}),
+                );
+        }
+        host = host.object(
+            RBAC,
+            "RoleBinding",
+            json!({"metadata": {"name": "mine", "namespace": "team-07"}, "roleRef": {"kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default"}]}),
+        );
+        let findings: Vec<Finding> = host.run::<Rbac>(&[]).unwrap().into_iter().filter(|f| f.check == "default-service-accounts").collect();
+        assert_eq!(findings.len(), 40);
+        assert!(findings.iter().all(|f| f.status == Status::Fail));
+        let message = &findings[7].message;
+        assert!(message.starts_with("is a subject of RoleBinding team-07/mine; "), "{message}");
+        assert!(
+            message.ends_with(
+                "is bound through Group system:authenticated by RoleBinding team-00/all-read, RoleBinding team-01/all-read, \
+                RoleBinding team-02/all-read, RoleBinding team-03/all-read, RoleBinding team-04/all-read and 35 more (40 bindings)"
+            ),
+            "{message}"
+        );
+        assert!(findings.iter().all(|f| f.message.len() < 400));
     }
 
     #[test]
