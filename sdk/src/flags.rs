@@ -383,13 +383,17 @@ fn mirror_pods(
     judge_extra: &mut dyn FnMut(&Args, &mut Findings),
 ) {
     let all_ids = || checks.iter().map(|c| c.id).chain(extra.iter().copied());
-    let pods = match host.list_objects("v1", "Pod", None) {
-        Ok(p) => p,
-        Err(e) => {
-            let why = format!("{no_node}, and the mirror pods cannot be listed: {}", e.reason());
-            return all_ids().for_each(|id| out.push(Finding::new(id, Status::Error, why.clone())));
-        }
-    };
+    let mut pods = Vec::new();
+    // Every pod, a page at a time, keeping those that may be the control
+    // plane's: a pod of another namespace is dropped before it is parsed
+    // (a large cluster has 150,000 pods and a handful in kube-system).
+    let listed = host.for_each_page("v1", "Pod", None, crate::PAGE_SIZE, &mut |page| {
+        pods.extend(page.into_iter().filter(|o| o.ref_.namespace.as_deref().is_none_or(|ns| ns == "kube-system")));
+    });
+    if let Err(e) = listed {
+        let why = format!("{no_node}, and the mirror pods cannot be listed: {}", e.reason());
+        return all_ids().for_each(|id| out.push(Finding::new(id, Status::Error, why.clone())));
+    }
     let mut found = 0;
     // kube-system pods not used, with why, for the error when none is.
     let mut skipped: Vec<String> = Vec::new();
