@@ -49,7 +49,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct EngineFlags {
     /// Wall-time limit of one plugin run, in seconds [default: 10, plus
-    /// 0.2 ms per cluster object the plugin may list].
+    /// 1 ms per cluster object the plugin may list].
     #[arg(long, global = true)]
     timeout: Option<f64>,
 

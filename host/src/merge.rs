@@ -242,6 +242,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
     let mut findings = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut profile_ids: Vec<String> = Vec::new();
+    let mut node_names = std::collections::HashSet::new();
     for input in inputs {
         let Input { path, report, profiles } = input;
         let from = path.display().to_string();
@@ -255,7 +256,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
         targets.kubernetes_version = targets.kubernetes_version.or(report.targets.kubernetes_version);
         for n in report.targets.nodes {
             // The same node in two reports: its findings are pooled.
-            if !targets.nodes.iter().any(|m| m.name == n.name) {
+            if node_names.insert(n.name.clone()) {
                 targets.nodes.push(n);
             }
         }

@@ -427,18 +427,31 @@ fn minor_range(range: &str) -> Option<((u32, u32), (u32, u32))> {
     }
 }
 
+/// Distinct messages a control's reason quotes before it counts the rest:
+/// the findings themselves are all in the report.
+const QUOTED_MESSAGES: usize = 20;
+
+/// The distinct messages of the findings with this status, in order: the
+/// first [`QUOTED_MESSAGES`], then how many more there are. (A fleet of
+/// 5,000 nodes gives each node's message its own prefix; keeping them in a
+/// list searched for each was quadratic and the reason megabytes long.)
 fn messages(findings: &[&Finding], status: Status) -> String {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut quoted: Vec<String> = Vec::new();
     for f in findings.iter().filter(|f| f.status == status) {
         let m = match &f.node {
             Some(n) => format!("{n}: {}", f.message),
             None => f.message.clone(),
         };
-        if !seen.contains(&m) {
-            seen.push(m);
+        if seen.insert(m.clone()) && quoted.len() < QUOTED_MESSAGES {
+            quoted.push(m);
         }
     }
-    seen.join("; ")
+    let mut text = quoted.join("; ");
+    if seen.len() > quoted.len() {
+        text.push_str(&format!("; and {} more (see the findings)", seen.len() - quoted.len()));
+    }
+    text
 }
 
 /// Aggregates the findings of a scan into the profile's verdicts.
@@ -507,12 +520,16 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                 }
             }
         };
-        let mut by_node = BTreeMap::new();
-        for node in mine.iter().filter_map(|f| f.node.as_deref()) {
-            if !by_node.contains_key(node) {
-                by_node.insert(node.to_string(), worst(mine.iter().copied().filter(|f| f.node.as_deref() == Some(node))));
+        // Each node's findings gathered in one pass (a filter of every
+        // finding per node was quadratic in a fleet of thousands of nodes).
+        let mut per_node: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &mine {
+            if let Some(node) = f.node.as_deref() {
+                per_node.entry(node).or_default().push(f);
             }
         }
+        let by_node: BTreeMap<String, Status> =
+            per_node.into_iter().map(|(node, theirs)| (node.to_string(), worst(theirs.into_iter()))).collect();
         let mut notes: Vec<String> = Vec::new();
         for check in c.checks.iter().chain(&c.assisting) {
             let plugin = check.split('/').next().unwrap_or("");

@@ -166,7 +166,10 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
         Err(e) => return vec![bad(format!("not UTF-8 text (invalid byte at offset {}): not read", e.valid_up_to()))],
     };
     let json = yaml::looks_like_json(name, text);
-    let docs = if json { yaml::json_documents(text) } else { yaml::yaml_documents(text) };
+    // One document parsed at a time, each stored as JSON text before the
+    // next is read.
+    let docs: Box<dyn Iterator<Item = yaml::Document> + '_> =
+        if json { Box::new(yaml::json_documents(text)) } else { Box::new(yaml::yaml_documents(text)) };
     let mut errors = Vec::new();
     for doc in docs {
         let n = doc.number;

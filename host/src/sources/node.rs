@@ -163,7 +163,7 @@ impl NodeRoot {
             }
             if let Some(config) = value("config").filter(|p| p.starts_with('/'))
                 && let Ok(bytes) = self.read_uncached(&config)
-                && let Some(doc) = super::yaml::yaml_documents(&String::from_utf8_lossy(&bytes)).into_iter().next()
+                && let Some(doc) = super::yaml::yaml_documents(&String::from_utf8_lossy(&bytes)).next()
                 && let Ok(Some(doc)) = doc.value
                 && let Some(name) = doc["hostnameOverride"].as_str().and_then(clean)
             {

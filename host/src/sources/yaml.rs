@@ -57,9 +57,11 @@ fn split(text: &str) -> Vec<(usize, &str)> {
     parts
 }
 
-/// Reads every document of a YAML stream.
-pub fn yaml_documents(text: &str) -> Vec<Document> {
-    split(text).into_iter().enumerate().map(|(i, (line, part))| Document { number: i + 1, line, value: yaml_document(part) }).collect()
+/// Reads the documents of a YAML stream one at a time: a caller that
+/// stores each before asking for the next holds one parsed document, not
+/// the whole stream's (a 200 MB file of 100,000 objects).
+pub fn yaml_documents(text: &str) -> impl Iterator<Item = Document> + '_ {
+    split(text).into_iter().enumerate().map(|(i, (line, part))| Document { number: i + 1, line, value: yaml_document(part) })
 }
 
 fn yaml_document(part: &str) -> Result<Option<Value>, String> {
@@ -84,23 +86,30 @@ fn yaml_document(part: &str) -> Result<Option<Value>, String> {
     Ok(value.map(|v| v.0).filter(|v| !v.is_null()))
 }
 
-/// Reads every document of a JSON stream (objects one after another).
-pub fn json_documents(text: &str) -> Vec<Document> {
-    let mut out = Vec::new();
+/// Reads the documents of a JSON stream (objects one after another), one
+/// at a time.
+pub fn json_documents(text: &str) -> impl Iterator<Item = Document> + '_ {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<KubeValue>();
-    loop {
-        let line = 1 + text[..stream.byte_offset().min(text.len())].matches('\n').count();
-        match stream.next() {
-            None => break,
-            Some(Ok(v)) => out.push(Document { number: out.len() + 1, line, value: Ok(Some(v.0)) }),
-            Some(Err(e)) => {
+    // Lines are counted from where the last document started, not from the
+    // top each time (that was quadratic in a stream of many documents).
+    let (mut counted, mut line, mut number, mut done) = (0usize, 1usize, 0usize, false);
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let at = stream.byte_offset().min(text.len());
+        line += text[counted..at].matches('\n').count();
+        counted = at;
+        number += 1;
+        match stream.next()? {
+            Ok(v) => Some(Document { number, line, value: Ok(Some(v.0)) }),
+            Err(e) => {
                 // The stream cannot be resynchronised after a syntax error.
-                out.push(Document { number: out.len() + 1, line, value: Err(format!("invalid JSON: {e}")) });
-                break;
+                done = true;
+                Some(Document { number, line, value: Err(format!("invalid JSON: {e}")) })
             }
         }
-    }
-    out
+    })
 }
 
 /// A JSON value built from YAML or JSON as sigs.k8s.io/yaml builds it:
@@ -254,7 +263,7 @@ mod tests {
     use serde_json::json;
 
     fn one(text: &str) -> Result<Value, String> {
-        let docs = yaml_documents(text);
+        let docs: Vec<Document> = yaml_documents(text).collect();
         assert_eq!(docs.len(), 1, "{docs:?}");
         docs.into_iter().next().unwrap().value.map(|v| v.unwrap_or(Value::Null))
     }
@@ -287,7 +296,7 @@ mod tests {
     fn a_duplicate_key_is_an_error_naming_it() {
         let e = one("securityContext:\n  privileged: true\n  privileged: false\n").unwrap_err();
         assert!(e.contains("privileged") && e.to_lowercase().contains("duplicate"), "{e}");
-        let docs = json_documents(r#"{"a": 1, "a": 2}"#);
+        let docs: Vec<Document> = json_documents(r#"{"a": 1, "a": 2}"#).collect();
         let e = docs[0].value.as_ref().unwrap_err();
         assert!(e.contains("duplicate key \"a\""), "{e}");
     }
@@ -303,7 +312,7 @@ mod tests {
 
     #[test]
     fn documents_split_at_separator_lines_and_keep_their_numbers() {
-        let docs = yaml_documents("---\na: 1\n---\n--- # comment\nb: [\n---\nc: 3\n");
+        let docs: Vec<Document> = yaml_documents("---\na: 1\n---\n--- # comment\nb: [\n---\nc: 3\n").collect();
         let numbers: Vec<_> = docs.iter().map(|d| (d.number, d.line, d.value.is_ok())).collect();
         assert_eq!(numbers, [(1, 2, true), (2, 4, true), (3, 5, false), (4, 7, true)]);
         assert!(docs[1].value.as_ref().unwrap().is_none(), "an empty document");
