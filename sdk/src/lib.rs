@@ -106,9 +106,9 @@ macro_rules! export_plugin {
                     settings: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
                 ) -> ::std::result::Result<(), ::std::string::String> {
                     $crate::run_in_wasm::<$plugin>(settings)
-        }
+                }
             }
-            $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
+    $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
         };
     };
 }
