@@ -431,6 +431,20 @@ enum PluginCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run a plugin component against declarative cases and compare its
+    /// findings with the expected ones (docs/plugin-test.md): exit 0 when
+    /// every case matches, 1 with a diff when one does not, 2 when a case
+    /// or the component cannot be read.
+    Test {
+        /// A plugin project directory (its component as plugin.wasm, its
+        /// cases under cases/) or a component file.
+        #[arg(value_name = "DIR|FILE.wasm")]
+        target: PathBuf,
+        /// The cases: a directory of case directories, or one case
+        /// directory [default: cases/ of the project, or beside the file].
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
 }
 
 /// `--quiet`: input errors go to the report only.
@@ -600,6 +614,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             write_output(None, &text)?;
             Ok(EXIT_OK)
+        }
+        Command::Plugin(PluginCommand::Test { target, cases }) => {
+            let target = crate::plugin_test::Target::resolve(&target, cases.as_deref())?;
+            let engine = engine(&cli.engine)?;
+            let outcome = crate::plugin_test::run(&engine, &target)?;
+            write_output(None, &outcome.text)?;
+            Ok(if !outcome.bad.is_empty() {
+                EXIT_USAGE
+            } else if outcome.failed > 0 {
+                EXIT_FAILURES
+            } else {
+                EXIT_OK
+            })
         }
         Command::Plugin(PluginCommand::Inspect { file, format }) => {
             let engine = engine(&cli.engine)?;
