@@ -175,7 +175,7 @@ pub fn parse(image: &str) -> Result<Reference, &'static str> {
         return Err("name longer than 255 characters");
     }
     let (mut domain, mut path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_ascii_lowercase() != first => {
             if !valid_domain(first) {
                 return Err("bad registry host");
             }
