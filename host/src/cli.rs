@@ -431,6 +431,12 @@ enum PluginCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Build a plugin project (Rust, Python, JavaScript, C or Go) into
+    /// DIR/plugin.wasm; the language is told by its files.
+    Build {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Run a plugin component against declarative cases and compare its
     /// findings with the expected ones (docs/plugin-test.md): exit 0 when
     /// every case matches, 1 with a diff when one does not, 2 when a case
@@ -613,6 +619,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             };
             write_output(None, &text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            let started = std::time::Instant::now();
+            let built = crate::plugin_build::build(&dir)?;
+            say(&format!(
+                "built {} ({}, {} bytes) in {:.1} s",
+                built.output.display(),
+                built.language.name(),
+                built.bytes,
+                started.elapsed().as_secs_f64()
+            ));
             Ok(EXIT_OK)
         }
         Command::Plugin(PluginCommand::Test { target, cases }) => {

@@ -55,6 +55,12 @@ pub enum Error {
     #[error("plugin test case {path}: {message}")]
     Case { path: PathBuf, message: String },
 
+    /// `rampart plugin build` could not make the component: an unknown
+    /// project layout, a missing toolchain (named, with how to install it)
+    /// or a failed compile.
+    #[error("plugin build {dir}: {message}")]
+    Build { dir: PathBuf, message: String },
+
     /// A live cluster cannot be used at all: no usable kubeconfig, the API
     /// server cannot be reached, or it rejects the credentials.
     #[error("cluster {server}: {message}")]

@@ -9,6 +9,7 @@
 //! - [`profile`] holds benchmark profiles and turns findings into control verdicts
 //! - [`registry`] reads registry.toml
 //! - [`settings`] checks plugin settings against what each plugin declares
+//! - [`plugin_build`] builds a plugin project in any supported language (`rampart plugin build`)
 //! - [`plugin_test`] runs a component against declarative cases (`rampart plugin test`)
 //! - [`scan`] goes from inputs to a [`report::Report`]
 //! - [`bench`] times the engine's work (`rampart bench`)
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod grants;
 pub mod merge;
+pub mod plugin_build;
 pub mod plugin_test;
 pub mod profile;
 pub mod registry;
