@@ -296,7 +296,26 @@ fn go(dir: &Path, wit: &Path, work: &Path) -> Result<Vec<u8>> {
     if gen_dir.exists() {
         std::fs::remove_dir_all(&gen_dir).map_err(|e| Error::io(&gen_dir, e))?;
     }
-    go_bindings(wit, &gen_dir, &go_module(dir)?)?;
+    let module = go_module(dir)?;
+    go_bindings(wit, &gen_dir, &format!("{module}/gen"))?;
+    // The generated exports call the package `export_wit_world` under gen/;
+    // the plugin's own code lives in `plugin/` instead, outside what is
+    // regenerated, so the import is pointed there.
+    let exports = gen_dir.join("exports/wit_exports/wit_exports.go");
+    let text = std::fs::read_to_string(&exports).map_err(|e| Error::io(&exports, e))?;
+    let generated = format!("\"{module}/gen/exports/export_wit_world\"");
+    if !text.contains(&generated) {
+        return Err(bad(dir, format!("the Go bindings do not import {generated} as this wit-bindgen-go version should")));
+    }
+    let text = text.replace(&generated, &format!("export_wit_world \"{module}/plugin\""));
+    std::fs::write(&exports, text).map_err(|e| Error::io(&exports, e))?;
+    for (name, text) in GO_PKG {
+        let path = gen_dir.join("pkg").join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
     let core = work.join("core.wasm");
     let mut cmd = Command::new("go");
     cmd.current_dir(dir)
@@ -315,12 +334,31 @@ fn go(dir: &Path, wit: &Path, work: &Path) -> Result<Vec<u8>> {
     componentize(&read(&core)?, Some(wit))
 }
 
+/// The Go runtime package the bindings import (`go.bytecodealliance.org/pkg`),
+/// vendored from the wit-bindgen-go crate's source (host/go-pkg, Apache-2.0
+/// WITH LLVM-exception) and written beside the bindings, so a build needs
+/// no Go module proxy.
+const GO_PKG: &[(&str, &str)] = &[
+    ("go.mod", include_str!("../go-pkg/go.mod")),
+    ("LICENSE", include_str!("../go-pkg/LICENSE")),
+    ("wit/async/async.go", include_str!("../go-pkg/wit/async/async.go")),
+    ("wit/async/empty.s", include_str!("../go-pkg/wit/async/empty.s")),
+    ("wit/runtime/runtime.go", include_str!("../go-pkg/wit/runtime/runtime.go")),
+    ("wit/runtime/empty.s", include_str!("../go-pkg/wit/runtime/empty.s")),
+    ("wit/types/future.go", include_str!("../go-pkg/wit/types/future.go")),
+    ("wit/types/option.go", include_str!("../go-pkg/wit/types/option.go")),
+    ("wit/types/result.go", include_str!("../go-pkg/wit/types/result.go")),
+    ("wit/types/stream.go", include_str!("../go-pkg/wit/types/stream.go")),
+    ("wit/types/tuple.go", include_str!("../go-pkg/wit/types/tuple.go")),
+    ("wit/types/unit.go", include_str!("../go-pkg/wit/types/unit.go")),
+];
+
 /// The module path in `dir/go.mod`, under which the bindings are imported.
 fn go_module(dir: &Path) -> Result<String> {
     let path = dir.join("go.mod");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     text.lines()
-        .find_map(|l| l.trim().strip_prefix("module ").map(|m| format!("{}/gen", m.trim())))
+        .find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().to_string()))
         .ok_or_else(|| bad(dir, "go.mod has no `module` line"))
 }
 
