@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result, bail};
 
 pub mod fuzz;
+pub mod lang;
 pub mod synthetic;
 
 /// The built-in plugins, by crate name.
