@@ -181,8 +181,11 @@ fn scan_with(component: &Path, manifests: &Path, settings: &[(String, String)]) 
     comparable(&report)
 }
 
+/// One input to compare on: its name, its manifests and the settings.
+type Input = (String, PathBuf, Vec<(String, String)>);
+
 /// The case inputs and their settings, and the demo cluster.
-fn inputs() -> Vec<(String, PathBuf, Vec<(String, String)>)> {
+fn inputs() -> Vec<Input> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases()).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();
