@@ -28,7 +28,8 @@ fn case(root: &Path, name: &str, cluster: &str, expect: &str) {
     std::fs::write(dir.join("expect.toml"), expect).unwrap();
 }
 
-const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers:\n  - {name: web, image: nginx}\n";
+const POD: &str =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers:\n  - {name: web, image: nginx}\n";
 
 #[test]
 fn the_rust_twin_passes_the_shared_cases() {
@@ -38,10 +39,28 @@ fn the_rust_twin_passes_the_shared_cases() {
 }
 
 #[test]
+fn inspect_shows_the_wit_version_language_and_size() {
+    let r = run(rampart().args(["plugin", "inspect"]).arg(twin()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for needle in ["wit: rampart:plugin@0.2.0\n", "language: Rust\n", "size: "] {
+        assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
+    }
+    let r = run(rampart().args(["plugin", "inspect", "--format", "json"]).arg(twin()));
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["wit"], "rampart:plugin@0.2.0");
+    assert_eq!(v["size_bytes"].as_u64(), Some(std::fs::metadata(twin()).unwrap().len()));
+}
+
+#[test]
 fn a_project_directory_is_its_plugin_wasm_and_cases() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(twin(), dir.path().join("plugin.wasm")).unwrap();
-    case(&dir.path().join("cases"), "untagged", POD, "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n");
+    case(
+        &dir.path().join("cases"),
+        "untagged",
+        POD,
+        "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n",
+    );
     let r = run(rampart().args(["plugin", "test"]).arg(dir.path()));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     // Without the component, the error says to build it.
@@ -55,7 +74,9 @@ fn a_project_directory_is_its_plugin_wasm_and_cases() {
 #[test]
 fn a_mismatch_prints_a_readable_diff_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let two = format!("{POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: cache, namespace: default}}\nspec:\n  containers:\n  - {{name: redis, image: \"ghcr.io/acme/redis:7\"}}\n");
+    let two = format!(
+        "{POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: cache, namespace: default}}\nspec:\n  containers:\n  - {{name: redis, image: \"ghcr.io/acme/redis:7\"}}\n"
+    );
     case(
         dir.path(),
         "wrong",
@@ -78,7 +99,12 @@ object = "Pod/default/web"
 message = "from quay.io"
 "#,
     );
-    case(dir.path(), "right", POD, "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n");
+    case(
+        dir.path(),
+        "right",
+        POD,
+        "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n",
+    );
     let r = run(rampart().args(["plugin", "test"]).arg(twin()).arg("--cases").arg(dir.path()));
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let text = r.stdout.replace(&twin().display().to_string(), "<twin>");
@@ -91,7 +117,12 @@ fn bad_case_files_exit_2_naming_the_file_and_the_rest_still_run() {
     case(dir.path(), "a-typo", POD, "[[finding]]\ncheck = \"pinned\"\nstatuss = \"fail\"\n");
     case(dir.path(), "b-undeclared-setting", POD, "[settings]\n\"no-such.setting\" = \"x\"\n");
     case(dir.path(), "c-bad-manifest", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: 3}\n", "");
-    case(dir.path(), "d-fine", POD, "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n");
+    case(
+        dir.path(),
+        "d-fine",
+        POD,
+        "[settings]\n\"allowed-registry.registries\" = \"docker.io\"\n[[finding]]\ncheck = \"pinned\"\nstatus = \"fail\"\nobject = \"Pod/default/web\"\n[[finding]]\ncheck = \"allowed-registry\"\nstatus = \"pass\"\nobject = \"Pod/default/web\"\n",
+    );
     let r = run(rampart().args(["plugin", "test"]).arg(twin()).arg("--cases").arg(dir.path()));
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("a-typo/expect.toml") && r.stdout.contains("unknown field `statuss`"), "{}", r.stdout);
@@ -114,7 +145,8 @@ fn a_node_case_has_the_modes_and_owners_of_its_listing() {
         let c = dir.path().join("admin-conf");
         std::fs::create_dir_all(c.join("node/etc/kubernetes")).unwrap();
         std::fs::write(c.join("node/etc/kubernetes/admin.conf"), "apiVersion: v1\nkind: Config\n").unwrap();
-        std::fs::write(c.join("node.tsv"), format!("path\ttype\tmode\tuid\tgid\n/etc/kubernetes/admin.conf\tfile\t{mode}\t0\t0\n")).unwrap();
+        std::fs::write(c.join("node.tsv"), format!("path\ttype\tmode\tuid\tgid\n/etc/kubernetes/admin.conf\tfile\t{mode}\t0\t0\n"))
+            .unwrap();
         std::fs::write(
             c.join("expect.toml"),
             "[node]\nname = \"cp-1\"\n[[finding]]\ncheck = \"admin-kubeconfig-mode\"\nstatus = \"fail\"\npath = \"/etc/kubernetes/admin.conf\"\nmessage = \"0644\"\n[[finding]]\ncheck = \"admin-kubeconfig-owner\"\nstatus = \"pass\"\npath = \"/etc/kubernetes/admin.conf\"\n",
@@ -139,8 +171,16 @@ fn comparable(report: &Value) -> Vec<String> {
         .expect("findings")
         .iter()
         .map(|f| {
-            serde_json::to_string(&serde_json::json!([f["check"], f["status"], f["severity"], f["object"], f["path"], f["message"], f["evidence"]]))
-                .unwrap()
+            serde_json::to_string(&serde_json::json!([
+                f["check"],
+                f["status"],
+                f["severity"],
+                f["object"],
+                f["path"],
+                f["message"],
+                f["evidence"]
+            ]))
+            .unwrap()
         })
         .collect();
     out.sort();
@@ -175,7 +215,11 @@ fn scan_with(component: &Path, manifests: &Path, settings: &[(String, String)]) 
         ),
     )
     .unwrap();
-    let r = run(rampart().arg("--registry").arg(&registry).args(["scan", "--format", "json", "--passes", "full", "--manifests"]).arg(manifests));
+    let r = run(rampart()
+        .arg("--registry")
+        .arg(&registry)
+        .args(["scan", "--format", "json", "--passes", "full", "--manifests"])
+        .arg(manifests));
     assert!(r.code <= 1, "{}: exit {}: {}", component.display(), r.code, r.stderr);
     let report: Value = serde_json::from_str(&r.stdout).unwrap();
     comparable(&report)
@@ -231,8 +275,21 @@ fn every_language_gives_exactly_the_findings_of_the_rust_twin() {
             if &got != want {
                 let missing: Vec<&String> = want.iter().filter(|f| !got.contains(f)).collect();
                 let extra: Vec<&String> = got.iter().filter(|f| !want.contains(f)).collect();
-                problems.push(format!("{lang} on {name}: findings differ from the Rust twin's\n  only in Rust: {missing:#?}\n  only in {lang}: {extra:#?}"));
+                problems.push(format!(
+                    "{lang} on {name}: findings differ from the Rust twin's\n  only in Rust: {missing:#?}\n  only in {lang}: {extra:#?}"
+                ));
             }
+        }
+        // inspect tells the language and the WIT version.
+        let r = run(rampart().args(["plugin", "inspect"]).arg(&component));
+        let language = match *lang {
+            "python" => "Python",
+            "js" => "JavaScript",
+            "c" => "C",
+            _ => "Go",
+        };
+        if !r.stdout.contains(&format!("language: {language}\n")) || !r.stdout.contains("wit: rampart:plugin@0.2.0") {
+            problems.push(format!("{lang}: plugin inspect:\n{}{}", r.stdout, r.stderr));
         }
         // And it passes the shared cases through `plugin test` as authors run it.
         let r = run(rampart().args(["plugin", "test"]).arg(&component).arg("--cases").arg(cases()));

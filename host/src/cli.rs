@@ -770,6 +770,15 @@ struct PluginListing {
     version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<String>,
+    /// `plugin inspect`: the WIT package the component was built against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wit: Option<String>,
+    /// `plugin inspect`: the source language, when the component tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    /// `plugin inspect`: the component file's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_bytes: Option<u64>,
     checks: Vec<report::CheckMeta>,
     /// The settings the plugin reads: name, kind, what it does.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -805,6 +814,9 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
             source: entry.source.display().to_string(),
             version: None,
             digest: None,
+            wit: None,
+            language: None,
+            size_bytes: None,
             checks: Vec::new(),
             settings: Vec::new(),
             requested: Vec::new(),
@@ -871,6 +883,15 @@ fn describe_listing(l: &PluginListing) -> String {
     if let Some(d) = &l.digest {
         out += &format!("  digest: {d}\n");
     }
+    if let Some(wit) = &l.wit {
+        out += &format!("  wit: {wit}\n");
+    }
+    if let Some(language) = &l.language {
+        out += &format!("  language: {}\n", report::terminal_safe(language));
+    }
+    if let Some(size) = l.size_bytes {
+        out += &format!("  size: {size} bytes ({:.1} MiB)\n", size as f64 / (1024.0 * 1024.0));
+    }
     if let Some(e) = &l.error {
         out += &format!("  error: {e}\n");
         return out;
@@ -901,6 +922,8 @@ fn describe_listing(l: &PluginListing) -> String {
 fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, format: Format) -> anyhow::Result<u8> {
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     let plugin = engine.load(&name, file, None)?;
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let facts = crate::plugin_build::facts(&bytes);
     // The entries that install this very file, if any.
     let real = std::fs::canonicalize(file).ok();
     let registered: Vec<&str> = registry
@@ -915,6 +938,9 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
         source: file.display().to_string(),
         version: Some(plugin.meta.version.clone()),
         digest: Some(plugin.digest.clone()),
+        wit: facts.wit,
+        language: facts.language,
+        size_bytes: Some(bytes.len() as u64),
         checks: plugin.meta.checks.clone(),
         settings: setting_listings(&plugin.meta),
         requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),

