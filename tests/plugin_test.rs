@@ -39,6 +39,29 @@ fn the_rust_twin_passes_the_shared_cases() {
 }
 
 #[test]
+fn build_names_a_missing_toolchain_and_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), "").unwrap();
+    let r = run(rampart().args(["plugin", "build"]).arg(dir.path()).env("PATH", "/nonexistent"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`componentize-py` is not installed") && r.stderr.contains("pip install componentize-py==0.25.1"),
+        "{}",
+        r.stderr
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let r = run(rampart().args(["plugin", "build"]).arg(empty.path()));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot tell the language"), "{}", r.stderr);
+    // A JavaScript project without its npm install says to run `npm ci`.
+    let js = tempfile::tempdir().unwrap();
+    std::fs::write(js.path().join("plugin.js"), "").unwrap();
+    let r = run(rampart().args(["plugin", "build"]).arg(js.path()));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("npm ci"), "{}", r.stderr);
+}
+
+#[test]
 fn inspect_shows_the_wit_version_language_and_size() {
     let r = run(rampart().args(["plugin", "inspect"]).arg(twin()));
     assert_eq!(r.code, 0, "{}", r.stderr);

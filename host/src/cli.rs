@@ -642,7 +642,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plugin(PluginCommand::Build { dir }) => {
             let started = std::time::Instant::now();
-            let built = crate::plugin_build::build(&dir)?;
+            let built = match crate::plugin_build::build(&dir) {
+                Ok(built) => built,
+                // A compiler's output is many lines: shown as lines, each
+                // made safe for the terminal, not folded into one.
+                Err(e) => {
+                    for (i, line) in e.to_string().lines().enumerate() {
+                        say(&format!("{}{}", if i == 0 { "error: " } else { "  " }, report::terminal_safe(line)));
+                    }
+                    return Ok(EXIT_USAGE);
+                }
+            };
             say(&format!(
                 "built {} ({}, {} bytes) in {:.1} s",
                 built.output.display(),
