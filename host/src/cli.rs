@@ -432,6 +432,38 @@ enum PluginCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write a new plugin project that builds and passes its own cases: a
+    /// check of image tags, two cases, the WIT, a README.
+    New {
+        /// The plugin's name (lowercase letters, digits, `-`).
+        name: String,
+        /// rust, python, js, c or go.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// Where to write it [default: ./NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin project (Rust, Python, JavaScript, C or Go) into
+    /// DIR/plugin.wasm; the language is told by its files.
+    Build {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Run a plugin component against declarative cases and compare its
+    /// findings with the expected ones (docs/plugin-test.md): exit 0 when
+    /// every case matches, 1 with a diff when one does not, 2 when a case
+    /// or the component cannot be read.
+    Test {
+        /// A plugin project directory (its component as plugin.wasm, its
+        /// cases under cases/) or a component file.
+        #[arg(value_name = "DIR|FILE.wasm")]
+        target: PathBuf,
+        /// The cases: a directory of case directories, or one case
+        /// directory [default: cases/ of the project, or beside the file].
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
 }
 
 /// `--quiet`: input errors go to the report only.
@@ -604,6 +636,48 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             write_output(None, &text)?;
             Ok(EXIT_OK)
         }
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => {
+            let language = crate::plugin_new::language(&lang)?;
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            crate::plugin_new::scaffold(&name, language, &dir)?;
+            say(&format!("wrote {} ({}): next, see its README.md", dir.display(), language.name()));
+            Ok(EXIT_OK)
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            let started = std::time::Instant::now();
+            let built = match crate::plugin_build::build(&dir) {
+                Ok(built) => built,
+                // A compiler's output is many lines: shown as lines, each
+                // made safe for the terminal, not folded into one.
+                Err(e) => {
+                    for (i, line) in e.to_string().lines().enumerate() {
+                        say(&format!("{}{}", if i == 0 { "error: " } else { "  " }, report::terminal_safe(line)));
+                    }
+                    return Ok(EXIT_USAGE);
+                }
+            };
+            say(&format!(
+                "built {} ({}, {} bytes) in {:.1} s",
+                built.output.display(),
+                built.language.name(),
+                built.bytes,
+                started.elapsed().as_secs_f64()
+            ));
+            Ok(EXIT_OK)
+        }
+        Command::Plugin(PluginCommand::Test { target, cases }) => {
+            let target = crate::plugin_test::Target::resolve(&target, cases.as_deref())?;
+            let engine = engine(&cli.engine)?;
+            let outcome = crate::plugin_test::run(&engine, &target)?;
+            write_output(None, &outcome.text)?;
+            Ok(if !outcome.bad.is_empty() {
+                EXIT_USAGE
+            } else if outcome.failed > 0 {
+                EXIT_FAILURES
+            } else {
+                EXIT_OK
+            })
+        }
         Command::Plugin(PluginCommand::Inspect { file, format }) => {
             let engine = engine(&cli.engine)?;
             // The registry, when there is one, tells the name the file is
@@ -728,6 +802,15 @@ struct PluginListing {
     version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<String>,
+    /// `plugin inspect`: the WIT package the component was built against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wit: Option<String>,
+    /// `plugin inspect`: the source language, when the component tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    /// `plugin inspect`: the component file's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_bytes: Option<u64>,
     checks: Vec<report::CheckMeta>,
     /// The settings the plugin reads: name, kind, what it does.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -763,6 +846,9 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
             source: entry.source.display().to_string(),
             version: None,
             digest: None,
+            wit: None,
+            language: None,
+            size_bytes: None,
             checks: Vec::new(),
             settings: Vec::new(),
             requested: Vec::new(),
@@ -829,6 +915,15 @@ fn describe_listing(l: &PluginListing) -> String {
     if let Some(d) = &l.digest {
         out += &format!("  digest: {d}\n");
     }
+    if let Some(wit) = &l.wit {
+        out += &format!("  wit: {wit}\n");
+    }
+    if let Some(language) = &l.language {
+        out += &format!("  language: {}\n", report::terminal_safe(language));
+    }
+    if let Some(size) = l.size_bytes {
+        out += &format!("  size: {size} bytes ({:.1} MiB)\n", size as f64 / (1024.0 * 1024.0));
+    }
     if let Some(e) = &l.error {
         out += &format!("  error: {e}\n");
         return out;
@@ -859,6 +954,8 @@ fn describe_listing(l: &PluginListing) -> String {
 fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, format: Format) -> anyhow::Result<u8> {
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     let plugin = engine.load(&name, file, None)?;
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let facts = crate::plugin_build::facts(&bytes);
     // The entries that install this very file, if any.
     let real = std::fs::canonicalize(file).ok();
     let registered: Vec<&str> = registry
@@ -873,6 +970,9 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
         source: file.display().to_string(),
         version: Some(plugin.meta.version.clone()),
         digest: Some(plugin.digest.clone()),
+        wit: facts.wit,
+        language: facts.language,
+        size_bytes: Some(bytes.len() as u64),
         checks: plugin.meta.checks.clone(),
         settings: setting_listings(&plugin.meta),
         requested: plugin.meta.capabilities.iter().map(ToString::to_string).collect(),

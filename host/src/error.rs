@@ -50,6 +50,17 @@ pub enum Error {
     #[error("plugin {name} ({path}): {message}")]
     Plugin { name: String, path: PathBuf, message: String },
 
+    /// A `plugin test` case (its directory, expect.toml or node listing)
+    /// is malformed.
+    #[error("plugin test case {path}: {message}")]
+    Case { path: PathBuf, message: String },
+
+    /// `rampart plugin build` could not make the component: an unknown
+    /// project layout, a missing toolchain (named, with how to install it)
+    /// or a failed compile.
+    #[error("plugin build {dir}: {message}")]
+    Build { dir: PathBuf, message: String },
+
     /// A live cluster cannot be used at all: no usable kubeconfig, the API
     /// server cannot be reached, or it rejects the credentials.
     #[error("cluster {server}: {message}")]

@@ -9,6 +9,9 @@
 //! - [`profile`] holds benchmark profiles and turns findings into control verdicts
 //! - [`registry`] reads registry.toml
 //! - [`settings`] checks plugin settings against what each plugin declares
+//! - [`plugin_build`] builds a plugin project in any supported language (`rampart plugin build`)
+//! - [`plugin_new`] writes a new plugin project (`rampart plugin new`)
+//! - [`plugin_test`] runs a component against declarative cases (`rampart plugin test`)
 //! - [`scan`] goes from inputs to a [`report::Report`]
 //! - [`bench`] times the engine's work (`rampart bench`)
 //! - [`cli`] is the `rampart` command line
@@ -21,6 +24,9 @@ pub mod engine;
 pub mod error;
 pub mod grants;
 pub mod merge;
+pub mod plugin_build;
+pub mod plugin_new;
+pub mod plugin_test;
 pub mod profile;
 pub mod registry;
 pub mod report;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result, bail};
 
 pub mod fuzz;
+pub mod lang;
 pub mod synthetic;
 
 /// The built-in plugins, by crate name.
@@ -217,4 +218,31 @@ pub fn prepare_demo_in(out: &Path) -> Result<Demo> {
         nodes.push(dest);
     }
     Ok(Demo { cluster: examples.join("cluster"), nodes })
+}
+
+/// The example plugin written in every language (examples/plugins/image-policy).
+pub fn example_dir() -> PathBuf {
+    root().join("examples/plugins/image-policy")
+}
+
+/// Builds the Rust twin of the example plugin (a standalone crate outside
+/// the workspace) into the plugins' target directory, and copies the
+/// component to `rust/plugin.wasm`, where `rampart plugin test` looks.
+pub fn build_rust_twin() -> Result<PathBuf> {
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = example_dir().join("rust");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&dir).args(["build", "--quiet", "--locked", "--profile", "plugin", "--target", "wasm32-wasip2"]);
+    cmd.env("CARGO_TARGET_DIR", root().join("target/wasm"));
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().context("running cargo to build the Rust twin")?;
+    if !status.success() {
+        bail!("building {} for wasm32-wasip2 failed", dir.display());
+    }
+    let out = dir.join("plugin.wasm");
+    std::fs::copy(component("image-policy"), &out).with_context(|| format!("copying the component to {}", out.display()))?;
+    Ok(out)
 }

@@ -2,6 +2,7 @@
 //! `cargo xtask test [ARGS...]`: build the plugins and run the whole test suite.
 //! `cargo xtask bench [ARGS...]`: release build, then `rampart bench` on the demo.
 //! `cargo xtask plugins`: build the Wasm plugins only.
+//! `cargo xtask examples`: build the example plugin in every language and run its cases.
 //! `cargo xtask fuzz TARGET|all [SECONDS]`: seed and run the fuzz targets (nightly, cargo-fuzz).
 
 use std::process::{Command, ExitCode};
@@ -99,11 +100,43 @@ fn run() -> Result<ExitCode> {
             xtask::build_plugins(xtask::PLUGINS)?;
             xtask::build_plugins(xtask::TEST_PLUGINS)?;
             let status = cargo().args(["test", "--workspace"]).args(&rest).status()?;
-            Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            // The example's Rust twin is a crate of its own, outside the
+            // workspace: its native tests, in the host's target directory.
+            let twin = cargo()
+                .current_dir(xtask::example_dir().join("rust"))
+                .args(["test", "--locked"])
+                .env("CARGO_TARGET_DIR", xtask::root().join("target"))
+                .status()?;
+            Ok(if status.success() && twin.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        "examples" => {
+            // Every language of the example plugin, built and run against
+            // the shared cases (the test suite also compares their findings).
+            let status = cargo().args(["build", "--quiet", "-p", "rampart-host"]).status()?;
+            if !status.success() {
+                bail!("building the host failed");
+            }
+            let rampart = xtask::root().join("target/debug/rampart");
+            let mut components = vec![("rust".to_string(), xtask::build_rust_twin()?)];
+            for lang in xtask::lang::LANGS {
+                components.push((lang.to_string(), xtask::lang::build_example(&rampart, lang)?));
+            }
+            let mut failed = false;
+            for (lang, component) in components {
+                eprintln!("== {lang}");
+                let status = Command::new(&rampart)
+                    .args(["plugin", "test"])
+                    .arg(&component)
+                    .arg("--cases")
+                    .arg(xtask::example_dir().join("cases"))
+                    .status()?;
+                failed |= !status.success();
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins | fuzz TARGET|all [SECONDS]>"
+                "usage: cargo xtask <demo [SCAN FLAGS...] | test [CARGO TEST ARGS...] | bench [BENCH FLAGS...] | plugins | examples | fuzz TARGET|all [SECONDS]>"
             );
             Ok(ExitCode::from(2))
         }

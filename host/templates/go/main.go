@@ -1,0 +1,5 @@
+package main
+
+import _ "{{name}}/gen/exports/wit_exports"
+
+func main() {}
