@@ -529,7 +529,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             }
         }
         let by_node: BTreeMap<String, Status> =
-            per_node.into_iter().map(|(node, theirs)| (node.to_string(), worst(theirs.into_iter()))).collect();
+            per_node.into_iter().map(|(node, theirs)| (node.to_string(), worst(theirs))).collect();
         let mut notes: Vec<String> = Vec::new();
         for check in c.checks.iter().chain(&c.assisting) {
             let plugin = check.split('/').next().unwrap_or("");
