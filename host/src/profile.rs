@@ -528,8 +528,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                 per_node.entry(node).or_default().push(f);
             }
         }
-        let by_node: BTreeMap<String, Status> =
-            per_node.into_iter().map(|(node, theirs)| (node.to_string(), worst(theirs))).collect();
+        let by_node: BTreeMap<String, Status> = per_node.into_iter().map(|(node, theirs)| (node.to_string(), worst(theirs))).collect();
         let mut notes: Vec<String> = Vec::new();
         for check in c.checks.iter().chain(&c.assisting) {
             let plugin = check.split('/').next().unwrap_or("");

@@ -108,7 +108,7 @@ macro_rules! export_plugin {
                     $crate::run_in_wasm::<$plugin>(settings)
                 }
             }
-            $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
+    $crate::bindings::export!(__RampartExport with_types_in $crate::bindings);
         };
     };
 }
