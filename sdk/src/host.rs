@@ -8,6 +8,23 @@ use crate::{AccessError, FileStat, Level, Object, ObjectPage};
 /// default chunk size.
 pub const PAGE_SIZE: u32 = 500;
 
+/// The page of `all` a fake host serves: at most `limit` objects (0: all)
+/// from the offset `continue_token` holds.
+pub(crate) fn page_of(all: Vec<Object>, limit: u32, continue_token: Option<&str>) -> Result<ObjectPage, AccessError> {
+    let from = offset(continue_token)?;
+    let to = if limit == 0 { all.len() } else { all.len().min(from.saturating_add(limit as usize)) };
+    let next = (to < all.len()).then(|| to.to_string());
+    Ok(ObjectPage { objects: all.into_iter().skip(from).take(to.saturating_sub(from)).collect(), continue_token: next })
+}
+
+/// The offset a fake host's continue token holds (`None`: 0).
+pub(crate) fn offset(continue_token: Option<&str>) -> Result<usize, AccessError> {
+    match continue_token {
+        None => Ok(0),
+        Some(t) => t.parse::<usize>().map_err(|_| AccessError::Invalid(format!("bad continue token {t}"))),
+    }
+}
+
 /// Everything a check may ask about the target. Inside the sandbox each call
 /// goes to the host broker, which checks the plugin's grant; in tests
 /// [`crate::testing::FakeHost`] answers.
@@ -26,14 +43,7 @@ pub trait Host {
         limit: u32,
         continue_token: Option<&str>,
     ) -> Result<ObjectPage, AccessError> {
-        let all = self.list_objects(api_version, kind, namespace)?;
-        let from = match continue_token {
-            None => 0,
-            Some(t) => t.parse::<usize>().map_err(|_| AccessError::Invalid(format!("bad continue token {t}")))?,
-        };
-        let to = if limit == 0 { all.len() } else { all.len().min(from.saturating_add(limit as usize)) };
-        let next = (to < all.len()).then(|| to.to_string());
-        Ok(ObjectPage { objects: all.into_iter().skip(from).take(to.saturating_sub(from)).collect(), continue_token: next })
+        page_of(self.list_objects(api_version, kind, namespace)?, limit, continue_token)
     }
     /// Every object of a listing, `page` at a time: `each` sees one page,
     /// so a plugin never holds a whole large kind in its memory.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{AccessError, FileStat, FileType, Findings, Host, Object, ObjectRef, Plugin, Settings};
+use crate::{AccessError, FileStat, FileType, Findings, Host, Object, ObjectPage, ObjectRef, Plugin, Settings};
 
 /// In-memory cluster objects, node files and processes.
 ///
@@ -32,6 +32,9 @@ pub struct FakeHost {
     cluster_only: bool,
     /// Why the node's processes cannot be seen, when they cannot.
     hidden_processes: Option<String>,
+    /// Listings that fail part-way (`apiVersion/Kind`, from which object
+    /// on), as a live listing whose continue token expired does.
+    failing_after: Vec<(String, usize)>,
 }
 
 impl FakeHost {
@@ -70,6 +73,13 @@ impl FakeHost {
     /// Makes listing this kind fail, as when the API server forbids it.
     pub fn deny(mut self, api_version: &str, kind: &str) -> FakeHost {
         self.unavailable.push(format!("{api_version}/{kind}"));
+        self
+    }
+
+    /// Makes a listing of one kind fail once a page would start at or
+    /// past the `after`th object: the pages before it are served.
+    pub fn fail_listing_after(mut self, api_version: &str, kind: &str, after: usize) -> FakeHost {
+        self.failing_after.push((format!("{api_version}/{kind}"), after));
         self
     }
 
@@ -175,6 +185,22 @@ impl Host for FakeHost {
             .filter(|(v, k, o)| v == api_version && k == kind && (namespace.is_none() || o.ref_.namespace.as_deref() == namespace))
             .map(|(_, _, o)| o.clone())
             .collect())
+    }
+
+    fn list_objects_page(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        limit: u32,
+        continue_token: Option<&str>,
+    ) -> Result<ObjectPage, AccessError> {
+        let from = crate::host::offset(continue_token)?;
+        let key = format!("{api_version}/{kind}");
+        if self.failing_after.iter().any(|(k, after)| *k == key && from >= *after) {
+            return Err(AccessError::Unavailable(format!("{key}: the listing failed at object {from} (test)")));
+        }
+        crate::host::page_of(self.list_objects(api_version, kind, namespace)?, limit, continue_token)
     }
 
     fn node_name(&self) -> String {

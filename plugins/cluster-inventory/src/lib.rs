@@ -468,6 +468,19 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_that_fails_part_way_is_an_error_never_a_pass() {
+        let mut host = FakeHost::new();
+        for i in 0..(PAGE_SIZE as usize + 10) {
+            host = host.object("v1", "Pod", pod(&format!("p{i}"), "nginx:1.27"));
+        }
+        let host = host.fail_listing_after("v1", "Pod", PAGE_SIZE as usize);
+        for check in [DASHBOARD, VERSIONS] {
+            let f = run(&host, check);
+            assert!(f.iter().any(|f| f.status == Status::Error) && f.iter().all(|f| f.status != Status::Pass), "{check}: {f:?}");
+        }
+    }
+
+    #[test]
     fn a_kind_that_cannot_be_listed_is_an_error_never_a_pass() {
         let host = FakeHost::new().object("v1", "Pod", pod("a", "nginx")).deny("apps/v1", "Deployment");
         for check in [DASHBOARD, VERSIONS] {

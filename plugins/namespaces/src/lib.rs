@@ -455,6 +455,21 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_that_fails_part_way_is_an_error_not_a_pass() {
+        // The first page (the kube-system pods and part of the rest) is
+        // served, the second fails: what was not seen cannot pass.
+        let mut host = FakeHost::new().object("v1", "Namespace", ns("shop", json!({})));
+        for i in 0..(PAGE_SIZE as usize + 10) {
+            host = host.object("v1", "Pod", json!({"metadata": {"name": format!("p{i}"), "namespace": "shop"}}));
+        }
+        let host = host.fail_listing_after("v1", "Pod", PAGE_SIZE as usize);
+        for check in ["default-namespace", RESERVED, PLATFORM] {
+            let v = verdicts(&host, check);
+            assert!(v.iter().any(|(_, s)| *s == Status::Error) && v.iter().all(|(_, s)| *s != Status::Pass), "{check}: {v:?}");
+        }
+    }
+
+    #[test]
     fn a_kind_that_cannot_be_listed_is_never_a_pass() {
         let host = FakeHost::new().object("v1", "Namespace", ns("shop", json!({}))).deny("v1", "ConfigMap");
         for check in ["default-namespace", RESERVED] {

@@ -834,6 +834,26 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_that_fails_part_way_makes_every_check_an_error() {
+        // Pods are read a page at a time: the first page is judged, the
+        // failed rest is an error for every check, never silence.
+        let mut host = FakeHost::new();
+        for i in 0..(PAGE_SIZE as usize + 10) {
+            host = host.object("v1", "Pod", good_pod(&format!("p{i}")));
+        }
+        let findings = host.fail_listing_after("v1", "Pod", PAGE_SIZE as usize).run::<PodSecurity>(&[]).unwrap();
+        for c in CHECKS {
+            let mine: Vec<&Finding> = findings.iter().filter(|f| f.check == c.id).collect();
+            assert_eq!(mine.iter().filter(|f| f.status == Status::Pass).count(), PAGE_SIZE as usize, "{}", c.id);
+            assert!(
+                mine.iter().any(|f| f.status == Status::Error && f.object.is_none() && f.message.contains("cannot list v1/Pod")),
+                "{}: {mine:?}",
+                c.id
+            );
+        }
+    }
+
+    #[test]
     fn token_mounting_is_an_error_when_service_accounts_cannot_be_listed() {
         let mut leaves_it = good_pod("leaves-it");
         leaves_it["spec"].as_object_mut().unwrap().remove("automountServiceAccountToken");
