@@ -97,6 +97,19 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "test" => {
+            // The example plugins' toolchains (pinned; quick when present),
+            // unless every other language is skipped on purpose.
+            if std::env::var("RAMPART_SKIP_LANGS").as_deref() != Ok("all") {
+                let script = xtask::root().join("xtask/toolchains.sh");
+                let status =
+                    Command::new("bash").arg(&script).current_dir(xtask::root()).status().context("running xtask/toolchains.sh")?;
+                if !status.success() {
+                    bail!(
+                        "{} failed: the example plugins' toolchains are not installed (set RAMPART_SKIP_LANGS=all to test without them)",
+                        script.display()
+                    );
+                }
+            }
             xtask::build_plugins(xtask::PLUGINS)?;
             xtask::build_plugins(xtask::TEST_PLUGINS)?;
             let status = cargo().args(["test", "--workspace"]).args(&rest).status()?;
