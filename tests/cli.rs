@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::Value;
 use support::*;
 
@@ -1220,4 +1222,43 @@ fn the_report_is_the_same_whatever_the_number_of_jobs() {
     let zero = demo_scan(&["--jobs", "0"]);
     assert_eq!(zero.code, 2);
     assert!(zero.stderr.contains("--jobs"), "{}", zero.stderr);
+}
+
+#[test]
+fn a_plugin_replaced_in_place_after_its_digest_was_remembered_is_hashed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), SMALL_CLUSTER).unwrap();
+    let cache = dir.path().join("cache");
+    let plugin = dir.path().join("p.wasm");
+    std::fs::copy(xtask::component("pod-security"), &plugin).unwrap();
+    let digest_of = |path: &Path| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+    };
+    let pod_security = digest_of(&plugin);
+    let scan = |pin: Option<&str>| {
+        let reg = dir.path().join("registry.toml");
+        let pin = pin.map(|d| format!("sha256 = \"{d}\"\n")).unwrap_or_default();
+        std::fs::write(&reg, format!("[[plugin]]\nname = \"p\"\nsource = \"p.wasm\"\n{pin}grants = {POD_SECURITY_GRANTS:?}\n")).unwrap();
+        let mut cmd = rampart();
+        cmd.env("RAMPART_CACHE_DIR", &cache).arg("--registry").arg(&reg);
+        run(cmd.args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("c.yaml")))
+    };
+    // Digests of files changed in the last two seconds are not remembered.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    for _ in 0..2 {
+        let r = scan(Some(&pod_security));
+        assert_eq!(r.json()["plugins"][0]["digest"], format!("sha256:{pod_security}"), "{}", r.stderr);
+    }
+    assert_eq!(std::fs::read_dir(cache.join("digests")).unwrap().count(), 1, "the digest was remembered");
+
+    // The same path, now another component: the pin refuses it, and
+    // without a pin the new file's own digest is reported.
+    std::fs::copy(xtask::component("rbac"), &plugin).unwrap();
+    let r = scan(Some(&pod_security));
+    assert_eq!(r.code, 2);
+    let refused = &r.json()["plugins"][0];
+    assert!(refused["error"].as_str().unwrap().contains(&format!("registry.toml expects {pod_security}")), "{refused}");
+    let r = scan(None);
+    assert_eq!(r.json()["plugins"][0]["digest"], format!("sha256:{}", digest_of(&plugin)), "{}", r.stderr);
 }

@@ -484,7 +484,7 @@ pub fn main() -> ExitCode {
     // `-v` shows every library's log as well.
     let filter = match cli.verbose {
         _ if cli.quiet => "off",
-        0 => "rampart_host=warn",
+        0 => "rampart_host=warn,rampart_host::compile=info",
         1 => "info",
         _ => "debug",
     };

@@ -8,12 +8,12 @@
 //! plugin waiting in a host call (a WASI sleep, `wasi:io/poll`) is dropped
 //! when the deadline's timer fires.
 
+mod cache;
 mod console;
 pub mod imports;
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
 use crate::settings::{SettingDecl, SettingKind};
+use cache::{Cache, FileStamp};
 
 /// How often the epoch advances; deadlines are measured in these ticks.
 const TICK: Duration = Duration::from_millis(5);
@@ -235,6 +236,7 @@ pub struct Engine {
     config: EngineConfig,
     /// Hash of everything that makes a compiled artifact loadable here.
     compat: String,
+    cache: Option<Cache>,
     _ticker: Ticker,
 }
 
@@ -257,6 +259,8 @@ impl Engine {
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        // A host of another version may check imports differently.
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compat = format!("{:016x}", hasher.finish());
         let stop = Arc::new(AtomicBool::new(false));
         let (ticking, weak) = (stop.clone(), engine.weak());
@@ -272,7 +276,8 @@ impl Engine {
                 }
             })
             .map_err(|e| Error::Engine(format!("epoch thread: {e}")))?;
-        Ok(Engine { engine, linker, config, compat, _ticker: Ticker { stop } })
+        let cache = config.cache_dir.clone().map(Cache::new);
+        Ok(Engine { engine, linker, config, compat, cache, _ticker: Ticker { stop } })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -283,15 +288,42 @@ impl Engine {
     /// plugin.
     pub fn load(&self, name: &str, path: &Path, expected_sha256: Option<&str>) -> Result<Plugin> {
         let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.to_path_buf(), message };
-        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the component: {e}")))?;
-        let digest = hex::encode(Sha256::digest(&bytes));
-        if let Some(expected) = expected_sha256
-            && expected != digest
-        {
-            return Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")));
-        }
-        imports::check(&bytes).map_err(fail)?;
-        let component = self.compile(&bytes, &digest).map_err(fail)?;
+        let unreadable = |e: std::io::Error| fail(format!("cannot read the component: {e}"));
+        let refuse = |digest: &str| match expected_sha256 {
+            Some(expected) if expected != digest => {
+                Err(fail(format!("sha256 is {digest} but registry.toml expects {expected}; refusing to load it")))
+            }
+            _ => Ok(()),
+        };
+        // The stamp is taken before the file is read: a write after it
+        // changes the file's change time, so the memo below can only ever
+        // name what was read.
+        let stamp = FileStamp::of(path).map_err(unreadable)?;
+        // A file this cache hashed before, compiled before: nothing to read.
+        // (Its imports were checked before it was first compiled.)
+        let remembered = self.cache.as_ref().and_then(|cache| {
+            let digest = cache.digest(&stamp)?;
+            Some((self.load_cached(cache, &digest), digest))
+        });
+        let (digest, component) = match remembered {
+            Some((Some(component), digest)) => {
+                refuse(&digest)?;
+                (digest, component)
+            }
+            _ => {
+                let bytes = std::fs::read(path).map_err(unreadable)?;
+                let digest = hex::encode(Sha256::digest(&bytes));
+                refuse(&digest)?;
+                imports::check(&bytes).map_err(fail)?;
+                let component = self.compile(name, &bytes, &digest).map_err(fail)?;
+                if let Some(cache) = &self.cache
+                    && let Err(e) = cache.remember(&stamp, &digest)
+                {
+                    tracing::warn!("compile cache {}: {e}", cache.dir().display());
+                }
+                (digest, component)
+            }
+        };
         let pre = self.linker.instantiate_pre(&component).map_err(|e| fail(format!("cannot link: {e:#}")))?;
         let pre = ControlPre::new(pre).map_err(|e| fail(format!("not a rampart:plugin control component: {e:#}")))?;
         let meta = self.describe(&pre).map_err(fail)?;
@@ -300,28 +332,43 @@ impl Engine {
 
     /// Compiles a component, or loads the artifact this host compiled for it
     /// earlier.
-    pub fn compile(&self, bytes: &[u8], digest: &str) -> std::result::Result<Component, String> {
-        let Some(dir) = &self.config.cache_dir else {
-            return Component::new(&self.engine, bytes).map_err(|e| format!("not a valid Wasm component: {e:#}"));
-        };
-        let file = dir.join(format!("{digest}-{}.cwasm", self.compat));
-        if let Some(component) = self.load_cached(dir, &file) {
+    fn compile(&self, name: &str, bytes: &[u8], digest: &str) -> std::result::Result<Component, String> {
+        if let Some(cache) = &self.cache
+            && let Some(component) = self.load_cached(cache, digest)
+        {
             return Ok(component);
         }
+        // Compiling a 10-20 MB Python or JavaScript component takes tens of
+        // seconds on a small machine: say so rather than sit silent.
+        let start = Instant::now();
+        let large = bytes.len() >= 1024 * 1024;
+        if large {
+            let size = bytes.len() as f64 / (1024.0 * 1024.0);
+            let kept = self.cache.as_ref().map(|c| format!("; done once per version, kept in {}", c.dir().display()));
+            tracing::info!(
+                target: "rampart_host::compile",
+                "compiling plugin {name} ({size:.1} MiB) to native code{}",
+                kept.unwrap_or_default()
+            );
+        }
         let component = Component::new(&self.engine, bytes).map_err(|e| format!("not a valid Wasm component: {e:#}"))?;
-        if let Err(e) = self.store_cached(dir, &file, &component) {
-            tracing::warn!("compile cache {}: {e}", dir.display());
+        let took = start.elapsed();
+        if large || took >= Duration::from_secs(1) {
+            tracing::info!(target: "rampart_host::compile", "compiled plugin {name} in {:.1} s", took.as_secs_f64());
+        }
+        if let Some(cache) = &self.cache
+            && let Err(e) = self.store_cached(cache, digest, &component)
+        {
+            tracing::warn!("compile cache {}: {e}", cache.dir().display());
         }
         Ok(component)
     }
 
-    fn load_cached(&self, dir: &Path, file: &Path) -> Option<Component> {
+    fn load_cached(&self, cache: &Cache, digest: &str) -> Option<Component> {
+        let file = cache.artifact(digest, &self.compat);
         // Only artifacts this user wrote into a directory no one else can
         // write are loaded: deserializing runs native code.
-        let uid = std::fs::metadata("/proc/self").ok()?.uid();
-        let private =
-            |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == uid && m.mode() & 0o022 == 0 && !m.file_type().is_symlink());
-        if !private(dir) || !private(file) {
+        if !cache.private(&file) {
             return None;
         }
         #[allow(unsafe_code)]
@@ -329,18 +376,13 @@ impl Engine {
         // `Component::serialize` from this engine configuration (its name
         // carries the compatibility hash), in a directory only this user can
         // write; wasmtime also checks the header before using it.
-        let loaded = unsafe { Component::deserialize_file(&self.engine, file) };
+        let loaded = unsafe { Component::deserialize_file(&self.engine, &file) };
         loaded.ok()
     }
 
-    fn store_cached(&self, dir: &Path, file: &Path, component: &Component) -> std::io::Result<()> {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fn store_cached(&self, cache: &Cache, digest: &str, component: &Component) -> std::io::Result<()> {
         let bytes = component.serialize().map_err(std::io::Error::other)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.persist(file).map_err(|e| e.error)?;
-        Ok(())
+        cache.write(cache.dir(), &cache.artifact(digest, &self.compat), &bytes)
     }
 
     fn store(&self, broker: Broker, deadline: Instant, memory_bytes: usize) -> Store<RunState> {
