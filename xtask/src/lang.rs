@@ -107,11 +107,17 @@ fn source_hash(dir: &Path) -> Result<u64> {
 /// from target/lang/components when its sources did not change) and
 /// returns its `plugin.wasm`.
 pub fn build_example(rampart: &Path, lang: &str) -> Result<PathBuf> {
+    build_project(rampart, lang, &crate::example_dir().join(lang), lang)
+}
+
+/// Builds the project in `dir` (written in `lang`) with `rampart plugin
+/// build`, or takes its component from target/lang/components, where it is
+/// kept as `<key>-<hash of the sources>.wasm`; returns its `plugin.wasm`.
+pub fn build_project(rampart: &Path, lang: &str, dir: &Path, key: &str) -> Result<PathBuf> {
     if let Some(m) = missing(lang) {
         bail!("{m}");
     }
-    let dir = crate::example_dir().join(lang);
-    let cached = root().join(format!("target/lang/components/{lang}-{:016x}.wasm", source_hash(&dir)?));
+    let cached = root().join(format!("target/lang/components/{key}-{:016x}.wasm", source_hash(dir)?));
     let out = dir.join("plugin.wasm");
     if cached.is_file() {
         std::fs::copy(&cached, &out)?;
@@ -120,7 +126,7 @@ pub fn build_example(rampart: &Path, lang: &str) -> Result<PathBuf> {
     let started = std::time::Instant::now();
     let output = Command::new(rampart)
         .args(["plugin", "build"])
-        .arg(&dir)
+        .arg(dir)
         .env("PATH", path())
         .env("GOCACHE", root().join("target/lang/gocache"))
         .output()
@@ -128,7 +134,7 @@ pub fn build_example(rampart: &Path, lang: &str) -> Result<PathBuf> {
     if !output.status.success() {
         bail!("rampart plugin build {} failed:\n{}", dir.display(), String::from_utf8_lossy(&output.stderr));
     }
-    eprintln!("built the {lang} example in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!("built {} in {:.1} s", dir.display(), started.elapsed().as_secs_f64());
     std::fs::create_dir_all(cached.parent().expect("has a parent"))?;
     std::fs::copy(&out, &cached)?;
     Ok(out)

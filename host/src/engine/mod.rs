@@ -547,6 +547,11 @@ fn explain_trap(e: &wasmtime::Error, store: &Store<RunState>, timeout: Duration,
     if let Some(why) = &data.broker.failure {
         return why.clone();
     }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        // exit(0) is not success: a plugin answers by returning, and what
+        // it emitted before exiting does not stand.
+        return format!("called exit({}) instead of returning; nothing it reported before that stands", exit.0);
+    }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "timed out after {:.1}s (the limit is {}s; raise it with --timeout)",
