@@ -311,7 +311,7 @@ fn a_digest_mismatch_refuses_only_that_plugin() {
     std::fs::write(
         &reg,
         format!(
-            "[[plugin]]\nname = \"pinned\"\nsource = \"{}\"\nsha256 = \"{}\"\ngrants = {:?}\n\n[[plugin]]\nname = \"pod-security\"\nsource = \"{}\"\ngrants = {:?}\n",
+            "standalone = true\n[[plugin]]\nname = \"pinned\"\nsource = \"{}\"\nsha256 = \"{}\"\ngrants = {:?}\n\n[[plugin]]\nname = \"pod-security\"\nsource = \"{}\"\ngrants = {:?}\n",
             ps.display(),
             "0".repeat(64),
             POD_SECURITY_GRANTS,
@@ -1239,7 +1239,7 @@ fn a_plugin_replaced_in_place_after_its_digest_was_remembered_is_hashed_again() 
     let scan = |pin: Option<&str>| {
         let reg = dir.path().join("registry.toml");
         let pin = pin.map(|d| format!("sha256 = \"{d}\"\n")).unwrap_or_default();
-        std::fs::write(&reg, format!("[[plugin]]\nname = \"p\"\nsource = \"p.wasm\"\n{pin}grants = {POD_SECURITY_GRANTS:?}\n")).unwrap();
+        std::fs::write(&reg, format!("standalone = true\n[[plugin]]\nname = \"p\"\nsource = \"p.wasm\"\n{pin}grants = {POD_SECURITY_GRANTS:?}\n")).unwrap();
         let mut cmd = rampart();
         cmd.env("RAMPART_CACHE_DIR", &cache).arg("--registry").arg(&reg);
         run(cmd.args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("c.yaml")))

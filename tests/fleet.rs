@@ -240,7 +240,7 @@ fn registry_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
         std::fs::copy(root().join("profiles").join(p), dir.join("profiles").join(p)).unwrap();
     }
     let path = dir.join("registry.toml");
-    std::fs::write(&path, edit(text)).unwrap();
+    std::fs::write(&path, format!("standalone = true\n{}", edit(text))).unwrap();
     path
 }
 
@@ -259,10 +259,11 @@ fn configuration_mistakes_are_usage_errors_naming_the_file_and_line() {
         run(rampart().arg("--registry").arg(registry).args(["scan", "--profile", "cis-k8s-1.12", "--manifests"]).arg(&demo.cluster))
     };
 
-    // A registry without plugins: not a scan of nothing that passes.
+    // A whole registry without plugins: not a scan of nothing that passes.
+    // (A file layered on the built-ins may add nothing.)
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.toml");
-    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    std::fs::write(&empty, "standalone = true\n# nothing yet\n").unwrap();
     let r = run(rampart().arg("--registry").arg(&empty).args(["scan", "--manifests"]).arg(&demo.cluster));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("empty.toml") && r.stderr.contains("no [[plugin]]"), "{}", r.stderr);

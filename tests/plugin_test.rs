@@ -231,7 +231,7 @@ fn scan_with(component: &Path, manifests: &Path, settings: &[(String, String)]) 
     std::fs::write(
         &registry,
         format!(
-            "[[plugin]]\nname = \"image-policy\"\nsource = {:?}\ngrants = [{}]\nsettings = {{ {} }}\n",
+            "standalone = true\n[[plugin]]\nname = \"image-policy\"\nsource = {:?}\ngrants = [{}]\nsettings = {{ {} }}\n",
             component.display().to_string(),
             grants.join(", "),
             settings.join(", ")

@@ -76,13 +76,13 @@ pub fn run(
         ));
     }
     for entry in &entries {
-        let bytes = std::fs::read(&entry.source).map_err(|e| crate::Error::io(&entry.source, e))?;
+        let bytes = entry.source.bytes()?;
         rows.push(measure(format!("{}: compile, cold ({} KB component)", entry.name, bytes.len() / 1024), cold_runs, || {
-            uncached.load(&entry.name, &entry.source, None).expect("plugin loads");
+            uncached.load_source(&entry.name, &entry.source, None).expect("plugin loads");
         }));
-        let plugin = cached.load(&entry.name, &entry.source, None)?;
+        let plugin = cached.load_source(&entry.name, &entry.source, None)?;
         rows.push(measure(format!("{}: load from the compile cache (+ describe)", entry.name), iterations, || {
-            cached.load(&entry.name, &entry.source, None).expect("plugin loads");
+            cached.load_source(&entry.name, &entry.source, None).expect("plugin loads");
         }));
         let grant = Arc::new(Grant {
             requested: CapabilitySet::new(plugin.meta.capabilities.iter().cloned()),

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::engine::{Engine, EngineConfig};
 use crate::grants::Capability;
 use crate::profile::Profile;
-use crate::registry::Registry;
+use crate::registry::{Registry, Source};
 use crate::report::{self, Severity, checklist, xccdf};
 use crate::scan::{self, ScanRequest};
 use crate::sources::live::LiveOptions;
@@ -558,52 +558,61 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("rampart"))
 }
 
-/// `--registry`, else ./registry.toml, else the registry of the checkout
-/// this binary was built in (target/<profile>/rampart → ../../registry.toml).
-fn registry_path(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = flag {
-        return Ok(p);
+/// The user's own registry: `$XDG_CONFIG_HOME/rampart/registry.toml`
+/// (`~/.config/rampart/registry.toml`).
+fn user_registry() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("rampart/registry.toml"))
+}
+
+/// The built-ins this binary carries, then the user's registry, then
+/// `--registry FILE` (else ./registry.toml, as in a checkout), each layered
+/// on the ones before.
+fn load_registry(flag: Option<PathBuf>) -> anyhow::Result<Registry> {
+    let mut files = Vec::new();
+    if let Some(user) = user_registry().filter(|p| p.is_file()) {
+        files.push(user);
     }
-    let here = PathBuf::from("registry.toml");
-    if here.is_file() {
-        return Ok(here);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(4) {
-            let candidate = up.join("registry.toml");
-            if candidate.is_file() {
-                return Ok(candidate);
+    match flag {
+        Some(path) => files.push(path),
+        None => {
+            let here = PathBuf::from("registry.toml");
+            if here.is_file() {
+                files.push(here);
             }
         }
     }
-    bail!("no registry.toml here or beside this install; give --registry FILE")
+    Ok(Registry::layered(&files)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
         Command::Plugin(PluginCommand::List { format }) => {
-            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let registry = load_registry(cli.registry)?;
             let engine = engine(&cli.engine)?;
             plugin_list(&engine, &registry, format)
         }
         Command::Merge(args) => {
             args.report.check()?;
-            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let registry = load_registry(cli.registry)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
             finish(report, &args.report)
         }
         Command::Snapshot(command) => {
-            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let registry = load_registry(cli.registry)?;
             snapshot_command(&cli.engine, &registry, command)
         }
         Command::Profile(command) => {
-            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let registry = load_registry(cli.registry)?;
             profile_command(&registry, command)
         }
         Command::Bench(args) => {
-            let registry = Registry::load(&registry_path(cli.registry)?)?;
+            let registry = load_registry(cli.registry)?;
             let engine = engine(&cli.engine)?;
             let profile = args.profile.as_deref().map(|id| registry.profile(id)).transpose()?;
             let request = args.target.request(Vec::new(), profile.into_iter().collect())?;
@@ -682,7 +691,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let engine = engine(&cli.engine)?;
             // The registry, when there is one, tells the name the file is
             // installed under; inspecting a file needs none.
-            let registry = registry_path(cli.registry).ok().and_then(|p| Registry::load(&p).ok());
+            let registry = load_registry(cli.registry).ok();
             plugin_inspect(&engine, registry.as_ref(), &file, format)
         }
     }
@@ -690,7 +699,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
-    let registry = Registry::load(&registry_path(registry)?)?;
+    let registry = load_registry(registry)?;
     let mut profiles: Vec<Profile> = Vec::new();
     for id in &args.profile {
         if profiles.iter().any(|p| &p.id == id) {
@@ -798,6 +807,9 @@ struct PluginListing {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
     source: String,
+    /// Which registry the entry comes from: `built-in` or a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -843,7 +855,8 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
             name: entry.name.clone(),
             declared_name: None,
             warnings: Vec::new(),
-            source: entry.source.display().to_string(),
+            source: entry.source.to_string(),
+            origin: Some(entry.origin.to_string()),
             version: None,
             digest: None,
             wit: None,
@@ -855,7 +868,7 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
             granted: entry.grants.iter().map(ToString::to_string).collect(),
             error: None,
         };
-        match engine.load(&entry.name, &entry.source, entry.sha256.as_deref()) {
+        match engine.load_source(&entry.name, &entry.source, entry.sha256.as_deref()) {
             Ok(p) => {
                 listing.declared_name = Some(p.meta.name.clone());
                 listing.warnings.extend(name_mismatch(&entry.name, &p.meta.name));
@@ -879,7 +892,7 @@ fn plugin_list(engine: &Engine, registry: &Registry, format: Format) -> anyhow::
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&listings)? + "\n",
         Format::Text => {
-            let mut out = format!("Plugins in {}:\n", registry.path.display());
+            let mut out = String::from("Plugins (from: built-in, or the registry file that adds or changes them):\n");
             for l in &listings {
                 out += &describe_listing(l);
             }
@@ -906,6 +919,9 @@ fn name_mismatch(registered: &str, declared: &str) -> Option<String> {
 
 fn describe_listing(l: &PluginListing) -> String {
     let mut out = format!("\n{} {}\n  source: {}\n", l.name, l.version.as_deref().unwrap_or("?"), l.source);
+    if let Some(origin) = &l.origin {
+        out += &format!("  from: {origin}\n");
+    }
     if let Some(declared) = &l.declared_name {
         out += &format!("  declared name: {}\n", report::terminal_safe(declared));
     }
@@ -960,7 +976,9 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
     let real = std::fs::canonicalize(file).ok();
     let registered: Vec<&str> = registry
         .map(|r| {
-            r.plugins.iter().filter(|e| std::fs::canonicalize(&e.source).ok() == real && real.is_some()).map(|e| e.name.as_str()).collect()
+            r.plugins
+                .iter()
+                .filter(|e| matches!(&e.source, Source::File(p) if real.is_some() && std::fs::canonicalize(p).ok() == real)).map(|e| e.name.as_str()).collect()
         })
         .unwrap_or_default();
     let listing = PluginListing {
@@ -968,6 +986,7 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
         declared_name: Some(plugin.meta.name.clone()),
         warnings: registered.iter().filter_map(|r| name_mismatch(r, &plugin.meta.name)).collect(),
         source: file.display().to_string(),
+        origin: None,
         version: Some(plugin.meta.version.clone()),
         digest: Some(plugin.digest.clone()),
         wit: facts.wit,
@@ -992,10 +1011,10 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
         ProfileCommand::List { format } => {
             let mut rows = Vec::new();
             for entry in &registry.profiles {
-                let p = Profile::load(&entry.source)?;
+                let p = entry.load()?;
                 let automated = p.controls.iter().filter(|c| c.assessment == crate::profile::Assessment::Automated).count();
                 rows.push(serde_json::json!({
-                    "id": p.id, "title": p.title, "version": p.version, "source": entry.source.display().to_string(),
+                    "id": p.id, "title": p.title, "version": p.version, "source": entry.source.to_string(), "origin": entry.origin.to_string(),
                     "controls": p.controls.len(), "automated": automated, "manual": p.controls.len() - automated,
                     "plugins": p.plugins(),
                 }));
@@ -1006,13 +1025,14 @@ fn profile_command(registry: &Registry, command: ProfileCommand) -> anyhow::Resu
                     .iter()
                     .map(|r| {
                         format!(
-                            "{:<16} {} {}  ({} controls: {} automated, {} manual)\n",
+                            "{:<16} {} {}  ({} controls: {} automated, {} manual; from {})\n",
                             r["id"].as_str().unwrap_or(""),
                             r["title"].as_str().unwrap_or(""),
                             r["version"].as_str().unwrap_or(""),
                             r["controls"],
                             r["automated"],
-                            r["manual"]
+                            r["manual"],
+                            r["origin"].as_str().unwrap_or("")
                         )
                     })
                     .collect(),

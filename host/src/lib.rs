@@ -19,6 +19,7 @@
 pub mod bench;
 pub mod bindings;
 pub mod broker;
+pub mod builtin;
 pub mod cli;
 pub mod engine;
 pub mod error;

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::registry::{PluginEntry, Registry};
+use crate::registry::{Origin, PluginEntry, Registry, Source};
 use crate::report::{Finding, Status};
 use crate::scan::{self, ScanRequest};
 
@@ -400,8 +400,9 @@ fn run_case(
         path: expect.clone(),
         plugins: vec![PluginEntry {
             name: plugin.to_string(),
-            source: target.component.clone(),
+            source: Source::File(target.component.clone()),
             sha256: None,
+            origin: Origin::File(expect.clone()),
             grants: requested.to_vec(),
             settings: case.settings.clone(),
         }],

@@ -119,7 +119,7 @@ fn entries<'a>(registry: &'a Registry, request: &ScanRequest) -> Result<Vec<&'a 
 /// Loads (compiles, or fetches from the cache) every plugin in parallel.
 fn load_all(engine: &Engine, entries: &[&PluginEntry]) -> Vec<Result<Plugin>> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load(&e.name, &e.source, e.sha256.as_deref()))).collect();
+        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load_source(&e.name, &e.source, e.sha256.as_deref()))).collect();
         handles.into_iter().map(|h| h.join().expect("plugin loader thread")).collect()
     })
 }
@@ -264,7 +264,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                         name: entry.name.clone(),
                         version: String::new(),
                         digest: String::new(),
-                        source: entry.source.display().to_string(),
+                        source: entry.source.to_string(),
                         checks: Vec::new(),
                         capabilities: Capabilities::default(),
                         runs: Vec::new(),

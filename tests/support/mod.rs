@@ -41,6 +41,8 @@ pub fn rampart() -> Command {
     cmd.current_dir(root());
     cmd.env("RAMPART_CACHE_DIR", root().join("target/test-cache"));
     cmd.env_remove("RAMPART_REGISTRY");
+    // No user registry from the developer's home.
+    cmd.env("XDG_CONFIG_HOME", root().join("target/test-config"));
     cmd.env("NO_COLOR", "1");
     cmd
 }
@@ -154,7 +156,8 @@ pub struct Entry<'a> {
 
 /// Writes a registry.toml with these entries into `dir`.
 pub fn registry(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
-    let mut text = String::new();
+    // The whole registry: the built-ins are not layered under it.
+    let mut text = String::from("standalone = true\n\n");
     for Entry { name, source, grants, settings } in entries {
         text += &format!("[[plugin]]\nname = \"{name}\"\nsource = \"{}\"\ngrants = {:?}\n", source.display(), grants);
         if !settings.is_empty() {

@@ -228,7 +228,7 @@ fn main() -> Result<()> {
             continue;
         }
         let entry = registry.plugins.iter().find(|e| e.name == *name).with_context(|| format!("{name} is not in the registry"))?;
-        let plugin = engine.load(name, &entry.source, entry.sha256.as_deref())?;
+        let plugin = engine.load_source(name, &entry.source, entry.sha256.as_deref())?;
         let reads_nodes = plugin.meta.reads_nodes();
         if reads_nodes && node.is_none() {
             eprintln!("{name}: skipped (a node plugin; give --node)");

@@ -26,6 +26,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{Control, ControlPre, types};
 use crate::broker::{self, Broker, OutputLimits, RunInputs};
+use crate::registry::Source;
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
@@ -324,7 +325,35 @@ impl Engine {
                 (digest, component)
             }
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| fail(format!("cannot link: {e:#}")))?;
+        self.link(name, path, &digest, &component)
+    }
+
+    /// Loads a plugin from where a registry entry says it is: a file, or a
+    /// component this binary carries (verified against the digest it had
+    /// when the binary was built, and against a pin, like a file).
+    pub fn load_source(&self, name: &str, source: &Source, expected_sha256: Option<&str>) -> Result<Plugin> {
+        let file = match source {
+            Source::File(path) => return self.load(name, path, expected_sha256),
+            Source::BuiltIn(file) => file,
+        };
+        let path = source.path();
+        let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.clone(), message };
+        let (bytes, built) = crate::builtin::component(file).ok_or_else(|| fail("is not embedded in this binary".into()))?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        for expected in [Some(built), expected_sha256].into_iter().flatten() {
+            if expected != digest {
+                return Err(fail(format!("sha256 is {digest} but {expected} is expected; refusing to load it")));
+            }
+        }
+        imports::check(bytes).map_err(fail)?;
+        let component = self.compile(name, bytes, &digest).map_err(fail)?;
+        self.link(name, &path, &digest, &component)
+    }
+
+    /// Links a compiled component and asks it to describe itself.
+    fn link(&self, name: &str, path: &Path, digest: &str, component: &Component) -> Result<Plugin> {
+        let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.to_path_buf(), message };
+        let pre = self.linker.instantiate_pre(component).map_err(|e| fail(format!("cannot link: {e:#}")))?;
         let pre = ControlPre::new(pre).map_err(|e| fail(format!("not a rampart:plugin control component: {e:#}")))?;
         let meta = self.describe(&pre).map_err(fail)?;
         Ok(Plugin { name: name.to_string(), source: path.to_path_buf(), digest: format!("sha256:{digest}"), meta, pre })
