@@ -54,7 +54,8 @@ fn main() {
 
     let mut code = String::new();
     code += &format!("/// The checkout's registry.toml, which defines the built-ins.\npub const REGISTRY: &str = {:?};\n\n", text);
-    code += "/// The built-in components: file name, bytes, sha256 (hex) at build time.\npub const COMPONENTS: &[(&str, &[u8], &str)] = &[\n";
+    code +=
+        "/// The built-in components: file name, bytes, sha256 (hex) at build time.\npub const COMPONENTS: &[(&str, &[u8], &str)] = &[\n";
     for lib in &libs {
         let built = root.join(BUILT).join(format!("{lib}.wasm"));
         let bytes = std::fs::read(&built).unwrap_or_else(|e| fail(&format!("{}: {e}", built.display())));

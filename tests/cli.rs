@@ -1239,7 +1239,11 @@ fn a_plugin_replaced_in_place_after_its_digest_was_remembered_is_hashed_again() 
     let scan = |pin: Option<&str>| {
         let reg = dir.path().join("registry.toml");
         let pin = pin.map(|d| format!("sha256 = \"{d}\"\n")).unwrap_or_default();
-        std::fs::write(&reg, format!("standalone = true\n[[plugin]]\nname = \"p\"\nsource = \"p.wasm\"\n{pin}grants = {POD_SECURITY_GRANTS:?}\n")).unwrap();
+        std::fs::write(
+            &reg,
+            format!("standalone = true\n[[plugin]]\nname = \"p\"\nsource = \"p.wasm\"\n{pin}grants = {POD_SECURITY_GRANTS:?}\n"),
+        )
+        .unwrap();
         let mut cmd = rampart();
         cmd.env("RAMPART_CACHE_DIR", &cache).arg("--registry").arg(&reg);
         run(cmd.args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("c.yaml")))

@@ -978,7 +978,9 @@ fn plugin_inspect(engine: &Engine, registry: Option<&Registry>, file: &Path, for
         .map(|r| {
             r.plugins
                 .iter()
-                .filter(|e| matches!(&e.source, Source::File(p) if real.is_some() && std::fs::canonicalize(p).ok() == real)).map(|e| e.name.as_str()).collect()
+                .filter(|e| matches!(&e.source, Source::File(p) if real.is_some() && std::fs::canonicalize(p).ok() == real))
+                .map(|e| e.name.as_str())
+                .collect()
         })
         .unwrap_or_default();
     let listing = PluginListing {

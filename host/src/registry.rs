@@ -102,10 +102,8 @@ impl ProfileEntry {
         match &self.source {
             Source::File(path) => crate::profile::Profile::load(path),
             Source::BuiltIn(name) => {
-                let text = crate::builtin::profile(name).ok_or_else(|| Error::Profile {
-                    path: self.source.path(),
-                    message: "is not embedded in this binary".into(),
-                })?;
+                let text = crate::builtin::profile(name)
+                    .ok_or_else(|| Error::Profile { path: self.source.path(), message: "is not embedded in this binary".into() })?;
                 crate::profile::Profile::parse(&self.source.path(), text)
             }
         }

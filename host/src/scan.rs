@@ -119,7 +119,8 @@ fn entries<'a>(registry: &'a Registry, request: &ScanRequest) -> Result<Vec<&'a 
 /// Loads (compiles, or fetches from the cache) every plugin in parallel.
 fn load_all(engine: &Engine, entries: &[&PluginEntry]) -> Vec<Result<Plugin>> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || engine.load_source(&e.name, &e.source, e.sha256.as_deref()))).collect();
+        let handles: Vec<_> =
+            entries.iter().map(|e| s.spawn(move || engine.load_source(&e.name, &e.source, e.sha256.as_deref()))).collect();
         handles.into_iter().map(|h| h.join().expect("plugin loader thread")).collect()
     })
 }

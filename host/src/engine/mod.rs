@@ -26,9 +26,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{Control, ControlPre, types};
 use crate::broker::{self, Broker, OutputLimits, RunInputs};
-use crate::registry::Source;
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
+use crate::registry::Source;
 use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
 use crate::settings::{SettingDecl, SettingKind};
 use cache::{Cache, FileStamp};
