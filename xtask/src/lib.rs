@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 pub mod fuzz;
 pub mod lang;
 pub mod synthetic;
+pub mod toolchain;
 
 /// The built-in plugins, by crate name.
 pub const PLUGINS: &[&str] = &[
@@ -54,6 +55,7 @@ static BUILD: Mutex<()> = Mutex::new(());
 /// Builds these plugin crates for wasm32-wasip2 with the `plugin` profile.
 pub fn build_plugins(crates: &[&str]) -> Result<()> {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    toolchain::ensure(&root())?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root()).args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2"]);
