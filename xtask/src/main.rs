@@ -36,8 +36,10 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "demo" => {
-            eprintln!("building plugins (wasm32-wasip2) and the host...");
-            xtask::build_plugins(xtask::PLUGINS)?;
+            // The host's build script builds the plugins it embeds, while
+            // cargo compiles the host's dependencies on the other core.
+            xtask::toolchain::ensure(&xtask::root())?;
+            eprintln!("building the host and its built-in plugins (wasm32-wasip2)...");
             let status = cargo().args(["build", "--quiet", "-p", "rampart-host"]).status()?;
             if !status.success() {
                 bail!("building the host failed");
@@ -110,7 +112,8 @@ fn run() -> Result<ExitCode> {
                     );
                 }
             }
-            xtask::build_plugins(xtask::PLUGINS)?;
+            // The built-in plugins are built by the host's build script,
+            // beside the host's dependencies; the test plugins here.
             xtask::build_plugins(xtask::TEST_PLUGINS)?;
             let status = cargo().args(["test", "--workspace"]).args(&rest).status()?;
             // The example's Rust twin is a crate of its own, outside the
