@@ -799,10 +799,7 @@ fn snapshots_scan_like_the_live_inputs() {
     let direct = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
     let snap = run(rampart().args(["scan", "--format", "json", "--profile", "cis-k8s-1.12", "--snapshot"]).args(&files)).json();
     assert_eq!(snap["findings"], direct["findings"], "identical findings, sources included");
-    let statuses = |r: &Value| {
-        r["profiles"][0]["controls"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["status"].clone())).collect::<Vec<_>>()
-    };
-    assert_eq!(statuses(&snap), statuses(&direct));
+    assert_eq!(control_statuses(&snap), control_statuses(&direct));
 
     // Only what the checks asked: no key, no kubeconfig contents.
     let cp: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
@@ -874,10 +871,7 @@ fn merged_reports_equal_one_scan_of_everything() {
     assert_eq!(merged.code, 1, "{}", merged.stderr);
     let merged = merged.json();
     let whole = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
-    let statuses = |r: &Value| {
-        r["profiles"][0]["controls"].as_array().unwrap().iter().map(|c| (c["id"].clone(), c["status"].clone())).collect::<Vec<_>>()
-    };
-    assert_eq!(statuses(&merged), statuses(&whole));
+    assert_eq!(control_statuses(&merged), control_statuses(&whole));
     assert_eq!(merged["profiles"][0]["score"], whole["profiles"][0]["score"]);
     assert_eq!(merged["findings"].as_array().unwrap().len(), whole["findings"].as_array().unwrap().len());
     let c = merged["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == "1.1.12").unwrap();
@@ -1123,23 +1117,15 @@ fn compact_and_full_reports_hold_the_same_verdicts_and_merge_alike() {
     let old = dir.path().join("old.json");
     std::fs::write(&old, std::fs::read_to_string(&full).unwrap().replacen("\"schema_version\": \"2.0\"", "\"schema_version\": \"1.0\"", 1))
         .unwrap();
-    let statuses = |r: &Value| -> Vec<(String, String)> {
-        r["profiles"][0]["controls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| (x["id"].as_str().unwrap().into(), x["status"].as_str().unwrap().into()))
-            .collect()
-    };
     let mut merged = Vec::new();
     for input in [&compact, &full, &old] {
         let r = run(rampart().args(["merge", "--format", "json"]).arg(input));
         assert_eq!(r.code, 1, "{}", r.stderr);
         merged.push(r.json());
     }
-    assert_eq!(statuses(&merged[0]), statuses(&f), "merging a compact report gives the scan's verdicts");
-    assert_eq!(statuses(&merged[1]), statuses(&f));
-    assert_eq!(statuses(&merged[2]), statuses(&f));
+    assert_eq!(control_statuses(&merged[0]), control_statuses(&f), "merging a compact report gives the scan's verdicts");
+    assert_eq!(control_statuses(&merged[1]), control_statuses(&f));
+    assert_eq!(control_statuses(&merged[2]), control_statuses(&f));
     assert_eq!(merged[0]["summary"], f["summary"]);
 }
 
@@ -1265,4 +1251,63 @@ fn a_plugin_replaced_in_place_after_its_digest_was_remembered_is_hashed_again() 
     assert!(refused["error"].as_str().unwrap().contains(&format!("registry.toml expects {pod_security}")), "{refused}");
     let r = scan(None);
     assert_eq!(r.json()["plugins"][0]["digest"], format!("sha256:{}", digest_of(&plugin)), "{}", r.stderr);
+}
+
+#[test]
+fn diff_names_regressions_and_fixes_and_exits_1_only_on_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node_from_demo("cp-1", dir.path());
+    let scan = |out: &str| {
+        let out = dir.path().join(out);
+        let r = run(rampart()
+            .args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "--manifests"])
+            .arg(&demo().cluster)
+            .arg("--node")
+            .arg(&node)
+            .arg("-o")
+            .arg(&out));
+        assert_ne!(r.code, 2, "{}", r.stderr);
+        out
+    };
+    let old = scan("old.json");
+    // kubeadm writes the API server's manifest 0600; 0644 fails CIS 1.1.1.
+    chmod(&node.join("etc/kubernetes/manifests/kube-apiserver.yaml"), 0o644);
+    let new = scan("new.json");
+    let diff = |a: &Path, b: &Path, format: &str| run(rampart().args(["diff", "--format", format]).arg(a).arg(b));
+
+    let r = diff(&old, &new, "json");
+    assert_eq!(r.code, 1, "a regression: {}", r.stderr);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    let cis = &d["profiles"][0];
+    assert_eq!(cis["id"], "cis-k8s-1.12");
+    let ids = |list: &Value| list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&cis["controls"]["newly_failing"]), ["1.1.1"], "{cis}");
+    assert!(cis["score_change"].as_f64().unwrap() < 0.0, "{cis}");
+    let newly = d["findings"]["newly_failing"].as_array().unwrap();
+    assert!(
+        newly.iter().any(|f| f["old"] == "pass" && f["new"] == "fail" && f["what"].as_str().unwrap().contains("kube-apiserver.yaml")),
+        "{newly:?}"
+    );
+    assert!(d["regressions"].as_u64().unwrap() >= 2);
+
+    // The other way round it is a fix, and nothing newly fails.
+    let r = diff(&new, &old, "json");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(ids(&d["profiles"][0]["controls"]["fixed"]), ["1.1.1"]);
+    assert_eq!(d["regressions"], 0);
+
+    let r = diff(&old, &new, "markdown");
+    assert!(r.stdout.starts_with("### Rampart: ") && r.stdout.contains("| cis-k8s-1.12 |"), "{}", r.stdout);
+    assert!(r.stdout.contains("<details open><summary>cis-k8s-1.12: controls newly failing (1)</summary>"), "{}", r.stdout);
+    let r = diff(&old, &old, "text");
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("newly failing: 0 controls, 0 findings; fixed: 0 controls, 0 findings"), "{}", r.stdout);
+
+    // Not a report: a usage error naming the file.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"hello\": 1}").unwrap();
+    let r = diff(&old, &junk, "text");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("junk.json"), "{}", r.stderr);
 }

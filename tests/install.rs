@@ -68,15 +68,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn statuses(report: &Value) -> Vec<(String, String)> {
-    report["profiles"][0]["controls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["id"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
-        .collect()
-}
-
 #[test]
 fn the_binary_alone_scans_the_demo_with_the_builtin_profile() {
     let install = Install::new();
@@ -96,7 +87,7 @@ fn the_binary_alone_scans_the_demo_with_the_builtin_profile() {
         .arg(&demo.cluster)
         .arg("--node")
         .args(&demo.nodes));
-    assert_eq!(statuses(&alone), statuses(&checkout.json()));
+    assert_eq!(control_statuses(&alone), control_statuses(&checkout.json()));
     let automated: Vec<&Value> =
         alone["profiles"][0]["controls"].as_array().unwrap().iter().filter(|c| c["assessment"] == "automated").collect();
     let count = |s: &str| automated.iter().filter(|c| c["status"] == s).count();

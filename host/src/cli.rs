@@ -100,6 +100,33 @@ enum Command {
     /// Time compile, cache load, instantiate+evaluate and whole scans on
     /// the given inputs (figures for docs/performance.md).
     Bench(BenchArgs),
+    /// Compare two JSON reports: controls and findings that newly fail, were
+    /// fixed or changed status, and each profile's score change. Exits 1
+    /// when something newly fails, so CI can gate on regressions only.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The earlier report (`rampart scan --format json`).
+    #[arg(value_name = "OLD.json")]
+    old: PathBuf,
+    /// The later report.
+    #[arg(value_name = "NEW.json")]
+    new: PathBuf,
+    /// `markdown` fits a pull-request comment.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Write here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -591,6 +618,16 @@ fn load_registry(flag: Option<PathBuf>) -> anyhow::Result<Registry> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
+        Command::Diff(args) => {
+            let diff = crate::diff::diff(&args.old, &args.new)?;
+            let text = match args.format {
+                DiffFormat::Text => diff.text(),
+                DiffFormat::Json => serde_json::to_string_pretty(&diff)? + "\n",
+                DiffFormat::Markdown => diff.markdown(),
+            };
+            write_output(args.output.as_deref(), &text)?;
+            Ok(if diff.regressions > 0 { EXIT_FAILURES } else { EXIT_OK })
+        }
         Command::Plugin(PluginCommand::List { format }) => {
             let registry = load_registry(cli.registry)?;
             let engine = engine(&cli.engine)?;

@@ -21,6 +21,7 @@ pub mod bindings;
 pub mod broker;
 pub mod builtin;
 pub mod cli;
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod grants;

@@ -47,6 +47,16 @@ pub fn rampart() -> Command {
     cmd
 }
 
+/// Each control of a report's first profile, as (id, status).
+pub fn control_statuses(report: &Value) -> Vec<(String, String)> {
+    report["profiles"][0]["controls"]
+        .as_array()
+        .expect("the report has a profile")
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap_or_default().to_string(), c["status"].as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
 /// A finished run: exit code, stdout, stderr.
 pub struct Run {
     pub code: i32,
