@@ -1311,3 +1311,39 @@ fn diff_names_regressions_and_fixes_and_exits_1_only_on_regressions() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("junk.json"), "{}", r.stderr);
 }
+
+#[test]
+fn shell_completions_and_the_man_page_come_from_the_command_line_definitions() {
+    let r = run(rampart().args(["completions", "bash"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("rampart.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    // What bash offers after `rampart sc` and after `rampart diff --format `.
+    let complete = |words: &str, cword: usize, cur: &str, prev: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; _rampart rampart '{cur}' '{prev}'; echo \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete("rampart sc", 1, "sc", "rampart"), "scan");
+    assert_eq!(complete("rampart diff --format ''", 3, "", "--format"), "text json markdown");
+    for shell in ["zsh", "fish"] {
+        let r = run(rampart().args(["completions", shell]));
+        assert!(r.code == 0 && r.stdout.contains("rampart") && r.stdout.contains("diff"), "{shell}: {}", r.stderr);
+    }
+    let r = run(rampart().args(["completions", "tcsh"]));
+    assert_eq!(r.code, 2, "an unknown shell is a usage error");
+
+    let r = run(rampart().arg("man"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(".TH rampart 1"), "{}", r.stdout);
+    for sub in ["scan", "merge", "diff", "completions"] {
+        assert!(r.stdout.contains(&format!("rampart\\-{sub}(1)")), "{sub}: {}", r.stdout);
+    }
+}

@@ -25,8 +25,9 @@ pub const EXIT_USAGE: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, about = "Kubernetes compliance scanning with sandboxed WebAssembly control plugins")]
 struct Cli {
-    /// registry.toml to use [default: ./registry.toml, else the one of this
-    /// install]
+    /// A registry file layered on the built-in plugins and profiles and on
+    /// the user's registry ($XDG_CONFIG_HOME/rampart/registry.toml)
+    /// [default: ./registry.toml, if there is one]
     #[arg(long, global = true, env = "RAMPART_REGISTRY")]
     registry: Option<PathBuf>,
 
@@ -104,6 +105,15 @@ enum Command {
     /// fixed or changed status, and each profile's score change. Exits 1
     /// when something newly fails, so CI can gate on regressions only.
     Diff(DiffArgs),
+    /// Print a shell completion script: `rampart completions bash >
+    /// /etc/bash_completion.d/rampart` (zsh: into a directory of $fpath as
+    /// `_rampart`; fish: ~/.config/fish/completions/rampart.fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `rampart man > rampart.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -618,6 +628,18 @@ fn load_registry(flag: Option<PathBuf>) -> anyhow::Result<Registry> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rampart", &mut out);
+            write_output(None, &String::from_utf8_lossy(&out))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+            write_output(None, &String::from_utf8_lossy(&out))?;
+            Ok(EXIT_OK)
+        }
         Command::Diff(args) => {
             let diff = crate::diff::diff(&args.old, &args.new)?;
             let text = match args.format {
