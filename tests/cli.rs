@@ -1347,3 +1347,29 @@ fn shell_completions_and_the_man_page_come_from_the_command_line_definitions() {
         assert!(r.stdout.contains(&format!("rampart\\-{sub}(1)")), "{sub}: {}", r.stdout);
     }
 }
+
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let demo = demo();
+    // `script` gives the scan a terminal, as a user's shell would.
+    let on_tty = |global: &str, ci: bool| {
+        let line = format!("{} {global} scan --manifests {} -o /dev/null", env!("CARGO_BIN_EXE_rampart"), demo.cluster.display());
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .current_dir(root())
+            .env("RAMPART_CACHE_DIR", root().join("target/test-cache"))
+            .env("XDG_CONFIG_HOME", root().join("target/test-config"))
+            .env_remove("RAMPART_REGISTRY")
+            .env_remove("CI");
+        if ci {
+            cmd.env("CI", "true");
+        }
+        let out = cmd.output().expect("script(1) from util-linux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(on_tty("", false).contains("running plugins"), "a terminal shows progress");
+    assert!(!on_tty("", true).contains("running plugins"), "CI set: no progress");
+    assert!(!on_tty("--quiet", false).contains("running plugins"), "--quiet: no progress");
+    let piped = run(rampart().args(["scan", "--manifests"]).arg(&demo.cluster).env_remove("CI"));
+    assert!(!piped.stderr.contains("running plugins") && !piped.stderr.contains("reading inputs"), "{}", piped.stderr);
+}

@@ -776,6 +776,11 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
         fit.context(args.report.format.flag())?;
     }
     let mut request = args.target.request(grants, profiles)?;
+    request.progress = crate::scan::shows_progress(
+        std::io::stderr().is_terminal(),
+        QUIET.load(std::sync::atomic::Ordering::Relaxed),
+        std::env::var_os("CI").is_some(),
+    );
     request.jobs = args.jobs.map(usize::from);
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;

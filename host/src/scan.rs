@@ -45,6 +45,34 @@ pub struct ScanRequest {
     /// The size limit of each manifest input, in bytes (default:
     /// [`manifests::DEFAULT_MAX_BYTES`]).
     pub max_manifest_bytes: Option<u64>,
+    /// Draw a progress bar on standard error (the caller decides: a
+    /// terminal, not `--quiet`, not CI).
+    pub progress: bool,
+}
+
+/// Whether a scan shows its progress: on a terminal only, and not in CI
+/// (`CI` set) or with `--quiet`.
+pub fn shows_progress(stderr_is_terminal: bool, quiet: bool, ci: bool) -> bool {
+    stderr_is_terminal && !quiet && !ci
+}
+
+/// A spinner or bar on standard error, or nothing.
+fn progress(show: bool, len: Option<u64>, message: &'static str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n).with_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let bar = bar.with_finish(indicatif::ProgressFinish::AndClear);
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// The check id of the host's own `warn` findings about inputs it read with
@@ -175,6 +203,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     }
     let mut errors: Vec<String> = Vec::new();
 
+    let reading = progress(request.progress, None, "reading inputs");
     let mut cluster_data: Option<ClusterData> = None;
     if !request.manifests.is_empty() {
         let data = cluster_data.get_or_insert_with(ClusterData::default);
@@ -214,7 +243,10 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     distinct_names(&mut nodes)?;
 
     // Load (compile or fetch from the cache) every plugin in parallel.
+    reading.finish_and_clear();
+    let loading = progress(request.progress, None, "loading plugins");
     let loaded = load_all(engine, &entries);
+    loading.finish_and_clear();
     for profile in &request.profiles {
         let installed: Vec<&str> = registry.plugins.iter().map(|p| p.name.as_str()).collect();
         let declared = loaded
@@ -243,6 +275,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         return Err(Error::Settings(problems.join("\n")));
     }
     if let Some(options) = &request.live {
+        let _listing = progress(request.progress, None, "listing the cluster's objects");
         let wanted = wanted(&entries, &loaded, &request.grants);
         let data = cluster_data.get_or_insert_with(ClusterData::default);
         live::fetch(options, &wanted, data)?;
@@ -351,6 +384,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     let next = Mutex::new(0usize);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let workers = request.jobs.unwrap_or(cores).max(1).min(jobs.len().max(1));
+    let running = progress(request.progress, Some(jobs.len() as u64), "running plugins");
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
@@ -364,10 +398,12 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                     let Some(job) = jobs.get(i) else { break };
                     let result = engine.run_with(&job.plugin, job.inputs.clone(), &job.settings, job.limits);
                     *results[i].lock().expect("result slot") = Some(result);
+                    running.inc(1);
                 }
             });
         }
     });
+    running.finish_and_clear();
 
     let mut findings = input_warnings(cluster.as_deref());
     let mut denied: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); reports.len()];
