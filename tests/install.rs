@@ -26,7 +26,12 @@ impl Install {
         let tmp = tempfile::tempdir().unwrap();
         let bin = tmp.path().join("root/bin/rampart");
         std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-        std::fs::copy(env!("CARGO_BIN_EXE_rampart"), &bin).unwrap();
+        // A hard link where the filesystem allows (the debug binary is
+        // large), else a copy: either way a file outside the checkout.
+        let built = env!("CARGO_BIN_EXE_rampart");
+        if std::fs::hard_link(built, &bin).is_err() {
+            std::fs::copy(built, &bin).unwrap();
+        }
         let work = tmp.path().join("anywhere");
         let home = tmp.path().join("home");
         std::fs::create_dir_all(&work).unwrap();
