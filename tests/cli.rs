@@ -1373,3 +1373,64 @@ fn progress_is_drawn_on_a_terminal_only() {
     let piped = run(rampart().args(["scan", "--manifests"]).arg(&demo.cluster).env_remove("CI"));
     assert!(!piped.stderr.contains("running plugins") && !piped.stderr.contains("reading inputs"), "{}", piped.stderr);
 }
+
+/// What a CI system reads of a JUnit file: per suite the counts it claims
+/// and the test cases with the child each has (failure, error, skipped).
+fn junit_suites(xml: &str) -> Vec<(std::collections::HashMap<String, String>, Vec<Option<String>>)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut suites = Vec::new();
+    let mut in_case = false;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) if e.name().0 == "testsuite" => {
+                let attrs =
+                    e.attributes().map(|a| a.unwrap()).map(|a| (a.key.0.to_string(), a.unescape_value().unwrap().into_owned())).collect();
+                suites.push((attrs, Vec::new()));
+            }
+            Event::Start(e) if e.name().0 == "testcase" => {
+                in_case = true;
+                suites.last_mut().unwrap().1.push(None);
+            }
+            Event::Empty(e) if e.name().0 == "testcase" => suites.last_mut().unwrap().1.push(None),
+            Event::End(e) if e.name().0 == "testcase" => in_case = false,
+            Event::Start(e) | Event::Empty(e) if in_case => {
+                *suites.last_mut().unwrap().1.last_mut().unwrap() = Some(e.name().0.to_string());
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    suites
+}
+
+#[test]
+fn junit_has_a_case_per_control_with_counts_that_add_up() {
+    let json = demo_scan(&["--format", "json", "--profile", "cis-k8s-1.12"]).json();
+    let r = demo_scan(&["--format", "junit", "--profile", "cis-k8s-1.12"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let suites = junit_suites(&r.stdout);
+    assert_eq!(suites.len(), 1);
+    let (attrs, cases) = &suites[0];
+    let count = |tag: &str| cases.iter().filter(|c| c.as_deref() == Some(tag)).count();
+    let controls = json["profiles"][0]["controls"].as_array().unwrap();
+    let status = |s: &str| controls.iter().filter(|c| c["status"] == s).count();
+    assert_eq!(cases.len(), controls.len());
+    assert_eq!(attrs["tests"], cases.len().to_string());
+    assert_eq!((attrs["failures"].clone(), count("failure")), (status("fail").to_string(), status("fail")));
+    assert_eq!((attrs["errors"].clone(), count("error")), (status("error").to_string(), status("error")));
+    assert_eq!(count("skipped"), status("warn") + status("not-applicable"));
+    assert_eq!(attrs["skipped"], count("skipped").to_string());
+    assert!(r.stdout.contains("fail control-plane-files/etcd-data-dir-owner cp-1:/var/lib/etcd"), "the evidence is in the failure");
+
+    // Without a profile: a case per check.
+    let r = demo_scan(&["--format", "junit", "--plugin", "rbac"]);
+    let suites = junit_suites(&r.stdout);
+    let checks: std::collections::BTreeSet<String> = demo_scan(&["--format", "json", "--plugin", "rbac"]).json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(suites[0].1.len(), checks.len());
+}

@@ -328,6 +328,9 @@ enum ReportFormat {
     /// The profile's verdicts as XCCDF 1.2 results (OpenSCAP, STIG Manager,
     /// Heimdall).
     Xccdf,
+    /// JUnit XML for CI test tabs: a test case per control (per check
+    /// without a profile); failing findings in the failure text.
+    Junit,
 }
 
 impl ReportFormat {
@@ -343,6 +346,7 @@ impl ReportFormat {
             ReportFormat::Ckl => "--format ckl",
             ReportFormat::Cklb => "--format cklb",
             ReportFormat::Xccdf => "--format xccdf",
+            ReportFormat::Junit => "--format junit",
         }
     }
 }
@@ -808,6 +812,7 @@ fn finish(mut report: report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
                 report::render_text(&report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
             write_output(output, &text)?
         }
+        ReportFormat::Junit => write_output(output, &report::junit::junit(&report).context("--format junit")?)?,
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
             // A scan of several profiles writes the checklist of its STIG
             // ones (a CIS profile has no checklist identity).

@@ -3,6 +3,7 @@
 //! results.
 
 pub mod checklist;
+pub mod junit;
 pub mod passes;
 mod text;
 pub mod xccdf;
