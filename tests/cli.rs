@@ -1376,7 +1376,9 @@ fn progress_is_drawn_on_a_terminal_only() {
 
 /// What a CI system reads of a JUnit file: per suite the counts it claims
 /// and the test cases with the child each has (failure, error, skipped).
-fn junit_suites(xml: &str) -> Vec<(std::collections::HashMap<String, String>, Vec<Option<String>>)> {
+type JunitSuite = (std::collections::HashMap<String, String>, Vec<Option<String>>);
+
+fn junit_suites(xml: &str) -> Vec<JunitSuite> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut suites = Vec::new();
@@ -1384,8 +1386,11 @@ fn junit_suites(xml: &str) -> Vec<(std::collections::HashMap<String, String>, Ve
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(e) | Event::Empty(e) if e.name().0 == "testsuite" => {
-                let attrs =
-                    e.attributes().map(|a| a.unwrap()).map(|a| (a.key.0.to_string(), a.unescape_value().unwrap().into_owned())).collect();
+                let attrs = e
+                    .attributes()
+                    .map(|a| a.unwrap())
+                    .map(|a| (a.key.0.to_string(), a.normalized_value(quick_xml::XmlVersion::default()).unwrap().into_owned()))
+                    .collect();
                 suites.push((attrs, Vec::new()));
             }
             Event::Start(e) if e.name().0 == "testcase" => {
