@@ -143,30 +143,12 @@ pub struct Diff {
     pub regressions: usize,
 }
 
-/// The subject a finding is about, for matching and for people.
-fn subject(f: &Finding) -> String {
-    let mut out = String::new();
-    if let Some(node) = &f.node {
-        out += node;
-    }
-    if let Some(path) = &f.path {
-        out += if out.is_empty() { "" } else { ":" };
-        out += path;
-    }
-    if let Some(object) = &f.object {
-        if !out.is_empty() {
-            out += " ";
-        }
-        out += &object.to_string();
-    }
-    if out.is_empty() { "(the target as a whole)".into() } else { out }
-}
-
 /// Each (check, subject) with its worst status, severity and message.
 fn by_subject(findings: &[Finding]) -> BTreeMap<(String, String), (Status, Severity, String)> {
     let mut out: BTreeMap<(String, String), (Status, Severity, String)> = BTreeMap::new();
     for f in findings {
-        let key = (f.check.clone(), subject(f));
+        let subject = f.subject();
+        let key = (f.check.clone(), if subject.is_empty() { "(the target as a whole)".into() } else { subject });
         match out.get(&key) {
             Some((status, _, _)) if rank(*status) >= rank(f.status) => {}
             _ => {

@@ -37,26 +37,10 @@ impl Suite {
     }
 }
 
-fn subject(f: &Finding) -> String {
-    let mut s = String::new();
-    if let Some(node) = &f.node {
-        s += node;
-    }
-    if let Some(path) = &f.path {
-        s += if s.is_empty() { "" } else { ":" };
-        s += path;
-    }
-    if let Some(object) = &f.object {
-        s += if s.is_empty() { "" } else { " " };
-        s += &object.to_string();
-    }
-    s
-}
-
 fn quoted<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<String> {
     let failing: Vec<&Finding> = findings.into_iter().filter(|f| matches!(f.status, Status::Fail | Status::Error)).collect();
     let mut out: Vec<String> =
-        failing.iter().take(QUOTED).map(|f| format!("{} {} {}: {}", f.status.as_str(), f.check, subject(f), f.message)).collect();
+        failing.iter().take(QUOTED).map(|f| format!("{} {} {}: {}", f.status.as_str(), f.check, f.subject(), f.message)).collect();
     if failing.len() > QUOTED {
         out.push(format!("... and {} more failing findings (see the JSON report)", failing.len() - QUOTED));
     }

@@ -192,6 +192,27 @@ pub struct Finding {
     pub profiles: Vec<String>,
 }
 
+impl Finding {
+    /// What the finding is about, for people and for matching findings
+    /// across reports: `node:path`, the object (`Pod dev/web`), or both;
+    /// empty for the target as a whole.
+    pub fn subject(&self) -> String {
+        let mut out = String::new();
+        if let Some(node) = &self.node {
+            out += node;
+        }
+        if let Some(path) = &self.path {
+            out += if out.is_empty() { "" } else { ":" };
+            out += path;
+        }
+        if let Some(object) = &self.object {
+            out += if out.is_empty() { "" } else { " " };
+            out += &object.to_string();
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckMeta {
     pub id: String,
