@@ -34,6 +34,9 @@ struct Cli {
     #[command(flatten)]
     engine: EngineFlags,
 
+    #[command(flatten)]
+    oci: OciFlags,
+
     /// More log output on stderr (-v: info, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
@@ -45,6 +48,25 @@ struct Cli {
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// How OCI registries are reached (bundles, and registry entries whose
+/// source is an `oci://` reference).
+#[derive(Debug, Args)]
+struct OciFlags {
+    /// Plain HTTP to an OCI registry that is not on loopback (loopback
+    /// registries get plain HTTP unless --ca-cert is given).
+    #[arg(long, global = true)]
+    insecure: bool,
+
+    /// A CA certificate (PEM) to check OCI registries' TLS certificates
+    /// against, besides the system's.
+    #[arg(long, global = true, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+
+    /// The most a bundle may hold, all blobs together, in MiB [default: 512].
+    #[arg(long, global = true, value_name = "MIB")]
+    max_bundle_mib: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +136,95 @@ enum Command {
     },
     /// Print the manual page (roff): `rampart man > rampart.1`.
     Man,
+    /// Signing keys for bundles.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Plugin bundles: plugins and profiles shared as signed OCI artifacts.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Make an Ed25519 key pair: KEY (private, mode 0600) and KEY.pub.
+    Generate {
+        #[arg(long, value_name = "KEY")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// Pack plugins and profiles of the registry into a bundle: an OCI
+    /// image layout (a directory, or a .tar file). With no --plugin and no
+    /// --profile, every built-in plugin and profile.
+    Pack {
+        #[arg(long = "plugin", value_name = "NAME")]
+        plugins: Vec<String>,
+        #[arg(long = "profile", value_name = "ID")]
+        profiles: Vec<String>,
+        /// The tag in the layout's index.
+        #[arg(long, default_value = "latest")]
+        tag: String,
+        #[arg(short = 'o', long = "output", value_name = "DIR_OR_TAR")]
+        output: PathBuf,
+    },
+    /// Sign a bundle (a layout on disk, rewritten in place, or an oci://
+    /// reference, whose signature is pushed beside it).
+    Sign {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// The private key (`rampart key generate`).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+    },
+    /// Check a bundle's digests and that one of the keys signed it; exits 1
+    /// when it is not signed by any of them.
+    Verify {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// A public key (KEY.pub); several: any of them.
+        #[arg(long, value_name = "KEY.pub", required = true)]
+        key: Vec<PathBuf>,
+    },
+    /// Push a bundle on disk (and its signatures) to an OCI registry.
+    Push {
+        #[arg(value_name = "DIR_OR_TAR")]
+        bundle: PathBuf,
+        /// oci://HOST[:PORT]/REPOSITORY:TAG
+        #[arg(value_name = "REF")]
+        reference: String,
+    },
+    /// Pull a bundle (and its signatures) from an OCI registry into an
+    /// image layout, every digest checked.
+    Pull {
+        /// oci://HOST[:PORT]/REPOSITORY:TAG[@sha256:DIGEST]
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[arg(short = 'o', long = "output", value_name = "DIR_OR_TAR")]
+        output: PathBuf,
+    },
+    /// Install a bundle's plugins and profiles into the registry file
+    /// (--registry, or $XDG_CONFIG_HOME/rampart/registry.toml), pinned by
+    /// digest, with the grants they ask for once approved.
+    Install {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// A public key the bundle must be signed by (pinned in the entries).
+        #[arg(long, value_name = "KEY.pub")]
+        key: Vec<PathBuf>,
+        /// Grant what the plugins ask for without asking.
+        #[arg(long)]
+        approve: bool,
+    },
+    /// What a bundle holds: plugins, versions, digests, checks,
+    /// capabilities, profiles and signatures.
+    Inspect {
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -612,6 +723,139 @@ fn user_registry() -> Option<PathBuf> {
 /// The built-ins this binary carries, then the user's registry, then
 /// `--registry FILE` (else ./registry.toml, as in a checkout), each layered
 /// on the ones before.
+fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags, command: BundleCommand) -> anyhow::Result<u8> {
+    use crate::bundle::{Bundle, install, remote};
+    let remote_options = remote::Options {
+        insecure: oci.insecure,
+        ca_cert: oci.ca_cert.clone(),
+        max_bytes: oci.max_bundle_mib.unwrap_or(crate::bundle::DEFAULT_MAX_BYTES >> 20) << 20,
+    };
+    match command {
+        BundleCommand::Pack { plugins, profiles, tag, output } => {
+            let registry = load_registry(registry)?;
+            let engine = engine(flags)?;
+            let bundle = crate::bundle::pack(&registry, &engine, &plugins, &profiles, &tag)?;
+            bundle.layout.write(&output)?;
+            say(&format!(
+                "packed {} plugin(s) and {} profile(s) into {} (manifest {}, tag {tag})",
+                bundle.config.plugins.len(),
+                bundle.config.profiles.len(),
+                output.display(),
+                bundle.digest
+            ));
+            Ok(EXIT_OK)
+        }
+        BundleCommand::Sign { reference, key } => {
+            if reference.starts_with("oci://") {
+                let parsed = remote::parse(&reference)?;
+                let client = remote::Remote::new(&parsed, &remote_options)?;
+                let mut bundle = client.pull(&parsed)?;
+                let identity = format!("{}/{}", parsed.resolve_registry(), parsed.repository());
+                let id = bundle.sign(&key, &identity)?;
+                let target = match parsed.tag() {
+                    Some(_) => parsed.clone(),
+                    None => oci_client::Reference::with_digest(parsed.registry().into(), parsed.repository().into(), bundle.digest.clone()),
+                };
+                client.push(&bundle, &target)?;
+                say(&format!("signed {} ({}) with key {id}", bundle.digest, reference));
+            } else {
+                let path = Path::new(&reference);
+                let mut bundle = Bundle::read(path, None, remote_options.max_bytes)?;
+                let id = bundle.sign(&key, "")?;
+                bundle.layout.write_over(path)?;
+                say(&format!("signed {} ({}) with key {id}", bundle.digest, reference));
+            }
+            Ok(EXIT_OK)
+        }
+        BundleCommand::Verify { reference, key } => {
+            let bundle = install::open(&reference, None)?;
+            let keys = key.iter().map(|k| crate::bundle::signature::PublicKey::load(k)).collect::<crate::Result<Vec<_>>>()?;
+            match bundle.verify(&keys) {
+                Ok(id) => {
+                    write_output(None, &format!("{reference}: bundle {} is signed by key {id}; every digest matches\n", bundle.digest))?;
+                    Ok(EXIT_OK)
+                }
+                Err(e) => {
+                    say(&format!("error: {}", report::terminal_safe(&e.to_string())));
+                    Ok(EXIT_FAILURES)
+                }
+            }
+        }
+        BundleCommand::Push { bundle, reference } => {
+            let parsed = remote::parse(&reference)?;
+            let local = Bundle::read(&bundle, None, remote_options.max_bytes)?;
+            let digest = remote::Remote::new(&parsed, &remote_options)?.push(&local, &parsed)?;
+            let signed = if local.signatures.is_some() { " with its signatures" } else { " (not signed)" };
+            write_output(None, &format!("pushed {}{signed}: {}@{digest}\n", bundle.display(), reference.split('@').next().unwrap_or(&reference)))?;
+            Ok(EXIT_OK)
+        }
+        BundleCommand::Pull { reference, output } => {
+            let parsed = remote::parse(&reference)?;
+            let bundle = remote::Remote::new(&parsed, &remote_options)?.pull(&parsed)?;
+            bundle.layout.write(&output)?;
+            let signed = if bundle.signatures.is_some() { " and its signatures" } else { " (no signatures)" };
+            write_output(None, &format!("pulled {}@{}{signed} into {}\n", reference.split('@').next().unwrap_or(&reference), bundle.digest, output.display()))?;
+            Ok(EXIT_OK)
+        }
+        BundleCommand::Install { reference, key, approve } => {
+            let target = match registry.clone().or_else(user_registry) {
+                Some(path) => path,
+                None => bail!("no registry file to install into: give --registry FILE, or set HOME or XDG_CONFIG_HOME"),
+            };
+            let current = load_registry(registry.filter(|p| p.is_file()))?;
+            let engine = engine(flags)?;
+            let request = install::InstallRequest { reference: reference.clone(), keys: key, approve, registry: target.clone() };
+            let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            let mut confirm = |changes: &[install::GrantChange]| {
+                if !interactive {
+                    return false;
+                }
+                say(&install::describe_changes(changes));
+                say("grant these? [y/N]");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+            };
+            match install::install(&engine, Some(&current), &request, &mut confirm)? {
+                install::Outcome::Installed { digest, signed_by, changes, profiles } => {
+                    let mut text = format!("installed {reference} ({digest}) into {}\n", target.display());
+                    match signed_by {
+                        Some(id) => text.push_str(&format!("  signed by key {id}\n")),
+                        None => text.push_str("  no --key given: digests are pinned, no signature was checked\n"),
+                    }
+                    for c in &changes {
+                        text.push_str(&format!("  plugin {}: {} grant(s)", c.plugin, c.new.len()));
+                        if !c.removed.is_empty() {
+                            text.push_str(&format!(", {} fewer than before", c.removed.len()));
+                        }
+                        text.push('\n');
+                    }
+                    for p in &profiles {
+                        text.push_str(&format!("  profile {p}: use it with --profile {p}\n"));
+                    }
+                    write_output(None, &text)?;
+                    Ok(EXIT_OK)
+                }
+                install::Outcome::NeedsApproval { changes } => {
+                    say(&format!(
+                        "error: not installed: {reference} asks for capabilities that are not granted now\n{}run again with --approve to grant them",
+                        install::describe_changes(&changes)
+                    ));
+                    Ok(EXIT_FAILURES)
+                }
+            }
+        }
+        BundleCommand::Inspect { reference, format } => {
+            let bundle = install::open(&reference, None)?;
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&crate::bundle::Inspection::of(&bundle))? + "\n",
+                Format::Text => crate::bundle::Inspection::of(&bundle).text(),
+            };
+            write_output(None, &text)?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
 fn load_registry(flag: Option<PathBuf>) -> anyhow::Result<Registry> {
     let mut files = Vec::new();
     if let Some(user) = user_registry().filter(|p| p.is_file()) {
@@ -630,7 +874,25 @@ fn load_registry(flag: Option<PathBuf>) -> anyhow::Result<Registry> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    let max_bundle_mib = cli.oci.max_bundle_mib.unwrap_or(crate::bundle::DEFAULT_MAX_BYTES >> 20);
+    if max_bundle_mib == 0 || max_bundle_mib > 1 << 20 {
+        bail!("--max-bundle-mib {max_bundle_mib}: must be between 1 and 1048576");
+    }
+    crate::bundle::install::configure(crate::bundle::install::Settings {
+        cache_dir: if cli.engine.no_cache { None } else { cli.engine.cache_dir.clone().or_else(default_cache_dir) },
+        remote: crate::bundle::remote::Options {
+            insecure: cli.oci.insecure,
+            ca_cert: cli.oci.ca_cert.clone(),
+            max_bytes: max_bundle_mib << 20,
+        },
+    });
     match cli.command {
+        Command::Key(KeyCommand::Generate { out }) => {
+            let id = crate::bundle::signature::generate(&out)?;
+            say(&format!("wrote {} (private, keep it secret) and {}.pub; key id {id}", out.display(), out.display()));
+            Ok(EXIT_OK)
+        }
+        Command::Bundle(command) => bundle_command(cli.registry, &cli.engine, &cli.oci, command),
         Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();

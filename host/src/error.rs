@@ -66,6 +66,11 @@ pub enum Error {
     #[error("cluster {server}: {message}")]
     Cluster { server: String, message: String },
 
+    /// A plugin bundle (a layout, a registry reference, a key, a
+    /// signature) is malformed, tampered with, or not trusted.
+    #[error("bundle {at}: {message}")]
+    Bundle { at: String, message: String },
+
     /// The Wasm engine could not be set up.
     /// Settings a plugin does not declare, or values of the wrong kind;
     /// each line names the file that gave them.

@@ -20,6 +20,7 @@ pub mod bench;
 pub mod bindings;
 pub mod broker;
 pub mod builtin;
+pub mod bundle;
 pub mod cli;
 pub mod diff;
 pub mod engine;

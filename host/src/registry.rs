@@ -23,6 +23,36 @@ pub enum Source {
     File(PathBuf),
     /// Embedded in this binary, under the name build.rs gave it.
     BuiltIn(&'static str),
+    /// A plugin's component or a profile's file in a bundle.
+    Bundle(BundleSource),
+}
+
+/// Where in which bundle a registry entry's bytes are, and who must have
+/// signed the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleSource {
+    /// An image layout (directory or .tar), or an `oci://` reference.
+    pub bundle: String,
+    /// The bundle manifest's digest this entry is pinned to.
+    pub manifest: String,
+    /// The plugin's name or the profile's id in the bundle.
+    pub item: String,
+    pub profile: bool,
+    /// Public keys the bundle must be signed by (one suffices); none: the
+    /// digest pins alone.
+    pub keys: Vec<PathBuf>,
+}
+
+impl BundleSource {
+    /// The bundle, read (or pulled) and checked against the pin and the keys.
+    pub fn open(&self) -> Result<crate::bundle::Bundle> {
+        let bundle = crate::bundle::install::open_pinned(&self.bundle, &self.manifest)?;
+        if !self.keys.is_empty() {
+            let keys = self.keys.iter().map(|k| crate::bundle::signature::PublicKey::load(k)).collect::<Result<Vec<_>>>()?;
+            bundle.verify(&keys)?;
+        }
+        Ok(bundle)
+    }
 }
 
 impl std::fmt::Display for Source {
@@ -30,6 +60,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::File(path) => write!(f, "{}", path.display()),
             Source::BuiltIn(name) => write!(f, "built-in:{name}"),
+            Source::Bundle(b) => write!(f, "{}#{}", b.bundle, b.item),
         }
     }
 }
@@ -43,6 +74,15 @@ impl Source {
                 .map(|(bytes, _)| bytes.into())
                 .or_else(|| crate::builtin::profile(name).map(|text| text.as_bytes().into()))
                 .ok_or_else(|| Error::io(self.path(), std::io::Error::from(std::io::ErrorKind::NotFound))),
+            Source::Bundle(b) => {
+                let bundle = b.open()?;
+                let bytes = if b.profile { bundle.profile(&b.item) } else { bundle.component(&b.item) };
+                let what = if b.profile { "profile" } else { "plugin" };
+                bytes.map(|b| b.to_vec().into()).ok_or_else(|| Error::Bundle {
+                    at: b.bundle.clone(),
+                    message: format!("bundle {} holds no {what} {}", b.manifest, b.item),
+                })
+            }
         }
     }
 
@@ -50,7 +90,7 @@ impl Source {
     pub fn path(&self) -> PathBuf {
         match self {
             Source::File(path) => path.clone(),
-            Source::BuiltIn(_) => PathBuf::from(self.to_string()),
+            Source::BuiltIn(_) | Source::Bundle(_) => PathBuf::from(self.to_string()),
         }
     }
 }
@@ -106,6 +146,12 @@ impl ProfileEntry {
                     .ok_or_else(|| Error::Profile { path: self.source.path(), message: "is not embedded in this binary".into() })?;
                 crate::profile::Profile::parse(&self.source.path(), text)
             }
+            Source::Bundle(_) => {
+                let bytes = self.source.bytes()?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::Profile { path: self.source.path(), message: "is not UTF-8".into() })?;
+                crate::profile::Profile::parse(&self.source.path(), text)
+            }
         }
     }
 }
@@ -135,6 +181,8 @@ struct File {
 struct RawProfile {
     id: String,
     source: String,
+    manifest: Option<String>,
+    keys: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +193,11 @@ struct RawEntry {
     sha256: Option<String>,
     grants: Option<Vec<String>>,
     settings: Option<BTreeMap<String, String>>,
+    /// The bundle manifest a bundle source is pinned to (an `oci://`
+    /// source may pin it with `@sha256:` instead).
+    manifest: Option<String>,
+    /// Public keys the source's bundle must be signed by.
+    keys: Option<Vec<String>>,
 }
 
 /// Where the checkout's registry.toml puts the built-in components.
@@ -247,7 +300,14 @@ impl Registry {
                         .ok_or_else(|| bad(format!("plugin `{}`: {source} is not embedded in this binary", raw.name)))?;
                     Some((Source::BuiltIn(name), Some(digest.to_string())))
                 }
-                Some(source) => Some((Source::File(base.join(source)), raw.sha256.as_ref().map(|d| d.to_ascii_lowercase()))),
+                Some(source) => {
+                    let bundle = bundle_source(base, &source, raw.manifest.as_deref(), raw.keys.as_deref(), &raw.name, false).map_err(&bad)?;
+                    let source = bundle.map_or_else(|| Source::File(base.join(&source)), Source::Bundle);
+                    Some((source, raw.sha256.as_ref().map(|d| d.to_ascii_lowercase())))
+                }
+                None if raw.manifest.is_some() || raw.keys.is_some() => {
+                    return Err(bad(format!("plugin `{}`: manifest and keys belong with a source", raw.name)));
+                }
                 None => None,
             };
             match self.plugins.iter_mut().find(|p| p.name == raw.name) {
@@ -300,7 +360,9 @@ impl Registry {
                     .ok_or_else(|| bad(format!("profile `{}`: {} is not embedded in this binary", raw.id, raw.source)))?;
                 Source::BuiltIn(name)
             } else {
-                Source::File(base.join(&raw.source))
+                let bundle = bundle_source(base, &raw.source, raw.manifest.as_deref(), raw.keys.as_deref(), &raw.id, true)
+                    .map_err(|m| bad(format!("profile `{}`: {m}", raw.id)))?;
+                bundle.map_or_else(|| Source::File(base.join(&raw.source)), Source::Bundle)
             };
             let entry = ProfileEntry { id: raw.id, source, origin: origin.clone() };
             match self.profiles.iter_mut().find(|p| p.id == entry.id) {
@@ -328,6 +390,40 @@ impl Registry {
         profile.check_plugins(&installed, [])?;
         Ok(profile)
     }
+}
+
+/// A bundle source from a registry entry: an `oci://` reference, or a
+/// layout with a `manifest` pin; `None` for a plain file.
+fn bundle_source(
+    base: &Path,
+    source: &str,
+    manifest: Option<&str>,
+    keys: Option<&[String]>,
+    item: &str,
+    profile: bool,
+) -> std::result::Result<Option<BundleSource>, String> {
+    let keys: Vec<PathBuf> = keys.unwrap_or_default().iter().map(|k| base.join(k)).collect();
+    let (bundle, manifest) = if source.starts_with("oci://") {
+        let reference = crate::bundle::remote::parse(source).map_err(|e| e.to_string())?;
+        let pinned = reference.digest().map(str::to_string);
+        let manifest = match (pinned, manifest) {
+            (Some(p), Some(m)) if p != m => return Err(format!("source pins {p} but manifest says {m}")),
+            (Some(p), _) => p,
+            (None, Some(m)) => m.to_string(),
+            (None, None) => {
+                return Err(format!("{source} names a tag, which can move: pin the bundle with @sha256:<digest> (bundle install writes it)"));
+            }
+        };
+        (source.to_string(), manifest)
+    } else if let Some(manifest) = manifest {
+        (base.join(source).display().to_string(), manifest.to_string())
+    } else if !keys.is_empty() {
+        return Err("keys are checked on bundles: give the bundle's manifest digest (manifest = \"sha256:...\")".into());
+    } else {
+        return Ok(None);
+    };
+    crate::bundle::layout::digest_hex(&manifest)?;
+    Ok(Some(BundleSource { bundle, manifest, item: item.to_string(), profile, keys }))
 }
 
 #[cfg(test)]

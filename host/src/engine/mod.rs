@@ -335,19 +335,36 @@ impl Engine {
         let file = match source {
             Source::File(path) => return self.load(name, path, expected_sha256),
             Source::BuiltIn(file) => file,
+            Source::Bundle(_) => {
+                let path = source.path();
+                let bytes = source.bytes().map_err(|e| Error::Plugin { name: name.to_string(), path: path.clone(), message: e.to_string() })?;
+                return self.load_bytes(name, &path, &bytes, expected_sha256);
+            }
         };
         let path = source.path();
         let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.clone(), message };
         let (bytes, built) = crate::builtin::component(file).ok_or_else(|| fail("is not embedded in this binary".into()))?;
         let digest = hex::encode(Sha256::digest(bytes));
-        for expected in [Some(built), expected_sha256].into_iter().flatten() {
-            if expected != digest {
-                return Err(fail(format!("sha256 is {digest} but {expected} is expected; refusing to load it")));
-            }
+        if built != digest {
+            return Err(fail(format!("sha256 is {digest} but {built} was built into this binary; refusing to load it")));
+        }
+        self.load_bytes(name, &path, bytes, expected_sha256)
+    }
+
+    /// Loads a component held in memory (a built-in, or one from a
+    /// bundle): verified against the pin, checked, compiled or taken from
+    /// the cache, and described. `path` is what messages name.
+    pub fn load_bytes(&self, name: &str, path: &Path, bytes: &[u8], expected_sha256: Option<&str>) -> Result<Plugin> {
+        let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.to_path_buf(), message };
+        let digest = hex::encode(Sha256::digest(bytes));
+        if let Some(expected) = expected_sha256
+            && expected != digest
+        {
+            return Err(fail(format!("sha256 is {digest} but {expected} is expected; refusing to load it")));
         }
         imports::check(bytes).map_err(fail)?;
         let component = self.compile(name, bytes, &digest).map_err(fail)?;
-        self.link(name, &path, &digest, &component)
+        self.link(name, path, &digest, &component)
     }
 
     /// Links a compiled component and asks it to describe itself.
