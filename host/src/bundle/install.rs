@@ -7,7 +7,6 @@
 //! grants the operator approved. A plugin that asks for more than its
 //! entry grants today is installed only with approval.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,6 +14,7 @@ use std::sync::OnceLock;
 use super::{Bundle, remote, signature};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::grants::{Capability, CapabilitySet, Grant};
 use crate::registry::Registry;
 
 /// How bundles are fetched and where pulled ones are kept.
@@ -129,10 +129,12 @@ pub struct GrantChange {
     pub plugin: String,
     /// Granted before (none for a new plugin).
     pub old: Option<Vec<String>>,
+    /// Granted after: what was granted and is still asked for, plus what
+    /// is newly asked for (once approved).
     pub new: Vec<String>,
-    /// Asked for now and not granted before.
+    /// Asked for now and not covered by what was granted.
     pub added: Vec<String>,
-    /// Granted before and not asked for now.
+    /// Granted before and not any more.
     pub removed: Vec<String>,
 }
 
@@ -166,16 +168,30 @@ pub fn install(engine: &Engine, current: Option<&Registry>, request: &InstallReq
         text.parse().map_err(|e| Error::Registry { path: request.registry.clone(), message: format!("{e}") })?;
     let mut changes = Vec::new();
     for p in &bundle.config.plugins {
-        let old = current.and_then(|r| r.plugins.iter().find(|e| e.name == p.name)).map(|e| e.grants.iter().map(ToString::to_string).collect::<Vec<_>>());
-        let old_set: BTreeSet<&String> = old.iter().flatten().collect();
-        let new_set: BTreeSet<&String> = p.capabilities.iter().collect();
-        changes.push(GrantChange {
-            plugin: p.name.clone(),
-            added: new_set.difference(&old_set).map(|s| s.to_string()).collect(),
-            removed: old_set.difference(&new_set).map(|s| s.to_string()).collect(),
-            old,
-            new: p.capabilities.clone(),
-        });
+        let requested = p
+            .capabilities
+            .iter()
+            .map(|c| Capability::parse(c))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| Error::Bundle { at: bundle.origin.clone(), message: format!("plugin {}: {e}", p.name) })?;
+        let old = current.and_then(|r| r.plugins.iter().find(|e| e.name == p.name)).map(|e| e.grants.clone());
+        let (added, grants) = match &old {
+            None => (requested.clone(), requested.clone()),
+            Some(old) => {
+                let granted = CapabilitySet::new(old.iter().cloned());
+                // What the new version asks for beyond what is granted: a
+                // new kind, a wider glob, secret values.
+                let added: Vec<Capability> = requested.iter().filter(|r| !granted.covers(r)).cloned().collect();
+                // Otherwise what was granted, narrowed to what is still asked for.
+                let mut grants = Grant { requested: CapabilitySet::new(requested.iter().cloned()), granted }.effective();
+                grants.extend(added.iter().cloned());
+                (added, grants)
+            }
+        };
+        let text = |caps: &[Capability]| caps.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let new = text(&grants);
+        let removed = old.as_ref().map(|o| text(o).into_iter().filter(|c| !new.contains(c)).collect()).unwrap_or_default();
+        changes.push(GrantChange { plugin: p.name.clone(), old: old.as_deref().map(text), added: text(&added), removed, new });
     }
     let wants_more: Vec<GrantChange> = changes.iter().filter(|c| !c.added.is_empty()).cloned().collect();
     if !wants_more.is_empty() && !request.approve && !confirm(&wants_more) {
@@ -199,7 +215,8 @@ pub fn install(engine: &Engine, current: Option<&Registry>, request: &InstallReq
         set_or_remove(table, "manifest", manifest.as_deref());
         table["sha256"] = toml_edit::value(p.digest.trim_start_matches("sha256:"));
         set_list(table, "keys", &keys);
-        set_list(table, "grants", &p.capabilities);
+        let change = changes.iter().find(|c| c.plugin == p.name).expect("one change per plugin");
+        set_list(table, "grants", &change.new);
     }
     for p in &bundle.config.profiles {
         let table = entry(&mut doc, "profile", "id", &p.id);
