@@ -786,7 +786,10 @@ fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags
             let local = Bundle::read(&bundle, None, remote_options.max_bytes)?;
             let digest = remote::Remote::new(&parsed, &remote_options)?.push(&local, &parsed)?;
             let signed = if local.signatures.is_some() { " with its signatures" } else { " (not signed)" };
-            write_output(None, &format!("pushed {}{signed}: {}@{digest}\n", bundle.display(), reference.split('@').next().unwrap_or(&reference)))?;
+            write_output(
+                None,
+                &format!("pushed {}{signed}: {}@{digest}\n", bundle.display(), reference.split('@').next().unwrap_or(&reference)),
+            )?;
             Ok(EXIT_OK)
         }
         BundleCommand::Pull { reference, output } => {
@@ -794,7 +797,15 @@ fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags
             let bundle = remote::Remote::new(&parsed, &remote_options)?.pull(&parsed)?;
             bundle.layout.write(&output)?;
             let signed = if bundle.signatures.is_some() { " and its signatures" } else { " (no signatures)" };
-            write_output(None, &format!("pulled {}@{}{signed} into {}\n", reference.split('@').next().unwrap_or(&reference), bundle.digest, output.display()))?;
+            write_output(
+                None,
+                &format!(
+                    "pulled {}@{}{signed} into {}\n",
+                    reference.split('@').next().unwrap_or(&reference),
+                    bundle.digest,
+                    output.display()
+                ),
+            )?;
             Ok(EXIT_OK)
         }
         BundleCommand::Install { reference, key, approve } => {

@@ -148,8 +148,8 @@ impl ProfileEntry {
             }
             Source::Bundle(_) => {
                 let bytes = self.source.bytes()?;
-                let text = std::str::from_utf8(&bytes)
-                    .map_err(|_| Error::Profile { path: self.source.path(), message: "is not UTF-8".into() })?;
+                let text =
+                    std::str::from_utf8(&bytes).map_err(|_| Error::Profile { path: self.source.path(), message: "is not UTF-8".into() })?;
                 crate::profile::Profile::parse(&self.source.path(), text)
             }
         }
@@ -301,7 +301,8 @@ impl Registry {
                     Some((Source::BuiltIn(name), Some(digest.to_string())))
                 }
                 Some(source) => {
-                    let bundle = bundle_source(base, &source, raw.manifest.as_deref(), raw.keys.as_deref(), &raw.name, false).map_err(&bad)?;
+                    let bundle =
+                        bundle_source(base, &source, raw.manifest.as_deref(), raw.keys.as_deref(), &raw.name, false).map_err(&bad)?;
                     let source = bundle.map_or_else(|| Source::File(base.join(&source)), Source::Bundle);
                     Some((source, raw.sha256.as_ref().map(|d| d.to_ascii_lowercase())))
                 }
@@ -411,7 +412,9 @@ fn bundle_source(
             (Some(p), _) => p,
             (None, Some(m)) => m.to_string(),
             (None, None) => {
-                return Err(format!("{source} names a tag, which can move: pin the bundle with @sha256:<digest> (bundle install writes it)"));
+                return Err(format!(
+                    "{source} names a tag, which can move: pin the bundle with @sha256:<digest> (bundle install writes it)"
+                ));
             }
         };
         (source.to_string(), manifest)

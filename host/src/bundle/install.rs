@@ -34,10 +34,8 @@ pub fn configure(settings: Settings) {
 }
 
 fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| Settings {
-        cache_dir: None,
-        remote: remote::Options { max_bytes: super::DEFAULT_MAX_BYTES, ..Default::default() },
-    })
+    SETTINGS
+        .get_or_init(|| Settings { cache_dir: None, remote: remote::Options { max_bytes: super::DEFAULT_MAX_BYTES, ..Default::default() } })
 }
 
 fn cached_path(digest: &str) -> Option<PathBuf> {
@@ -54,7 +52,10 @@ pub fn open(reference: &str, which: Option<&str>) -> Result<Bundle> {
         return Bundle::read(Path::new(reference), which, settings.remote.max_bytes);
     }
     let parsed = remote::parse(reference)?;
-    if let Some(digest) = parsed.digest()
+    // A reference with a tag as well is checked against the registry (the
+    // tag must still point at the pin); one by digest alone may be served
+    // from the cache.
+    if let (None, Some(digest)) = (parsed.tag(), parsed.digest())
         && let Some(path) = cached_path(digest)
         && path.is_dir()
     {
@@ -77,7 +78,9 @@ pub fn open(reference: &str, which: Option<&str>) -> Result<Bundle> {
 /// a pull next time).
 fn keep(bundle: &Bundle, path: &Path) {
     let Some(parent) = path.parent() else { return };
-    let result = std::fs::create_dir_all(parent).and_then(|_| tempfile::Builder::new().prefix(".pull-").tempdir_in(parent)).map_err(|e| e.to_string());
+    let result = std::fs::create_dir_all(parent)
+        .and_then(|_| tempfile::Builder::new().prefix(".pull-").tempdir_in(parent))
+        .map_err(|e| e.to_string());
     let result = result.and_then(|tmp| {
         let dir = tmp.path().join("layout");
         bundle.layout.write(&dir).map_err(|e| e.to_string())?;
@@ -94,12 +97,12 @@ fn keep(bundle: &Bundle, path: &Path) {
 /// The bundle a registry entry is pinned to.
 pub fn open_pinned(bundle: &str, manifest: &str) -> Result<Bundle> {
     if bundle.starts_with("oci://") {
+        // By digest alone: the tag may have moved on since the install,
+        // and the pin is what was approved.
         let reference = remote::parse(bundle)?;
-        let pinned = match reference.digest() {
-            Some(_) => bundle.to_string(),
-            None => format!("{bundle}@{manifest}"),
-        };
-        let opened = open(&pinned, None)?;
+        let by_digest = format!("oci://{}/{}@{manifest}", reference.registry(), reference.repository());
+        let mut opened = open(&by_digest, None)?;
+        opened.origin = bundle.to_string();
         if opened.digest != manifest {
             return Err(Error::Bundle { at: bundle.to_string(), message: format!("is {}, not the pinned {manifest}", opened.digest) });
         }
@@ -141,16 +144,28 @@ pub struct GrantChange {
 /// What an install did, or would need approval for.
 #[derive(Debug)]
 pub enum Outcome {
-    Installed { digest: String, signed_by: Option<String>, changes: Vec<GrantChange>, profiles: Vec<String> },
+    Installed {
+        digest: String,
+        signed_by: Option<String>,
+        changes: Vec<GrantChange>,
+        profiles: Vec<String>,
+    },
     /// Nothing written: these plugins ask for more than they are granted.
-    NeedsApproval { changes: Vec<GrantChange> },
+    NeedsApproval {
+        changes: Vec<GrantChange>,
+    },
 }
 
 /// Installs a bundle's plugins and profiles into a registry file.
 /// `current` is the registry as layered today (for what each plugin is
 /// granted now); `confirm` is asked when approval is needed and not
 /// given (an interactive yes); it answers false when there is nobody to ask.
-pub fn install(engine: &Engine, current: Option<&Registry>, request: &InstallRequest, confirm: &mut dyn FnMut(&[GrantChange]) -> bool) -> Result<Outcome> {
+pub fn install(
+    engine: &Engine,
+    current: Option<&Registry>,
+    request: &InstallRequest,
+    confirm: &mut dyn FnMut(&[GrantChange]) -> bool,
+) -> Result<Outcome> {
     let bundle = open(&request.reference, None)?;
     let signed_by = if request.keys.is_empty() {
         None

@@ -156,10 +156,8 @@ impl Layout {
     }
 
     fn files(&self) -> Vec<(String, Vec<u8>)> {
-        let mut files = vec![
-            ("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
-            ("index.json".to_string(), self.index_json()),
-        ];
+        let mut files =
+            vec![("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()), ("index.json".to_string(), self.index_json())];
         for (digest, bytes) in &self.blobs {
             let hex = digest.trim_start_matches("sha256:");
             files.push((format!("blobs/sha256/{hex}"), bytes.clone()));

@@ -99,7 +99,11 @@ fn bad(at: &str, message: impl Into<String>) -> Error {
 /// A plugin name a bundle may carry: it becomes a registry entry's name
 /// and part of file names, so nothing path-like.
 fn check_name(at: &str, what: &str, name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 128 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') || name.starts_with('.') {
+    if name.is_empty()
+        || name.len() > 128
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        || name.starts_with('.')
+    {
         return Err(bad(at, format!("{what} name {name:?} is not a name: letters, digits, `-`, `_` and `.` only, not starting with `.`")));
     }
     Ok(())
@@ -142,7 +146,10 @@ impl Bundle {
         let manifest: OciImageManifest = serde_json::from_slice(manifest_bytes)
             .map_err(|e| bad(origin, format!("manifest {digest} is not an OCI image manifest: {e}")))?;
         if manifest.media_type.as_deref().is_some_and(|m| m != OCI_IMAGE_MEDIA_TYPE) {
-            return Err(bad(origin, format!("manifest {digest} is a {}, not an OCI image manifest", manifest.media_type.as_deref().unwrap_or(""))));
+            return Err(bad(
+                origin,
+                format!("manifest {digest} is a {}, not an OCI image manifest", manifest.media_type.as_deref().unwrap_or("")),
+            ));
         }
         if manifest.config.media_type != CONFIG_MEDIA_TYPE {
             return Err(bad(origin, format!("manifest {digest} is not a Rampart bundle: its config is {}", manifest.config.media_type)));
@@ -154,8 +161,8 @@ impl Bundle {
             }
             Ok(bytes)
         };
-        let config: BundleConfig = serde_json::from_slice(blob(&manifest.config)?)
-            .map_err(|e| bad(origin, format!("the bundle config is malformed: {e}")))?;
+        let config: BundleConfig =
+            serde_json::from_slice(blob(&manifest.config)?).map_err(|e| bad(origin, format!("the bundle config is malformed: {e}")))?;
         if config.schema_version != 1 {
             return Err(bad(origin, format!("bundle schemaVersion {} is not one this rampart reads (1)", config.schema_version)));
         }
@@ -172,8 +179,8 @@ impl Bundle {
                 return Err(bad(origin, format!("plugin {} is listed twice", p.name)));
             }
             seen.push(&p.name);
-            let layer = layer_of(PLUGIN_ANNOTATION, &p.name)
-                .ok_or_else(|| bad(origin, format!("plugin {}: no layer carries it", p.name)))?;
+            let layer =
+                layer_of(PLUGIN_ANNOTATION, &p.name).ok_or_else(|| bad(origin, format!("plugin {}: no layer carries it", p.name)))?;
             if layer.digest != p.digest || layer.media_type != WASM_LAYER_MEDIA_TYPE {
                 return Err(bad(
                     origin,
@@ -183,8 +190,7 @@ impl Bundle {
         }
         for p in &config.profiles {
             check_name(origin, "profile", &p.id)?;
-            let layer = layer_of(PROFILE_ANNOTATION, &p.id)
-                .ok_or_else(|| bad(origin, format!("profile {}: no layer carries it", p.id)))?;
+            let layer = layer_of(PROFILE_ANNOTATION, &p.id).ok_or_else(|| bad(origin, format!("profile {}: no layer carries it", p.id)))?;
             if layer.digest != p.digest || layer.media_type != PROFILE_MEDIA_TYPE {
                 return Err(bad(
                     origin,
@@ -285,12 +291,24 @@ pub fn pack(registry: &Registry, engine: &Engine, plugins: &[String], profiles: 
     } else {
         let find_plugin = |name: &String| {
             registry.plugins.iter().find(|p| &p.name == name).ok_or_else(|| {
-                bad(&at, format!("no plugin `{name}` (known: {})", registry.plugins.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")))
+                bad(
+                    &at,
+                    format!(
+                        "no plugin `{name}` (known: {})",
+                        registry.plugins.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })
         };
         let find_profile = |id: &String| {
             registry.profiles.iter().find(|p| &p.id == id).ok_or_else(|| {
-                bad(&at, format!("no profile `{id}` (known: {})", registry.profiles.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")))
+                bad(
+                    &at,
+                    format!(
+                        "no profile `{id}` (known: {})",
+                        registry.profiles.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })
         };
         (plugins.iter().map(find_plugin).collect::<Result<_>>()?, profiles.iter().map(find_profile).collect::<Result<_>>()?)
@@ -386,7 +404,9 @@ impl<'a> Inspection<'a> {
             .iter()
             .flat_map(|m| &m.layers)
             .filter(|l| l.media_type == signature::SIMPLE_SIGNING_MEDIA_TYPE)
-            .map(|l| l.annotations.as_ref().and_then(|a| a.get(signature::KEY_ID_ANNOTATION)).cloned().unwrap_or_else(|| "(unnamed key)".into()))
+            .map(|l| {
+                l.annotations.as_ref().and_then(|a| a.get(signature::KEY_ID_ANNOTATION)).cloned().unwrap_or_else(|| "(unnamed key)".into())
+            })
             .collect();
         let size = std::iter::once(&bundle.manifest.config).chain(&bundle.manifest.layers).map(|d| d.size.max(0) as u64).sum();
         Inspection {

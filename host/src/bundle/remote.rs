@@ -53,7 +53,10 @@ pub fn parse(text: &str) -> Result<Reference> {
 
 /// Whether a registry host is this machine.
 fn loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').filter(|(h, port)| !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).map_or(registry, |(h, _)| h);
+    let host = registry
+        .rsplit_once(':')
+        .filter(|(h, port)| !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(registry, |(h, _)| h);
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
 }
 
@@ -93,7 +96,10 @@ impl Remote {
     /// (or digest); returns the manifest's digest.
     pub fn push(&self, bundle: &Bundle, reference: &Reference) -> Result<String> {
         let at = reference_text(reference);
-        let fail = |what: &str, e: oci_client::errors::OciDistributionError| Error::Bundle { at: at.clone(), message: format!("{what}: {e}") };
+        let fail = |what: &str, e: oci_client::errors::OciDistributionError| Error::Bundle {
+            at: at.clone(),
+            message: format!("{what}: {}", self.explain(&e)),
+        };
         if let Some(pinned) = reference.digest()
             && pinned != bundle.digest
         {
@@ -102,13 +108,17 @@ impl Remote {
         self.runtime.block_on(async {
             self.client.store_auth_if_needed(reference.resolve_registry(), &self.auth).await;
             let manifest_bytes = bundle.layout.blob(&bundle.digest).expect("a bundle holds its manifest");
-            self.push_manifest(&bundle.layout, reference, &bundle.manifest, manifest_bytes, reference).await.map_err(|e| fail("pushing the bundle", e))?;
+            self.push_manifest(&bundle.layout, reference, &bundle.manifest, manifest_bytes, reference)
+                .await
+                .map_err(|e| fail("pushing the bundle", e))?;
             if let Some(signatures) = &bundle.signatures {
                 let tag = signature::signature_tag(&bundle.digest);
                 let sig_ref = Reference::with_tag(reference.registry().to_string(), reference.repository().to_string(), tag.clone());
                 let entry = bundle.layout.tagged(&tag).expect("a bundle holds its signature manifest");
                 let bytes = bundle.layout.blob(&entry.digest).expect("and its bytes");
-                self.push_manifest(&bundle.layout, &sig_ref, signatures, bytes, &sig_ref).await.map_err(|e| fail("pushing the signatures", e))?;
+                self.push_manifest(&bundle.layout, &sig_ref, signatures, bytes, &sig_ref)
+                    .await
+                    .map_err(|e| fail("pushing the signatures", e))?;
             }
             Ok(bundle.digest.clone())
         })
@@ -143,11 +153,26 @@ impl Remote {
         self.runtime.block_on(async {
             self.client.store_auth_if_needed(reference.resolve_registry(), &self.auth).await;
             let mut layout = Layout::default();
+            // A tag and a pin together: the tag must still point at the pin
+            // (a moved tag is news the operator must review).
+            if let (Some(tag), Some(pinned)) = (reference.tag(), reference.digest()) {
+                let tagged = Reference::with_tag(reference.registry().to_string(), reference.repository().to_string(), tag.to_string());
+                let current = self
+                    .client
+                    .fetch_manifest_digest(&tagged, &self.auth)
+                    .await
+                    .map_err(|e| fail(format!("resolving tag {tag}: {}", self.explain(&e))))?;
+                if current != pinned {
+                    return Err(fail(format!(
+                        "tag {tag} now points at {current}, not the pinned {pinned}: refusing it (review the new bundle, then pin its digest)"
+                    )));
+                }
+            }
             let (bytes, digest) = self
                 .client
                 .pull_manifest_raw(reference, &self.auth, &[OCI_IMAGE_MEDIA_TYPE])
                 .await
-                .map_err(|e| fail(format!("pulling the manifest: {e}")))?;
+                .map_err(|e| fail(format!("pulling the manifest: {}", self.explain(&e))))?;
             let digest = self.check_manifest(&bytes, &digest, reference.digest()).map_err(&fail)?;
             let manifest: OciImageManifest =
                 serde_json::from_slice(&bytes).map_err(|e| fail(format!("manifest {digest} is not an OCI image manifest: {e}")))?;
@@ -171,6 +196,40 @@ impl Remote {
             }
             Bundle::at_digest(layout, &digest, &at)
         })
+    }
+
+    /// The client's error, with what to do about the usual causes.
+    fn explain(&self, e: &oci_client::errors::OciDistributionError) -> String {
+        use std::error::Error as _;
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            let more = s.to_string();
+            if !text.contains(&more) {
+                text.push_str(&format!(": {more}"));
+            }
+            source = s.source();
+        }
+        let lower = text.to_lowercase();
+        let hint = if lower.contains("http request to an https server") {
+            Some("this registry speaks TLS: give the CA that issued its certificate with --ca-cert FILE")
+        } else if lower.contains("certificate") || lower.contains("unknownissuer") {
+            Some("its TLS certificate is not trusted: give the CA that issued it with --ca-cert FILE")
+        } else if lower.contains("401") || lower.contains("unauthorized") || lower.contains("authentication") {
+            Some(if matches!(self.auth, RegistryAuth::Anonymous) {
+                "the registry wants credentials: rampart reads them from the `auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json, and found none for it"
+            } else {
+                "the registry refused the credentials from the docker config file"
+            })
+        } else if lower.contains("connect") {
+            Some("the registry cannot be reached (use --insecure for a plain-HTTP registry that is not on loopback)")
+        } else {
+            None
+        };
+        match hint {
+            Some(hint) => format!("{text} ({hint})"),
+            None => text,
+        }
     }
 
     /// The manifest's digest, computed from its bytes and checked against
@@ -206,7 +265,7 @@ impl Remote {
                 .client
                 .pull_blob_stream(reference, descriptor)
                 .await
-                .map_err(|e| format!("pulling blob {}: {e}", descriptor.digest))?;
+                .map_err(|e| format!("pulling blob {}: {}", descriptor.digest, self.explain(&e)))?;
             let limit = descriptor.size.max(0) as usize;
             let mut bytes = Vec::with_capacity(limit.min(64 << 20));
             while let Some(chunk) = stream.stream.next().await {
@@ -291,11 +350,9 @@ mod tests {
     fn references_must_be_oci_urls_with_a_host_and_a_real_digest() {
         let r = parse("oci://127.0.0.1:5000/team/controls:1.0").unwrap();
         assert_eq!((r.registry(), r.repository(), r.tag()), ("127.0.0.1:5000", "team/controls", Some("1.0")));
-        for (text, needle) in [
-            ("127.0.0.1:5000/x:1", "oci://"),
-            ("oci://controls:1.0", "registry host"),
-            ("oci://localhost:5000/x@sha256:abc", "sha256"),
-        ] {
+        for (text, needle) in
+            [("127.0.0.1:5000/x:1", "oci://"), ("oci://controls:1.0", "registry host"), ("oci://localhost:5000/x@sha256:abc", "sha256")]
+        {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }

@@ -91,8 +91,7 @@ pub fn generate(out: &Path) -> Result<String> {
 
 fn load_private(path: &Path) -> Result<SigningKey> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    SigningKey::from_pkcs8_pem(&text)
-        .map_err(|e| key_error(path, format!("not an Ed25519 private key in PEM (BEGIN PRIVATE KEY): {e}")))
+    SigningKey::from_pkcs8_pem(&text).map_err(|e| key_error(path, format!("not an Ed25519 private key in PEM (BEGIN PRIVATE KEY): {e}")))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -154,9 +153,7 @@ pub fn sign(
     let payload_size = payload.len() as i64;
     let payload_digest = blobs.add_blob(payload);
     let mut layers: Vec<OciDescriptor> = existing
-        .map(|m| {
-            m.layers.iter().filter(|l| l.annotations.as_ref().and_then(|a| a.get(KEY_ID_ANNOTATION)) != Some(&id)).cloned().collect()
-        })
+        .map(|m| m.layers.iter().filter(|l| l.annotations.as_ref().and_then(|a| a.get(KEY_ID_ANNOTATION)) != Some(&id)).cloned().collect())
         .unwrap_or_default();
     layers.push(OciDescriptor {
         media_type: SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
@@ -252,11 +249,7 @@ pub fn verify(
             continue;
         }
         if payload.critical.image.docker_manifest_digest != manifest_digest {
-            seen.push(format!(
-                "a signature by key {} of another manifest ({})",
-                key.id(),
-                payload.critical.image.docker_manifest_digest
-            ));
+            seen.push(format!("a signature by key {} of another manifest ({})", key.id(), payload.critical.image.docker_manifest_digest));
             continue;
         }
         return Ok(key.id());

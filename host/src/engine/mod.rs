@@ -337,7 +337,8 @@ impl Engine {
             Source::BuiltIn(file) => file,
             Source::Bundle(_) => {
                 let path = source.path();
-                let bytes = source.bytes().map_err(|e| Error::Plugin { name: name.to_string(), path: path.clone(), message: e.to_string() })?;
+                let bytes =
+                    source.bytes().map_err(|e| Error::Plugin { name: name.to_string(), path: path.clone(), message: e.to_string() })?;
                 return self.load_bytes(name, &path, &bytes, expected_sha256);
             }
         };
