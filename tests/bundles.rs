@@ -523,10 +523,7 @@ fn a_plugin_whose_bundle_is_not_signed_by_its_pinned_key_is_refused_at_scan_time
             .args(["--format", "json"]));
         r.json()
     };
-    let status = |report: &Value, plugin: &str| {
-        let p = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == plugin).unwrap().clone();
-        p
-    };
+    let status = |report: &Value, plugin: &str| report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == plugin).unwrap().clone();
     let good = scan();
     assert!(status(&good, "rbac")["error"].is_null(), "{}", status(&good, "rbac"));
 
@@ -579,4 +576,75 @@ fn a_registry_behind_tls_and_basic_auth_takes_the_docker_config_credentials() {
 fn base64_encode(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn an_install_asking_for_more_than_is_granted_stops_until_approved_and_one_asking_for_less_goes_through() {
+    let user = User::new();
+    // A plugin of the team's own beside a built-in one.
+    let source = user.path("team.toml");
+    std::fs::write(&source, format!("[[plugin]]\nname = \"probe\"\nsource = \"{}\"\n", xtask::component("hostile").display())).unwrap();
+    let bundle = user.path("team-bundle");
+    user.ok(&[
+        "--registry",
+        source.to_str().unwrap(),
+        "bundle",
+        "pack",
+        "--plugin",
+        "probe",
+        "--plugin",
+        "rbac",
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    let lock = user.path("registry.toml");
+    let install = |approve: bool| {
+        let mut cmd = user.rampart();
+        cmd.arg("--registry").arg(&lock).args(["bundle", "install"]).arg(&bundle);
+        if approve {
+            cmd.arg("--approve");
+        }
+        run(cmd.stdin(Stdio::null()))
+    };
+    // New plugins: everything they ask for needs approval.
+    let r = install(false);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("plugin probe (new) asks for") && r.stderr.contains("--approve"), "{}", r.stderr);
+    // (rbac is a built-in: the built-ins' grants already cover it.)
+    assert!(!r.stderr.contains("plugin rbac"), "{}", r.stderr);
+    assert!(!lock.exists());
+    assert_eq!(install(true).code, 0);
+    let approved = std::fs::read_to_string(&lock).unwrap();
+
+    // What is installed was granted less than this version asks for (as
+    // when an upgrade asks for a new kind): it stops and shows the difference.
+    let kind = "\"cluster.list:rbac.authorization.k8s.io/v1/RoleBinding\",";
+    assert!(approved.contains(kind), "{approved}");
+    std::fs::write(&lock, approved.replace(kind, "")).unwrap();
+    let r = install(false);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("plugin rbac asks for more than it is granted now"), "{}", r.stderr);
+    assert!(r.stderr.contains("  + cluster.list:rbac.authorization.k8s.io/v1/RoleBinding"), "{}", r.stderr);
+    assert!(!std::fs::read_to_string(&lock).unwrap().contains(kind), "nothing was written");
+    assert_eq!(install(true).code, 0);
+    assert!(std::fs::read_to_string(&lock).unwrap().contains(kind));
+
+    // Granted more than this version asks for: it goes through without
+    // approval, and the grant it no longer needs is dropped.
+    let extra = "grants = [\n    \"cluster.list:v1/ConfigMap\",";
+    let text = std::fs::read_to_string(&lock).unwrap().replacen("grants = [", extra, 1);
+    std::fs::write(&lock, text).unwrap();
+    let r = install(false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("1 fewer than before"), "{}", r.stdout);
+    assert!(!std::fs::read_to_string(&lock).unwrap().contains("v1/ConfigMap"));
+    // The comments and entries the operator wrote stay.
+    let text = format!(
+        "# ours\n{}\n[[plugin]]\nname = \"pod-security\"\ngrants = [\"cluster.list:v1/Pod\"]\n",
+        std::fs::read_to_string(&lock).unwrap()
+    );
+    std::fs::write(&lock, &text).unwrap();
+    assert_eq!(install(false).code, 0);
+    let after = std::fs::read_to_string(&lock).unwrap();
+    assert!(after.starts_with("# ours\n") && after.contains("name = \"pod-security\""), "{after}");
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, pinned, the toolchains of the example plugin in other languages
-# (examples/plugins/image-policy, docs/plugins/README.md). `cargo xtask test`
+# (examples/plugins/image-policy, docs/plugins/README.md), and the real
+# parts the bundle tests run: Debian's docker-registry (an OCI registry on
+# loopback) and skopeo (an independent OCI client). `cargo xtask test`
 # runs it before the tests, so the README's test command works on a fresh
 # machine; it is quick when everything is already there.
 set -euo pipefail
@@ -15,9 +17,13 @@ cd "$(dirname "$0")/.."
 # any of these is missing.
 started=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev >/dev/null 2>&1; then
+packages="clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev docker-registry skopeo"
+if ! dpkg -s $packages >/dev/null 2>&1; then
     apt-get update -qq
-    apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev >/dev/null
+    # docker-registry's package starts its service where it can; the tests
+    # start their own, so it is stopped if it did.
+    apt-get install -y -qq $packages >/dev/null
+    if command -v service >/dev/null 2>&1; then service docker-registry stop >/dev/null 2>&1 || true; fi
 fi
 apt_done=$SECONDS
 if [ ! -x target/lang/venv/bin/pip ]; then

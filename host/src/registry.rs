@@ -543,4 +543,40 @@ source = "company.toml"
         let err = layered("[[plugin]]\nname = \"nope\"\ngrants = []\n").unwrap_err().to_string();
         assert!(err.contains("mine.toml: line 2: plugin `nope` has no source") && err.contains("pod-security"), "{err}");
     }
+
+    #[test]
+    fn a_bundle_source_is_pinned_by_manifest_digest_and_names_its_keys() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let reg = Registry::parse(
+            Path::new("/etc/rampart/registry.toml"),
+            &format!(
+                "[[plugin]]\nname = \"mine\"\nsource = \"oci://registry.example.com/team/controls:1.0@{digest}\"\nkeys = [\"keys/team.pub\"]\n\n\
+                 [[plugin]]\nname = \"local\"\nsource = \"bundles/controls.tar\"\nmanifest = \"{digest}\"\n\n\
+                 [[profile]]\nid = \"company\"\nsource = \"oci://registry.example.com/team/controls@{digest}\"\n"
+            ),
+        )
+        .unwrap();
+        let Source::Bundle(mine) = &reg.plugins[0].source else { panic!("{:?}", reg.plugins[0]) };
+        assert_eq!((mine.manifest.as_str(), mine.item.as_str(), mine.profile), (digest.as_str(), "mine", false));
+        assert_eq!(mine.keys, [PathBuf::from("/etc/rampart/keys/team.pub")]);
+        let Source::Bundle(local) = &reg.plugins[1].source else { panic!("{:?}", reg.plugins[1]) };
+        assert_eq!(local.bundle, "/etc/rampart/bundles/controls.tar");
+        assert!(matches!(&reg.profiles[0].source, Source::Bundle(b) if b.profile && b.item == "company"));
+
+        for (text, needle) in [
+            ("[[plugin]]\nname = \"a\"\nsource = \"oci://registry.example.com/x:1.0\"\n", "pin the bundle with @sha256"),
+            ("[[plugin]]\nname = \"a\"\nsource = \"a.wasm\"\nkeys = [\"k.pub\"]\n", "give the bundle's manifest digest"),
+            ("[[plugin]]\nname = \"a\"\nsource = \"a.tar\"\nmanifest = \"sha256:12\"\n", "not a sha256 digest"),
+            (
+                &format!(
+                    "[[plugin]]\nname = \"a\"\nsource = \"oci://registry.example.com/x@{digest}\"\nmanifest = \"sha256:{}\"\n",
+                    "b".repeat(64)
+                ),
+                "but manifest says",
+            ),
+        ] {
+            let err = Registry::parse(Path::new("r.toml"), text).unwrap_err().to_string();
+            assert!(err.contains("r.toml") && err.contains(needle), "{err}");
+        }
+    }
 }

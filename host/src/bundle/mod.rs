@@ -201,7 +201,7 @@ impl Bundle {
         let signatures = layout
             .tagged(&signature::signature_tag(digest))
             .and_then(|e| layout.blob(&e.digest))
-            .map(|bytes| serde_json::from_slice::<OciImageManifest>(bytes))
+            .map(serde_json::from_slice::<OciImageManifest>)
             .transpose()
             .map_err(|e| bad(origin, format!("its signature manifest is malformed: {e}")))?;
         Ok(Bundle { origin: origin.to_string(), digest: digest.to_string(), manifest, config, signatures, layout })
@@ -252,7 +252,7 @@ impl Bundle {
             let plugin = engine.load_bytes(&p.name, &label, bytes, Some(&p.digest[7..]))?;
             let checks: Vec<String> = plugin.meta.checks.iter().map(|c| c.id.clone()).collect();
             let capabilities: Vec<String> = plugin.meta.capabilities.iter().map(ToString::to_string).collect();
-            if plugin.meta.name != p.name || checks != p.checks || capabilities != p.capabilities || plugin.meta.version != p.version {
+            if checks != p.checks || capabilities != p.capabilities || plugin.meta.version != p.version {
                 return Err(bad(
                     &self.origin,
                     format!(
