@@ -385,6 +385,42 @@ fn skopeo_copies_what_rampart_writes_and_rampart_reads_what_skopeo_copied() {
     }
     let r = user.ok(&["bundle", "verify", theirs.to_str().unwrap(), "--key", &public]);
     assert!(r.stdout.contains(&digest), "{}", r.stdout);
+
+    // The signature checks out with openssl alone, as docs/bundles.md
+    // shows: the payload names the manifest, the signature is over the
+    // payload's bytes.
+    let index = index(&theirs);
+    let sig_entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == format!("sha256-{}.sig", &digest[7..]))
+        .unwrap();
+    let sig_manifest = read_blob(&theirs, sig_entry["digest"].as_str().unwrap());
+    let layer = &sig_manifest["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    let payload = blob(&theirs, layer["digest"].as_str().unwrap());
+    let payload_json = read_blob(&theirs, layer["digest"].as_str().unwrap());
+    assert_eq!(payload_json["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    use base64::Engine as _;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap())
+        .unwrap();
+    let sig_file = user.path("payload.sig");
+    std::fs::write(&sig_file, signature).unwrap();
+    let openssl = |key: &str| {
+        Command::new("openssl")
+            .args(["pkeyutl", "-verify", "-pubin", "-inkey", key, "-rawin", "-in"])
+            .arg(&payload)
+            .arg("-sigfile")
+            .arg(&sig_file)
+            .output()
+            .expect("openssl")
+    };
+    let ok = openssl(&public);
+    assert!(ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("Signature Verified Successfully"), "{ok:?}");
+    let (_, other) = user.key("other");
+    assert!(!openssl(&other).status.success());
 }
 
 #[test]
