@@ -684,3 +684,56 @@ fn an_install_asking_for_more_than_is_granted_stops_until_approved_and_one_askin
     let after = std::fs::read_to_string(&lock).unwrap();
     assert!(after.starts_with("# ours\n") && after.contains("name = \"pod-security\""), "{after}");
 }
+
+#[test]
+fn a_profile_in_a_bundle_is_used_with_profile_after_install_and_a_bundle_is_signed_in_the_registry() {
+    let user = User::new();
+    let registry = Registry::start();
+    let (key, public) = user.key("team");
+    // A company's own profile over a built-in plugin.
+    std::fs::write(
+        user.path("acme.toml"),
+        "id = \"acme-rbac\"\ntitle = \"ACME RBAC baseline\"\nversion = \"1\"\n[sections]\n\"A\" = \"RBAC\"\n\n\
+         [[control]]\nid = \"A.1\"\nsection = \"A\"\ntitle = \"no wildcard roles\"\nassessment = \"automated\"\nchecks = [\"rbac/wildcards\"]\n\n\
+         [[control]]\nid = \"A.2\"\nsection = \"A\"\ntitle = \"few pod creators\"\nassessment = \"automated\"\nchecks = [\"rbac/pod-create\"]\n",
+    )
+    .unwrap();
+    let source = user.path("team.toml");
+    std::fs::write(&source, "[[profile]]\nid = \"acme-rbac\"\nsource = \"acme.toml\"\n").unwrap();
+    let bundle = user.path("acme-bundle.tar");
+    user.ok(&[
+        "--registry",
+        source.to_str().unwrap(),
+        "bundle",
+        "pack",
+        "--profile",
+        "acme-rbac",
+        "--plugin",
+        "rbac",
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    let reference = format!("{}:1", registry.oci("acme/baseline"));
+    user.ok(&["bundle", "push", bundle.to_str().unwrap(), &reference]);
+
+    // Signed where it is, in the registry.
+    let err = user.refused(&["bundle", "verify", &reference, "--key", &public]);
+    assert!(err.contains("is not signed"), "{err}");
+    user.ok(&["bundle", "sign", &reference, "--key", &key]);
+    user.ok(&["bundle", "verify", &reference, "--key", &public]);
+
+    let lock = user.path("registry.toml");
+    user.ok(&["--registry", lock.to_str().unwrap(), "bundle", "install", &reference, "--key", &public]);
+    let r = run(user.rampart().args(["--registry", lock.to_str().unwrap(), "profile", "list"]));
+    assert!(r.stdout.contains("acme-rbac"), "{}", r.stdout);
+    let r = run(user
+        .rampart()
+        .args(["--registry", lock.to_str().unwrap(), "scan", "--profile", "acme-rbac", "--format", "json", "--manifests"])
+        .arg(&demo().cluster));
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["profiles"][0]["id"], "acme-rbac");
+    let statuses = control_statuses(&report);
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.iter().all(|(_, s)| s == "pass" || s == "fail"), "{statuses:?}");
+}
