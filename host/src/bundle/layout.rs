@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use oci_client::manifest::{ImageIndexEntry, OCI_IMAGE_INDEX_MEDIA_TYPE, OciImageIndex};
+use oci_client::manifest::{
+    ImageIndexEntry, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageIndex, OciImageManifest,
+};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -44,6 +46,28 @@ impl Layout {
         let digest = digest_of(&bytes);
         self.blobs.insert(digest.clone(), bytes);
         digest
+    }
+
+    /// Stores a config blob and returns the image manifest over it and
+    /// these layers (whose blobs are already stored).
+    pub fn manifest(
+        &mut self,
+        config_media_type: &str,
+        config: Vec<u8>,
+        layers: Vec<OciDescriptor>,
+        artifact_type: Option<&str>,
+    ) -> OciImageManifest {
+        let size = config.len() as u64;
+        let digest = self.add_blob(config);
+        OciImageManifest {
+            schema_version: 2,
+            media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
+            config: descriptor(config_media_type, &digest, size, None),
+            layers,
+            subject: None,
+            artifact_type: artifact_type.map(str::to_string),
+            annotations: None,
+        }
     }
 
     pub fn blob(&self, digest: &str) -> Option<&[u8]> {
@@ -249,6 +273,18 @@ impl Layout {
             }
         }
         Ok(layout)
+    }
+}
+
+/// A descriptor of a stored blob.
+pub fn descriptor(media_type: &str, digest: &str, size: u64, annotations: Option<BTreeMap<String, String>>) -> OciDescriptor {
+    OciDescriptor {
+        media_type: media_type.to_string(),
+        digest: digest.to_string(),
+        size: size as i64,
+        urls: None,
+        annotations,
+        artifact_type: None,
     }
 }
 

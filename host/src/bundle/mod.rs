@@ -348,24 +348,7 @@ pub fn pack(registry: &Registry, engine: &Engine, plugins: &[String], profiles: 
         });
     }
     let config_bytes = serde_json::to_vec_pretty(&config).expect("a bundle config serializes");
-    let config_size = config_bytes.len() as i64;
-    let config_digest = layout.add_blob(config_bytes);
-    let manifest = OciImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
-        config: OciDescriptor {
-            media_type: CONFIG_MEDIA_TYPE.to_string(),
-            digest: config_digest,
-            size: config_size,
-            urls: None,
-            annotations: None,
-            artifact_type: None,
-        },
-        layers,
-        subject: None,
-        artifact_type: Some(ARTIFACT_TYPE.to_string()),
-        annotations: None,
-    };
+    let manifest = layout.manifest(CONFIG_MEDIA_TYPE, config_bytes, layers, Some(ARTIFACT_TYPE));
     let bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
     let digest = layout.add_blob(bytes);
     layout.tag(OCI_IMAGE_MEDIA_TYPE, &digest, Some(tag), Some(ARTIFACT_TYPE));
@@ -373,14 +356,8 @@ pub fn pack(registry: &Registry, engine: &Engine, plugins: &[String], profiles: 
 }
 
 fn descriptor(media_type: &str, digest: &str, size: u64, key: &str, name: &str, title: &str) -> OciDescriptor {
-    OciDescriptor {
-        media_type: media_type.to_string(),
-        digest: digest.to_string(),
-        size: size as i64,
-        urls: None,
-        annotations: Some(BTreeMap::from([(key.to_string(), name.to_string()), (TITLE.to_string(), title.to_string())])),
-        artifact_type: None,
-    }
+    let annotations = BTreeMap::from([(key.to_string(), name.to_string()), (TITLE.to_string(), title.to_string())]);
+    layout::descriptor(media_type, digest, size, Some(annotations))
 }
 
 /// What `bundle inspect` shows.

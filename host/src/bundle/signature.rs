@@ -17,7 +17,7 @@ use std::path::Path;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use oci_client::manifest::{IMAGE_CONFIG_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest};
+use oci_client::manifest::{IMAGE_CONFIG_MEDIA_TYPE, OciDescriptor, OciImageManifest};
 use serde::{Deserialize, Serialize};
 
 use super::layout::{Layout, digest_hex, digest_of};
@@ -150,22 +150,16 @@ pub fn sign(
     };
     let payload = serde_json::to_vec(&payload).expect("a payload serializes");
     let signature = key.sign(&payload);
-    let payload_size = payload.len() as i64;
+    let payload_size = payload.len() as u64;
     let payload_digest = blobs.add_blob(payload);
     let mut layers: Vec<OciDescriptor> = existing
         .map(|m| m.layers.iter().filter(|l| l.annotations.as_ref().and_then(|a| a.get(KEY_ID_ANNOTATION)) != Some(&id)).cloned().collect())
         .unwrap_or_default();
-    layers.push(OciDescriptor {
-        media_type: SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
-        digest: payload_digest,
-        size: payload_size,
-        urls: None,
-        annotations: Some(BTreeMap::from([
-            (SIGNATURE_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())),
-            (KEY_ID_ANNOTATION.to_string(), id.clone()),
-        ])),
-        artifact_type: None,
-    });
+    let annotations = BTreeMap::from([
+        (SIGNATURE_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())),
+        (KEY_ID_ANNOTATION.to_string(), id.clone()),
+    ]);
+    layers.push(super::layout::descriptor(SIMPLE_SIGNING_MEDIA_TYPE, &payload_digest, payload_size, Some(annotations)));
     // A minimal image configuration, as cosign writes, so tools that
     // expect an image can read the signature manifest.
     let diff_ids: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
@@ -174,24 +168,7 @@ pub fn sign(
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }))
     .expect("a config serializes");
-    let config_size = config.len() as i64;
-    let config_digest = blobs.add_blob(config);
-    let manifest = OciImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
-        config: OciDescriptor {
-            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
-            digest: config_digest,
-            size: config_size,
-            urls: None,
-            annotations: None,
-            artifact_type: None,
-        },
-        layers,
-        subject: None,
-        artifact_type: None,
-        annotations: None,
-    };
+    let manifest = blobs.manifest(IMAGE_CONFIG_MEDIA_TYPE, config, layers, None);
     let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
     Ok((bytes, id))
 }
