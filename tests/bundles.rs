@@ -141,7 +141,13 @@ impl User {
     }
 
     fn rampart(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+        self.command(env!("CARGO_BIN_EXE_rampart"))
+    }
+
+    /// A program run as this user: from the working directory, with its
+    /// home, config, docker config and cache.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
         cmd.current_dir(self.work())
             .env_remove("RAMPART_REGISTRY")
             .env("HOME", self.dir.path().join("home"))
@@ -617,22 +623,7 @@ fn base64_encode(text: &str) -> String {
 #[test]
 fn an_install_asking_for_more_than_is_granted_stops_until_approved_and_one_asking_for_less_goes_through() {
     let user = User::new();
-    // A plugin of the team's own beside a built-in one.
-    let source = user.path("team.toml");
-    std::fs::write(&source, format!("[[plugin]]\nname = \"probe\"\nsource = \"{}\"\n", xtask::component("hostile").display())).unwrap();
-    let bundle = user.path("team-bundle");
-    user.ok(&[
-        "--registry",
-        source.to_str().unwrap(),
-        "bundle",
-        "pack",
-        "--plugin",
-        "probe",
-        "--plugin",
-        "rbac",
-        "-o",
-        bundle.to_str().unwrap(),
-    ]);
+    let bundle = team_bundle(&user);
     let lock = user.path("registry.toml");
     let install = |approve: bool| {
         let mut cmd = user.rampart();
@@ -736,4 +727,53 @@ fn a_profile_in_a_bundle_is_used_with_profile_after_install_and_a_bundle_is_sign
     let statuses = control_statuses(&report);
     assert_eq!(statuses.len(), 2);
     assert!(statuses.iter().all(|(_, s)| s == "pass" || s == "fail"), "{statuses:?}");
+}
+
+/// A plugin of the team's own (named `probe`) beside a built-in one.
+fn team_bundle(user: &User) -> PathBuf {
+    let source = user.path("team.toml");
+    std::fs::write(&source, format!("[[plugin]]\nname = \"probe\"\nsource = \"{}\"\n", xtask::component("hostile").display())).unwrap();
+    let bundle = user.path("team-bundle");
+    user.ok(&[
+        "--registry",
+        source.to_str().unwrap(),
+        "bundle",
+        "pack",
+        "--plugin",
+        "probe",
+        "--plugin",
+        "rbac",
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    bundle
+}
+
+#[test]
+fn at_a_terminal_the_operator_is_asked_and_only_yes_installs() {
+    let user = User::new();
+    let bundle = team_bundle(&user);
+    let lock = user.path("registry.toml");
+    // `script` gives rampart a terminal; the answer is typed into it.
+    let answer = |text: &str| {
+        let line = format!("{} --registry {} bundle install {}", env!("CARGO_BIN_EXE_rampart"), lock.display(), bundle.display());
+        let mut child = user
+            .command("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, shown) = answer("n\n");
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(shown.contains("plugin probe (new) asks for") && shown.contains("grant these? [y/N]"), "{shown}");
+    assert!(shown.contains("the grants were declined"), "{shown}");
+    assert!(!lock.exists());
+    let (code, shown) = answer("y\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(std::fs::read_to_string(&lock).unwrap().contains("name = \"probe\""));
 }

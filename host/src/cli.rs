@@ -817,10 +817,12 @@ fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags
             let engine = engine(flags)?;
             let request = install::InstallRequest { reference: reference.clone(), keys: key, approve, registry: target.clone() };
             let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            let mut asked = false;
             let mut confirm = |changes: &[install::GrantChange]| {
                 if !interactive {
                     return false;
                 }
+                asked = true;
                 say(&install::describe_changes(changes));
                 say("grant these? [y/N]");
                 let mut answer = String::new();
@@ -845,6 +847,10 @@ fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags
                     }
                     write_output(None, &text)?;
                     Ok(EXIT_OK)
+                }
+                install::Outcome::NeedsApproval { .. } if asked => {
+                    say(&format!("error: not installed: the grants were declined; {} is unchanged", target.display()));
+                    Ok(EXIT_FAILURES)
                 }
                 install::Outcome::NeedsApproval { changes } => {
                     say(&format!(
