@@ -451,6 +451,23 @@ fn every_tampered_bundle_is_refused_and_nothing_is_installed() {
         dir
     };
 
+    // Refused on disk, and from the registry once skopeo (which does not
+    // judge a bundle's content) has copied it there.
+    let everywhere = |dir: &Path, needle: &str| {
+        let err = install(dir.to_str().unwrap(), &[]);
+        assert!(err.contains(needle), "{err}");
+        let repo = format!("t/{}", dir.file_name().unwrap().to_str().unwrap());
+        let status = Command::new("skopeo")
+            .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:latest", dir.display()))
+            .arg(format!("docker://{}/{repo}:1", registry.host()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = install(&format!("{}:1", registry.oci(&repo)), &[]);
+        assert!(err.contains(needle), "{err}");
+    };
+
     // A changed layer byte.
     let dir = variant("changed-layer");
     let manifest = read_blob(&dir, &manifest_digest(&dir));
@@ -502,8 +519,7 @@ fn every_tampered_bundle_is_refused_and_nothing_is_installed() {
         }),
         &|_| {},
     );
-    let err = install(dir.to_str().unwrap(), &[]);
-    assert!(err.contains("the bundle config says its component is"), "{err}");
+    everywhere(&dir, "the bundle config says its component is");
 
     // A bundle config that hides what a plugin asks for.
     let dir = variant("hidden-capability");
@@ -514,16 +530,14 @@ fn every_tampered_bundle_is_refused_and_nothing_is_installed() {
         }),
         &|_| {},
     );
-    let err = install(dir.to_str().unwrap(), &[]);
-    assert!(err.contains("does not say what the component does"), "{err}");
+    everywhere(&dir, "does not say what the component does");
 
     // A path-like plugin name.
     let dir = variant("path-name");
     rewrite(&dir, Some(&|c| c["plugins"][0]["name"] = json!("../x")), &|m| {
         m["layers"][0]["annotations"]["dev.rampart.plugin"] = json!("../x")
     });
-    let err = install(dir.to_str().unwrap(), &[]);
-    assert!(err.contains("\"../x\" is not a name"), "{err}");
+    everywhere(&dir, "\"../x\" is not a name");
 
     // A bundle over the size limit (on disk, and pulled).
     let err = install(builtins().to_str().unwrap(), &["--max-bundle-mib", "1"]);
