@@ -25,7 +25,7 @@ fn demo_json() -> &'static Value {
 #[test]
 fn demo_report_has_the_contract_fields() {
     let report = demo_json();
-    assert_eq!(report["schema_version"], "2.0");
+    assert_eq!(report["schema_version"], "2.1");
     let names: Vec<&str> = report["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, xtask::PLUGINS, "every built-in plugin, in registry order");
     for p in report["plugins"].as_array().unwrap() {
@@ -204,7 +204,7 @@ fn output_file_and_fail_on_threshold() {
     assert_eq!(r.code, 0, "no check is critical, so nothing fails at that level: {}", r.stderr);
     assert!(r.stdout.is_empty());
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], "2.0");
+    assert_eq!(report["schema_version"], "2.1");
     assert_eq!(demo_scan(&["--format", "json", "--fail-on", "high"]).code, 1, "privileged is high");
 }
 
@@ -1438,4 +1438,129 @@ fn junit_has_a_case_per_control_with_counts_that_add_up() {
         .map(|f| f["check"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(suites[0].1.len(), checks.len());
+}
+
+/// A waivers file in a temporary directory.
+fn waivers_file(dir: &Path, text: &str) -> String {
+    let path = dir.join("waivers.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn control<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["profiles"][0]["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("control {id}"))
+}
+
+#[test]
+fn waivers_accept_failures_with_a_justification_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let waivers = waivers_file(
+        dir.path(),
+        r#"
+# Control 1.2.15, as a whole.
+[[waiver]]
+control = "1.2.15"
+justification = "profiling is needed by the SRE team until Q3"
+owner = "platform-team"
+expires = "2099-06-30"
+
+# A check: every finding of it, so its control (1.4.1) is waived too.
+[[waiver]]
+check = "scheduler/profiling"
+justification = "the scheduler is profiled during the migration"
+owner = "sre"
+expires = "2099-01-01"
+
+# Expired: 1.2.16 still fails.
+[[waiver]]
+control = "1.2.16"
+justification = "audit logs went to the old collector"
+owner = "sec"
+expires = "2020-01-01"
+
+# Valid, but nothing of it fails.
+[[waiver]]
+check = "rbac/wildcards"
+namespace = "no-such-namespace"
+justification = "j"
+owner = "o"
+expires = "2099-01-01"
+"#,
+    );
+    let r = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "--waivers", &waivers]);
+    assert_eq!(r.code, 1, "other controls still fail: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["schema_version"], "2.1");
+    let c = control(&report, "1.2.15");
+    assert_eq!(c["status"], "waived");
+    assert_eq!(c["waiver"]["status"], "fail");
+    assert_eq!(c["waiver"]["owner"], "platform-team");
+    assert_eq!(c["waiver"]["justification"], "profiling is needed by the SRE team until Q3");
+    assert!(c["waiver"]["waiver"].as_str().unwrap().ends_with("waivers.toml:3"), "{c}");
+    assert_eq!(control(&report, "1.4.1")["status"], "waived");
+    assert_eq!(control(&report, "1.2.16")["status"], "fail");
+    let states: Vec<(&str, u64)> =
+        report["waivers"].as_array().unwrap().iter().map(|w| (w["state"].as_str().unwrap(), w["matched"].as_u64().unwrap())).collect();
+    assert_eq!(states[0].0, "applied");
+    assert_eq!(states[1].0, "applied");
+    assert!(states[1].1 >= 2, "the scheduler/profiling finding(s) and control 1.4.1: {states:?}");
+    assert_eq!(&states[2..], &[("expired", 0), ("unmatched", 0)]);
+    // Both scores: waived controls count as passed, or as they were.
+    let p = &report["profiles"][0];
+    let (with, without) = (p["score"].as_f64().unwrap(), p["score_without_waivers"].as_f64().unwrap());
+    assert!(with > without, "{with} vs {without}");
+    assert_eq!(p["summary"]["waived"], 2);
+    // The scheduler finding itself says it was waived.
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "scheduler/profiling").unwrap();
+    assert_eq!(finding["status"], "waived");
+    assert_eq!(finding["waiver"]["owner"], "sre");
+
+    // Text: the waived controls with their owner and why, the expired one named.
+    let text = demo_scan(&["--profile", "cis-k8s-1.12", "--waivers", &waivers]).stdout;
+    assert!(text.contains("WAIVD  1.2.15") && text.contains("owner platform-team: profiling is needed"), "{text}");
+    assert!(text.contains("EXPIRED on 2020-01-01: not applied") && text.contains("matched nothing"), "{text}");
+    assert!(text.contains("without waivers"), "{text}");
+    // JUnit: a waived control is skipped with its justification.
+    let junit = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "junit", "--waivers", &waivers]).stdout;
+    let at = junit.find("1.2.15 ").unwrap();
+    let case = &junit[at..at + junit[at..].find("</testcase>").unwrap()];
+    assert!(case.contains("<skipped message=\"waived (was fail) until 2099-06-30, owner platform-team"), "{case}");
+}
+
+#[test]
+fn waiving_every_failure_passes_the_scan_and_a_malformed_waiver_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing: Vec<String> = control_statuses(&demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json"]).json())
+        .into_iter()
+        .filter(|(_, s)| s == "fail" || s == "error")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!failing.is_empty());
+    let text: String = failing
+        .iter()
+        .map(|id| {
+            format!(
+                "[[waiver]]\ncontrol = \"{id}\"\njustification = \"accepted for the demo\"\nowner = \"me\"\nexpires = \"2099-01-01\"\n\n"
+            )
+        })
+        .collect();
+    let waivers = waivers_file(dir.path(), &text);
+    let r = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json", "--waivers", &waivers]);
+    assert_eq!(r.code, 0, "every failure is waived: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["profiles"][0]["score"], 100.0);
+    assert!(report["profiles"][0]["score_without_waivers"].as_f64().unwrap() < 100.0);
+
+    // A registry file can name the waivers too.
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, "waivers = \"waivers.toml\"\n[[plugin]]\nname = \"rbac\"\n").unwrap();
+    let r = demo_scan(&["--registry", registry.to_str().unwrap(), "--profile", "cis-k8s-1.12", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A malformed file stops the scan before it starts, naming the line.
+    let bad = waivers_file(dir.path(), "[[waiver]]\ncontrol = \"1.2.15\"\nowner = \"me\"\njustification = \"j\"\nexpires = \"soon\"\n");
+    let r = demo_scan(&["--profile", "cis-k8s-1.12", "--waivers", &bad]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("waivers.toml: line 1: expires \"soon\" is not a date"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
 }

@@ -412,6 +412,7 @@ impl report::Host for Broker {
             (None, _) => None,
         };
         self.findings.push(Finding {
+            waiver: None,
             check,
             status,
             severity: severity.unwrap_or(Severity::Medium),

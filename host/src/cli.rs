@@ -492,6 +492,12 @@ struct ReportArgs {
     /// per finding.
     #[arg(long, value_enum, default_value_t = report::passes::Passes::Compact)]
     passes: report::passes::Passes,
+
+    /// A waivers file (TOML, `[[waiver]]` entries: docs/report.md): accepted
+    /// exceptions shown as `waived`, not failing the scan; with those a
+    /// registry file names (`waivers = "FILE"`).
+    #[arg(long = "waivers", value_name = "FILE")]
+    waivers: Vec<PathBuf>,
 }
 
 impl ReportArgs {
@@ -941,9 +947,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Merge(args) => {
             args.report.check()?;
             let registry = load_registry(cli.registry)?;
+            let waivers = load_waivers(&registry, &args.report)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
-            finish(report, &args.report)
+            finish(report, &args.report, &waivers)
         }
         Command::Snapshot(command) => {
             let registry = load_registry(cli.registry)?;
@@ -1042,6 +1049,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> anyhow::Result<u8> {
     let grants = args.grant.iter().map(|g| Capability::parse(g).with_context(|| "--grant")).collect::<anyhow::Result<Vec<_>>>()?;
     let registry = load_registry(registry)?;
+    let waivers = load_waivers(&registry, &args.report)?;
     let mut profiles: Vec<Profile> = Vec::new();
     for id in &args.profile {
         if profiles.iter().any(|p| &p.id == id) {
@@ -1067,12 +1075,20 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     request.jobs = args.jobs.map(usize::from);
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
-    finish(report, &args.report)
+    finish(report, &args.report, &waivers)
 }
 
 /// Writes a report and maps it to the exit code.
-fn finish(mut report: report::Report, args: &ReportArgs) -> anyhow::Result<u8> {
+/// The waivers a report is judged with: the registry's files, then `--waivers`.
+/// Read before any work, so a malformed file stops the command at once.
+fn load_waivers(registry: &Registry, args: &ReportArgs) -> anyhow::Result<Vec<crate::waivers::Waiver>> {
+    let files: Vec<PathBuf> = registry.waivers.iter().chain(&args.waivers).cloned().collect();
+    Ok(crate::waivers::load(&files)?)
+}
+
+fn finish(mut report: report::Report, args: &ReportArgs, waivers: &[crate::waivers::Waiver]) -> anyhow::Result<u8> {
     let (output, fail_on) = (args.output.as_deref(), args.fail_on);
+    crate::waivers::apply(&mut report, waivers, crate::waivers::today());
     // Judged on every finding, before passes are grouped.
     let failed = report.fails_at(fail_on);
     match args.format {

@@ -25,7 +25,7 @@ fn rank(status: Status) -> u8 {
         Status::Error => 4,
         Status::Fail => 3,
         Status::Warn => 2,
-        Status::Pass => 1,
+        Status::Pass | Status::Waived => 1,
         Status::NotApplicable => 0,
     }
 }

@@ -66,6 +66,10 @@ pub enum Error {
     #[error("cluster {server}: {message}")]
     Cluster { server: String, message: String },
 
+    /// A waivers file is malformed.
+    #[error("waivers {path}: {message}")]
+    Waivers { path: PathBuf, message: String },
+
     /// A plugin bundle (a layout, a registry reference, a key, a
     /// signature) is malformed, tampered with, or not trusted.
     #[error("bundle {at}: {message}")]

@@ -36,5 +36,6 @@ pub mod report;
 pub mod scan;
 pub mod settings;
 pub mod sources;
+pub mod waivers;
 
 pub use error::{Error, Result};

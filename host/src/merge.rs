@@ -315,6 +315,7 @@ pub fn merge(inputs: Vec<Input>, registry: &Registry) -> Result<Report> {
     }
     let summary = Summary::of(&findings);
     Ok(Report {
+        waivers: Vec::new(),
         schema_version: SCHEMA_VERSION.to_string(),
         tool: Tool { name: "rampart".into(), version: env!("CARGO_PKG_VERSION").into() },
         targets,
@@ -342,6 +343,7 @@ mod tests {
         let n = 2_000;
         let findings: Vec<Finding> = (0..n)
             .map(|i| Finding {
+                waiver: None,
                 check: "p/c".into(),
                 status: Status::Pass,
                 severity: Severity::High,
@@ -368,6 +370,7 @@ mod tests {
             error: None,
         };
         let report = Report {
+            waivers: Vec::new(),
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool { name: "rampart".into(), version: "0".into() },
             targets: Targets::default(),

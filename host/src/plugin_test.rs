@@ -397,6 +397,7 @@ fn run_case(
     // The plugin is granted exactly what it asks for, as an operator who
     // installs it as it is would.
     let registry = Registry {
+        waivers: Vec::new(),
         path: expect.clone(),
         plugins: vec![PluginEntry {
             name: plugin.to_string(),
@@ -561,6 +562,7 @@ mod tests {
 
     fn finding(check: &str, status: Status, object: Option<(&str, Option<&str>, &str)>, path: Option<&str>, message: &str) -> Finding {
         Finding {
+            waiver: None,
             check: check.into(),
             status,
             severity: Severity::High,

@@ -351,6 +351,9 @@ pub struct ControlResult {
     /// Why the status is what it is, when the findings alone do not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The waiver that accepted this control (status `waived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waivers::WaiverNote>,
     /// What an auditor should know about the evidence (a plugin whose
     /// host calls were denied).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -383,7 +386,20 @@ pub struct ControlResult {
 /// not-applicable.
 fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Status {
     let statuses: Vec<Status> = findings.into_iter().map(|f| f.status).collect();
-    [Status::Fail, Status::Error, Status::Warn, Status::Pass].into_iter().find(|s| statuses.contains(s)).unwrap_or(Status::NotApplicable)
+    [Status::Fail, Status::Error, Status::Warn, Status::Waived, Status::Pass]
+        .into_iter()
+        .find(|s| statuses.contains(s))
+        .unwrap_or(Status::NotApplicable)
+}
+
+impl ControlResult {
+    /// The status without a waiver: what the checks found.
+    pub fn unwaived(&self) -> Status {
+        match (&self.waiver, self.status) {
+            (Some(w), Status::Waived) => w.status,
+            (_, s) => s,
+        }
+    }
 }
 
 /// A profile's verdicts.
@@ -395,6 +411,10 @@ pub struct ProfileResult {
     /// passed / (passed + failed + errored) over automated controls, in
     /// percent; `null` when no automated control could be counted.
     pub score: Option<f64>,
+    /// With waivers given: the score with every waived control counted as
+    /// what it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_without_waivers: Option<f64>,
     /// Controls counted by status.
     pub summary: Summary,
     /// The Kubernetes versions the profile is written for.
@@ -464,6 +484,9 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
         let mine: Vec<&Finding> = findings.iter().copied().filter(|f| c.checks.contains(&f.check)).collect();
         let has = |s: Status| mine.iter().any(|f| f.status == s);
         let mut reason = None;
+        // Findings waived already (reports merged after waivers were
+        // applied to them): the control is waived when nothing else fails.
+        let mut waiver = None;
         let missing: Vec<String> = c
             .checks
             .iter()
@@ -512,6 +535,9 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                     Status::Error
                 } else if has(Status::Warn) {
                     Status::Warn
+                } else if let Some(w) = mine.iter().find_map(|f| f.waiver.clone().filter(|_| f.status == Status::Waived)) {
+                    waiver = Some(w);
+                    Status::Waived
                 } else if has(Status::Pass) {
                     Status::Pass
                 } else {
@@ -549,6 +575,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             checks: c.checks.clone(),
             assisting: c.assisting.clone(),
             reason,
+            waiver,
             notes,
             guidance: c.guidance.clone(),
             rule_id: c.rule_id.clone(),
@@ -564,14 +591,14 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
     for c in &controls {
         *summary.slot(c.status) += 1;
     }
-    let automated = |s: Status| controls.iter().filter(|c| c.assessment == Assessment::Automated && c.status == s).count();
-    let (p, f, e) = (automated(Status::Pass), automated(Status::Fail), automated(Status::Error));
-    let score = (p + f + e > 0).then(|| ((p as f64) * 1000.0 / ((p + f + e) as f64)).round() / 10.0);
+    let score = crate::waivers::score(&controls, false);
+    let waived = controls.iter().any(|c| c.status == Status::Waived);
     ProfileResult {
         id: profile.id.clone(),
         title: profile.title.clone(),
         version: profile.version.clone(),
         score,
+        score_without_waivers: waived.then(|| crate::waivers::score(&controls, true)).flatten(),
         summary,
         kubernetes: profile.kubernetes.clone(),
         version_note: None,
@@ -630,6 +657,7 @@ limit = "0600"
 
     fn finding(check: &str, status: Status) -> Finding {
         Finding {
+            waiver: None,
             check: check.into(),
             status,
             severity: Severity::Medium,

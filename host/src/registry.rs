@@ -162,6 +162,8 @@ pub struct Registry {
     pub path: PathBuf,
     pub plugins: Vec<PluginEntry>,
     pub profiles: Vec<ProfileEntry>,
+    /// The waivers files the layers name, in order.
+    pub waivers: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +176,8 @@ struct File {
     plugin: Vec<RawEntry>,
     #[serde(default)]
     profile: Vec<RawProfile>,
+    /// A waivers file (relative to this file), applied to every scan.
+    waivers: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -207,7 +211,7 @@ impl Registry {
     /// The built-ins this binary carries.
     pub fn builtin() -> Result<Registry> {
         let path = Path::new("built-in:registry.toml");
-        let mut registry = Registry { path: path.to_path_buf(), plugins: Vec::new(), profiles: Vec::new() };
+        let mut registry = Registry { path: path.to_path_buf(), plugins: Vec::new(), profiles: Vec::new(), waivers: Vec::new() };
         registry.add_layer(path, crate::builtin::REGISTRY, Origin::BuiltIn)?;
         Ok(registry)
     }
@@ -220,7 +224,7 @@ impl Registry {
 
     /// The text of a registry file by itself.
     pub fn parse(path: &Path, text: &str) -> Result<Registry> {
-        let mut registry = Registry { path: path.to_path_buf(), plugins: Vec::new(), profiles: Vec::new() };
+        let mut registry = Registry { path: path.to_path_buf(), plugins: Vec::new(), profiles: Vec::new(), waivers: Vec::new() };
         registry.add_layer(path, text, Origin::File(path.to_path_buf()))?;
         registry.check_not_empty()?;
         Ok(registry)
@@ -255,8 +259,12 @@ impl Registry {
         if file.standalone {
             self.plugins.clear();
             self.profiles.clear();
+            self.waivers.clear();
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(waivers) = &file.waivers {
+            self.waivers.push(base.join(waivers));
+        }
         let builtin = origin == Origin::BuiltIn;
         // Where a plugin's entry is, for errors past the TOML parser's own.
         let at = |name: &str| {

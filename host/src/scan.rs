@@ -461,6 +461,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         })
         .collect();
     Ok(Report {
+        waivers: Vec::new(),
         schema_version: SCHEMA_VERSION.to_string(),
         tool: Tool { name: "rampart".into(), version: env!("CARGO_PKG_VERSION").into() },
         targets,
@@ -546,6 +547,7 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
     data.warnings
         .iter()
         .map(|w| crate::report::Finding {
+            waiver: None,
             check: REMOVED_API_VERSION.to_string(),
             status: crate::report::Status::Warn,
             severity: crate::report::Severity::Medium,

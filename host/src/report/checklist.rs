@@ -89,11 +89,14 @@ fn server_host(source: &str) -> Option<&str> {
 }
 
 /// CKL STATUS. Fail-closed: only a pass is NotAFinding; what rampart could
-/// not decide (error) or leaves to a person (warn) is Not_Reviewed.
+/// not decide (error) or leaves to a person (warn) is Not_Reviewed. A
+/// waived control is written with the status it had without the waiver
+/// ([`ControlResult::unwaived`]), the waiver in its comments; a waived
+/// status alone is an accepted, open finding.
 pub fn ckl_status(status: Status) -> &'static str {
     match status {
         Status::Pass => "NotAFinding",
-        Status::Fail => "Open",
+        Status::Fail | Status::Waived => "Open",
         Status::NotApplicable => "Not_Applicable",
         Status::Warn | Status::Error => "Not_Reviewed",
     }
@@ -103,7 +106,7 @@ pub fn ckl_status(status: Status) -> &'static str {
 pub fn cklb_status(status: Status) -> &'static str {
     match status {
         Status::Pass => "not_a_finding",
-        Status::Fail => "open",
+        Status::Fail | Status::Waived => "open",
         Status::NotApplicable => "not_applicable",
         Status::Warn | Status::Error => "not_reviewed",
     }
@@ -213,13 +216,14 @@ fn rank(status: Status) -> u8 {
         Status::Fail => 0,
         Status::Error => 1,
         Status::Warn => 2,
-        Status::Pass => 3,
-        Status::NotApplicable => 4,
+        Status::Waived => 3,
+        Status::Pass => 4,
+        Status::NotApplicable => 5,
     }
 }
 
 fn counts(summary: &Summary) -> String {
-    [Status::Fail, Status::Error, Status::Warn, Status::Pass, Status::NotApplicable]
+    [Status::Fail, Status::Error, Status::Warn, Status::Waived, Status::Pass, Status::NotApplicable]
         .into_iter()
         .filter(|s| summary.get(*s) > 0)
         .map(|s| format!("{} {}", summary.get(s), s.as_str()))
@@ -295,6 +299,16 @@ fn comments(c: &ControlResult, profile: &str, tool: &str) -> String {
         }
         Status::Warn => out += " Not reviewed: a person must assess this rule.",
         _ => {}
+    }
+    if let Some(w) = &c.waiver {
+        out += &format!(
+            "\nWaived (without the waiver: {}) until {}, owner {}: {} ({})",
+            w.status.as_str(),
+            w.expires,
+            w.owner,
+            w.justification,
+            w.waiver
+        );
     }
     if let Some(reason) = c.reason.as_deref().filter(|r| !r.is_empty()) {
         out += "\nReason: ";
@@ -463,7 +477,7 @@ fn vuln<W: Write>(w: &mut Writer<W>, stig: &Stig<'_>, rule: &Rule<'_>) -> std::i
     for cci in &c.ccis {
         stig_data(w, "CCI_REF", cci)?;
     }
-    element(w, "STATUS", ckl_status(c.status))?;
+    element(w, "STATUS", ckl_status(c.unwaived()))?;
     element(w, "FINDING_DETAILS", &rule.details)?;
     element(w, "COMMENTS", &rule.comments)?;
     element(w, "SEVERITY_OVERRIDE", "")?;
@@ -671,7 +685,7 @@ fn cklb_stig<'a>(stig: &'a Stig<'a>) -> CklbStig<'a> {
                     legacy_ids: [],
                     ccis: &c.ccis,
                     reference_identifier: "",
-                    status: cklb_status(c.status),
+                    status: cklb_status(c.unwaived()),
                     finding_details: &rule.details,
                     comments: &rule.comments,
                     overrides: Overrides {},
@@ -683,7 +697,7 @@ fn cklb_stig<'a>(stig: &'a Stig<'a>) -> CklbStig<'a> {
 
 /// The fixtures are shared with the XCCDF tests (xccdf.rs).
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -763,6 +777,7 @@ stig_id = "CNTR-K8-000050"
         let mut evidence = Evidence::default();
         evidence.push("mode".into(), "0644".into());
         Finding {
+            waiver: None,
             check: check.into(),
             status,
             severity: Severity::Medium,
@@ -1136,8 +1151,9 @@ stig_id = "CNTR-K8-000050"
         assert!(err.contains("no rule_id on control(s) V-3, V-5"), "{err}");
     }
 
-    pub(in crate::report) fn report(sources: &[&str], nodes: &[&str]) -> Report {
+    pub(crate) fn report(sources: &[&str], nodes: &[&str]) -> Report {
         Report {
+            waivers: Vec::new(),
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool { name: "rampart".into(), version: "0.1.0".into() },
             targets: Targets {

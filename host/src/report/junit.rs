@@ -1,8 +1,9 @@
 //! JUnit XML, the form CI systems show in their test tabs: one test case per
 //! profile control (or, without a profile, per check). A `fail` is a
 //! `<failure>`, an `error` an `<error>`, and what no machine decided (a
-//! manual control's `warn`, `not-applicable`) is `<skipped>` with the reason;
-//! the failing findings are the failure's text.
+//! manual control's `warn`, `not-applicable`) or a waiver accepted
+//! (`waived`, with its justification and owner) is `<skipped>` with the
+//! reason; the failing findings are the failure's text.
 
 use std::io::Write;
 
@@ -61,9 +62,19 @@ fn suites(report: &Report) -> Vec<Suite> {
                         class: format!("{}.{}", p.id, c.section),
                         name: format!("{} {}", c.id, c.title),
                         status: c.status,
-                        message: match c.status {
-                            Status::Warn => format!("manual review: {}", c.reason.as_deref().unwrap_or("no check decides this control")),
-                            Status::NotApplicable => {
+                        message: match (c.status, &c.waiver) {
+                            (Status::Waived, Some(w)) => format!(
+                                "waived (was {}) until {}, owner {}: {} ({})",
+                                w.status.as_str(),
+                                w.expires,
+                                w.owner,
+                                w.justification,
+                                w.waiver
+                            ),
+                            (Status::Warn, _) => {
+                                format!("manual review: {}", c.reason.as_deref().unwrap_or("no check decides this control"))
+                            }
+                            (Status::NotApplicable, _) => {
                                 format!("not applicable: {}", c.reason.as_deref().unwrap_or("nothing it applies to"))
                             }
                             _ => c.reason.clone().unwrap_or_else(|| c.title.clone()),
@@ -85,7 +96,7 @@ fn suites(report: &Report) -> Vec<Suite> {
     let cases = checks
         .into_iter()
         .map(|(check, list)| {
-            let status = [Status::Error, Status::Fail, Status::Warn, Status::Pass]
+            let status = [Status::Error, Status::Fail, Status::Warn, Status::Waived, Status::Pass]
                 .into_iter()
                 .find(|s| list.iter().any(|f| f.status == *s))
                 .unwrap_or(Status::NotApplicable);
@@ -95,10 +106,11 @@ fn suites(report: &Report) -> Vec<Suite> {
                 name: check.to_string(),
                 status,
                 message: format!(
-                    "{} fail, {} error, {} warn, {} pass, {} not-applicable",
+                    "{} fail, {} error, {} warn, {} waived, {} pass, {} not-applicable",
                     count(Status::Fail),
                     count(Status::Error),
                     count(Status::Warn),
+                    count(Status::Waived),
                     count(Status::Pass),
                     count(Status::NotApplicable)
                 ),
@@ -120,7 +132,7 @@ pub fn junit(report: &Report) -> Result<String, Error> {
             .with_attribute(("tests", tests.to_string().as_str()))
             .with_attribute(("failures", total(&[Status::Fail]).as_str()))
             .with_attribute(("errors", total(&[Status::Error]).as_str()))
-            .with_attribute(("skipped", total(&[Status::Warn, Status::NotApplicable]).as_str()))
+            .with_attribute(("skipped", total(&[Status::Warn, Status::NotApplicable, Status::Waived]).as_str()))
             .write_inner_content(|w| {
                 for suite in &suites {
                     write_suite(w, suite)?;
@@ -137,7 +149,7 @@ fn write_suite<W: Write>(w: &mut Writer<W>, suite: &Suite) -> std::io::Result<()
         .with_attribute(("tests", suite.cases.len().to_string().as_str()))
         .with_attribute(("failures", suite.count(&[Status::Fail]).to_string().as_str()))
         .with_attribute(("errors", suite.count(&[Status::Error]).to_string().as_str()))
-        .with_attribute(("skipped", suite.count(&[Status::Warn, Status::NotApplicable]).to_string().as_str()))
+        .with_attribute(("skipped", suite.count(&[Status::Warn, Status::NotApplicable, Status::Waived]).to_string().as_str()))
         .write_inner_content(|w| {
             for case in &suite.cases {
                 let testcase = w
@@ -148,7 +160,7 @@ fn write_suite<W: Write>(w: &mut Writer<W>, suite: &Suite) -> std::io::Result<()
                     Status::Pass => None,
                     Status::Fail => Some("failure"),
                     Status::Error => Some("error"),
-                    Status::Warn | Status::NotApplicable => Some("skipped"),
+                    Status::Warn | Status::NotApplicable | Status::Waived => Some("skipped"),
                 };
                 match child {
                     None => {

@@ -17,9 +17,12 @@ pub use text::{render as render_text, terminal_safe};
 /// Bumped on any change a consumer of the JSON could notice. 2.0: passing
 /// findings are grouped under `passes` unless `--passes full`, and controls
 /// point at their findings (`finding_indices`) instead of copying them.
-pub const SCHEMA_VERSION: &str = "2.0";
+/// 2.1: the `waived` status, `waiver` on findings and controls,
+/// `score_without_waivers` and the report's `waivers`.
+pub const SCHEMA_VERSION: &str = "2.1";
 
-/// A verdict. Serialized as `pass`, `fail`, `warn`, `not-applicable`, `error`.
+/// A verdict. Serialized as `pass`, `fail`, `warn`, `not-applicable`,
+/// `error`, `waived`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
@@ -28,10 +31,13 @@ pub enum Status {
     Warn,
     NotApplicable,
     Error,
+    /// A `fail`, `error` or `warn` an operator accepted with a waiver
+    /// (the finding or control says which, and what it was).
+    Waived,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Pass, Status::Fail, Status::Warn, Status::NotApplicable, Status::Error];
+    pub const ALL: [Status; 6] = [Status::Pass, Status::Fail, Status::Warn, Status::NotApplicable, Status::Error, Status::Waived];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +46,7 @@ impl Status {
             Status::Warn => "warn",
             Status::NotApplicable => "not-applicable",
             Status::Error => "error",
+            Status::Waived => "waived",
         }
     }
 }
@@ -190,6 +197,9 @@ pub struct Finding {
     /// the profiles this finding was judged for. Empty: all of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// The waiver that accepted this finding (status `waived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waivers::WaiverNote>,
 }
 
 impl Finding {
@@ -314,6 +324,12 @@ pub struct Summary {
     #[serde(rename = "not-applicable")]
     pub not_applicable: usize,
     pub error: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -332,6 +348,7 @@ impl Summary {
             Status::Warn => &mut self.warn,
             Status::NotApplicable => &mut self.not_applicable,
             Status::Error => &mut self.error,
+            Status::Waived => &mut self.waived,
         }
     }
 
@@ -342,6 +359,7 @@ impl Summary {
             Status::Warn => self.warn,
             Status::NotApplicable => self.not_applicable,
             Status::Error => self.error,
+            Status::Waived => self.waived,
         }
     }
 }
@@ -374,6 +392,9 @@ pub struct Report {
     /// Input problems (a bad manifest, a missing node root, a plugin that
     /// would not load): the scan went on without them.
     pub errors: Vec<String>,
+    /// What became of each waiver given (`--waivers`, registry.toml).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<crate::waivers::WaiverOutcome>,
 }
 
 impl Report {

@@ -121,6 +121,7 @@ pub fn expand(report: &mut Report) -> Result<(), String> {
                 return Err(format!("passes of {}: {o:?} is not namespace/name or name", g.check));
             }
             report.findings.push(Finding {
+                waiver: None,
                 check: g.check.clone(),
                 status: Status::Pass,
                 severity: sev,
@@ -144,6 +145,7 @@ mod tests {
 
     fn finding(check: &str, status: Status, object: Option<(&str, Option<&str>)>, path: Option<&str>, node: Option<&str>) -> Finding {
         Finding {
+            waiver: None,
             check: check.into(),
             status,
             severity: Severity::High,
@@ -172,6 +174,7 @@ mod tests {
             tags: Vec::new(),
         };
         Report {
+            waivers: Vec::new(),
             schema_version: crate::report::SCHEMA_VERSION.into(),
             tool: Tool { name: "rampart".into(), version: "0".into() },
             targets: Targets::default(),

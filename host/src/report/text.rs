@@ -17,6 +17,7 @@ fn label(status: Status, color: bool) -> String {
         Status::Warn => "WARN ",
         Status::NotApplicable => "N/A  ",
         Status::Error => "ERROR",
+        Status::Waived => "WAIVD",
     };
     if !color {
         return text.to_string();
@@ -27,12 +28,13 @@ fn label(status: Status, color: bool) -> String {
         Status::Warn => text.yellow().to_string(),
         Status::NotApplicable => text.dimmed().to_string(),
         Status::Error => text.magenta().bold().to_string(),
+        Status::Waived => text.cyan().to_string(),
     }
 }
 
 /// The verdict a check line shows: the worst of its findings.
 fn overall(findings: &[&Finding]) -> Status {
-    for s in [Status::Fail, Status::Error, Status::Warn, Status::Pass] {
+    for s in [Status::Fail, Status::Error, Status::Warn, Status::Waived, Status::Pass] {
         if findings.iter().any(|f| f.status == s) {
             return s;
         }
@@ -173,6 +175,23 @@ fn header(report: &Report, out: &mut String) {
             let _ = writeln!(out, "  - {e}");
         }
     }
+    if !report.waivers.is_empty() {
+        let _ = writeln!(out, "\nWaivers:");
+        for w in &report.waivers {
+            let what = match (&w.control, &w.check) {
+                (Some(c), _) => format!("control {c}"),
+                (_, Some(c)) => format!("check {c}"),
+                _ => String::new(),
+            };
+            let selectors = if w.selectors.is_empty() { String::new() } else { format!(" [{}]", w.selectors.join(", ")) };
+            let state = match w.state {
+                crate::waivers::State::Applied => format!("applied to {}", w.matched),
+                crate::waivers::State::Expired => format!("EXPIRED on {}: not applied", w.expires),
+                crate::waivers::State::Unmatched => "matched nothing".to_string(),
+            };
+            let _ = writeln!(out, "  {what}{selectors} ({}, owner {}, until {}): {state}", w.waiver, w.owner, w.expires);
+        }
+    }
     // The host's own findings about its inputs belong to no plugin or
     // control: list them here, so a profile scan shows them too.
     let host: Vec<&Finding> = report.findings.iter().filter(|f| f.check.starts_with("rampart/")).collect();
@@ -242,6 +261,9 @@ fn render_profiles(report: &Report, color: bool) -> String {
                 if let Some(r) = &c.reason {
                     let _ = writeln!(out, "           {r}");
                 }
+                if let Some(w) = &c.waiver {
+                    let _ = writeln!(out, "           {}", waived(w));
+                }
                 for n in &c.notes {
                     let _ = writeln!(out, "           note: {n}");
                 }
@@ -256,9 +278,14 @@ fn render_profiles(report: &Report, color: bool) -> String {
         }
         let automated = p.controls.iter().filter(|c| c.assessment == crate::profile::Assessment::Automated).count();
         let score = p.score.map_or("n/a".to_string(), |s| format!("{s:.1}%"));
+        let waived = if p.summary.waived > 0 { format!(", {} waived", p.summary.waived) } else { String::new() };
+        let without = match p.score_without_waivers {
+            Some(s) if p.summary.waived > 0 => format!(" ({s:.1}% without waivers)"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\n{}: {} controls: {} pass, {} fail, {} warn, {} not-applicable, {} error. Score {score} over {automated} automated controls.",
+            "\n{}: {} controls: {} pass, {} fail, {} warn, {} not-applicable, {} error{waived}. Score {score}{without} over {automated} automated controls.",
             p.id,
             p.controls.len(),
             p.summary.pass,
@@ -272,6 +299,11 @@ fn render_profiles(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "Denied host calls: {denied} (the verdicts of their controls may rest on incomplete evidence)");
     }
     out
+}
+
+/// "waived (was fail) until 2027-06-30, owner sre: why (waivers.toml:3)".
+fn waived(w: &crate::waivers::WaiverNote) -> String {
+    format!("waived (was {}) until {}, owner {}: {} ({})", w.status.as_str(), w.expires, w.owner, w.justification, w.waiver)
 }
 
 /// " (for k8s-stig-v2r6)" for a plugin entry that served some of a scan's
@@ -316,6 +348,9 @@ fn render_plugins(report: &Report, color: bool) -> String {
                 .collect();
             for f in listed.iter().take(MAX_LISTED) {
                 let _ = writeln!(out, "         {} {}: {}", label(f.status, color), subject(f), f.message);
+                if let Some(w) = &f.waiver {
+                    let _ = writeln!(out, "               {}", waived(w));
+                }
             }
             if listed.len() > MAX_LISTED {
                 let _ = writeln!(out, "         … and {} more (see --format json)", listed.len() - MAX_LISTED);

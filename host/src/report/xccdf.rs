@@ -42,6 +42,9 @@ pub fn result(status: Status) -> &'static str {
         Status::NotApplicable => "notapplicable",
         Status::Error => "error",
         Status::Warn => "notchecked",
+        // Only reached without the control (a waived control is written
+        // with its status without the waiver, the waiver as a message).
+        Status::Waived => "fail",
     }
 }
 
@@ -232,7 +235,7 @@ fn rule_result<W: Write>(w: &mut Writer<W>, rule: &Rule<'_>) -> std::io::Result<
         attributes.push(("version", v));
     }
     w.create_element("rule-result").with_attributes(attributes).write_inner_content(|w| {
-        element(w, "result", result(c.status))?;
+        element(w, "result", result(c.unwaived()))?;
         for cci in &c.ccis {
             text_element(w, "ident", &[("system", CCI)], cci)?;
         }
