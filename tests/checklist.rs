@@ -396,3 +396,36 @@ fn a_checklist_needs_a_stig_profile() {
     assert_eq!(blank.code, 2);
     assert!(blank.stderr.contains("1 to 255 printable characters"), "{}", blank.stderr);
 }
+
+/// A waived rule keeps its status in a checklist (an accepted risk is an
+/// open finding), with the waiver in its comments; XCCDF keeps the result
+/// and names the waiver in a message.
+#[test]
+fn a_waived_rule_keeps_its_status_with_the_waiver_in_its_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let waivers = dir.path().join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        "[[waiver]]\ncontrol = \"V-242445\"\njustification = \"etcd moves to its own disk in March\"\nowner = \"storage-team\"\nexpires = \"2099-03-31\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("demo.ckl");
+    let r = demo_scan(&["--format", "ckl", "-o", out.to_str().unwrap(), "--waivers", waivers.to_str().unwrap()]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let doc = parse_xml(&std::fs::read_to_string(&out).unwrap());
+    let istig = doc.one("CHECKLIST").one("STIGS").one("iSTIG");
+    let etcd = istig.all("VULN").find(|v| v.data("Vuln_Num") == ["V-242445"]).unwrap();
+    assert_eq!(etcd.one("STATUS").text, "Open");
+    let comments = &etcd.one("COMMENTS").text;
+    assert!(comments.contains("verdict waived"), "{comments}");
+    assert!(
+        comments.contains("Waived (without the waiver: fail) until 2099-03-31, owner storage-team: etcd moves to its own disk in March"),
+        "{comments}"
+    );
+
+    let r = demo_scan(&["--format", "xccdf", "--waivers", waivers.to_str().unwrap()]);
+    let xccdf = &r.stdout;
+    let at = xccdf.find("<rule-result idref=\"xccdf_mil.disa.stig_rule_SV-242445").unwrap();
+    let rule = &xccdf[at..at + xccdf[at..].find("</rule-result>").unwrap()];
+    assert!(rule.contains("<result>fail</result>") && rule.contains("Waived (without the waiver: fail)"), "{rule}");
+}
