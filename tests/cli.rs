@@ -1564,3 +1564,92 @@ fn waiving_every_failure_passes_the_scan_and_a_malformed_waiver_file_is_a_usage_
     assert!(r.stderr.contains("waivers.toml: line 1: expires \"soon\" is not a date"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
+
+#[test]
+fn sarif_is_valid_against_the_schema_and_points_at_manifest_lines_and_node_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let waivers = waivers_file(
+        dir.path(),
+        "[[waiver]]\ncheck = \"apiserver/profiling\"\njustification = \"profiling stays on in the lab\"\nowner = \"sre\"\nexpires = \"2099-01-01\"\n",
+    );
+    let r = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "sarif", "--waivers", &waivers]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let log: Value = serde_json::from_str(&r.stdout).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/sarif-schema-2.1.0.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| format!("{} at {}", e, e.instance_path())).take(20).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let run = &log["runs"][0];
+    let rules = run["rules"].as_array().or(run["tool"]["driver"]["rules"].as_array()).unwrap();
+    // One rule per check the plugins declare.
+    let same = demo_scan(&["--profile", "cis-k8s-1.12", "--format", "json"]).json();
+    let mut declared: Vec<String> = same["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["checks"].as_array().unwrap().iter().map(move |c| format!("{}/{}", p["name"].as_str().unwrap(), c["id"].as_str().unwrap()))
+        })
+        .collect();
+    declared.sort();
+    declared.dedup();
+    let mut ids: Vec<String> = rules.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    assert_eq!(ids, declared);
+    let profiling = rules.iter().find(|r| r["id"] == "apiserver/profiling").unwrap();
+    assert!(profiling["properties"]["tags"].as_array().unwrap().contains(&serde_json::json!("cis-k8s-1.12/1.2.15")), "{profiling}");
+    assert!(!profiling["help"]["text"].as_str().unwrap().is_empty());
+    let results = run["results"].as_array().unwrap();
+    for result in results {
+        let i = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], result["ruleId"]);
+    }
+
+    // A finding on an object read from a list file points at the list.
+    let listed = results.iter().find(|r| r["ruleId"] == "pod-security/privileged" && r["kind"] == "fail").unwrap();
+    let physical = &listed["locations"][0]["physicalLocation"];
+    assert!(physical["artifactLocation"]["uri"].as_str().unwrap().ends_with("examples/demo/cluster/pods.json"), "{physical}");
+    assert_eq!(physical["region"]["startLine"], 1);
+
+    // A node finding points at the file on the node.
+    let node_file = results.iter().find(|r| r["ruleId"].as_str().unwrap().starts_with("control-plane-files/")).unwrap();
+    let uri = node_file["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+    assert!(uri.starts_with('/'), "{uri}");
+    assert!(node_file["properties"]["node"].is_string());
+
+    // The waived finding is suppressed, with its justification.
+    let waived = results.iter().find(|r| r["ruleId"] == "apiserver/profiling").unwrap();
+    assert_eq!(waived["suppressions"][0]["status"], "accepted");
+    assert!(waived["suppressions"][0]["justification"].as_str().unwrap().starts_with("profiling stays on in the lab (owner sre"));
+}
+
+#[test]
+fn sarif_points_at_the_line_each_yaml_document_starts_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, privileged: bool| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: dev\nspec:\n  containers:\n  - name: app\n    image: registry.example.com/app:1.0\n    securityContext:\n      privileged: {privileged}\n"
+        )
+    };
+    // A comment, a harmless pod, then the privileged one after it.
+    let text = format!("# workloads\n{}---\n{}", pod("calm", false), pod("loud", true));
+    let file = dir.path().join("pods.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let r = run(rampart().args(["scan", "--plugin", "pod-security", "--format", "sarif", "--manifests"]).arg(&file));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let log: Value = serde_json::from_str(&r.stdout).unwrap();
+    let result = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "pod-security/privileged")
+        .expect("the privileged pod");
+    let physical = &result["locations"][0]["physicalLocation"];
+    assert!(physical["artifactLocation"]["uri"].as_str().unwrap().ends_with("pods.yaml"));
+    let line = physical["region"]["startLine"].as_u64().unwrap() as usize;
+    let expected = text.lines().position(|l| l == "---").unwrap() + 2;
+    assert_eq!(line, expected, "the second document starts after the separator");
+    assert_eq!(result["locations"][0]["logicalLocations"][0]["name"], "loud");
+}

@@ -72,7 +72,7 @@ pub struct Broker {
     /// Bytes charged to the output budget so far.
     pub output_bytes: usize,
     /// The source of the object the last finding was about.
-    last_source: Option<(ObjectRef, Option<String>)>,
+    last_source: Option<(ObjectRef, Option<String>, Option<usize>)>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -399,17 +399,16 @@ impl report::Host for Broker {
         }
         // Plugins emit their findings on one object together: remember the
         // last object's source rather than look it up every time.
-        let source = match (&object, &self.last_source) {
-            (Some(o), Some((last, src))) if last == o => src.clone(),
+        let (source, line) = match (&object, &self.last_source) {
+            (Some(o), Some((last, src, line))) if last == o => (src.clone(), *line),
             (Some(o), _) => {
-                let src = self
-                    .cluster
-                    .as_ref()
-                    .and_then(|c| c.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
-                self.last_source = Some((o.clone(), src.clone()));
-                src
+                let cluster = self.cluster.as_ref();
+                let src = cluster.and_then(|c| c.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
+                let line = cluster.zip(src.as_deref()).and_then(|(c, s)| c.line_of(s));
+                self.last_source = Some((o.clone(), src.clone(), line));
+                (src, line)
             }
-            (None, _) => None,
+            (None, _) => (None, None),
         };
         self.findings.push(Finding {
             waiver: None,
@@ -421,6 +420,7 @@ impl report::Host for Broker {
             path,
             node: self.node.as_ref().map(|n| n.name().to_string()),
             source,
+            line,
             evidence,
             profiles: Vec::new(),
         });

@@ -442,6 +442,9 @@ enum ReportFormat {
     /// JUnit XML for CI test tabs: a test case per control (per check
     /// without a profile); failing findings in the failure text.
     Junit,
+    /// SARIF 2.1.0 for code scanning: a rule per check, a result per
+    /// finding that is not a pass, at the manifest file and line.
+    Sarif,
 }
 
 impl ReportFormat {
@@ -458,6 +461,7 @@ impl ReportFormat {
             ReportFormat::Cklb => "--format cklb",
             ReportFormat::Xccdf => "--format xccdf",
             ReportFormat::Junit => "--format junit",
+            ReportFormat::Sarif => "--format sarif",
         }
     }
 }
@@ -1108,6 +1112,7 @@ fn finish(mut report: report::Report, args: &ReportArgs, waivers: &[crate::waive
             write_output(output, &text)?
         }
         ReportFormat::Junit => write_output(output, &report::junit::junit(&report).context("--format junit")?)?,
+        ReportFormat::Sarif => write_output(output, &report::sarif::sarif(&report))?,
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
             // A scan of several profiles writes the checklist of its STIG
             // ones (a CIS profile has no checklist identity).

@@ -343,6 +343,7 @@ mod tests {
         let n = 2_000;
         let findings: Vec<Finding> = (0..n)
             .map(|i| Finding {
+                line: None,
                 waiver: None,
                 check: "p/c".into(),
                 status: Status::Pass,

@@ -562,6 +562,7 @@ mod tests {
 
     fn finding(check: &str, status: Status, object: Option<(&str, Option<&str>, &str)>, path: Option<&str>, message: &str) -> Finding {
         Finding {
+            line: None,
             waiver: None,
             check: check.into(),
             status,

@@ -657,6 +657,7 @@ limit = "0600"
 
     fn finding(check: &str, status: Status) -> Finding {
         Finding {
+            line: None,
             waiver: None,
             check: check.into(),
             status,

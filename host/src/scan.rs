@@ -547,6 +547,7 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
     data.warnings
         .iter()
         .map(|w| crate::report::Finding {
+            line: None,
             waiver: None,
             check: REMOVED_API_VERSION.to_string(),
             status: crate::report::Status::Warn,

@@ -379,6 +379,7 @@ mod tests {
 
     fn finding(check: &str, status: Status, namespace: &str, name: &str) -> Finding {
         Finding {
+            line: None,
             check: check.into(),
             status,
             severity: crate::report::Severity::High,

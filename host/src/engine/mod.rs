@@ -549,6 +549,7 @@ fn last_lines(text: &str, n: usize) -> String {
 /// all is `error` too: silence is never a pass.
 fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: Option<String>) -> Vec<Finding> {
     let error = |check: &CheckMeta, message: String| Finding {
+        line: None,
         waiver: None,
         check: format!("{}/{}", plugin.name, check.id),
         status: Status::Error,

@@ -777,6 +777,7 @@ stig_id = "CNTR-K8-000050"
         let mut evidence = Evidence::default();
         evidence.push("mode".into(), "0644".into());
         Finding {
+            line: None,
             waiver: None,
             check: check.into(),
             status,

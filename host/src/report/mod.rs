@@ -5,6 +5,7 @@
 pub mod checklist;
 pub mod junit;
 pub mod passes;
+pub mod sarif;
 mod text;
 pub mod xccdf;
 
@@ -192,6 +193,9 @@ pub struct Finding {
     /// from 1, `#2.items[5]` for list items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The line the object's document starts on in that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub evidence: Evidence,
     /// In a scan of several profiles whose settings for this plugin differ:
     /// the profiles this finding was judged for. Empty: all of them.

@@ -121,6 +121,7 @@ pub fn expand(report: &mut Report) -> Result<(), String> {
                 return Err(format!("passes of {}: {o:?} is not namespace/name or name", g.check));
             }
             report.findings.push(Finding {
+                line: None,
                 waiver: None,
                 check: g.check.clone(),
                 status: Status::Pass,
@@ -145,6 +146,7 @@ mod tests {
 
     fn finding(check: &str, status: Status, object: Option<(&str, Option<&str>)>, path: Option<&str>, node: Option<&str>) -> Finding {
         Finding {
+            line: None,
             waiver: None,
             check: check.into(),
             status,

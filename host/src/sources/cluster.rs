@@ -30,6 +30,9 @@ pub struct ClusterData {
     pub sources: Vec<String>,
     /// Where each object came from, by (apiVersion, kind, namespace, name).
     origins: HashMap<(String, String, Option<String>, String), String>,
+    /// The line each document of a manifest file starts on, by its source
+    /// (`file.yaml#2`), for reports that point at lines (SARIF).
+    pub(crate) document_lines: HashMap<String, usize>,
     /// Which kinds this data holds in full. Files (manifests, their
     /// snapshots) hold every kind there is to hold: a kind absent from them
     /// has no objects. A live cluster holds only the kinds that were listed.
@@ -235,6 +238,13 @@ impl ClusterData {
     /// The file and document an object was read from.
     pub fn origin(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<&str> {
         self.origins.get(&(api_version.to_string(), kind.to_string(), namespace.map(str::to_string), name.to_string())).map(String::as_str)
+    }
+
+    /// The line an object's document starts on in its file (the list's,
+    /// for an item of a `kind: List`).
+    pub fn line_of(&self, source: &str) -> Option<usize> {
+        let document = source.split_once(".items[").map_or(source, |(doc, _)| doc);
+        self.document_lines.get(document).copied()
     }
 
     /// Every object, kind by kind.

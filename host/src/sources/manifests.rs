@@ -173,6 +173,7 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
     let mut errors = Vec::new();
     for doc in docs {
         let n = doc.number;
+        data.document_lines.insert(format!("{name}#{n}"), doc.line);
         let result = match doc.value {
             Ok(None) => Ok(()), // an empty document between `---` separators
             Ok(Some(value)) => add_document(value, &format!("{name}#{n}"), data),
