@@ -159,9 +159,9 @@ pub fn sarif(report: &Report) -> String {
     for p in &report.plugins {
         for c in &p.checks {
             let id = format!("{}/{}", p.name, c.id);
-            if !metas.contains_key(&id) {
-                ids.push(id.clone());
-                metas.insert(id, c);
+            if let std::collections::btree_map::Entry::Vacant(slot) = metas.entry(id.clone()) {
+                ids.push(id);
+                slot.insert(c);
             }
         }
     }

@@ -247,6 +247,12 @@ impl ClusterData {
         self.document_lines.get(document).copied()
     }
 
+    /// Records the line an object's document starts on (from a snapshot).
+    pub(crate) fn remember_line(&mut self, source: &str, line: usize) {
+        let document = source.split_once(".items[").map_or(source, |(doc, _)| doc);
+        self.document_lines.insert(document.to_string(), line);
+    }
+
     /// Every object, kind by kind.
     pub fn objects(&self) -> impl Iterator<Item = &ClusterObject> {
         let mut kinds: Vec<_> = self.by_kind.keys().collect();

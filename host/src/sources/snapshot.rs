@@ -237,6 +237,9 @@ impl NodeView for SnapshotNode {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SnapshotObject {
     pub source: String,
+    /// The line its document starts on in that file (manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub object: Box<serde_json::value::RawValue>,
 }
 
@@ -273,7 +276,11 @@ impl ClusterSnapshot {
             .objects()
             .filter_map(|o| {
                 let text = o.redacted.as_deref().unwrap_or(&o.json).to_string();
-                serde_json::value::RawValue::from_string(text).ok().map(|object| SnapshotObject { source: o.source.clone(), object })
+                serde_json::value::RawValue::from_string(text).ok().map(|object| SnapshotObject {
+                    source: o.source.clone(),
+                    line: data.line_of(&o.source),
+                    object,
+                })
             })
             .collect();
         let listed = match &data.known {
@@ -353,6 +360,9 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
         data.version = snap.kubernetes_version;
     }
     for (i, o) in snap.objects.into_iter().enumerate() {
+        if let Some(line) = o.line {
+            data.remember_line(&o.source, line);
+        }
         if let Err(message) = data.insert_raw(o.object.get(), o.source) {
             errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}]: {message}") });
         }
