@@ -1653,3 +1653,55 @@ fn sarif_points_at_the_line_each_yaml_document_starts_on() {
     assert_eq!(line, expected, "the second document starts after the separator");
     assert_eq!(result["locations"][0]["logicalLocations"][0]["name"], "loud");
 }
+
+#[test]
+fn one_scan_writes_several_formats_with_output_fmt_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let r = demo_scan(&[
+        "--profile",
+        "cis-k8s-1.12",
+        "--profile",
+        "k8s-stig-v2r6",
+        "-o",
+        &at("report.txt"),
+        "--output",
+        &format!("json={}", at("report.json")),
+        "--output",
+        &format!("sarif={}", at("report.sarif")),
+        "--output",
+        &format!("junit={}", at("report.xml")),
+        "--output",
+        &format!("ckl={}", at("stig.ckl")),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "every format went to its file");
+    let text = std::fs::read_to_string(at("report.txt")).unwrap();
+    assert!(text.contains("cis-k8s-1.12: 131 controls") && text.contains("k8s-stig-v2r6:"), "{text}");
+    // The JSON keeps both profiles (the checklist took only the STIG's, from a copy).
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(at("report.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = json["profiles"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["cis-k8s-1.12", "k8s-stig-v2r6"]);
+    assert!(json["passes"].is_array(), "compact, as --format json is");
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(at("report.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    // SARIF was written before the JSON grouped its passes: its results are
+    // the report's non-passing findings, all of them.
+    let failing = json["findings"].as_array().unwrap().iter().filter(|f| f["status"] != "pass" && f["status"] != "not-applicable").count();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), failing);
+    assert!(std::fs::read_to_string(at("report.xml")).unwrap().contains("<testsuite name=\"k8s-stig-v2r6"));
+    let ckl = std::fs::read_to_string(at("stig.ckl")).unwrap();
+    assert!(ckl.contains("<CHECKLIST>") && ckl.contains("Kubernetes_STIG"));
+
+    // Mistakes are named before the scan.
+    for (args, needle) in [
+        (vec!["-o", "a.txt", "-o", "b.txt"], "--output FILE is given 2 times"),
+        (vec!["--output", "json=same", "--output", "sarif=same"], "two reports would be written to one file"),
+        (vec!["--output", "sarif="], "give the file"),
+        (vec!["--asset", "h", "--output", "json=x.json"], "--asset names the host"),
+    ] {
+        let r = demo_scan(&args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+    }
+}

@@ -472,9 +472,11 @@ struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     format: ReportFormat,
 
-    /// Write the report here instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Write the report here instead of standard output; `FMT=FILE`
+    /// (`json=report.json`, `sarif=rampart.sarif`, `junit=...`) writes that
+    /// format there as well, any number of times, from the same scan.
+    #[arg(long, short, value_name = "FILE|FMT=FILE", value_parser = parse_output)]
+    output: Vec<OutputTarget>,
 
     /// The asset's host name in a checklist or XCCDF target (--format
     /// ckl|cklb|xccdf) [default: the API server's host for a live scan, else
@@ -504,11 +506,58 @@ struct ReportArgs {
     waivers: Vec<PathBuf>,
 }
 
+/// One `--output`: a file for `--format`, or a format and its file.
+#[derive(Debug, Clone)]
+struct OutputTarget {
+    format: Option<ReportFormat>,
+    path: PathBuf,
+}
+
+/// `FILE`, or `FMT=FILE` when what comes before the first `=` is a format's name.
+fn parse_output(text: &str) -> Result<OutputTarget, String> {
+    if let Some((name, path)) = text.split_once('=')
+        && let Ok(format) = <ReportFormat as ValueEnum>::from_str(name, false)
+    {
+        if path.is_empty() {
+            return Err(format!("{name}=: give the file to write the {name} report to"));
+        }
+        return Ok(OutputTarget { format: Some(format), path: PathBuf::from(path) });
+    }
+    if text.is_empty() {
+        return Err("give a file, or FORMAT=FILE".into());
+    }
+    Ok(OutputTarget { format: None, path: PathBuf::from(text) })
+}
+
 impl ReportArgs {
+    /// Where each format goes: `--format` to the plain `--output FILE` (or
+    /// standard output), then each `FMT=FILE`.
+    fn targets(&self) -> anyhow::Result<Vec<(ReportFormat, Option<PathBuf>)>> {
+        let plain: Vec<&OutputTarget> = self.output.iter().filter(|o| o.format.is_none()).collect();
+        if plain.len() > 1 {
+            bail!("--output FILE is given {} times; give one file for --format, and FMT=FILE for the others", plain.len());
+        }
+        let mut targets = vec![(self.format, plain.first().map(|o| o.path.clone()))];
+        for o in self.output.iter().filter(|o| o.format.is_some()) {
+            targets.push((o.format.expect("filtered"), Some(o.path.clone())));
+        }
+        let mut seen: Vec<&Path> = Vec::new();
+        for (_, path) in &targets {
+            if let Some(p) = path {
+                if seen.contains(&p.as_path()) {
+                    bail!("--output {}: two reports would be written to one file", p.display());
+                }
+                seen.push(p);
+            }
+        }
+        Ok(targets)
+    }
+
     /// Flags that only make sense together, checked before any work.
     fn check(&self) -> anyhow::Result<()> {
+        let targets = self.targets()?;
         let Some(asset) = &self.asset else { return Ok(()) };
-        if !self.format.is_checklist() {
+        if !targets.iter().any(|(f, _)| f.is_checklist()) {
             bail!("--asset names the host in a STIG checklist or XCCDF result: use it with --format ckl, cklb or xccdf");
         }
         // STIG Manager refuses host names past 255 characters.
@@ -1091,44 +1140,15 @@ fn load_waivers(registry: &Registry, args: &ReportArgs) -> anyhow::Result<Vec<cr
 }
 
 fn finish(mut report: report::Report, args: &ReportArgs, waivers: &[crate::waivers::Waiver]) -> anyhow::Result<u8> {
-    let (output, fail_on) = (args.output.as_deref(), args.fail_on);
     crate::waivers::apply(&mut report, waivers, crate::waivers::today());
     // Judged on every finding, before passes are grouped.
-    let failed = report.fails_at(fail_on);
-    match args.format {
-        // Streamed: a large cluster's report is tens of MB.
-        ReportFormat::Json => {
-            if args.passes == report::passes::Passes::Compact {
-                report::passes::compact(&mut report);
-            }
-            stream_output(output, |w| {
-                serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
-                w.write_all(b"\n")
-            })?
-        }
-        ReportFormat::Text => {
-            let text =
-                report::render_text(&report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
-            write_output(output, &text)?
-        }
-        ReportFormat::Junit => write_output(output, &report::junit::junit(&report).context("--format junit")?)?,
-        ReportFormat::Sarif => write_output(output, &report::sarif::sarif(&report))?,
-        ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
-            // A scan of several profiles writes the checklist of its STIG
-            // ones (a CIS profile has no checklist identity).
-            if report.profiles.iter().any(|p| p.checklist.is_some()) {
-                report.profiles.retain(|p| p.checklist.is_some());
-            }
-            let asset = checklist::Asset::of(&report, args.asset.as_deref());
-            let text = match args.format {
-                ReportFormat::Ckl => checklist::ckl(&report.profiles, &asset),
-                ReportFormat::Cklb => checklist::cklb(&report.profiles, &asset),
-                // The report carries no time of its own: the results are
-                // recorded now, right after the scan (or the merge).
-                _ => xccdf::xccdf(&report, &asset, std::time::SystemTime::now()),
-            };
-            write_output(output, &text.context(args.format.flag())?)?
-        }
+    let failed = report.fails_at(args.fail_on);
+    // JSON last: grouping its passes changes the report the others read.
+    let mut targets = args.targets()?;
+    targets.sort_by_key(|(format, _)| *format == ReportFormat::Json);
+    let several = targets.len() > 1;
+    for (format, output) in &targets {
+        write_report(&mut report, args, *format, output.as_deref(), several)?;
     }
     if !report.errors.is_empty() {
         if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
@@ -1139,6 +1159,64 @@ fn finish(mut report: report::Report, args: &ReportArgs, waivers: &[crate::waive
         return Ok(EXIT_USAGE);
     }
     Ok(if failed && !args.soft_fail { EXIT_FAILURES } else { EXIT_OK })
+}
+
+/// Writes one format of the report. `several`: other formats are written
+/// from the same report after this one, so it is left as it was.
+fn write_report(
+    report: &mut report::Report,
+    args: &ReportArgs,
+    format: ReportFormat,
+    output: Option<&Path>,
+    several: bool,
+) -> anyhow::Result<()> {
+    match format {
+        // Streamed: a large cluster's report is tens of MB.
+        ReportFormat::Json => {
+            if args.passes == report::passes::Passes::Compact && report.passes.is_empty() {
+                report::passes::compact(report);
+            }
+            stream_output(output, |w| {
+                serde_json::to_writer_pretty(&mut *w, &*report).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")
+            })?
+        }
+        ReportFormat::Text => {
+            let text =
+                report::render_text(report, output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+            write_output(output, &text)?
+        }
+        ReportFormat::Junit => write_output(output, &report::junit::junit(report).context("--format junit")?)?,
+        ReportFormat::Sarif => write_output(output, &report::sarif::sarif(report))?,
+        ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
+            // A scan of several profiles writes the checklist of its STIG
+            // ones (a CIS profile has no checklist identity).
+            let mut stigs = None;
+            if report.profiles.iter().any(|p| p.checklist.is_some()) && report.profiles.iter().any(|p| p.checklist.is_none()) {
+                if several {
+                    // Others read the report after this: a copy (only a scan
+                    // of several profiles writing a checklist among other
+                    // formats pays for it).
+                    let mut only = report.clone();
+                    only.profiles.retain(|p| p.checklist.is_some());
+                    stigs = Some(only);
+                } else {
+                    report.profiles.retain(|p| p.checklist.is_some());
+                }
+            }
+            let report = stigs.as_ref().unwrap_or(report);
+            let asset = checklist::Asset::of(report, args.asset.as_deref());
+            let text = match format {
+                ReportFormat::Ckl => checklist::ckl(&report.profiles, &asset),
+                ReportFormat::Cklb => checklist::cklb(&report.profiles, &asset),
+                // The report carries no time of its own: the results are
+                // recorded now, right after the scan (or the merge).
+                _ => xccdf::xccdf(report, &asset, std::time::SystemTime::now()),
+            };
+            write_output(output, &text.context(format.flag())?)?
+        }
+    }
+    Ok(())
 }
 
 fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
