@@ -429,3 +429,28 @@ fn a_waived_rule_keeps_its_status_with_the_waiver_in_its_comments() {
     let rule = &xccdf[at..at + xccdf[at..].find("</rule-result>").unwrap()];
     assert!(rule.contains("<result>fail</result>") && rule.contains("Waived (without the waiver: fail)"), "{rule}");
 }
+
+/// OpenSCAP (Debian's openscap-scanner, installed by xtask/toolchains.sh)
+/// accepts the XCCDF results. It used to print about 190 warnings; what is
+/// left is one per rule that no plugin check decides (it has no `check` to
+/// link to).
+#[test]
+fn oscap_validates_the_xccdf_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results.xml");
+    let r = demo_scan(&["--format", "xccdf", "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let oscap = std::process::Command::new("oscap")
+        .args(["xccdf", "validate"])
+        .arg(&out)
+        .output()
+        .expect("oscap (Debian's openscap-scanner; xtask/toolchains.sh installs it)");
+    let said = format!("{}{}", String::from_utf8_lossy(&oscap.stdout), String::from_utf8_lossy(&oscap.stderr));
+    assert!(oscap.status.success(), "{said}");
+    let warnings: Vec<&str> = said.lines().filter(|l| l.starts_with("Warning")).collect();
+    let unchecked = controls(demo_json()).iter().filter(|c| c["checks"].as_array().is_none_or(|a| a.is_empty())).count();
+    assert!(warnings.iter().all(|w| w.contains("should have exactly one child 'check'")), "{warnings:#?}");
+    assert_eq!(warnings.len(), unchecked, "one per rule without a check: {warnings:#?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("<dc:publisher>DISA</dc:publisher>") && text.contains("<platform idref=\"cpe:2.3:a:kubernetes:kubernetes"));
+}

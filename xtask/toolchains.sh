@@ -2,7 +2,8 @@
 # Installs, pinned, the toolchains of the example plugin in other languages
 # (examples/plugins/image-policy, docs/plugins/README.md), and the real
 # parts the bundle tests run: Debian's docker-registry (an OCI registry on
-# loopback) and skopeo (an independent OCI client). `cargo xtask test`
+# loopback) and skopeo (an independent OCI client), and OpenSCAP's oscap,
+# which validates the XCCDF results. `cargo xtask test`
 # runs it before the tests, so the README's test command works on a fresh
 # machine; it is quick when everything is already there.
 set -euo pipefail
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 # any of these is missing.
 started=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
-packages="clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev docker-registry skopeo"
+packages="clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev docker-registry skopeo openscap-scanner"
 if ! dpkg -s $packages >/dev/null 2>&1; then
     apt-get update -qq
     # docker-registry's package starts its service where it can; the tests

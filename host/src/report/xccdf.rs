@@ -31,6 +31,12 @@ const WEIGHT: &str = "10.0";
 const FACT_HOST_NAME: &str = "urn:xccdf:fact:asset:identifier:host_name";
 const FACT_KUBERNETES_VERSION: &str = "urn:rampart:fact:kubernetes:version";
 const FACT_NODE: &str = "urn:rampart:fact:kubernetes:node";
+const DUBLIN_CORE: &str = "http://purl.org/dc/elements/1.1/";
+/// The platform the benchmark applies to (Kubernetes, any version, as a
+/// CPE 2.3 formatted string).
+const KUBERNETES_CPE: &str = "cpe:2.3:a:kubernetes:kubernetes:*:*:*:*:*:*:*:*";
+/// The checking system of a rule-result's `check`: a Rampart plugin check.
+const CHECK_SYSTEM: &str = "urn:rampart:check:wasm-plugin";
 
 /// `rule-result/result`. Fail-closed as the checklists are: only a pass is
 /// `pass`; what rampart could not decide is `error`, and a rule left to a
@@ -157,7 +163,13 @@ pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<Str
 
     xml_document(&asset.tool, |w| {
         w.create_element("Benchmark")
-            .with_attributes([("xmlns", NAMESPACE), ("id", benchmark.as_str()), ("resolved", "true"), ("xml:lang", "en")])
+            .with_attributes([
+                ("xmlns", NAMESPACE),
+                ("xmlns:dc", DUBLIN_CORE),
+                ("id", benchmark.as_str()),
+                ("resolved", "true"),
+                ("xml:lang", "en"),
+            ])
             .write_inner_content(|w| {
                 // The children in the order the schema requires.
                 match benchmark_date(&id.release_info) {
@@ -165,12 +177,32 @@ pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<Str
                     None => element(w, "status", "accepted")?,
                 }
                 element(w, "title", &id.title)?;
+                element(
+                    w,
+                    "description",
+                    &format!(
+                        "{}, {}: the verdicts {} reached on {} with profile {}. The rules carry DISA's ids, titles, \
+                         severities and CCIs; the results are this scan's.",
+                        id.title, id.release_info, asset.tool, asset.host_name, profile.id
+                    ),
+                )?;
                 text_element(w, "plain-text", &[("id", "release-info")], &id.release_info)?;
+                w.create_element("platform").with_attribute(("idref", KUBERNETES_CPE)).write_empty()?;
                 element(w, "version", &id.version)?;
+                // Who published the benchmark and who wrote these results.
+                w.create_element("metadata").write_inner_content(|w| {
+                    element(w, "dc:publisher", "DISA")?;
+                    element(w, "dc:source", "STIG.DOD.MIL")?;
+                    element(w, "dc:creator", &asset.tool)?;
+                    Ok(())
+                })?;
                 for rule in &stig.rules {
                     let c = rule.control;
                     w.create_element("Group").with_attribute(("id", format!("{DISA}group_{}", c.id).as_str())).write_inner_content(
                         |w| {
+                            // DISA's groups are titled by their SRG; the
+                            // profile names the vulnerability id instead.
+                            element(w, "title", &c.id)?;
                             let rule_id = format!("{DISA}rule_{}", rule.rule_id);
                             w.create_element("Rule")
                                 .with_attributes([("id", rule_id.as_str()), ("severity", stig_severity(c.severity)), ("weight", WEIGHT)])
@@ -182,7 +214,7 @@ pub fn xccdf(report: &Report, asset: &Asset, end_time: SystemTime) -> Result<Str
                                     for cci in &c.ccis {
                                         text_element(w, "ident", &[("system", CCI)], cci)?;
                                     }
-                                    Ok(())
+                                    checks(w, &c.checks)
                                 })?;
                             Ok(())
                         },
@@ -242,8 +274,40 @@ fn rule_result<W: Write>(w: &mut Writer<W>, rule: &Rule<'_>) -> std::io::Result<
         for (severity, line) in messages(rule) {
             text_element(w, "message", &[("severity", severity)], line)?;
         }
+        checks(w, &c.checks)?;
         Ok(())
     })?;
+    Ok(())
+}
+
+/// The checks that decide a rule: Rampart's plugin checks, by name
+/// (`plugin/check`), all of them for a rule with several; a rule no check
+/// decides has none. Written in the Rule and in its result alike.
+fn checks<W: Write>(w: &mut Writer<W>, names: &[String]) -> std::io::Result<()> {
+    let check = |w: &mut Writer<W>, name: &str| -> std::io::Result<()> {
+        w.create_element("check").with_attribute(("system", CHECK_SYSTEM)).write_inner_content(|w| {
+            let plugin = name.split('/').next().unwrap_or(name);
+            w.create_element("check-content-ref").with_attributes([("href", plugin), ("name", name)]).write_empty()?;
+            Ok(())
+        })?;
+        Ok(())
+    };
+    match names {
+        // No check decides it. (A `check` naming a manual system here, in
+        // the Rule and the result alike, makes oscap 1.3.7 refuse the whole
+        // document although it is schema-valid; without one, oscap warns
+        // once for each such rule.)
+        [] => {}
+        [one] => check(w, one)?,
+        several => {
+            w.create_element("complex-check").with_attribute(("operator", "AND")).write_inner_content(|w| {
+                for name in several {
+                    check(w, name)?;
+                }
+                Ok(())
+            })?;
+        }
+    }
     Ok(())
 }
 
@@ -321,7 +385,11 @@ mod tests {
         let rule = groups[1].one("Rule");
         assert_eq!(rule.attr("id"), "xccdf_mil.disa.stig_rule_SV-2r200_rule");
         assert_eq!((rule.attr("severity"), rule.attr("weight")), ("medium", "10.0"));
-        assert_eq!(names(rule), ["version", "title", "ident", "ident"], "the schema's order");
+        assert_eq!(names(rule), ["version", "title", "ident", "ident", "complex-check"], "the schema's order");
+        // The checks that decide the rule, named as in its results.
+        let checks: Vec<String> =
+            rule.one("complex-check").all("check").map(|c| c.one("check-content-ref").attr("name").to_string()).collect();
+        assert!(!checks.is_empty() && checks.iter().all(|c| c.contains('/')), "{checks:?}");
         assert_eq!((rule.one("version").text.as_str(), rule.one("title").text.as_str()), ("CNTR-K8-000020", "fails"));
         assert_eq!(texts(rule, "ident"), ["CCI-000366", "CCI-002263"]);
         assert!(rule.all("ident").all(|i| i.attr("system") == "http://cyber.mil/cci"));
@@ -331,8 +399,10 @@ mod tests {
         assert_eq!((r2.attr("severity"), r2.attr("weight"), r2.attr("version")), ("medium", "10.0", "CNTR-K8-000020"));
         assert_eq!(texts(r2, "ident"), ["CCI-000366", "CCI-002263"]);
         assert!(r2.all("ident").all(|i| i.attr("system") == "http://cyber.mil/cci"));
-        let tail: Vec<&str> = names(r2).into_iter().skip(3).collect();
-        assert!(tail.iter().all(|n| *n == "message") && !tail.is_empty(), "result, the idents, then messages: {:?}", names(r2));
+        let names2 = names(r2);
+        let (last, tail) = names2[3..].split_last().unwrap();
+        assert!(tail.iter().all(|n| *n == "message") && !tail.is_empty(), "result, the idents, messages, the check: {names2:?}");
+        assert_eq!(*last, "complex-check", "the rule's checks, as in the Rule");
         assert_eq!(rule_result(&doc, "SV-1r100_rule").attr("severity"), "high");
         let r3 = rule_result(&doc, "SV-3r300_rule");
         assert!(r3.all("ident").next().is_none(), "no CCI, no empty ident");
@@ -352,7 +422,7 @@ mod tests {
         let benchmark = doc.one("Benchmark");
         assert_eq!(benchmark.attr("xmlns"), "http://checklists.nist.gov/xccdf/1.2");
         assert_eq!(benchmark.attr("id"), "xccdf_mil.disa.stig_benchmark_Kubernetes_STIG");
-        let mut order = vec!["status", "title", "plain-text", "version"];
+        let mut order = vec!["status", "title", "description", "plain-text", "platform", "version", "metadata"];
         order.extend(["Group"; 5]);
         order.push("TestResult");
         assert_eq!(names(benchmark), order, "the schema's order");
