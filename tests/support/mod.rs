@@ -341,3 +341,16 @@ pub fn harden(node: &Path, control_plane: bool) {
     append_flags(node, "kube-controller-manager", &["--profiling=false", "--terminated-pod-gc-threshold=1000"]);
     append_flags(node, "kube-scheduler", &["--profiling=false"]);
 }
+
+/// Copies a directory tree (files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
