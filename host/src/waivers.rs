@@ -4,7 +4,9 @@
 //! A waiver names a check (`check = "apiserver/profiling"`) or a control of
 //! a profile (`control = "1.2.15"`), optionally narrowed to some findings by
 //! object (namespace, kind, name: globs), node or path (globs). A matching
-//! `fail`, `error` or `warn` becomes `waived`, keeping what it was; a
+//! `fail` or `warn` becomes `waived`, keeping what it was (an `error` is
+//! never waived: a waiver accepts a known deviation, and an `error` says the
+//! check could not tell; a timeout or denied read must not pass as accepted); a
 //! control whose every failing finding is waived (or a control waived as a
 //! whole) is `waived`. Waived results do not fail the scan; a profile's
 //! score counts them as passed, and the score without waivers is reported
@@ -242,7 +244,7 @@ impl Waiver {
 
 /// Whether a status can be waived: only what would count against the scan.
 fn waivable(status: Status) -> bool {
-    matches!(status, Status::Fail | Status::Error | Status::Warn)
+    matches!(status, Status::Fail | Status::Warn)
 }
 
 /// Waives a finding with the first waiver that takes it; whether it did.
@@ -289,8 +291,8 @@ pub fn apply(report: &mut Report, waivers: &[Waiver], today: jiff::civil::Date) 
                         matched[i] += 1;
                     }
                 }
-                // A control waived as a whole: what failed without findings
-                // (a check that could not run) is covered too.
+                // A control waived as a whole, when it failed (or is left to
+                // a person); one that is `error` stays so.
                 if w.selectors.is_empty() && waivable(control.status) {
                     control.waiver = Some(w.note(control.status));
                     control.status = Status::Waived;
@@ -349,7 +351,7 @@ fn settle(control: &mut ControlResult) -> bool {
     }
     // Every check of the control reported: one that never ran is not
     // covered by waiving the others.
-    if still(Status::Fail) || still(Status::Error) || !control.checks.iter().all(|k| deciding.iter().any(|f| &f.check == k)) {
+    if still(Status::Fail) || !control.checks.iter().all(|k| deciding.iter().any(|f| &f.check == k)) {
         return false;
     }
     let note = deciding.iter().find_map(|f| f.waiver.clone()).expect("a waived finding");
@@ -450,5 +452,34 @@ mod tests {
         apply(&mut later, &waivers, "2026-12-03".parse().unwrap());
         assert_eq!(later.findings[0].status, Status::Fail);
         assert_eq!(later.waivers[0].state, State::Expired);
+    }
+
+    #[test]
+    fn an_error_is_never_waived_by_a_check_or_a_control_waiver() {
+        let profile = crate::report::checklist::tests::result();
+        let text: String =
+            ["a/x", "a/y"]
+                .iter()
+                .map(|c| format!("[[waiver]]\ncheck = \"{c}\"\njustification = \"j\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n"))
+                .chain(profile.controls.iter().map(|c| {
+                    format!("[[waiver]]\ncontrol = \"{}\"\njustification = \"j\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n", c.id)
+                }))
+                .collect();
+        let waivers = parse(Path::new("w.toml"), &text).unwrap();
+        let mut report = crate::report::checklist::tests::report(&[], &[]);
+        report.findings = vec![finding("a/x", Status::Error, "dev", "timed-out"), finding("a/y", Status::Fail, "dev", "web")];
+        report.profiles = vec![profile];
+        apply(&mut report, &waivers, DAY.parse().unwrap());
+        assert_eq!(report.findings[0].status, Status::Error, "the plugin could not tell: not accepted");
+        assert_eq!(report.findings[1].status, Status::Waived);
+        for c in &report.profiles[0].controls {
+            match c.unwaived() {
+                Status::Error => assert_eq!(c.status, Status::Error, "{}", c.id),
+                Status::Fail | Status::Warn => assert_eq!(c.status, Status::Waived, "{}", c.id),
+                other => assert_eq!(c.status, other, "{}", c.id),
+            }
+        }
+        assert!(report.profiles[0].controls.iter().any(|c| c.status == Status::Error), "the fixture has an error control");
+        assert_eq!(report.waivers[0].state, State::Unmatched, "the error finding was not taken");
     }
 }

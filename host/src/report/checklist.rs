@@ -797,7 +797,7 @@ stig_id = "CNTR-K8-000050"
         evaluate(&profile, findings, &Coverage { ran: vec!["a".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() })
     }
 
-    pub(in crate::report) fn result() -> ProfileResult {
+    pub(crate) fn result() -> ProfileResult {
         let pod = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("dev".into()), name: "web".into() };
         result_of(
             PROFILE,
