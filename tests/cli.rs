@@ -1705,3 +1705,24 @@ fn one_scan_writes_several_formats_with_output_fmt_file() {
         assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
     }
 }
+
+/// A registry pin on a built-in that is not its build-time digest refuses
+/// that plugin alone: its checks are not run (so its controls cannot pass),
+/// the other plugins are.
+#[test]
+fn a_builtin_pinned_to_another_digest_is_refused_and_the_rest_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, format!("[[plugin]]\nname = \"rbac\"\nsha256 = \"{}\"\n", "1".repeat(64))).unwrap();
+    let r = demo_scan(&["--registry", registry.to_str().unwrap(), "--profile", "cis-k8s-1.12", "--format", "json"]);
+    assert_eq!(r.code, 2, "a plugin that would not load: {}", r.stderr);
+    let report = r.json();
+    let rbac = report["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "rbac").unwrap();
+    let error = rbac["error"].as_str().unwrap();
+    assert!(error.contains("was built into this binary as") && error.contains("refusing to load it"), "{error}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.iter().any(|f| f["check"].as_str().unwrap().starts_with("rbac/") && f["status"] == "pass"));
+    assert!(findings.iter().any(|f| f["check"].as_str().unwrap().starts_with("pod-security/")));
+    let c = control(&report, "5.1.1");
+    assert_ne!(c["status"], "pass", "{c}");
+}

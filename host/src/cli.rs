@@ -782,13 +782,13 @@ fn user_registry() -> Option<PathBuf> {
 /// The built-ins this binary carries, then the user's registry, then
 /// `--registry FILE` (else ./registry.toml, as in a checkout), each layered
 /// on the ones before.
-fn bundle_command(registry: Option<PathBuf>, flags: &EngineFlags, oci: &OciFlags, command: BundleCommand) -> anyhow::Result<u8> {
+fn bundle_command(
+    registry: Option<PathBuf>,
+    flags: &EngineFlags,
+    remote_options: crate::bundle::remote::Options,
+    command: BundleCommand,
+) -> anyhow::Result<u8> {
     use crate::bundle::{Bundle, install, remote};
-    let remote_options = remote::Options {
-        insecure: oci.insecure,
-        ca_cert: oci.ca_cert.clone(),
-        max_bytes: oci.max_bundle_mib.unwrap_or(crate::bundle::DEFAULT_MAX_BYTES >> 20) << 20,
-    };
     match command {
         BundleCommand::Pack { plugins, profiles, tag, output } => {
             let registry = load_registry(registry)?;
@@ -954,13 +954,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if max_bundle_mib == 0 || max_bundle_mib > 1 << 20 {
         bail!("--max-bundle-mib {max_bundle_mib}: must be between 1 and 1048576");
     }
+    let remote =
+        crate::bundle::remote::Options { insecure: cli.oci.insecure, ca_cert: cli.oci.ca_cert.clone(), max_bytes: max_bundle_mib << 20 };
     crate::bundle::install::configure(crate::bundle::install::Settings {
         cache_dir: if cli.engine.no_cache { None } else { cli.engine.cache_dir.clone().or_else(default_cache_dir) },
-        remote: crate::bundle::remote::Options {
-            insecure: cli.oci.insecure,
-            ca_cert: cli.oci.ca_cert.clone(),
-            max_bytes: max_bundle_mib << 20,
-        },
+        remote: remote.clone(),
     });
     match cli.command {
         Command::Key(KeyCommand::Generate { out }) => {
@@ -968,7 +966,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             say(&format!("wrote {} (private, keep it secret) and {}.pub; key id {id}", out.display(), out.display()));
             Ok(EXIT_OK)
         }
-        Command::Bundle(command) => bundle_command(cli.registry, &cli.engine, &cli.oci, command),
+        Command::Bundle(command) => bundle_command(cli.registry, &cli.engine, remote, command),
         Command::Scan(args) => run_scan(cli.registry, &cli.engine, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -45,7 +45,7 @@ pub struct BundleSource {
 
 impl BundleSource {
     /// The bundle, read (or pulled) and checked against the pin and the keys.
-    pub fn open(&self) -> Result<crate::bundle::Bundle> {
+    pub fn open(&self) -> Result<std::sync::Arc<crate::bundle::Bundle>> {
         let bundle = crate::bundle::install::open_pinned(&self.bundle, &self.manifest)?;
         if !self.keys.is_empty() {
             let keys = self.keys.iter().map(|k| crate::bundle::signature::PublicKey::load(k)).collect::<Result<Vec<_>>>()?;

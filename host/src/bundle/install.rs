@@ -94,8 +94,23 @@ fn keep(bundle: &Bundle, path: &Path) {
     }
 }
 
-/// The bundle a registry entry is pinned to.
-pub fn open_pinned(bundle: &str, manifest: &str) -> Result<Bundle> {
+/// The bundle a registry entry is pinned to, read (or pulled) and checked
+/// once per process: every plugin and profile a bundle carries is its own
+/// registry entry, and each would otherwise read and hash the whole bundle.
+pub fn open_pinned(bundle: &str, manifest: &str) -> Result<std::sync::Arc<Bundle>> {
+    type Opened = std::collections::HashMap<(String, String), std::sync::Arc<Bundle>>;
+    static OPENED: OnceLock<std::sync::Mutex<Opened>> = OnceLock::new();
+    let key = (bundle.to_string(), manifest.to_string());
+    let opened = OPENED.get_or_init(Default::default);
+    if let Some(b) = opened.lock().expect("not poisoned").get(&key) {
+        return Ok(b.clone());
+    }
+    let b = std::sync::Arc::new(read_pinned(bundle, manifest)?);
+    opened.lock().expect("not poisoned").insert(key, b.clone());
+    Ok(b)
+}
+
+fn read_pinned(bundle: &str, manifest: &str) -> Result<Bundle> {
     if bundle.starts_with("oci://") {
         // By digest alone: the tag may have moved on since the install,
         // and the pin is what was approved.

@@ -345,11 +345,14 @@ impl Engine {
         let path = source.path();
         let fail = |message: String| Error::Plugin { name: name.to_string(), path: path.clone(), message };
         let (bytes, built) = crate::builtin::component(file).ok_or_else(|| fail("is not embedded in this binary".into()))?;
-        let digest = hex::encode(Sha256::digest(bytes));
-        if built != digest {
-            return Err(fail(format!("sha256 is {digest} but {built} was built into this binary; refusing to load it")));
+        // A pin other than the build-time digest refuses it whatever the
+        // bytes are; otherwise the bytes are hashed once, against it.
+        if let Some(expected) = expected_sha256
+            && expected != built
+        {
+            return Err(fail(format!("was built into this binary as {built} but {expected} is expected; refusing to load it")));
         }
-        self.load_bytes(name, &path, bytes, expected_sha256)
+        self.load_bytes(name, &path, bytes, Some(built))
     }
 
     /// Loads a component held in memory (a built-in, or one from a
