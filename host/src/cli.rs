@@ -445,6 +445,9 @@ enum ReportFormat {
     /// SARIF 2.1.0 for code scanning: a rule per check, a result per
     /// finding that is not a pass, at the manifest file and line.
     Sarif,
+    /// One self-contained HTML page: scores, section bars, every control
+    /// with its evidence, guidance and remediation, filters.
+    Html,
 }
 
 impl ReportFormat {
@@ -462,6 +465,7 @@ impl ReportFormat {
             ReportFormat::Xccdf => "--format xccdf",
             ReportFormat::Junit => "--format junit",
             ReportFormat::Sarif => "--format sarif",
+            ReportFormat::Html => "--format html",
         }
     }
 }
@@ -1186,6 +1190,7 @@ fn write_report(
         }
         ReportFormat::Junit => write_output(output, &report::junit::junit(report).context("--format junit")?)?,
         ReportFormat::Sarif => write_output(output, &report::sarif::sarif(report))?,
+        ReportFormat::Html => write_output(output, &report::html::html(report).context("--format html")?)?,
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
             // A scan of several profiles writes the checklist of its STIG
             // ones (a CIS profile has no checklist identity).

@@ -124,6 +124,9 @@ pub enum Error {
     /// to memory).
     #[error("writing the checklist: {0}")]
     ChecklistWrite(String),
+    /// Rendering a report format failed (a template fault: not expected).
+    #[error("{0}")]
+    Render(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,6 +3,7 @@
 //! results.
 
 pub mod checklist;
+pub mod html;
 pub mod junit;
 pub mod passes;
 pub mod sarif;
