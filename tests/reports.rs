@@ -142,3 +142,114 @@ fn screenshot(page: &Path, browser: &Path) -> PathBuf {
     assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
     shot
 }
+
+/// The NIST OSCAL 1.1.3 assessment-results schema (tests/fixtures/README.md
+/// says where it is from), with `format` checked (dates, URIs).
+fn oscal_validator() -> jsonschema::Validator {
+    let path = root().join("tests/fixtures/oscal-assessment-results-1.1.3.schema.json");
+    let text = std::fs::read(&path).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&text)),
+        "d9e34757f0c12aff61f52b821f0b8f83ba0ba75b3a149a202b08ba82f82bc4c3",
+        "NIST's published file, unchanged"
+    );
+    let schema: Value = serde_json::from_slice(&text).unwrap();
+    jsonschema::options().should_validate_formats(true).build(&schema).unwrap()
+}
+
+fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).take(20).collect()
+}
+
+#[test]
+fn oscal_assessment_results_validate_against_nists_schema_and_keep_every_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let waivers = dir.path().join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        "[[waiver]]\ncontrol = \"1.4.1\"\njustification = \"profiled during the migration\"\nowner = \"sre\"\nexpires = \"2099-01-01\"\n",
+    )
+    .unwrap();
+    let oscal = dir.path().join("results.json");
+    let json = dir.path().join("report.json");
+    let r = demo_scan(&[
+        "--profile",
+        "cis-k8s-1.12",
+        "--profile",
+        "k8s-stig-v2r6",
+        "--waivers",
+        waivers.to_str().unwrap(),
+        "--output",
+        &format!("oscal={}", oscal.display()),
+        "--output",
+        &format!("json={}", json.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&oscal).unwrap()).unwrap();
+    let validator = oscal_validator();
+    let errors = schema_errors(&validator, &doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let ar = &doc["assessment-results"];
+    assert_eq!(ar["metadata"]["oscal-version"], "1.1.3");
+    let results = ar["results"].as_array().unwrap();
+    let profiles = report["profiles"].as_array().unwrap();
+    assert_eq!(results.len(), profiles.len(), "one result per profile");
+    let prop = |v: &Value, name: &str| -> Option<String> {
+        v["props"].as_array()?.iter().find(|p| p["name"] == name).map(|p| p["value"].as_str().unwrap().to_string())
+    };
+    for (result, profile) in results.iter().zip(profiles) {
+        let controls = profile["controls"].as_array().unwrap();
+        let reviewed = result["reviewed-controls"]["control-selections"][0]["include-controls"].as_array().unwrap();
+        assert_eq!(reviewed.len(), controls.len());
+        let findings = result["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), controls.len(), "one finding per control");
+        for (finding, control) in findings.iter().zip(controls) {
+            assert_eq!(prop(finding, "label").as_deref(), control["id"].as_str());
+            let status = control["status"].as_str().unwrap();
+            assert_eq!(prop(finding, "status").as_deref(), Some(status));
+            let state = finding["target"]["status"]["state"].as_str().unwrap();
+            // Only a pass, or a control with nothing to apply to, is satisfied.
+            let satisfied = matches!(status, "pass" | "not-applicable");
+            assert_eq!(state == "satisfied", satisfied, "{} {status} -> {state}", control["id"]);
+        }
+        // Every observation a finding names is there.
+        let observations: Vec<&str> = result["observations"].as_array().unwrap().iter().map(|o| o["uuid"].as_str().unwrap()).collect();
+        for f in findings {
+            for o in f["related-observations"].as_array().into_iter().flatten() {
+                assert!(observations.contains(&o["observation-uuid"].as_str().unwrap()));
+            }
+        }
+    }
+    // CIS ids are tokens: 1.4.1 is cis-1.4.1; the waiver is an approved deviation.
+    let cis = &results[0];
+    let waived = cis["findings"].as_array().unwrap().iter().find(|f| prop(f, "label").as_deref() == Some("1.4.1")).unwrap();
+    assert_eq!(waived["target"]["target-id"], "cis-1.4.1_smt");
+    assert_eq!(waived["target"]["status"]["state"], "not-satisfied");
+    let risk = &cis["risks"][0];
+    assert_eq!(risk["status"], "deviation-approved");
+    assert_eq!(risk["statement"], "profiled during the migration");
+    assert_eq!(waived["related-risks"][0]["risk-uuid"], risk["uuid"]);
+    // STIG ids are tokens already.
+    assert!(
+        results[1]["reviewed-controls"]["control-selections"][0]["include-controls"][0]["control-id"].as_str().unwrap().starts_with("V-")
+    );
+
+    // The validator is not a formality: a verdict OSCAL does not know, or
+    // a control id that is not a token, is refused.
+    let mut bad = doc.clone();
+    bad["assessment-results"]["results"][0]["findings"][0]["target"]["status"]["state"] = "passed".into();
+    assert!(!schema_errors(&validator, &bad).is_empty());
+    let mut bad = doc.clone();
+    bad["assessment-results"]["results"][0]["reviewed-controls"]["control-selections"][0]["include-controls"][0]["control-id"] =
+        "1.1.1".into();
+    assert!(!schema_errors(&validator, &bad).is_empty());
+
+    // Without a profile there are no controls to report on: a usage error
+    // before scanning.
+    let r = demo_scan(&["--plugin", "rbac", "--format", "oscal"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--format oscal") && r.stderr.contains("--profile"), "{}", r.stderr);
+}

@@ -448,6 +448,8 @@ enum ReportFormat {
     /// One self-contained HTML page: scores, section bars, every control
     /// with its evidence, guidance and remediation, filters.
     Html,
+    /// OSCAL 1.1.3 assessment results (JSON) for the profiles' controls.
+    Oscal,
 }
 
 impl ReportFormat {
@@ -466,6 +468,7 @@ impl ReportFormat {
             ReportFormat::Junit => "--format junit",
             ReportFormat::Sarif => "--format sarif",
             ReportFormat::Html => "--format html",
+            ReportFormat::Oscal => "--format oscal",
         }
     }
 }
@@ -1121,6 +1124,11 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
         };
         fit.context(args.report.format.flag())?;
     }
+    if profiles.is_empty()
+        && let Some((format, _)) = args.report.targets()?.into_iter().find(|(f, _)| *f == ReportFormat::Oscal)
+    {
+        bail!("{}: OSCAL assessment results are about a profile's controls: give --profile (e.g. --profile cis-k8s-1.12)", format.flag());
+    }
     let mut request = args.target.request(grants, profiles)?;
     request.progress = crate::scan::shows_progress(
         std::io::stderr().is_terminal(),
@@ -1191,6 +1199,10 @@ fn write_report(
         ReportFormat::Junit => write_output(output, &report::junit::junit(report).context("--format junit")?)?,
         ReportFormat::Sarif => write_output(output, &report::sarif::sarif(report))?,
         ReportFormat::Html => write_output(output, &report::html::html(report).context("--format html")?)?,
+        // Recorded now, right after the scan (or the merge), as XCCDF.
+        ReportFormat::Oscal => {
+            write_output(output, &report::oscal::oscal(report, std::time::SystemTime::now()).context("--format oscal")?)?
+        }
         ReportFormat::Ckl | ReportFormat::Cklb | ReportFormat::Xccdf => {
             // A scan of several profiles writes the checklist of its STIG
             // ones (a CIS profile has no checklist identity).

@@ -5,6 +5,7 @@
 pub mod checklist;
 pub mod html;
 pub mod junit;
+pub mod oscal;
 pub mod passes;
 pub mod sarif;
 mod text;
