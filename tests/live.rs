@@ -418,3 +418,157 @@ fn an_unknown_context_is_named_with_the_contexts_there_are() {
     assert!(r.stderr.contains("context \"nosuch\" does not exist in this kubeconfig (it has: test)"), "{}", r.stderr);
     assert_eq!(answered(&server), 0, "nothing was asked of the server");
 }
+
+/// A stored report's results as (check, subject, result), sorted.
+fn published_results(server: &TestServer) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = server
+        .policy_reports()
+        .iter()
+        .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "rampart")
+        .flat_map(|o| o["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            let subject = match r["resources"].get(0) {
+                Some(s) => {
+                    format!("{}/{}/{}", s["kind"].as_str().unwrap(), s["namespace"].as_str().unwrap_or(""), s["name"].as_str().unwrap())
+                }
+                None => String::new(),
+            };
+            (
+                format!("{}/{}", r["policy"].as_str().unwrap(), r["rule"].as_str().unwrap()),
+                subject,
+                r["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn published_policy_reports_hold_every_finding_and_replace_the_last_scans() {
+    let server = server(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, ADMIN_TOKEN, dir.path());
+    let scan = |extra: &[&str]| {
+        run(rampart()
+            .args(["scan", "--profile", "cis-k8s-1.12", "--format", "json", "--passes", "full", "--publish-reports", "--kubeconfig"])
+            .arg(&config)
+            .args(extra))
+    };
+
+    // No CRDs: an error naming what is missing; the scan's report is still written.
+    let r = scan(&[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("does not serve policyreports and clusterpolicyreports in wgpolicyk8s.io/v1alpha2"), "{}", r.stderr);
+    assert!(r.json()["errors"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().starts_with("--publish-reports:")));
+    assert!(server.policy_reports().is_empty());
+
+    server.install_policy_report_crds();
+    let report = |name: &str, namespace: Option<&str>, labels: Value| {
+        let mut o = serde_json::json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": if namespace.is_some() { "PolicyReport" } else { "ClusterPolicyReport" },
+            "metadata": {"name": name, "labels": labels}, "summary": {"pass": 1}, "results": []});
+        if let Some(ns) = namespace {
+            o["metadata"]["namespace"] = ns.into();
+        }
+        o
+    };
+    // An earlier scan's report for a namespace since deleted, another
+    // tool's report, and a report of a node this scan does not cover.
+    server.put_policy_report(report(
+        "rampart",
+        Some("gone"),
+        serde_json::json!({"app.kubernetes.io/managed-by": "rampart", "rampart.dev/target": "cluster"}),
+    ));
+    server.put_policy_report(report("kyverno-polr", Some("dev"), serde_json::json!({"app.kubernetes.io/managed-by": "kyverno"})));
+    let mut other_node = report(
+        "rampart-node-elsewhere",
+        None,
+        serde_json::json!({"app.kubernetes.io/managed-by": "rampart", "rampart.dev/target": "node"}),
+    );
+    other_node["scope"] = serde_json::json!({"apiVersion": "v1", "kind": "Node", "name": "elsewhere"});
+    server.put_policy_report(other_node);
+
+    let r = scan(&[]);
+    assert_eq!(r.code, 1, "the cluster has violations: {}", r.stderr);
+    assert!(r.stderr.contains("removed 1 stale ones"), "{}", r.stderr);
+    let json = r.json();
+    assert!(json["errors"].as_array().unwrap().is_empty(), "{}", json["errors"]);
+
+    // Every write a server-side apply by field manager rampart.
+    let patches: Vec<_> = server.seen().into_iter().filter(|s| s.method == "PATCH").collect();
+    assert!(!patches.is_empty());
+    assert!(patches.iter().all(|s| s.query.contains("fieldManager=rampart") && s.query.contains("force=true")), "{patches:?}");
+    assert!(patches.iter().all(|s| s.status == 201), "all created: {patches:?}");
+
+    // One result per finding, with its status.
+    let word = |s: &str| match s {
+        "not-applicable" | "waived" => "skip".to_string(),
+        other => other.to_string(),
+    };
+    let mut expected: Vec<(String, String, String)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let subject = match f.get("object") {
+                Some(o) => {
+                    format!("{}/{}/{}", o["kind"].as_str().unwrap(), o["namespace"].as_str().unwrap_or(""), o["name"].as_str().unwrap())
+                }
+                None => String::new(),
+            };
+            (f["check"].as_str().unwrap().to_string(), subject, word(f["status"].as_str().unwrap()))
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 100);
+    assert_eq!(published_results(&server), expected);
+    let stored = server.policy_reports();
+    let names: Vec<String> = stored
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["namespace"].as_str().unwrap_or(""),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!names.contains(&"PolicyReport gone/rampart".to_string()), "the stale report was deleted: {names:?}");
+    assert!(names.contains(&"PolicyReport dev/kyverno-polr".to_string()), "another tool's report stays");
+    assert!(names.contains(&"ClusterPolicyReport /rampart-node-elsewhere".to_string()), "another node's report stays");
+    assert!(names.contains(&"ClusterPolicyReport /rampart-cluster".to_string()), "{names:?}");
+    // A deliberate violation: jane's cluster-admin binding fails, where a dashboard shows it.
+    let cluster = stored.iter().find(|o| o["metadata"]["name"] == "rampart-cluster").unwrap();
+    assert!(cluster["results"].as_array().unwrap().iter().any(|r| r["result"] == "fail"
+        && r["resources"][0]["name"] == "jane-cluster-admin"
+        && r["category"].as_str().unwrap_or_default().contains("CIS 5.1.1")));
+    for o in &stored {
+        let results = o["results"].as_array().unwrap();
+        let count = |w: &str| results.iter().filter(|r| r["result"] == w).count() as u64;
+        if o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "rampart" && !results.is_empty() {
+            for w in ["pass", "fail", "warn", "error", "skip"] {
+                assert_eq!(o["summary"][w].as_u64().unwrap(), count(w), "{} summary.{w}", o["metadata"]["name"]);
+            }
+        }
+    }
+
+    // Again: the same objects, replaced in place.
+    let before = server.seen().len();
+    let r = scan(&[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let again: Vec<_> = server.seen()[before..].iter().filter(|s| s.method == "PATCH").cloned().collect();
+    assert_eq!(again.len(), patches.len());
+    assert!(again.iter().all(|s| s.status == 200), "updated, not created: {again:?}");
+    assert_eq!(published_results(&server), expected);
+
+    // OpenReports, on request.
+    let r = scan(&["--report-api", "openreports.io/v1alpha1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(server.policy_reports().iter().any(|o| o["kind"] == "ClusterReport" && o["source"] == "rampart"));
+
+    // Publishing needs a cluster to write to.
+    let r = run(rampart().args(["scan", "--publish-reports", "--manifests"]).arg(demo_cluster()));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--publish-reports writes to the cluster scanned"), "{}", r.stderr);
+}

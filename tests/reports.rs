@@ -253,3 +253,44 @@ fn oscal_assessment_results_validate_against_nists_schema_and_keep_every_verdict
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--format oscal") && r.stderr.contains("--profile"), "{}", r.stderr);
 }
+
+#[test]
+fn policy_reports_as_yaml_hold_a_result_per_finding_in_the_crd_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("reports.yaml");
+    let json = dir.path().join("report.json");
+    let r = demo_scan(&[
+        "--profile",
+        "cis-k8s-1.12",
+        "--passes",
+        "full",
+        "--output",
+        &format!("policyreport={}", yaml.display()),
+        "--output",
+        &format!("json={}", json.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    let objects: Vec<Value> =
+        serde_yaml_ng::Deserializer::from_str(&text).map(|doc| <Value as serde::Deserialize>::deserialize(doc).unwrap()).collect();
+    assert!(objects.len() > 3, "namespaces, the cluster and two nodes");
+    for o in &objects {
+        let problems = rampart_test_apiserver::policy_report_problems(o);
+        assert!(problems.is_empty(), "{}: {problems:#?}", o["metadata"]["name"]);
+    }
+    let results: usize = objects.iter().map(|o| o["results"].as_array().unwrap().len()).sum();
+    assert_eq!(results, report["findings"].as_array().unwrap().len(), "one result per finding");
+    // Node findings in their node's report, scoped to the Node.
+    for node in ["cp-1", "worker-1"] {
+        let o = objects.iter().find(|o| o["metadata"]["name"] == format!("rampart-node-{node}")).expect(node);
+        assert_eq!(o["kind"], "ClusterPolicyReport");
+        assert_eq!(o["scope"], serde_json::json!({"apiVersion": "v1", "kind": "Node", "name": node}));
+        assert!(o["results"].as_array().unwrap().iter().all(|r| r["properties"]["node"] == node));
+    }
+    // Namespaced objects' findings in their namespace.
+    for o in objects.iter().filter(|o| o["kind"] == "PolicyReport") {
+        let ns = o["metadata"]["namespace"].as_str().unwrap();
+        assert!(o["results"].as_array().unwrap().iter().all(|r| r["resources"][0]["namespace"] == ns));
+    }
+}

@@ -421,6 +421,13 @@ struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
 
+    /// Write the findings to the cluster scanned (--in-cluster or
+    /// --kubeconfig) as policy reports (see --report-api), replacing the
+    /// ones an earlier scan published; needs RBAC to patch, list and
+    /// delete them.
+    #[arg(long)]
+    publish_reports: bool,
+
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -450,6 +457,9 @@ enum ReportFormat {
     Html,
     /// OSCAL 1.1.3 assessment results (JSON) for the profiles' controls.
     Oscal,
+    /// PolicyReport and ClusterPolicyReport objects (YAML, one result per
+    /// finding), as Kubewarden and Kyverno publish; see --report-api.
+    Policyreport,
 }
 
 impl ReportFormat {
@@ -469,6 +479,7 @@ impl ReportFormat {
             ReportFormat::Sarif => "--format sarif",
             ReportFormat::Html => "--format html",
             ReportFormat::Oscal => "--format oscal",
+            ReportFormat::Policyreport => "--format policyreport",
         }
     }
 }
@@ -511,6 +522,12 @@ struct ReportArgs {
     /// registry file names (`waivers = "FILE"`).
     #[arg(long = "waivers", value_name = "FILE")]
     waivers: Vec<PathBuf>,
+
+    /// The API group of policy reports (--format policyreport,
+    /// --publish-reports): wg-policy's PolicyReport/ClusterPolicyReport or
+    /// OpenReports' Report/ClusterReport.
+    #[arg(long, value_enum, value_name = "API", default_value = "wgpolicyk8s.io/v1alpha2")]
+    report_api: report::policyreport::ReportApi,
 }
 
 /// One `--output`: a file for `--format`, or a format and its file.
@@ -1008,7 +1025,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let waivers = load_waivers(&registry, &args.report)?;
             let inputs = args.reports.iter().map(|p| crate::merge::read(p)).collect::<crate::Result<Vec<_>>>()?;
             let report = crate::merge::merge(inputs, &registry)?;
-            finish(report, &args.report, &waivers)
+            finish(report, &args.report, &waivers, None)
         }
         Command::Snapshot(command) => {
             let registry = load_registry(cli.registry)?;
@@ -1129,6 +1146,11 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     {
         bail!("{}: OSCAL assessment results are about a profile's controls: give --profile (e.g. --profile cis-k8s-1.12)", format.flag());
     }
+    let publish = match (args.publish_reports, args.target.live.options()) {
+        (false, _) => None,
+        (true, Some(live)) => Some(live),
+        (true, None) => bail!("--publish-reports writes to the cluster scanned: give --in-cluster or --kubeconfig PATH"),
+    };
     let mut request = args.target.request(grants, profiles)?;
     request.progress = crate::scan::shows_progress(
         std::io::stderr().is_terminal(),
@@ -1138,7 +1160,31 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
     request.jobs = args.jobs.map(usize::from);
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
-    finish(report, &args.report, &waivers)
+    finish(report, &args.report, &waivers, publish.as_ref())
+}
+
+/// `--publish-reports`: what could not be written is an error of the scan.
+fn publish_reports(report: &mut report::Report, live: &LiveOptions, api: report::policyreport::ReportApi) {
+    let objects = report::policyreport::objects(report, api, std::time::SystemTime::now());
+    let covered = crate::publish::Covered {
+        cluster: !report.targets.cluster_sources.is_empty(),
+        nodes: report.targets.nodes.iter().map(|n| n.name.clone()).collect(),
+    };
+    match crate::publish::publish(live, api, &objects, &covered) {
+        Ok(done) => {
+            if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+                say(&format!(
+                    "published {} of {} {} reports; removed {} stale ones",
+                    done.written,
+                    objects.len(),
+                    api.api_version(),
+                    done.deleted
+                ));
+            }
+            report.errors.extend(done.errors.into_iter().map(|e| format!("--publish-reports: {e}")));
+        }
+        Err(e) => report.errors.push(format!("--publish-reports: {e}")),
+    }
 }
 
 /// Writes a report and maps it to the exit code.
@@ -1149,8 +1195,18 @@ fn load_waivers(registry: &Registry, args: &ReportArgs) -> anyhow::Result<Vec<cr
     Ok(crate::waivers::load(&files)?)
 }
 
-fn finish(mut report: report::Report, args: &ReportArgs, waivers: &[crate::waivers::Waiver]) -> anyhow::Result<u8> {
+/// `publish`: the cluster to write policy reports to (`--publish-reports`).
+fn finish(
+    mut report: report::Report,
+    args: &ReportArgs,
+    waivers: &[crate::waivers::Waiver],
+    publish: Option<&LiveOptions>,
+) -> anyhow::Result<u8> {
     crate::waivers::apply(&mut report, waivers, crate::waivers::today());
+    // Waivers first: a waived finding is published as waived.
+    if let Some(live) = publish {
+        publish_reports(&mut report, live, args.report_api);
+    }
     // Judged on every finding, before passes are grouped.
     let failed = report.fails_at(args.fail_on);
     // JSON last: grouping its passes changes the report the others read.
@@ -1200,6 +1256,10 @@ fn write_report(
         ReportFormat::Sarif => write_output(output, &report::sarif::sarif(report))?,
         ReportFormat::Html => write_output(output, &report::html::html(report).context("--format html")?)?,
         // Recorded now, right after the scan (or the merge), as XCCDF.
+        ReportFormat::Policyreport => {
+            let objects = report::policyreport::objects(report, args.report_api, std::time::SystemTime::now());
+            write_output(output, &report::policyreport::yaml(&objects).context("--format policyreport")?)?
+        }
         ReportFormat::Oscal => {
             write_output(output, &report::oscal::oscal(report, std::time::SystemTime::now()).context("--format oscal")?)?
         }

@@ -31,6 +31,7 @@ pub mod plugin_build;
 pub mod plugin_new;
 pub mod plugin_test;
 pub mod profile;
+pub mod publish;
 pub mod registry;
 pub mod report;
 pub mod scan;

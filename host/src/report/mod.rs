@@ -7,6 +7,7 @@ pub mod html;
 pub mod junit;
 pub mod oscal;
 pub mod passes;
+pub mod policyreport;
 pub mod sarif;
 mod text;
 pub mod xccdf;

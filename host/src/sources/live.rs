@@ -213,7 +213,7 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
 }
 
 /// A client for the configured server, and the server's URL.
-async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
+pub(crate) async fn connect(options: &LiveOptions) -> Result<(Client, String)> {
     let named = options.kubeconfig.as_ref().map_or("in-cluster".to_string(), |p| p.display().to_string());
     let bad = |message: String| Error::Cluster { server: named.clone(), message };
     let mut config = if options.in_cluster {
@@ -376,7 +376,7 @@ fn with_type(item: &str, resource: &Resource) -> Result<(String, Head), String> 
 /// Runs a request until it succeeds, fails for good, or has been tried
 /// `retries + 1` times; each try is bounded by the request timeout.
 /// The error comes with the number of tries made.
-async fn retry<T, F, Fut>(options: &LiveOptions, mut call: F) -> Result<T, (kube::Error, u32)>
+pub(crate) async fn retry<T, F, Fut>(options: &LiveOptions, mut call: F) -> Result<T, (kube::Error, u32)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = kube::Result<T>>,
@@ -428,7 +428,7 @@ fn list_error(r: &Resource, e: &kube::Error, tries: u32) -> String {
     }
 }
 
-fn describe(e: &kube::Error, tries: u32) -> String {
+pub(crate) fn describe(e: &kube::Error, tries: u32) -> String {
     let attempts = if tries > 1 { format!(" (after {tries} attempts)") } else { String::new() };
     match e {
         kube::Error::Api(s) => {
@@ -440,7 +440,7 @@ fn describe(e: &kube::Error, tries: u32) -> String {
 }
 
 /// Why the scan cannot use the server at all.
-fn describe_fatal(e: &kube::Error, tries: u32, options: &LiveOptions) -> String {
+pub(crate) fn describe_fatal(e: &kube::Error, tries: u32, options: &LiveOptions) -> String {
     match e {
         kube::Error::Api(s) if s.code == 401 => {
             format!("the API server rejected the credentials (401 {}): check the kubeconfig user's token or certificate", s.message)

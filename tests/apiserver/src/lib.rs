@@ -19,6 +19,10 @@
 //! - 403 for any list alice was not recorded making (her group is granted
 //!   nothing at cluster scope), with the server's message.
 //!
+//! Policy-report custom resources (`reports.rs`), once a test installs
+//! their CRDs: discovery, server-side apply, get, list, delete, each write
+//! checked against the CRDs' schema.
+//!
 //! Faults for tests: drop the connection of a path's first requests, answer
 //! a path slowly, expire a continue token once.
 
@@ -39,6 +43,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
+
+mod reports;
+pub use reports::policy_report_problems;
 
 /// The bearer tokens this server knows, and who each one is. `admin` is
 /// answered with what the recording's cluster admins (client certificate
@@ -131,6 +138,8 @@ struct State {
     seen: Mutex<Vec<Seen>>,
     /// Continue tokens this server made up: token -> (path, next index).
     made_tokens: Mutex<HashMap<String, (String, usize)>>,
+    /// Policy-report custom resources.
+    reports: reports::Shared,
 }
 
 /// A running test server. It stops when dropped.
@@ -162,6 +171,7 @@ impl TestServer {
             faults: Mutex::new(faults),
             seen: Mutex::new(Vec::new()),
             made_tokens: Mutex::new(HashMap::new()),
+            reports: Mutex::new(reports::Store::default()),
         });
 
         let (pki, tls) = certificates(faults_expired(&state))?;
@@ -241,6 +251,22 @@ impl TestServer {
     /// Every request served so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().expect("log").clone()
+    }
+
+    /// Installs the policy-report CRDs (wgpolicyk8s.io/v1alpha2 and
+    /// openreports.io/v1alpha1): from now on their kinds are served.
+    pub fn install_policy_report_crds(&self) {
+        self.state.reports.lock().expect("reports").installed = true;
+    }
+
+    /// The policy-report objects stored, as a GET would return them.
+    pub fn policy_reports(&self) -> Vec<Value> {
+        self.state.reports.lock().expect("reports").all()
+    }
+
+    /// Stores a policy-report object as if another writer had applied it.
+    pub fn put_policy_report(&self, object: Value) {
+        self.state.reports.lock().expect("reports").put(object);
     }
 
     /// Replaces the faults.
@@ -351,7 +377,7 @@ async fn handle(state: Arc<State>, admin_cert: bool, req: Request<Incoming>) -> 
             _ => "bad-token".to_string(),
         },
     };
-    let _ = req.into_body().collect().await;
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
 
     // Faults first.
     let (drop_it, delay) = {
@@ -383,11 +409,11 @@ async fn handle(state: Arc<State>, admin_cert: bool, req: Request<Incoming>) -> 
             status: 0,
         });
         tokio::time::sleep(d).await;
-        let _ = answer(&state, &method, &path, &query, &identity);
+        let _ = answer(&state, &method, &path, &query, &identity, &body);
         return Err(std::io::Error::other("fault: answered too late"));
     }
 
-    let answer = answer(&state, &method, &path, &query, &identity);
+    let answer = answer(&state, &method, &path, &query, &identity, &body);
     state.seen.lock().expect("log").push(Seen { method, path, query, identity, status: answer.status });
     let mut response = Response::builder()
         .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -414,7 +440,7 @@ fn params(query: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) -> Answer {
+fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str, body: &[u8]) -> Answer {
     // Authentication: the recorded 401s.
     if identity == "bad-token" || identity == "no-credentials" {
         let e = state.exchanges.iter().find(|e| e.identity == identity && e.status == 401).expect("a recorded 401");
@@ -468,6 +494,9 @@ fn answer(state: &State, method: &str, path: &str, query: &str, identity: &str) 
                     "metadata": {}, "reason": "Forbidden", "status": "Failure"}),
             );
         }
+    }
+    if let Some(reply) = state.reports.lock().expect("reports").answer(method, path, &params, body) {
+        return Answer::made(reply.status, reply.body);
     }
     if let Some(e) = find(state, method, path, query, &admins) {
         return Answer::recorded(e);
