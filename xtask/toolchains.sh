@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 # any of these is missing.
 started=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
-packages="clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev docker-registry skopeo openscap-scanner chromium"
+packages="clang lld wasi-libc libclang-rt-dev-wasm32 libjsmn-dev docker-registry skopeo openscap-scanner xsltproc chromium"
 if ! dpkg -s $packages >/dev/null 2>&1; then
     apt-get update -qq
     # docker-registry's package starts its service where it can; the tests

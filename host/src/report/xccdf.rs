@@ -37,6 +37,10 @@ const DUBLIN_CORE: &str = "http://purl.org/dc/elements/1.1/";
 const KUBERNETES_CPE: &str = "cpe:2.3:a:kubernetes:kubernetes:*:*:*:*:*:*:*:*";
 /// The checking system of a rule-result's `check`: a Rampart plugin check.
 const CHECK_SYSTEM: &str = "urn:rampart:check:wasm-plugin";
+/// The checking system of a rule no plugin check decides: a reviewer.
+const MANUAL_SYSTEM: &str = "urn:rampart:check:manual";
+const MANUAL_CHECK: &str =
+    "No Rampart plugin check decides this rule: a reviewer decides it from the rule's check text and the evidence in the comments.";
 
 /// `rule-result/result`. Fail-closed as the checklists are: only a pass is
 /// `pass`; what rampart could not decide is `error`, and a rule left to a
@@ -282,7 +286,7 @@ fn rule_result<W: Write>(w: &mut Writer<W>, rule: &Rule<'_>) -> std::io::Result<
 
 /// The checks that decide a rule: Rampart's plugin checks, by name
 /// (`plugin/check`), all of them for a rule with several; a rule no check
-/// decides has none. Written in the Rule and in its result alike.
+/// decides has a manual check. Written in the Rule and in its result alike.
 fn checks<W: Write>(w: &mut Writer<W>, names: &[String]) -> std::io::Result<()> {
     let check = |w: &mut Writer<W>, name: &str| -> std::io::Result<()> {
         w.create_element("check").with_attribute(("system", CHECK_SYSTEM)).write_inner_content(|w| {
@@ -293,11 +297,13 @@ fn checks<W: Write>(w: &mut Writer<W>, names: &[String]) -> std::io::Result<()> 
         Ok(())
     };
     match names {
-        // No check decides it. (A `check` naming a manual system here, in
-        // the Rule and the result alike, makes oscap 1.3.7 refuse the whole
-        // document although it is schema-valid; without one, oscap warns
-        // once for each such rule.)
-        [] => {}
+        // No check decides it: a person does, which the check says in words.
+        [] => {
+            w.create_element("check").with_attribute(("system", MANUAL_SYSTEM)).write_inner_content(|w| {
+                w.create_element("check-content").write_text_content(BytesText::new(MANUAL_CHECK))?;
+                Ok(())
+            })?;
+        }
         [one] => check(w, one)?,
         several => {
             w.create_element("complex-check").with_attribute(("operator", "AND")).write_inner_content(|w| {
