@@ -15,6 +15,31 @@ fn demo_scan(extra: &[&str]) -> Run {
     run(rampart().arg("scan").arg("--manifests").arg(&demo.cluster).arg("--node").args(&demo.nodes).args(extra))
 }
 
+/// A scan of the demo with CIS and the STIG, control 1.4.1 waived with this
+/// justification, written as `format` (its file) and as JSON (read back).
+fn cis_and_stig_with_a_waiver(dir: &Path, format: &str, justification: &str) -> (PathBuf, Value) {
+    let waivers = dir.join("waivers.toml");
+    let waiver =
+        format!("[[waiver]]\ncontrol = \"1.4.1\"\njustification = \"{justification}\"\nowner = \"sre\"\nexpires = \"2099-01-01\"\n");
+    std::fs::write(&waivers, waiver).unwrap();
+    let out = dir.join(format!("report.{format}"));
+    let json = dir.join("report.json");
+    let r = demo_scan(&[
+        "--profile",
+        "cis-k8s-1.12",
+        "--profile",
+        "k8s-stig-v2r6",
+        "--waivers",
+        waivers.to_str().unwrap(),
+        "--output",
+        &format!("{format}={}", out.display()),
+        "--output",
+        &format!("json={}", json.display()),
+    ]);
+    assert_eq!(r.code, 1, "the demo fails controls: {}", r.stderr);
+    (out, serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap())
+}
+
 /// Chromium in headless mode (as root in CI, so without its sandbox),
 /// with a profile directory of its own.
 fn chromium(profile: &Path) -> Command {
@@ -56,29 +81,7 @@ fn anchor(id: &str) -> String {
 #[test]
 fn the_html_report_renders_in_a_browser_with_the_scores_and_every_control() {
     let dir = tempfile::tempdir().unwrap();
-    let waivers = dir.path().join("waivers.toml");
-    std::fs::write(
-        &waivers,
-        "[[waiver]]\ncontrol = \"1.4.1\"\njustification = \"the scheduler is profiled <b>during</b> the migration\"\n\
-         owner = \"sre\"\nexpires = \"2099-01-01\"\n",
-    )
-    .unwrap();
-    let page = dir.path().join("report.html");
-    let json = dir.path().join("report.json");
-    let r = demo_scan(&[
-        "--profile",
-        "cis-k8s-1.12",
-        "--profile",
-        "k8s-stig-v2r6",
-        "--waivers",
-        waivers.to_str().unwrap(),
-        "--output",
-        &format!("html={}", page.display()),
-        "--output",
-        &format!("json={}", json.display()),
-    ]);
-    assert_eq!(r.code, 1, "the demo fails controls: {}", r.stderr);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let (page, report) = cis_and_stig_with_a_waiver(dir.path(), "html", "the scheduler is profiled <b>during</b> the migration");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(!html.contains("http://") && !html.contains("https://"), "the page loads nothing from the network");
 
@@ -165,28 +168,7 @@ fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> 
 #[test]
 fn oscal_assessment_results_validate_against_nists_schema_and_keep_every_verdict() {
     let dir = tempfile::tempdir().unwrap();
-    let waivers = dir.path().join("waivers.toml");
-    std::fs::write(
-        &waivers,
-        "[[waiver]]\ncontrol = \"1.4.1\"\njustification = \"profiled during the migration\"\nowner = \"sre\"\nexpires = \"2099-01-01\"\n",
-    )
-    .unwrap();
-    let oscal = dir.path().join("results.json");
-    let json = dir.path().join("report.json");
-    let r = demo_scan(&[
-        "--profile",
-        "cis-k8s-1.12",
-        "--profile",
-        "k8s-stig-v2r6",
-        "--waivers",
-        waivers.to_str().unwrap(),
-        "--output",
-        &format!("oscal={}", oscal.display()),
-        "--output",
-        &format!("json={}", json.display()),
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let (oscal, report) = cis_and_stig_with_a_waiver(dir.path(), "oscal", "profiled during the migration");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&oscal).unwrap()).unwrap();
     let validator = oscal_validator();
     let errors = schema_errors(&validator, &doc);

@@ -210,18 +210,6 @@ pub(super) fn stigs<'a>(profiles: &'a [ProfileResult], asset: &Asset) -> Result<
     Ok(out)
 }
 
-/// Worst first, so that what matters survives the size limit.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 0,
-        Status::Error => 1,
-        Status::Warn => 2,
-        Status::Waived => 3,
-        Status::Pass => 4,
-        Status::NotApplicable => 5,
-    }
-}
-
 fn counts(summary: &Summary) -> String {
     [Status::Fail, Status::Error, Status::Warn, Status::Waived, Status::Pass, Status::NotApplicable]
         .into_iter()
@@ -254,7 +242,7 @@ fn finding_details(c: &ControlResult) -> String {
     let what = if c.assessment == Assessment::Manual { "rampart findings to help the review" } else { "rampart findings" };
     let mut out = format!("{what}: {}.", counts(&Summary::of(&c.findings)));
     let mut findings: Vec<&Finding> = c.findings.iter().collect();
-    findings.sort_by_key(|f| rank(f.status));
+    findings.sort_by_key(|f| f.status.urgency());
     let mut used = out.chars().count();
     for (i, f) in findings.iter().enumerate() {
         let mut line = format!("{}: {}: {}", f.status.as_str(), subject(f), f.message);

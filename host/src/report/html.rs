@@ -156,19 +156,6 @@ fn finding_view(f: &Finding) -> FindingView {
     }
 }
 
-/// The findings a reader acts on first: failures and errors, then the
-/// rest that is not a pass.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 0,
-        Status::Error => 1,
-        Status::Warn => 2,
-        Status::Waived => 3,
-        Status::NotApplicable => 4,
-        Status::Pass => 5,
-    }
-}
-
 fn counts(summary: &Summary) -> Vec<Count> {
     Status::ALL.iter().map(|s| Count { status: s.as_str(), count: summary.get(*s) }).filter(|c| c.count > 0).collect()
 }
@@ -179,7 +166,7 @@ fn percent(score: f64) -> String {
 
 fn control_view(c: &ControlResult, checks: &BTreeMap<&str, &CheckMeta>) -> ControlView {
     let mut shown: Vec<&Finding> = c.findings.iter().filter(|f| f.status != Status::Pass).collect();
-    shown.sort_by_key(|f| rank(f.status));
+    shown.sort_by_key(|f| f.status.urgency());
     let hidden_passes = c.findings.len() - shown.len();
     let over = shown.len().saturating_sub(SHOWN);
     shown.truncate(SHOWN);
@@ -377,38 +364,10 @@ pub fn html(report: &Report) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ObjectRef, Tool};
-
-    fn finding(check: &str, status: Status, name: &str) -> Finding {
-        Finding {
-            check: check.into(),
-            status,
-            severity: Severity::High,
-            message: format!("{name} is <b>bad</b>"),
-            object: Some(ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("dev".into()), name: name.into() }),
-            path: None,
-            node: None,
-            source: None,
-            line: None,
-            evidence: Default::default(),
-            profiles: Vec::new(),
-            waiver: None,
-        }
-    }
+    use crate::report::fixtures::{finding, report as plain};
 
     fn report(findings: Vec<Finding>) -> Report {
-        Report {
-            schema_version: crate::report::SCHEMA_VERSION.into(),
-            tool: Tool { name: "rampart".into(), version: "0".into() },
-            targets: Default::default(),
-            plugins: Vec::new(),
-            summary: Summary::of(&findings),
-            findings,
-            passes: Vec::new(),
-            profiles: Vec::new(),
-            errors: vec!["a.yaml: <script>alert(1)</script>".into()],
-            waivers: Vec::new(),
-        }
+        Report { errors: vec!["a.yaml: <script>alert(1)</script>".into()], ..plain(findings) }
     }
 
     #[test]

@@ -55,6 +55,22 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Worst first, for listing what a reader acts on first (and what must
+    /// survive a size limit): fail, error, warn, waived, pass,
+    /// not-applicable.
+    pub fn urgency(self) -> u8 {
+        match self {
+            Status::Fail => 0,
+            Status::Error => 1,
+            Status::Warn => 2,
+            Status::Waived => 3,
+            Status::Pass => 4,
+            Status::NotApplicable => 5,
+        }
+    }
+}
+
 impl From<crate::bindings::types::Status> for Status {
     fn from(s: crate::bindings::types::Status) -> Status {
         use crate::bindings::types::Status as W;
@@ -419,5 +435,45 @@ impl Report {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serializes")
+    }
+}
+
+/// Findings and reports for the format modules' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A high-severity finding of `check` about Pod `dev/NAME`.
+    pub fn finding(check: &str, status: Status, name: &str) -> Finding {
+        Finding {
+            check: check.into(),
+            status,
+            severity: Severity::High,
+            message: format!("{name} is <b>bad</b>"),
+            object: Some(ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("dev".into()), name: name.into() }),
+            path: None,
+            node: None,
+            source: None,
+            line: None,
+            evidence: Default::default(),
+            profiles: Vec::new(),
+            waiver: None,
+        }
+    }
+
+    /// A report of these findings and nothing else.
+    pub fn report(findings: Vec<Finding>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool { name: "rampart".into(), version: "0".into() },
+            targets: Default::default(),
+            plugins: Vec::new(),
+            summary: Summary::of(&findings),
+            findings,
+            passes: Vec::new(),
+            profiles: Vec::new(),
+            errors: Vec::new(),
+            waivers: Vec::new(),
+        }
     }
 }

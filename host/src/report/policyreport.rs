@@ -268,7 +268,8 @@ pub fn yaml(objects: &[Value]) -> Result<String, crate::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ObjectRef, Severity, Summary, Tool};
+    use crate::report::fixtures::report;
+    use crate::report::{ObjectRef, Severity};
 
     fn finding(status: Status, ns: Option<&str>, node: Option<&str>) -> Finding {
         Finding {
@@ -289,21 +290,6 @@ mod tests {
             evidence: Default::default(),
             profiles: Vec::new(),
             waiver: None,
-        }
-    }
-
-    fn report(findings: Vec<Finding>) -> Report {
-        Report {
-            schema_version: crate::report::SCHEMA_VERSION.into(),
-            tool: Tool { name: "rampart".into(), version: "0".into() },
-            targets: Default::default(),
-            plugins: Vec::new(),
-            summary: Summary::of(&findings),
-            findings,
-            passes: Vec::new(),
-            profiles: Vec::new(),
-            errors: Vec::new(),
-            waivers: Vec::new(),
         }
     }
 
