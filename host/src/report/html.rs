@@ -90,7 +90,7 @@ struct Bar {
 struct ControlView {
     id: String,
     title: String,
-    status: &'static str,
+    status: Status,
     severity: &'static str,
     manual: bool,
     level: Option<u8>,
@@ -180,7 +180,7 @@ fn control_view(c: &ControlResult, checks: &BTreeMap<&str, &CheckMeta>) -> Contr
     ControlView {
         id: c.id.clone(),
         title: c.title.clone(),
-        status: c.status.as_str(),
+        status: c.status,
         severity: c.severity.as_str(),
         manual: c.assessment == Assessment::Manual,
         level: c.level,
@@ -215,8 +215,7 @@ fn control_view(c: &ControlResult, checks: &BTreeMap<&str, &CheckMeta>) -> Contr
 fn section_view(heading: String, controls: Vec<ControlView>) -> SectionView {
     let mut tally = Summary::default();
     for c in &controls {
-        let status = Status::ALL.into_iter().find(|s| s.as_str() == c.status).unwrap_or(Status::Error);
-        *tally.slot(status) += 1;
+        *tally.slot(c.status) += 1;
     }
     let total = controls.len().max(1) as f64;
     let bars = Status::ALL
