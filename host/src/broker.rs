@@ -4,7 +4,7 @@
 //! Node I/O runs on a worker thread with a timeout, so a host call that
 //! blocks cannot hold the scan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -71,9 +71,27 @@ pub struct Broker {
     pub logs: Vec<String>,
     /// Bytes charged to the output budget so far.
     pub output_bytes: usize,
-    /// The source of the object the last finding was about.
-    last_source: Option<(ObjectRef, Option<String>, Option<usize>)>,
+    /// The object the last finding was about, where it was read from and
+    /// on which line: plugins emit their findings on one object together,
+    /// and those findings share one copy of each.
+    last_object: Option<LastObject>,
+    /// `plugin/check` of each check that has emitted, shared by its findings.
+    checks: HashMap<String, Arc<str>>,
+    /// Short messages seen so far (`ok`, `not set`), shared by the findings
+    /// that repeat them.
+    messages: HashSet<Arc<str>>,
+    /// The node's name, shared by every finding of a node run.
+    node_name: Option<Arc<str>>,
 }
+
+/// An object findings were made on, its source and its line.
+type LastObject = (Arc<ObjectRef>, Option<Arc<str>>, Option<usize>);
+
+/// Messages at most this long are shared between findings that say the
+/// same thing; longer ones are usually about one subject.
+const SHARED_MESSAGE_BYTES: usize = 96;
+/// How many distinct short messages one run shares at most.
+const SHARED_MESSAGES: usize = 4096;
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,7 +126,10 @@ impl Broker {
             denied: BTreeMap::new(),
             logs: Vec::new(),
             output_bytes: 0,
-            last_source: None,
+            last_object: None,
+            checks: HashMap::new(),
+            messages: HashSet::new(),
+            node_name: None,
         }
     }
 
@@ -384,9 +405,11 @@ impl report::Host for Broker {
             namespace: o.namespace.map(name),
             name: name(o.name),
         });
-        let check = format!("{}/{}", self.plugin, truncate(finding.check, 200));
+        let check = truncate(finding.check, 200);
         let path = finding.path.map(|p| truncate(p, max));
         let size = FINDING_OVERHEAD
+            + self.plugin.len()
+            + 1
             + check.len()
             + message.len()
             + path.as_ref().map_or(0, String::len)
@@ -397,19 +420,37 @@ impl report::Host for Broker {
         if !self.charge(size) {
             return Err(self.failure.clone().unwrap_or_default());
         }
-        // Plugins emit their findings on one object together: remember the
-        // last object's source rather than look it up every time.
-        let (source, line) = match (&object, &self.last_source) {
-            (Some(o), Some((last, src, line))) if last == o => (src.clone(), *line),
+        let check = match self.checks.get(&check) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = format!("{}/{check}", self.plugin).into();
+                // Undeclared checks all become errors under their own
+                // name; only declared ones are remembered.
+                if severity.is_some() {
+                    self.checks.insert(check, shared.clone());
+                }
+                shared
+            }
+        };
+        let message = self.share_message(message);
+        let (object, source, line) = match (object, &self.last_object) {
+            (Some(o), Some((last, src, line))) if **last == o => (Some(last.clone()), src.clone(), *line),
             (Some(o), _) => {
                 let cluster = self.cluster.as_ref();
-                let src = cluster.and_then(|c| c.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(str::to_string));
+                let src: Option<Arc<str>> =
+                    cluster.and_then(|c| c.origin(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name).map(Arc::from));
                 let line = cluster.zip(src.as_deref()).and_then(|(c, s)| c.line_of(s));
-                self.last_source = Some((o.clone(), src.clone(), line));
-                (src, line)
+                let o = Arc::new(o);
+                self.last_object = Some((o.clone(), src.clone(), line));
+                (Some(o), src, line)
             }
-            (None, _) => (None, None),
+            (None, _) => (None, None, None),
         };
+        if self.node_name.is_none()
+            && let Some(n) = &self.node
+        {
+            self.node_name = Some(n.name().into());
+        }
         self.findings.push(Finding {
             waiver: None,
             check,
@@ -418,17 +459,32 @@ impl report::Host for Broker {
             message,
             object,
             path,
-            node: self.node.as_ref().map(|n| n.name().to_string()),
+            node: self.node_name.clone(),
             source,
             line,
             evidence,
-            profiles: Vec::new(),
+            profiles: Arc::default(),
         });
         Ok(())
     }
 }
 
 impl Broker {
+    /// The message as findings hold it: short ones are shared.
+    fn share_message(&mut self, message: String) -> Arc<str> {
+        if message.len() > SHARED_MESSAGE_BYTES {
+            return message.into();
+        }
+        if let Some(shared) = self.messages.get(message.as_str()) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = message.into();
+        if self.messages.len() < SHARED_MESSAGES {
+            self.messages.insert(shared.clone());
+        }
+        shared
+    }
+
     /// Takes several findings, each as `emit` would; stops at the first
     /// refusal.
     pub fn emit_all(&mut self, findings: Vec<types::Finding>) -> Result<(), String> {

@@ -148,11 +148,11 @@ fn by_subject(findings: &[Finding]) -> BTreeMap<(String, String), (Status, Sever
     let mut out: BTreeMap<(String, String), (Status, Severity, String)> = BTreeMap::new();
     for f in findings {
         let subject = f.subject();
-        let key = (f.check.clone(), if subject.is_empty() { "(the target as a whole)".into() } else { subject });
+        let key = (f.check.to_string(), if subject.is_empty() { "(the target as a whole)".into() } else { subject });
         match out.get(&key) {
             Some((status, _, _)) if rank(*status) >= rank(f.status) => {}
             _ => {
-                out.insert(key, (f.status, f.severity, f.message.clone()));
+                out.insert(key, (f.status, f.severity, f.message.to_string()));
             }
         }
     }

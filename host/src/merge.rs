@@ -68,7 +68,7 @@ fn check_consistent(report: &Report) -> std::result::Result<(), String> {
     }
     for (i, f) in report.findings.iter().enumerate() {
         // The host's own findings (`rampart/...`) are declared by the host.
-        let known = crate::scan::HOST_CHECKS.contains(&f.check.as_str())
+        let known = crate::scan::HOST_CHECKS.contains(&&*f.check)
             || f.check
                 .split_once('/')
                 .is_some_and(|(plugin, check)| report.plugins.iter().any(|p| p.name == plugin && p.checks.iter().any(|c| c.id == check)));
@@ -198,7 +198,7 @@ fn check_nodes_distinct(inputs: &[Input]) -> Result<()> {
                 continue;
             }
             let prefix = format!("{}/", p.name);
-            for f in input.report.findings.iter().filter(|f| f.check.starts_with(&prefix) && f.profiles == p.profiles) {
+            for f in input.report.findings.iter().filter(|f| f.check.starts_with(&prefix) && f.profiles[..] == p.profiles[..]) {
                 if let Some(mine) = f.node.as_deref().and_then(|n| by_node.get_mut(n)) {
                     mine.push(finding_key(f));
                 }
@@ -348,13 +348,13 @@ mod tests {
                 check: "p/c".into(),
                 status: Status::Pass,
                 severity: Severity::High,
-                message: format!("finding {i}"),
+                message: format!("finding {i}").into(),
                 object: None,
                 path: None,
                 node: Some("n1".into()),
                 source: None,
                 evidence: Evidence::default(),
-                profiles: Vec::new(),
+                profiles: Default::default(),
             })
             .collect();
         let run = Run { target: "node/n1".into(), outcome: Outcome::Ok, message: None, duration_ms: 1.0, stdout: None, stderr: None };

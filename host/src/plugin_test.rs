@@ -265,9 +265,9 @@ pub fn compare(expected: &[Expected], actual: &[&Finding]) -> Vec<Diff> {
     let mut unmatched: Vec<&Expected> = Vec::new();
     // Exact matches first, so a duplicate subject pairs up the right way.
     for e in expected {
-        let hit = left
-            .iter_mut()
-            .find(|slot| slot.is_some_and(|f| f.check == e.check && Subject::of(f) == e.subject && f.status == e.status && matches(e, f)));
+        let hit = left.iter_mut().find(|slot| {
+            slot.is_some_and(|f| *f.check == *e.check && Subject::of(f) == e.subject && f.status == e.status && matches(e, f))
+        });
         match hit {
             Some(slot) => *slot = None,
             None => unmatched.push(e),
@@ -275,17 +275,17 @@ pub fn compare(expected: &[Expected], actual: &[&Finding]) -> Vec<Diff> {
     }
     let mut diffs = Vec::new();
     for e in unmatched {
-        let hit = left.iter_mut().find(|slot| slot.is_some_and(|f| f.check == e.check && Subject::of(f) == e.subject));
+        let hit = left.iter_mut().find(|slot| slot.is_some_and(|f| *f.check == *e.check && Subject::of(f) == e.subject));
         match hit {
             Some(slot) => {
                 let f = slot.take().expect("found above");
-                diffs.push(Diff::Different { expected: e.clone(), status: f.status, message: f.message.clone() });
+                diffs.push(Diff::Different { expected: e.clone(), status: f.status, message: f.message.to_string() });
             }
             None => diffs.push(Diff::Missing(e.clone())),
         }
     }
     for f in left.into_iter().flatten() {
-        diffs.push(Diff::Unexpected(f.check.clone(), f.status, Subject::of(f), f.message.clone()));
+        diffs.push(Diff::Unexpected(f.check.to_string(), f.status, Subject::of(f), f.message.to_string()));
     }
     diffs
 }
@@ -568,17 +568,14 @@ mod tests {
             status,
             severity: Severity::High,
             message: message.into(),
-            object: object.map(|(kind, ns, name)| ObjectRef {
-                api_version: "v1".into(),
-                kind: kind.into(),
-                namespace: ns.map(Into::into),
-                name: name.into(),
+            object: object.map(|(kind, ns, name)| {
+                ObjectRef { api_version: "v1".into(), kind: kind.into(), namespace: ns.map(Into::into), name: name.into() }.into()
             }),
             path: path.map(Into::into),
             node: None,
             source: None,
             evidence: Evidence::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
         }
     }
 

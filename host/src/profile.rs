@@ -2,7 +2,7 @@
 //! and the aggregation of a scan's findings into one verdict per control
 //! and a score.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -461,7 +461,7 @@ fn messages(findings: &[&Finding], status: Status) -> String {
     for f in findings.iter().filter(|f| f.status == status) {
         let m = match &f.node {
             Some(n) => format!("{n}: {}", f.message),
-            None => f.message.clone(),
+            None => f.message.to_string(),
         };
         if seen.insert(m.clone()) && quoted.len() < QUOTED_MESSAGES {
             quoted.push(m);
@@ -480,8 +480,22 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
     // In a scan of several profiles, a finding judged under another
     // profile's settings is not this profile's.
     let findings: Vec<&Finding> = findings.iter().filter(|f| f.profiles.is_empty() || f.profiles.contains(&profile.id)).collect();
+    // Where each check's findings are, found once: a large cluster's scan
+    // has hundreds of thousands of findings and a profile over a hundred
+    // controls.
+    let mut by_check: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_check.entry(&f.check).or_default().push(i);
+    }
+    // The findings of some checks, in the order they came.
+    let of_checks = |checks: &[String]| -> Vec<&Finding> {
+        let mut at: Vec<usize> = checks.iter().filter_map(|k| by_check.get(k.as_str())).flatten().copied().collect();
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| findings[i]).collect()
+    };
     for c in &profile.controls {
-        let mine: Vec<&Finding> = findings.iter().copied().filter(|f| c.checks.contains(&f.check)).collect();
+        let mine: Vec<&Finding> = of_checks(&c.checks);
         let has = |s: Status| mine.iter().any(|f| f.status == s);
         let mut reason = None;
         // Findings waived already (reports merged after waivers were
@@ -490,7 +504,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
         let missing: Vec<String> = c
             .checks
             .iter()
-            .filter(|k| !mine.iter().any(|f| &&f.check == k))
+            .filter(|k| !by_check.contains_key(k.as_str()))
             .map(|k| {
                 let plugin = k.split('/').next().unwrap_or("");
                 match (coverage.skipped.get(plugin), coverage.ran.iter().any(|p| p == plugin)) {
@@ -535,7 +549,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
                     Status::Error
                 } else if has(Status::Warn) {
                     Status::Warn
-                } else if let Some(w) = mine.iter().find_map(|f| f.waiver.clone().filter(|_| f.status == Status::Waived)) {
+                } else if let Some(w) = mine.iter().find_map(|f| f.waiver.as_deref().cloned().filter(|_| f.status == Status::Waived)) {
                     waiver = Some(w);
                     Status::Waived
                 } else if has(Status::Pass) {
@@ -584,7 +598,7 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             by_node,
             summary: None,
             finding_indices: Vec::new(),
-            findings: mine.into_iter().chain(findings.iter().copied().filter(|f| c.assisting.contains(&f.check))).cloned().collect(),
+            findings: mine.into_iter().chain(of_checks(&c.assisting)).cloned().collect(),
         });
     }
     let mut summary = Summary::default();
@@ -662,13 +676,13 @@ limit = "0600"
             check: check.into(),
             status,
             severity: Severity::Medium,
-            message: format!("{check} {status:?}"),
+            message: format!("{check} {status:?}").into(),
             object: None,
             path: None,
             node: Some("n1".into()),
             source: None,
             evidence: Evidence::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
         }
     }
 
@@ -700,7 +714,7 @@ limit = "0600"
         let findings = [finding("a/x", Status::Pass), finding("a/y", Status::Pass), finding("b/z", Status::Fail)];
         let r = evaluate(&p, &findings, &Coverage { ran: vec!["a".into(), "b".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() });
         assert_eq!(status(&r, "1.1"), Status::Pass);
-        assert_eq!(r.controls[0].findings.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["a/x", "a/y", "b/z"]);
+        assert_eq!(r.controls[0].findings.iter().map(|f| &*f.check).collect::<Vec<_>>(), ["a/x", "a/y", "b/z"]);
         let manual = PROFILE.replace("guidance = \"look\"", "guidance = \"look\"\nassisting = [\"b/z\"]");
         let err = Profile::parse(Path::new("t.toml"), &manual).unwrap_err().to_string();
         assert!(err.contains("assisting checks are for automated controls"), "{err}");

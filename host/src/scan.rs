@@ -434,8 +434,9 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             stdout: result.stdout.clone(),
             stderr: result.stderr.clone(),
         });
+        let profiles: Arc<[String]> = job.profiles.as_slice().into();
         findings.extend(result.findings.into_iter().map(|mut f| {
-            f.profiles.clone_from(&job.profiles);
+            f.profiles = profiles.clone();
             f
         }));
     }
@@ -549,21 +550,21 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
         .map(|w| crate::report::Finding {
             line: None,
             waiver: None,
-            check: REMOVED_API_VERSION.to_string(),
+            check: REMOVED_API_VERSION.into(),
             status: crate::report::Status::Warn,
             severity: crate::report::Severity::Medium,
-            message: w.message.clone(),
-            object: Some(crate::report::ObjectRef {
+            message: w.message.as_str().into(),
+            object: Some(std::sync::Arc::new(crate::report::ObjectRef {
                 api_version: w.api_version.clone(),
                 kind: w.kind.clone(),
                 namespace: w.namespace.clone(),
                 name: w.name.clone(),
-            }),
+            })),
             path: None,
             node: None,
-            source: Some(w.source.clone()),
+            source: Some(w.source.as_str().into()),
             evidence: crate::report::Evidence::default(),
-            profiles: Vec::new(),
+            profiles: std::sync::Arc::default(),
         })
         .collect()
 }

@@ -252,7 +252,7 @@ fn waive(finding: &mut Finding, waiver: &Waiver) -> bool {
     if !waivable(finding.status) || !waiver.selects(finding) {
         return false;
     }
-    finding.waiver = Some(waiver.note(finding.status));
+    finding.waiver = Some(Box::new(waiver.note(finding.status)));
     finding.status = Status::Waived;
     true
 }
@@ -287,7 +287,7 @@ pub fn apply(report: &mut Report, waivers: &[Waiver], today: jiff::civil::Date) 
                     continue;
                 }
                 for f in &mut control.findings {
-                    if control.checks.contains(&f.check) && waive(f, w) {
+                    if control.checks.iter().any(|k| *k == *f.check) && waive(f, w) {
                         matched[i] += 1;
                     }
                 }
@@ -332,7 +332,7 @@ fn check_waiver(waivers: &[Waiver], live: &[bool], f: &Finding) -> Option<usize>
     if !waivable(f.status) {
         return None;
     }
-    waivers.iter().enumerate().position(|(i, w)| live[i] && matches!(&w.target, Target::Check(c) if *c == f.check) && w.selects(f))
+    waivers.iter().enumerate().position(|(i, w)| live[i] && matches!(&w.target, Target::Check(c) if **c == *f.check) && w.selects(f))
 }
 
 /// A control whose failing findings are all waived is waived itself (by
@@ -341,7 +341,7 @@ fn settle(control: &mut ControlResult) -> bool {
     if control.status == Status::Waived || !waivable(control.status) {
         return false;
     }
-    let deciding: Vec<&Finding> = control.findings.iter().filter(|f| control.checks.contains(&f.check)).collect();
+    let deciding: Vec<&Finding> = control.findings.iter().filter(|f| control.checks.iter().any(|k| *k == *f.check)).collect();
     let still = |s: Status| deciding.iter().any(|f| f.status == s);
     // The status came from findings of this status (a control that failed
     // for a check that never ran has none: only a whole-control waiver
@@ -351,10 +351,10 @@ fn settle(control: &mut ControlResult) -> bool {
     }
     // Every check of the control reported: one that never ran is not
     // covered by waiving the others.
-    if still(Status::Fail) || !control.checks.iter().all(|k| deciding.iter().any(|f| &f.check == k)) {
+    if still(Status::Fail) || !control.checks.iter().all(|k| deciding.iter().any(|f| *f.check == **k)) {
         return false;
     }
-    let note = deciding.iter().find_map(|f| f.waiver.clone()).expect("a waived finding");
+    let note = deciding.iter().find_map(|f| f.waiver.as_deref().cloned()).expect("a waived finding");
     control.waiver = Some(WaiverNote { status: control.status, ..note });
     control.status = Status::Waived;
     true
@@ -386,12 +386,17 @@ mod tests {
             status,
             severity: crate::report::Severity::High,
             message: "m".into(),
-            object: Some(ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some(namespace.into()), name: name.into() }),
+            object: Some(std::sync::Arc::new(ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: Some(namespace.into()),
+                name: name.into(),
+            })),
             path: None,
             node: None,
             source: None,
             evidence: Default::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
             waiver: None,
         }
     }

@@ -277,7 +277,8 @@ fn main() -> Result<()> {
                 .into_iter()
                 .map(|f| {
                     let check = f.check.strip_prefix(&format!("{name}/")).unwrap_or(&f.check).to_string();
-                    let subject = f.object.map(|o| format!("{}/{}/{}/{}", o.api_version, o.kind, o.namespace.unwrap_or_default(), o.name));
+                    let subject =
+                        f.object.map(|o| format!("{}/{}/{}/{}", o.api_version, o.kind, o.namespace.as_deref().unwrap_or_default(), o.name));
                     (check, f.status.as_str(), subject.or(f.path).unwrap_or_default())
                 })
                 .collect::<Vec<Key>>();

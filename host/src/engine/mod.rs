@@ -551,19 +551,20 @@ fn last_lines(text: &str, n: usize) -> String {
 /// check becomes `error` with the reason. A check that gave no verdict at
 /// all is `error` too: silence is never a pass.
 fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: Option<String>) -> Vec<Finding> {
+    let node: Option<Arc<str>> = node.map(Arc::from);
     let error = |check: &CheckMeta, message: String| Finding {
         line: None,
         waiver: None,
-        check: format!("{}/{}", plugin.name, check.id),
+        check: format!("{}/{}", plugin.name, check.id).into(),
         status: Status::Error,
         severity: check.severity,
-        message,
+        message: message.into(),
         object: None,
         path: None,
         node: node.clone(),
         source: None,
         evidence: Evidence::default(),
-        profiles: Vec::new(),
+        profiles: Arc::default(),
     };
     if let Some(why) = failure {
         return plugin.meta.checks.iter().map(|c| error(c, why.to_string())).collect();
@@ -571,7 +572,7 @@ fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: 
     let mut out = findings;
     // One pass over the findings, not one per check: a large cluster's run
     // gives millions.
-    let answered: std::collections::HashSet<&str> = out.iter().map(|f| f.check.as_str()).collect();
+    let answered: std::collections::HashSet<&str> = out.iter().map(|f| &*f.check).collect();
     let silent: Vec<Finding> = plugin
         .meta
         .checks

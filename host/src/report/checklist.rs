@@ -776,7 +776,7 @@ stig_id = "CNTR-K8-000050"
             node: Some("cp-1".into()),
             source: None,
             evidence,
-            profiles: Vec::new(),
+            profiles: Default::default(),
         }
     }
 
@@ -792,7 +792,7 @@ stig_id = "CNTR-K8-000050"
             &[
                 finding("a/pass", Status::Pass, "owned by root:root"),
                 Finding {
-                    object: Some(pod),
+                    object: Some(pod.into()),
                     path: None,
                     node: None,
                     ..finding("a/fail", Status::Fail, "runs <privileged> & \"root\" > all\u{1}")

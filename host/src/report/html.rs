@@ -144,15 +144,15 @@ fn badge(w: &crate::waivers::WaiverNote) -> WaiverBadge {
 fn finding_view(f: &Finding) -> FindingView {
     let mut subject = f.subject();
     if let Some(source) = &f.source {
-        subject = if subject.is_empty() { source.clone() } else { format!("{subject} ({source})") };
+        subject = if subject.is_empty() { source.to_string() } else { format!("{subject} ({source})") };
     }
     FindingView {
         status: f.status.as_str(),
-        check: f.check.clone(),
+        check: f.check.to_string(),
         subject,
-        message: f.message.clone(),
+        message: f.message.to_string(),
         evidence: f.evidence.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        waiver: f.waiver.as_ref().map(badge),
+        waiver: f.waiver.as_deref().map(badge),
     }
 }
 
@@ -261,7 +261,7 @@ fn profile_view(p: &ProfileResult, checks: &BTreeMap<&str, &CheckMeta>) -> Profi
 fn plugin_view(report: &Report, checks: &BTreeMap<&str, &CheckMeta>) -> ProfileView {
     let mut by_check: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
-        by_check.entry(f.check.as_str()).or_default().push(f);
+        by_check.entry(&f.check).or_default().push(f);
     }
     let mut by_plugin: BTreeMap<&str, Vec<ControlView>> = BTreeMap::new();
     let mut summary = Summary::default();

@@ -88,7 +88,7 @@ fn suites(report: &Report) -> Vec<Suite> {
     // Without a profile: each check, judged by its worst finding.
     let mut checks: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
-        match checks.iter_mut().find(|(c, _)| *c == f.check) {
+        match checks.iter_mut().find(|(c, _)| *c == &*f.check) {
             Some((_, list)) => list.push(f),
             None => checks.push((&f.check, vec![f])),
         }

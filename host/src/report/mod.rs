@@ -12,6 +12,8 @@ pub mod sarif;
 mod text;
 pub mod xccdf;
 
+use std::sync::Arc;
+
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -194,35 +196,41 @@ impl Serialize for Evidence {
 }
 
 /// One check's verdict on one subject.
+///
+/// A large cluster's scan holds millions of these, and each one is also in
+/// the control it decides: the parts many findings have in common (the
+/// check, the object, where it was read from, the node, the profiles) are
+/// shared rather than copied, so a finding is small and cloning one
+/// allocates nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// `plugin/check`.
-    pub check: String,
+    pub check: Arc<str>,
     pub status: Status,
     pub severity: Severity,
-    pub message: String,
+    pub message: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<ObjectRef>,
+    pub object: Option<Arc<ObjectRef>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The node a node finding is about.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
+    pub node: Option<Arc<str>>,
     /// Where the object was read from (`file.yaml#2`, counting documents
     /// from 1, `#2.items[5]` for list items).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     /// The line the object's document starts on in that file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub evidence: Evidence,
     /// In a scan of several profiles whose settings for this plugin differ:
     /// the profiles this finding was judged for. Empty: all of them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub profiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    pub profiles: Arc<[String]>,
     /// The waiver that accepted this finding (status `waived`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<crate::waivers::WaiverNote>,
+    pub waiver: Option<Box<crate::waivers::WaiverNote>>,
 }
 
 impl Finding {
@@ -449,14 +457,19 @@ pub(crate) mod fixtures {
             check: check.into(),
             status,
             severity: Severity::High,
-            message: format!("{name} is <b>bad</b>"),
-            object: Some(ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("dev".into()), name: name.into() }),
+            message: format!("{name} is <b>bad</b>").into(),
+            object: Some(std::sync::Arc::new(ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: Some("dev".into()),
+                name: name.into(),
+            })),
             path: None,
             node: None,
             source: None,
             line: None,
             evidence: Default::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
             waiver: None,
         }
     }

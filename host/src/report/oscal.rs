@@ -104,7 +104,7 @@ impl Inventory {
                 ],
             )
         } else if let Some(node) = &f.node {
-            (format!("node/{node}"), format!("Node {node}"), vec![("kind", "Node".into()), ("name", node.clone())])
+            (format!("node/{node}"), format!("Node {node}"), vec![("kind", "Node".into()), ("name", node.to_string())])
         } else {
             return None;
         };
@@ -183,7 +183,7 @@ fn result(cx: &Context, p: &ProfileResult) -> Value {
             "title": f.check,
             "description": text(&[&f.message, &f.check]),
             "props": props([
-                ("check", f.check.as_str()),
+                ("check", &*f.check),
                 ("status", f.status.as_str()),
                 ("severity", f.severity.as_str()),
                 ("path", f.path.as_deref().unwrap_or("")),
@@ -217,7 +217,7 @@ fn result(cx: &Context, p: &ProfileResult) -> Value {
         let mut related: Vec<String> = Vec::new();
         for f in &c.findings {
             if f.status == Status::Pass {
-                let entry = passes.entry(f.check.as_str()).or_insert_with(|| (0, id(&["passes", &p.id, &f.check])));
+                let entry = passes.entry(&*f.check).or_insert_with(|| (0, id(&["passes", &p.id, &f.check])));
                 entry.0 += 1;
                 if !related.contains(&entry.1) {
                     related.push(entry.1.clone());

@@ -9,6 +9,7 @@
 //! checklist. `--passes full` keeps one record per finding.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +44,9 @@ pub struct PassGroup {
     pub profiles: Vec<String>,
 }
 
-type GroupKey = (String, Option<String>, String, String, Vec<String>);
+/// Check, node and profiles of a group; its kinds are told apart by a
+/// short search (a check judges a handful of kinds).
+type GroupKey = (Arc<str>, Option<Arc<str>>, Arc<[String]>);
 
 /// Moves every passing finding of `report` into pass groups, in the order
 /// the findings came; controls then point at the findings that stay.
@@ -51,24 +54,28 @@ pub fn compact(report: &mut Report) {
     let findings = std::mem::take(&mut report.findings);
     let mut kept = Vec::new();
     let mut groups: Vec<PassGroup> = Vec::new();
-    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut index: HashMap<GroupKey, Vec<usize>> = HashMap::new();
     for f in findings {
         let Some(o) = f.object.as_ref().filter(|_| f.status == Status::Pass) else {
             kept.push(f);
             continue;
         };
-        let key: GroupKey = (f.check.clone(), f.node.clone(), o.api_version.clone(), o.kind.clone(), f.profiles.clone());
-        let at = *index.entry(key).or_insert_with(|| {
-            groups.push(PassGroup {
-                check: f.check.clone(),
-                node: f.node.clone(),
-                api_version: o.api_version.clone(),
-                kind: o.kind.clone(),
-                objects: Vec::new(),
-                profiles: f.profiles.clone(),
-            });
-            groups.len() - 1
-        });
+        let of_key = index.entry((f.check.clone(), f.node.clone(), f.profiles.clone())).or_default();
+        let at = match of_key.iter().find(|g| groups[**g].api_version == o.api_version && groups[**g].kind == o.kind) {
+            Some(g) => *g,
+            None => {
+                groups.push(PassGroup {
+                    check: f.check.to_string(),
+                    node: f.node.as_deref().map(str::to_string),
+                    api_version: o.api_version.clone(),
+                    kind: o.kind.clone(),
+                    objects: Vec::new(),
+                    profiles: f.profiles.to_vec(),
+                });
+                of_key.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
         groups[at].objects.push(match &o.namespace {
             Some(ns) => format!("{ns}/{}", o.name),
             None => o.name.clone(),
@@ -77,7 +84,7 @@ pub fn compact(report: &mut Report) {
     // The kept findings of each check, found once for every control.
     let mut by_check: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, f) in kept.iter().enumerate() {
-        by_check.entry(f.check.as_str()).or_default().push(i);
+        by_check.entry(&f.check).or_default().push(i);
     }
     for p in &mut report.profiles {
         for c in &mut p.controls {
@@ -112,6 +119,9 @@ pub fn expand(report: &mut Report) -> Result<(), String> {
     for g in std::mem::take(&mut report.passes) {
         let sev =
             *severity.get(&g.check).ok_or_else(|| format!("passes name check {}, which no plugin of the report declares", g.check))?;
+        let check: Arc<str> = g.check.as_str().into();
+        let node: Option<Arc<str>> = g.node.as_deref().map(Arc::from);
+        let profiles: Arc<[String]> = g.profiles.clone().into();
         for o in &g.objects {
             let (namespace, name) = match o.split_once('/') {
                 Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
@@ -123,16 +133,16 @@ pub fn expand(report: &mut Report) -> Result<(), String> {
             report.findings.push(Finding {
                 line: None,
                 waiver: None,
-                check: g.check.clone(),
+                check: check.clone(),
                 status: Status::Pass,
                 severity: sev,
-                message: String::new(),
-                object: Some(ObjectRef { api_version: g.api_version.clone(), kind: g.kind.clone(), namespace, name }),
+                message: Arc::from(""),
+                object: Some(Arc::new(ObjectRef { api_version: g.api_version.clone(), kind: g.kind.clone(), namespace, name })),
                 path: None,
-                node: g.node.clone(),
+                node: node.clone(),
                 source: None,
                 evidence: Evidence::default(),
-                profiles: g.profiles.clone(),
+                profiles: profiles.clone(),
             });
         }
     }
@@ -152,17 +162,14 @@ mod tests {
             status,
             severity: Severity::High,
             message: "m".into(),
-            object: object.map(|(name, ns)| ObjectRef {
-                api_version: "v1".into(),
-                kind: "Pod".into(),
-                namespace: ns.map(Into::into),
-                name: name.into(),
+            object: object.map(|(name, ns)| {
+                ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: ns.map(Into::into), name: name.into() }.into()
             }),
             path: path.map(Into::into),
             node: node.map(Into::into),
             source: Some("a.yaml#1".into()),
             evidence: Evidence::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
         }
     }
 

@@ -193,7 +193,7 @@ fn result(f: &Finding, controls: &BTreeMap<String, Vec<String>>, seconds: i64) -
         "message": f.message,
         "properties": properties,
     });
-    if let Some(list) = controls.get(&f.check) {
+    if let Some(list) = controls.get(&*f.check) {
         r["category"] = json!(list.join(", "));
     }
     if let Some(o) = &f.object {
@@ -277,18 +277,21 @@ mod tests {
             status,
             severity: Severity::High,
             message: "m".into(),
-            object: node.is_none().then(|| ObjectRef {
-                api_version: "v1".into(),
-                kind: if ns.is_some() { "Pod" } else { "ClusterRole" }.into(),
-                namespace: ns.map(String::from),
-                name: "x".into(),
+            object: node.is_none().then(|| {
+                ObjectRef {
+                    api_version: "v1".into(),
+                    kind: if ns.is_some() { "Pod" } else { "ClusterRole" }.into(),
+                    namespace: ns.map(String::from),
+                    name: "x".into(),
+                }
+                .into()
             }),
             path: node.map(|_| "/etc/kubernetes/kubelet.conf".into()),
-            node: node.map(String::from),
+            node: node.map(Into::into),
             source: None,
             line: None,
             evidence: Default::default(),
-            profiles: Vec::new(),
+            profiles: Default::default(),
             waiver: None,
         }
     }

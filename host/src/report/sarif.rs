@@ -124,7 +124,7 @@ fn result(f: &Finding, rule_index: usize, severity: Severity) -> Value {
     fingerprint.update(subject.as_bytes());
     let message = match status {
         Status::Error => format!("could not decide: {}", f.message),
-        _ => f.message.clone(),
+        _ => f.message.to_string(),
     };
     let evidence: BTreeMap<&str, &str> = f.evidence.iter().collect();
     let mut result = json!({
@@ -166,8 +166,8 @@ pub fn sarif(report: &Report) -> String {
         }
     }
     for f in &report.findings {
-        if !ids.contains(&f.check) {
-            ids.push(f.check.clone());
+        if !ids.iter().any(|i| *i == *f.check) {
+            ids.push(f.check.to_string());
         }
     }
     // Each rule's tags: the profile controls it decides or assists.
@@ -187,8 +187,8 @@ pub fn sarif(report: &Report) -> String {
         .iter()
         .filter(|f| matches!(f.status, Status::Fail | Status::Error | Status::Warn | Status::Waived))
         .map(|f| {
-            let severity = metas.get(&f.check).map_or(f.severity, |m| m.severity);
-            result(f, index[f.check.as_str()], severity)
+            let severity = metas.get(&*f.check).map_or(f.severity, |m| m.severity);
+            result(f, index[&*f.check], severity)
         })
         .collect();
     let notifications: Vec<Value> =

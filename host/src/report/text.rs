@@ -315,6 +315,11 @@ fn serving(plugin: &crate::report::PluginReport) -> String {
 fn render_plugins(report: &Report, color: bool) -> String {
     let mut out = String::new();
     header(report, &mut out);
+    // Each check's findings, gathered once for every check of every plugin.
+    let mut by_check: std::collections::HashMap<&str, Vec<&Finding>> = std::collections::HashMap::new();
+    for f in &report.findings {
+        by_check.entry(&f.check).or_default().push(f);
+    }
     for plugin in &report.plugins {
         // The digest comes from the report (`rampart merge` reads reports
         // from files), so it is cut by characters, never inside one.
@@ -338,7 +343,7 @@ fn render_plugins(report: &Report, color: bool) -> String {
         let width = plugin.checks.iter().map(|c| c.id.len()).max().unwrap_or(0) + plugin.name.len() + 1;
         for check in &plugin.checks {
             let id = format!("{}/{}", plugin.name, check.id);
-            let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.check == id).collect();
+            let findings: Vec<&Finding> = by_check.get(id.as_str()).cloned().unwrap_or_default();
             let summary = Summary::of(findings.iter().copied());
             let status = overall(&findings);
             let _ = writeln!(out, "  {}  {id:<width$}  {}  [{}]", label(status, color), check.title, counts(&summary));
