@@ -75,9 +75,9 @@ pub struct Container<'a> {
     pub path: String,
 }
 
-impl PodSpec<'_> {
+impl<'a> PodSpec<'a> {
     /// Every container: regular, init and ephemeral, in that order.
-    pub fn containers(&self) -> Vec<Container<'_>> {
+    pub fn containers(&self) -> Vec<Container<'a>> {
         let mut out = Vec::new();
         for kind in [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral] {
             if let Some(list) = self.spec[kind.field()].as_array() {
@@ -101,7 +101,7 @@ impl PodSpec<'_> {
     }
 
     /// The pod's security settings as `container` runs with them.
-    pub fn effective<'a>(&'a self, container: &'a Container<'a>) -> Effective<'a> {
+    pub fn effective<'b>(&'b self, container: &'b Container<'b>) -> Effective<'b> {
         Effective { pod: &self.spec["securityContext"], container: &container.spec["securityContext"] }
     }
 }

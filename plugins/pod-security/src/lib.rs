@@ -19,9 +19,34 @@ pub struct PodSecurity;
 /// and what it holds.
 type Problems = Vec<(String, String)>;
 
+/// A workload's pod spec with its containers, listed once for all the
+/// checks (each check goes through them).
+struct Pod<'a> {
+    template: PodSpec<'a>,
+    containers: Vec<Container<'a>>,
+}
+
+impl<'a> Pod<'a> {
+    fn new(spec: PodSpec<'a>) -> Pod<'a> {
+        let containers = spec.containers();
+        Pod { template: spec, containers }
+    }
+
+    fn containers(&self) -> &[Container<'a>] {
+        &self.containers
+    }
+}
+
+impl<'a> std::ops::Deref for Pod<'a> {
+    type Target = PodSpec<'a>;
+    fn deref(&self) -> &PodSpec<'a> {
+        &self.template
+    }
+}
+
 /// What a check sees of one workload.
 struct Ctx<'a> {
-    spec: &'a PodSpec<'a>,
+    spec: &'a Pod<'a>,
     settings: &'a Settings,
     object: &'a Value,
     /// `automountServiceAccountToken` of the pod's service account, if set;
@@ -209,11 +234,11 @@ const CHECKS: &[Check] = &[
     },
 ];
 
-fn pod_flag(p: &PodSpec<'_>, field: &str) -> Problems {
+fn pod_flag(p: &Pod<'_>, field: &str) -> Problems {
     if p.flag(field) { vec![(format!("{}.{field}", p.path), "true".into())] } else { vec![] }
 }
 
-fn per_container(p: &PodSpec<'_>, f: impl Fn(&Container<'_>) -> Option<(String, String)>) -> Problems {
+fn per_container(p: &Pod<'_>, f: impl Fn(&Container<'_>) -> Option<(String, String)>) -> Problems {
     p.containers().iter().filter_map(f).collect()
 }
 
@@ -221,7 +246,7 @@ fn is_privileged(c: &Container<'_>) -> bool {
     c.spec["securityContext"]["privileged"].as_bool() == Some(true)
 }
 
-fn privileged(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn privileged(p: &Pod<'_>, _: &Settings) -> Problems {
     per_container(p, |c| is_privileged(c).then(|| (format!("{}.securityContext.privileged", c.path), "true".into())))
 }
 
@@ -261,7 +286,7 @@ fn caps(c: &Container<'_>, list: &str) -> Vec<String> {
     c.spec["securityContext"]["capabilities"][list].as_array().map(|a| a.iter().filter_map(cap_name).collect()).unwrap_or_default()
 }
 
-fn privilege_escalation(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn privilege_escalation(p: &Pod<'_>, _: &Settings) -> Problems {
     per_container(p, |c| {
         let sc = &c.spec["securityContext"];
         let field = format!("{}.securityContext", c.path);
@@ -279,7 +304,7 @@ fn privilege_escalation(p: &PodSpec<'_>, _: &Settings) -> Problems {
     })
 }
 
-fn run_as_root(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn run_as_root(p: &Pod<'_>, _: &Settings) -> Problems {
     per_container(p, |c| {
         let eff = p.effective(c);
         let (user, user_from) = eff.run_as_user();
@@ -295,7 +320,7 @@ fn run_as_root(p: &PodSpec<'_>, _: &Settings) -> Problems {
 
 /// NET_RAW is in containerd's default set: a container keeps it unless it
 /// drops it (or ALL, without adding it back).
-fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn net_raw(p: &Pod<'_>, _: &Settings) -> Problems {
     per_container(p, |c| {
         if !keeps(c, "NET_RAW") {
             return None;
@@ -313,7 +338,7 @@ fn net_raw(p: &PodSpec<'_>, _: &Settings) -> Problems {
     })
 }
 
-fn added_capabilities(p: &PodSpec<'_>, settings: &Settings) -> Problems {
+fn added_capabilities(p: &Pod<'_>, settings: &Settings) -> Problems {
     let allowed: Vec<String> = settings
         .list("allowed-capabilities")
         .unwrap_or_default()
@@ -329,7 +354,7 @@ fn added_capabilities(p: &PodSpec<'_>, settings: &Settings) -> Problems {
     })
 }
 
-fn host_process(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn host_process(p: &Pod<'_>, _: &Settings) -> Problems {
     let mut out = Vec::new();
     if p.spec["securityContext"]["windowsOptions"]["hostProcess"].as_bool() == Some(true) {
         out.push((format!("{}.securityContext.windowsOptions.hostProcess", p.path), "true".into()));
@@ -341,7 +366,7 @@ fn host_process(p: &PodSpec<'_>, _: &Settings) -> Problems {
     out
 }
 
-fn host_path(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn host_path(p: &Pod<'_>, _: &Settings) -> Problems {
     p.spec["volumes"]
         .as_array()
         .into_iter()
@@ -373,7 +398,7 @@ fn host_ports(ctx: &Ctx<'_>) -> Problems {
         },
     };
     let mut out = Vec::new();
-    for c in ctx.spec.containers() {
+    for c in ctx.spec.containers().iter() {
         for (i, port) in c.spec["ports"].as_array().into_iter().flatten().enumerate() {
             if let Some(hp) = port["hostPort"].as_i64().filter(|hp| *hp != 0 && *hp < below) {
                 out.push((format!("{}.ports[{i}].hostPort", c.path), hp.to_string()));
@@ -383,7 +408,7 @@ fn host_ports(ctx: &Ctx<'_>) -> Problems {
     out
 }
 
-fn seccomp(p: &PodSpec<'_>, _: &Settings) -> Problems {
+fn seccomp(p: &Pod<'_>, _: &Settings) -> Problems {
     per_container(p, |c| match p.effective(c).seccomp_type() {
         (Some("RuntimeDefault" | "Localhost"), _) => None,
         (Some(other), from) => Some((format!("{} seccompProfile.type ({from:?} level)", c.path), other.to_string())),
@@ -391,9 +416,9 @@ fn seccomp(p: &PodSpec<'_>, _: &Settings) -> Problems {
     })
 }
 
-fn secrets_in_env(p: &PodSpec<'_>) -> Problems {
+fn secrets_in_env(p: &Pod<'_>) -> Problems {
     let mut out = Vec::new();
-    for c in p.containers() {
+    for c in p.containers().iter() {
         for (i, e) in c.spec["env"].as_array().into_iter().flatten().enumerate() {
             if let Some(secret) = e["valueFrom"]["secretKeyRef"]["name"].as_str() {
                 out.push((format!("{}.env[{i}] ({})", c.path, e["name"].as_str().unwrap_or("?")), format!("secret {secret}")));
@@ -409,7 +434,7 @@ fn secrets_in_env(p: &PodSpec<'_>) -> Problems {
 }
 
 /// Secret volumes and projected Secret sources, each with the Secret's name.
-fn secret_mounts(p: &PodSpec<'_>) -> Problems {
+fn secret_mounts(p: &Pod<'_>) -> Problems {
     let mut out = Vec::new();
     for (i, v) in p.spec["volumes"].as_array().into_iter().flatten().enumerate() {
         let volume = format!("{}.volumes[{i}] ({})", p.path, v["name"].as_str().unwrap_or("?"));
@@ -445,7 +470,7 @@ fn service_account_token(c: &Ctx<'_>) -> Result<Problems, String> {
     Ok(if mounted { vec![(format!("{} serviceAccountName", c.spec.path), format!("{account}: {why}"))] } else { vec![] })
 }
 
-fn security_context(p: &PodSpec<'_>) -> Problems {
+fn security_context(p: &Pod<'_>) -> Problems {
     let empty = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
     if !empty(&p.spec["securityContext"]) {
         return vec![];
@@ -535,7 +560,8 @@ impl Plugin for PodSecurity {
                         (Some(e), None) => Err(e.as_str()),
                         (None, None) => Ok(None),
                     };
-                    let ctx = Ctx { spec: &spec, settings, object: &json, account_automount };
+                    let pod = Pod::new(spec);
+                    let ctx = Ctx { spec: &pod, settings, object: &json, account_automount };
                     evaluate_object(&obj.ref_, &ctx, out);
                 }
             });
