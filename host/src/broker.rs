@@ -61,8 +61,6 @@ pub struct Broker {
     deadline: Instant,
     host_call_timeout: Duration,
     limits: OutputLimits,
-    /// Severity of each check, from the plugin's metadata.
-    severities: Arc<BTreeMap<String, Severity>>,
     pub findings: Vec<Finding>,
     /// Why the run must end as `error` although the plugin returned.
     pub failure: Option<String>,
@@ -75,8 +73,9 @@ pub struct Broker {
     /// on which line: plugins emit their findings on one object together,
     /// and those findings share one copy of each.
     last_object: Option<LastObject>,
-    /// `plugin/check` of each check that has emitted, shared by its findings.
-    checks: HashMap<String, Arc<str>>,
+    /// Each declared check: `plugin/check`, shared by its findings, and
+    /// its severity from the plugin's metadata.
+    checks: HashMap<String, (Arc<str>, Severity)>,
     /// Short messages seen so far (`ok`, `not set`), shared by the findings
     /// that repeat them.
     messages: HashSet<Arc<str>>,
@@ -110,6 +109,9 @@ pub struct RunInputs {
 
 impl Broker {
     pub fn new(plugin: &str, inputs: RunInputs, deadline: Instant, host_call_timeout: Duration, limits: OutputLimits) -> Broker {
+        let checks =
+            inputs.severities.iter().map(|(id, severity)| (id.clone(), (Arc::from(format!("{plugin}/{id}")), *severity))).collect();
+        let node_name = inputs.node.as_ref().map(|n| Arc::from(n.name()));
         Broker {
             plugin: plugin.to_string(),
             grant: inputs.grant,
@@ -119,7 +121,6 @@ impl Broker {
             deadline,
             host_call_timeout,
             limits,
-            severities: inputs.severities,
             findings: Vec::new(),
             failure: None,
             denied_calls: 0,
@@ -127,9 +128,9 @@ impl Broker {
             logs: Vec::new(),
             output_bytes: 0,
             last_object: None,
-            checks: HashMap::new(),
+            checks,
             messages: HashSet::new(),
-            node_name: None,
+            node_name,
         }
     }
 
@@ -388,9 +389,9 @@ impl report::Host for Broker {
             return Err(msg);
         }
         let max = self.limits.max_message_bytes;
-        let severity = self.severities.get(&finding.check).copied();
+        let declared = self.checks.get(&finding.check).cloned();
         let status = Status::from(finding.status);
-        let (status, message) = match severity {
+        let (status, message) = match declared {
             Some(_) => (status, truncate(finding.message, max)),
             None => (Status::Error, format!("plugin reported a check it does not declare: {}", truncate(finding.check.clone(), 200))),
         };
@@ -420,17 +421,10 @@ impl report::Host for Broker {
         if !self.charge(size) {
             return Err(self.failure.clone().unwrap_or_default());
         }
-        let check = match self.checks.get(&check) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared: Arc<str> = format!("{}/{check}", self.plugin).into();
-                // Undeclared checks all become errors under their own
-                // name; only declared ones are remembered.
-                if severity.is_some() {
-                    self.checks.insert(check, shared.clone());
-                }
-                shared
-            }
+        let (check, severity) = match declared {
+            Some(declared) => declared,
+            // An undeclared check is an error under its own name.
+            None => (Arc::from(format!("{}/{check}", self.plugin)), Severity::Medium),
         };
         let message = self.share_message(message);
         let (object, source, line) = match (object, &self.last_object) {
@@ -446,16 +440,11 @@ impl report::Host for Broker {
             }
             (None, _) => (None, None, None),
         };
-        if self.node_name.is_none()
-            && let Some(n) = &self.node
-        {
-            self.node_name = Some(n.name().into());
-        }
         self.findings.push(Finding {
             waiver: None,
             check,
             status,
-            severity: severity.unwrap_or(Severity::Medium),
+            severity,
             message,
             object,
             path,
