@@ -39,7 +39,7 @@ impl SettingKind {
                     && u32::from_str_radix(value, 8).is_ok_and(|m| m <= 0o777)
             }
             // The parser the plugins read durations with.
-            SettingKind::Duration => rampart_sdk::kubelet::go_duration(value).is_some(),
+            SettingKind::Duration => rampart_values::go_duration(value).is_some(),
         };
         (!ok).then_some(match self {
             SettingKind::Boolean => "want `true` or `false`",
