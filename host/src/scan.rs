@@ -2,7 +2,8 @@
 //! targets (the cluster, or every node) under its grant, and gather the
 //! report.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::grants::{Capability, CapabilitySet, Grant};
 use crate::profile::{self, Coverage, Profile};
 use crate::registry::{PluginEntry, Registry};
-use crate::report::{Capabilities, DeniedCall, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool};
+use crate::report::{
+    Capabilities, DeniedCall, Finding, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool,
+};
 use crate::sources::live::{self, LiveOptions, Wanted};
 use crate::sources::snapshot::{self, Loaded};
 use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
@@ -406,6 +409,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     running.finish_and_clear();
 
     let mut findings = input_warnings(cluster.as_deref());
+    // The findings in the order of the runs; those of a plugin that ran once
+    // per profile gathered at the place of its first run.
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut merged: Vec<VariantFindings> = Vec::new();
+    let mut slot_of: HashMap<(usize, String), usize> = HashMap::new();
     let mut denied: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); reports.len()];
     for (job, slot) in jobs.iter().zip(results) {
         let result = slot.into_inner().expect("result slot").expect("every job ran");
@@ -434,11 +442,27 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             stdout: result.stdout.clone(),
             stderr: result.stderr.clone(),
         });
-        let profiles: Arc<[String]> = job.profiles.as_slice().into();
-        findings.extend(result.findings.into_iter().map(|mut f| {
-            f.profiles = profiles.clone();
-            f
-        }));
+        if job.profiles.is_empty() {
+            chunks.push(Chunk::Findings(result.findings));
+        } else {
+            // One of several runs of this plugin on this target, each with
+            // one profile's settings: what they judged alike is kept once.
+            let key = (Arc::as_ptr(&job.plugin) as usize, target.label());
+            let slot = *slot_of.entry(key).or_insert_with(|| {
+                merged.push(VariantFindings::default());
+                chunks.push(Chunk::Merged(merged.len() - 1));
+                merged.len() - 1
+            });
+            merged[slot].add(result.findings, &job.profiles);
+        }
+    }
+    let all_profiles: Vec<String> = request.profiles.iter().map(|p| p.id.clone()).collect();
+    let mut merged: Vec<Option<VariantFindings>> = merged.into_iter().map(Some).collect();
+    for chunk in chunks {
+        match chunk {
+            Chunk::Findings(f) => findings.extend(f),
+            Chunk::Merged(i) => findings.extend(merged[i].take().expect("each merged slot once").finish(&all_profiles)),
+        }
     }
     for (report, denied) in reports.iter_mut().zip(denied) {
         report.capabilities.denied = denied.into_iter().map(|(capability, count)| DeniedCall { capability, count }).collect();
@@ -477,6 +501,97 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
 
 /// A profile and the settings it gives each plugin.
 type ProfileSettings<'a> = (&'a Profile, BTreeMap<String, Vec<(String, String)>>);
+
+/// A run's findings, or the merged findings of one plugin's runs on one
+/// target with each profile's settings.
+enum Chunk {
+    Findings(Vec<Finding>),
+    Merged(usize),
+}
+
+/// The findings of one plugin on one target, from its runs with each
+/// profile's settings (`host-ports.below` differs between CIS and the STIG,
+/// the other fifteen pod-security checks judge alike). A finding that
+/// several runs made alike is kept once, tagged with all their profiles,
+/// and with none (all of them) when every run made it: the report does not
+/// carry each verdict once per profile, and a control still sees exactly
+/// the findings made for its profile.
+#[derive(Default)]
+struct VariantFindings {
+    findings: Vec<Finding>,
+    /// The profiles each finding was made for, by index.
+    profiles: Vec<Vec<String>>,
+    /// Finding indices by the hash of their verdict.
+    index: HashMap<u64, Vec<usize>>,
+}
+
+impl VariantFindings {
+    fn add(&mut self, findings: Vec<Finding>, profiles: &[String]) {
+        // Each finding of this run matches at most one earlier finding not
+        // already matched by this run (a run may make the same finding twice).
+        let first = self.findings.is_empty();
+        for f in findings {
+            let hash = verdict_hash(&f);
+            if !first {
+                let candidates = self.index.get(&hash).into_iter().flatten();
+                let found = candidates
+                    .copied()
+                    .find(|&i| same_verdict(&self.findings[i], &f) && !self.profiles[i].iter().any(|p| profiles.contains(p)));
+                if let Some(i) = found {
+                    self.profiles[i].extend(profiles.iter().cloned());
+                    continue;
+                }
+            }
+            self.index.entry(hash).or_default().push(self.findings.len());
+            self.findings.push(f);
+            self.profiles.push(profiles.to_vec());
+        }
+    }
+
+    /// The findings with their profiles in the scan's order (`all`); none
+    /// when made for all of them.
+    fn finish(self, all: &[String]) -> Vec<Finding> {
+        let mut shared: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
+        self.findings
+            .into_iter()
+            .zip(self.profiles)
+            .map(|(mut f, mut profiles)| {
+                if profiles.len() < all.len() {
+                    profiles.sort_by_key(|p| all.iter().position(|a| a == p));
+                    f.profiles = shared.entry(profiles).or_insert_with_key(|p| p.as_slice().into()).clone();
+                }
+                f
+            })
+            .collect()
+    }
+}
+
+/// Two findings say the same thing about the same subject.
+fn same_verdict(a: &Finding, b: &Finding) -> bool {
+    a.check == b.check
+        && a.status == b.status
+        && a.severity == b.severity
+        && a.message == b.message
+        && a.object == b.object
+        && a.path == b.path
+        && a.node == b.node
+        && a.source == b.source
+        && a.line == b.line
+        && a.evidence == b.evidence
+}
+
+/// A hash of what [`same_verdict`] compares.
+fn verdict_hash(f: &Finding) -> u64 {
+    let mut h = DefaultHasher::new();
+    (&f.check, f.status, f.severity, &f.message, &f.path, &f.node, &f.source, f.line).hash(&mut h);
+    if let Some(o) = &f.object {
+        (&o.api_version, &o.kind, &o.namespace, &o.name).hash(&mut h);
+    }
+    for (k, v) in f.evidence.iter() {
+        (k, v).hash(&mut h);
+    }
+    h.finish()
+}
 
 /// Settings a plugin runs with, and the profiles they serve (none: all).
 type Variant = (Vec<(String, String)>, Vec<String>);
@@ -571,4 +686,78 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
 
 fn round_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use crate::report::fixtures::finding;
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A summary of each finding: object name, status, profiles.
+    fn shown(findings: &[Finding]) -> Vec<(String, Status, Vec<String>)> {
+        findings.iter().map(|f| (f.object.as_ref().unwrap().name.clone(), f.status, f.profiles.to_vec())).collect()
+    }
+
+    #[test]
+    fn verdicts_judged_alike_by_every_run_are_kept_once_for_all_profiles() {
+        let all = ids(&["cis", "stig", "mine"]);
+        let mut merged = VariantFindings::default();
+        // "cis" and "mine" share settings (one run); "stig" differs.
+        merged.add(
+            vec![finding("p/c", Status::Fail, "a"), finding("p/c", Status::Pass, "b"), finding("p/c", Status::Fail, "c")],
+            &ids(&["cis", "mine"]),
+        );
+        merged.add(
+            vec![finding("p/c", Status::Fail, "a"), finding("p/c", Status::Fail, "b"), finding("p/c", Status::Fail, "d")],
+            &ids(&["stig"]),
+        );
+        let out = merged.finish(&all);
+        assert_eq!(
+            shown(&out),
+            vec![
+                ("a".into(), Status::Fail, vec![]),
+                ("b".into(), Status::Pass, ids(&["cis", "mine"])),
+                ("c".into(), Status::Fail, ids(&["cis", "mine"])),
+                ("b".into(), Status::Fail, ids(&["stig"])),
+                ("d".into(), Status::Fail, ids(&["stig"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn tags_follow_the_scans_order_and_a_run_matches_each_finding_once() {
+        let all = ids(&["one", "two", "three"]);
+        let mut merged = VariantFindings::default();
+        // A run may make one finding twice: both stay, and a later run's
+        // single copy matches only one of them.
+        merged.add(vec![finding("p/c", Status::Fail, "a"), finding("p/c", Status::Fail, "a")], &ids(&["three"]));
+        merged.add(vec![finding("p/c", Status::Fail, "a")], &ids(&["one"]));
+        merged.add(vec![finding("p/c", Status::Warn, "a")], &ids(&["two"]));
+        let out = merged.finish(&all);
+        assert_eq!(
+            shown(&out),
+            vec![
+                ("a".into(), Status::Fail, ids(&["one", "three"])),
+                ("a".into(), Status::Fail, ids(&["three"])),
+                ("a".into(), Status::Warn, ids(&["two"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_difference_in_message_or_evidence_keeps_both() {
+        let mut other_message = finding("p/c", Status::Fail, "a");
+        other_message.message = "the threshold is 5m".into();
+        let mut other_evidence = finding("p/c", Status::Fail, "a");
+        other_evidence.evidence.push("streamingConnectionIdleTimeout".into(), "0s".into());
+        let mut merged = VariantFindings::default();
+        merged.add(vec![finding("p/c", Status::Fail, "a"), finding("p/c", Status::Fail, "a")], &ids(&["cis"]));
+        merged.add(vec![other_message, other_evidence], &ids(&["stig"]));
+        assert_eq!(merged.finish(&ids(&["cis", "stig"])).len(), 4);
+    }
 }
