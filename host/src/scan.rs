@@ -515,7 +515,7 @@ enum Chunk {
 /// several runs made alike is kept once, tagged with all their profiles,
 /// and with none (all of them) when every run made it: the report does not
 /// carry each verdict once per profile, and a control still sees exactly
-/// the findings made for its profile.
+/// the findings made for its profile, in the order its run made them.
 #[derive(Default)]
 struct VariantFindings {
     findings: Vec<Finding>,
@@ -523,42 +523,63 @@ struct VariantFindings {
     profiles: Vec<Vec<String>>,
     /// Finding indices by the hash of their verdict.
     index: HashMap<u64, Vec<usize>>,
+    /// The order: the findings placed right after each finding, and
+    /// (`first`) before all of them; a later run's finding goes first in
+    /// its predecessor's list, ahead of what an earlier run placed there.
+    after: Vec<Vec<usize>>,
+    first: Vec<usize>,
 }
 
 impl VariantFindings {
     fn add(&mut self, findings: Vec<Finding>, profiles: &[String]) {
         // Each finding of this run matches at most one earlier finding not
-        // already matched by this run (a run may make the same finding twice).
-        let first = self.findings.is_empty();
+        // already matched by this run (a run may make the same finding
+        // twice). One that matches none goes right after this run's
+        // previous finding, so each run's findings keep their order.
+        let mut previous: Option<usize> = None;
         for f in findings {
             let hash = verdict_hash(&f);
-            if !first {
-                let candidates = self.index.get(&hash).into_iter().flatten();
-                let found = candidates
-                    .copied()
-                    .find(|&i| same_verdict(&self.findings[i], &f) && !self.profiles[i].iter().any(|p| profiles.contains(p)));
-                if let Some(i) = found {
-                    self.profiles[i].extend(profiles.iter().cloned());
-                    continue;
-                }
+            let candidates = self.index.get(&hash).into_iter().flatten();
+            let found = candidates
+                .copied()
+                .find(|&i| same_verdict(&self.findings[i], &f) && !self.profiles[i].iter().any(|p| profiles.contains(p)));
+            if let Some(i) = found {
+                self.profiles[i].extend(profiles.iter().cloned());
+                previous = Some(i);
+                continue;
             }
-            self.index.entry(hash).or_default().push(self.findings.len());
+            let at = self.findings.len();
+            self.index.entry(hash).or_default().push(at);
             self.findings.push(f);
             self.profiles.push(profiles.to_vec());
+            self.after.push(Vec::new());
+            match previous {
+                Some(p) => self.after[p].insert(0, at),
+                None => self.first.insert(0, at),
+            }
+            previous = Some(at);
         }
     }
 
-    /// The findings with their profiles in the scan's order (`all`); none
-    /// when made for all of them.
-    fn finish(self, all: &[String]) -> Vec<Finding> {
+    /// The findings in order, with their profiles in the scan's order
+    /// (`all`); none when made for all of them.
+    fn finish(mut self, all: &[String]) -> Vec<Finding> {
+        let mut order = Vec::with_capacity(self.findings.len());
+        let mut stack: Vec<usize> = self.first.iter().rev().copied().collect();
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            stack.extend(self.after[i].iter().rev());
+        }
         let mut shared: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
-        self.findings
+        let mut slots: Vec<Option<Finding>> = self.findings.into_iter().map(Some).collect();
+        order
             .into_iter()
-            .zip(self.profiles)
-            .map(|(mut f, mut profiles)| {
+            .map(|i| {
+                let mut f = slots[i].take().expect("each finding placed once");
+                let profiles = &mut self.profiles[i];
                 if profiles.len() < all.len() {
                     profiles.sort_by_key(|p| all.iter().position(|a| a == p));
-                    f.profiles = shared.entry(profiles).or_insert_with_key(|p| p.as_slice().into()).clone();
+                    f.profiles = shared.entry(std::mem::take(profiles)).or_insert_with_key(|p| p.as_slice().into()).clone();
                 }
                 f
             })
@@ -721,10 +742,10 @@ mod tests {
             shown(&out),
             vec![
                 ("a".into(), Status::Fail, vec![]),
-                ("b".into(), Status::Pass, ids(&["cis", "mine"])),
-                ("c".into(), Status::Fail, ids(&["cis", "mine"])),
                 ("b".into(), Status::Fail, ids(&["stig"])),
                 ("d".into(), Status::Fail, ids(&["stig"])),
+                ("b".into(), Status::Pass, ids(&["cis", "mine"])),
+                ("c".into(), Status::Fail, ids(&["cis", "mine"])),
             ]
         );
     }
@@ -742,11 +763,30 @@ mod tests {
         assert_eq!(
             shown(&out),
             vec![
+                ("a".into(), Status::Warn, ids(&["two"])),
                 ("a".into(), Status::Fail, ids(&["one", "three"])),
                 ("a".into(), Status::Fail, ids(&["three"])),
-                ("a".into(), Status::Warn, ids(&["two"])),
             ]
         );
+    }
+
+    #[test]
+    fn each_profile_sees_its_runs_findings_in_the_order_the_run_made_them() {
+        let all = ids(&["cis", "stig"]);
+        let mut merged = VariantFindings::default();
+        let run = |names: &[&str]| names.iter().map(|n| finding("p/c", Status::Fail, n)).collect::<Vec<_>>();
+        merged.add(run(&["a", "b", "e", "f"]), &ids(&["cis"]));
+        merged.add(run(&["a", "x", "y", "e", "z"]), &ids(&["stig"]));
+        let out = merged.finish(&all);
+        let seen_by = |profile: &str| -> Vec<String> {
+            out.iter()
+                .filter(|f| f.profiles.is_empty() || f.profiles.iter().any(|p| p == profile))
+                .map(|f| f.object.as_ref().unwrap().name.clone())
+                .collect()
+        };
+        assert_eq!(seen_by("cis"), ["a", "b", "e", "f"]);
+        assert_eq!(seen_by("stig"), ["a", "x", "y", "e", "z"]);
+        assert_eq!(out.len(), 7);
     }
 
     #[test]
