@@ -519,8 +519,11 @@ enum Chunk {
 #[derive(Default)]
 struct VariantFindings {
     findings: Vec<Finding>,
-    /// The profiles each finding was made for, by index.
-    profiles: Vec<Vec<String>>,
+    /// The profiles of each run, in the order the runs came.
+    runs: Vec<Vec<String>>,
+    /// For each finding: the run that made it first, and the runs that
+    /// made it (a bit per run; runs past the 64th are not merged).
+    made_by: Vec<(usize, u64)>,
     /// Finding indices by the hash of their verdict.
     index: HashMap<u64, Vec<usize>>,
     /// The order: the findings placed right after each finding, and
@@ -536,22 +539,25 @@ impl VariantFindings {
         // already matched by this run (a run may make the same finding
         // twice). One that matches none goes right after this run's
         // previous finding, so each run's findings keep their order.
+        let run = self.runs.len();
+        self.runs.push(profiles.to_vec());
+        let bit = if run < 64 { 1u64 << run } else { 0 };
         let mut previous: Option<usize> = None;
         for f in findings {
             let hash = verdict_hash(&f);
-            let candidates = self.index.get(&hash).into_iter().flatten();
-            let found = candidates
-                .copied()
-                .find(|&i| same_verdict(&self.findings[i], &f) && !self.profiles[i].iter().any(|p| profiles.contains(p)));
-            if let Some(i) = found {
-                self.profiles[i].extend(profiles.iter().cloned());
-                previous = Some(i);
-                continue;
+            if bit != 0 && run > 0 {
+                let candidates = self.index.get(&hash).into_iter().flatten();
+                let found = candidates.copied().find(|&i| self.made_by[i].1 & bit == 0 && same_verdict(&self.findings[i], &f));
+                if let Some(i) = found {
+                    self.made_by[i].1 |= bit;
+                    previous = Some(i);
+                    continue;
+                }
             }
             let at = self.findings.len();
             self.index.entry(hash).or_default().push(at);
             self.findings.push(f);
-            self.profiles.push(profiles.to_vec());
+            self.made_by.push((run, bit));
             self.after.push(Vec::new());
             match previous {
                 Some(p) => self.after[p].insert(0, at),
@@ -563,24 +569,35 @@ impl VariantFindings {
 
     /// The findings in order, with their profiles in the scan's order
     /// (`all`); none when made for all of them.
-    fn finish(mut self, all: &[String]) -> Vec<Finding> {
+    fn finish(self, all: &[String]) -> Vec<Finding> {
         let mut order = Vec::with_capacity(self.findings.len());
         let mut stack: Vec<usize> = self.first.iter().rev().copied().collect();
         while let Some(i) = stack.pop() {
             order.push(i);
             stack.extend(self.after[i].iter().rev());
         }
-        let mut shared: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
+        // The runs of each finding, as a tag shared by the findings with the
+        // same runs.
+        let mut shared: HashMap<(usize, u64), Arc<[String]>> = HashMap::new();
+        let runs = &self.runs;
+        let tag = |&(first, mask): &(usize, u64)| -> Arc<[String]> {
+            let mut profiles: Vec<String> = if mask == 0 {
+                runs[first].clone()
+            } else {
+                (0..runs.len().min(64)).filter(|r| mask & (1 << r) != 0).flat_map(|r| runs[r].iter().cloned()).collect()
+            };
+            if profiles.len() >= all.len() {
+                return Arc::default();
+            }
+            profiles.sort_by_key(|p| all.iter().position(|a| a == p));
+            profiles.into()
+        };
         let mut slots: Vec<Option<Finding>> = self.findings.into_iter().map(Some).collect();
         order
             .into_iter()
             .map(|i| {
                 let mut f = slots[i].take().expect("each finding placed once");
-                let profiles = &mut self.profiles[i];
-                if profiles.len() < all.len() {
-                    profiles.sort_by_key(|p| all.iter().position(|a| a == p));
-                    f.profiles = shared.entry(std::mem::take(profiles)).or_insert_with_key(|p| p.as_slice().into()).clone();
-                }
+                f.profiles = shared.entry(self.made_by[i]).or_insert_with(|| tag(&self.made_by[i])).clone();
                 f
             })
             .collect()
@@ -601,15 +618,13 @@ fn same_verdict(a: &Finding, b: &Finding) -> bool {
         && a.evidence == b.evidence
 }
 
-/// A hash of what [`same_verdict`] compares.
+/// A hash of part of what [`same_verdict`] compares: enough to tell
+/// findings apart, less to hash.
 fn verdict_hash(f: &Finding) -> u64 {
     let mut h = DefaultHasher::new();
-    (&f.check, f.status, f.severity, &f.message, &f.path, &f.node, &f.source, f.line).hash(&mut h);
+    (&f.check, f.status, &f.message, &f.path, &f.node).hash(&mut h);
     if let Some(o) = &f.object {
-        (&o.api_version, &o.kind, &o.namespace, &o.name).hash(&mut h);
-    }
-    for (k, v) in f.evidence.iter() {
-        (k, v).hash(&mut h);
+        (&o.kind, &o.namespace, &o.name).hash(&mut h);
     }
     h.finish()
 }
@@ -787,6 +802,19 @@ mod tests {
         assert_eq!(seen_by("cis"), ["a", "b", "e", "f"]);
         assert_eq!(seen_by("stig"), ["a", "x", "y", "e", "z"]);
         assert_eq!(out.len(), 7);
+    }
+
+    #[test]
+    fn runs_past_the_64th_are_kept_apart_not_lost() {
+        let all: Vec<String> = (0..70).map(|i| format!("p{i}")).collect();
+        let mut merged = VariantFindings::default();
+        for id in &all {
+            merged.add(vec![finding("p/c", Status::Fail, "a")], std::slice::from_ref(id));
+        }
+        let out = merged.finish(&all);
+        assert_eq!(out.len(), 7);
+        let tagged: usize = out.iter().map(|f| f.profiles.len()).sum();
+        assert_eq!(tagged, 70, "every profile sees the finding once");
     }
 
     #[test]
