@@ -524,14 +524,21 @@ struct VariantFindings {
     /// For each finding: the run that made it first, and the runs that
     /// made it (a bit per run; runs past the 64th are not merged).
     made_by: Vec<(usize, u64)>,
-    /// Finding indices by the hash of their verdict.
-    index: HashMap<u64, Vec<usize>>,
-    /// The order: the findings placed right after each finding, and
-    /// (`first`) before all of them; a later run's finding goes first in
-    /// its predecessor's list, ahead of what an earlier run placed there.
-    after: Vec<Vec<usize>>,
-    first: Vec<usize>,
+    /// The first and last finding with each hash of its verdict;
+    /// `same_hash` links each finding to the next one with its hash.
+    index: HashMap<u64, (usize, usize)>,
+    same_hash: Vec<usize>,
+    /// The order, as a tree walked depth first: each finding's first
+    /// follower and next sibling (`first`: the first finding of all). A
+    /// later run's finding becomes the first follower of its predecessor,
+    /// ahead of what an earlier run placed there.
+    follower: Vec<usize>,
+    sibling: Vec<usize>,
+    first: Option<usize>,
 }
+
+/// No finding, in the links of [`VariantFindings`].
+const NONE: usize = usize::MAX;
 
 impl VariantFindings {
     fn add(&mut self, findings: Vec<Finding>, profiles: &[String]) {
@@ -546,22 +553,39 @@ impl VariantFindings {
         for f in findings {
             let hash = verdict_hash(&f);
             if bit != 0 && run > 0 {
-                let candidates = self.index.get(&hash).into_iter().flatten();
-                let found = candidates.copied().find(|&i| self.made_by[i].1 & bit == 0 && same_verdict(&self.findings[i], &f));
-                if let Some(i) = found {
+                let mut i = self.index.get(&hash).map_or(NONE, |(head, _)| *head);
+                while i != NONE && (self.made_by[i].1 & bit != 0 || !same_verdict(&self.findings[i], &f)) {
+                    i = self.same_hash[i];
+                }
+                if i != NONE {
                     self.made_by[i].1 |= bit;
                     previous = Some(i);
                     continue;
                 }
             }
             let at = self.findings.len();
-            self.index.entry(hash).or_default().push(at);
+            match self.index.get_mut(&hash) {
+                Some((_, tail)) => {
+                    self.same_hash[*tail] = at;
+                    *tail = at;
+                }
+                None => {
+                    self.index.insert(hash, (at, at));
+                }
+            }
+            self.same_hash.push(NONE);
             self.findings.push(f);
             self.made_by.push((run, bit));
-            self.after.push(Vec::new());
+            self.follower.push(NONE);
             match previous {
-                Some(p) => self.after[p].insert(0, at),
-                None => self.first.insert(0, at),
+                Some(p) => {
+                    self.sibling.push(self.follower[p]);
+                    self.follower[p] = at;
+                }
+                None => {
+                    self.sibling.push(self.first.unwrap_or(NONE));
+                    self.first = Some(at);
+                }
             }
             previous = Some(at);
         }
@@ -570,11 +594,19 @@ impl VariantFindings {
     /// The findings in order, with their profiles in the scan's order
     /// (`all`); none when made for all of them.
     fn finish(self, all: &[String]) -> Vec<Finding> {
-        let mut order = Vec::with_capacity(self.findings.len());
-        let mut stack: Vec<usize> = self.first.iter().rev().copied().collect();
+        // Each finding's place: the tree walked depth first.
+        let mut place = vec![0usize; self.findings.len()];
+        let mut stack: Vec<usize> = self.first.into_iter().collect();
+        let mut next = 0;
         while let Some(i) = stack.pop() {
-            order.push(i);
-            stack.extend(self.after[i].iter().rev());
+            place[i] = next;
+            next += 1;
+            if self.sibling[i] != NONE {
+                stack.push(self.sibling[i]);
+            }
+            if self.follower[i] != NONE {
+                stack.push(self.follower[i]);
+            }
         }
         // The runs of each finding, as a tag shared by the findings with the
         // same runs.
@@ -592,15 +624,17 @@ impl VariantFindings {
             profiles.sort_by_key(|p| all.iter().position(|a| a == p));
             profiles.into()
         };
-        let mut slots: Vec<Option<Finding>> = self.findings.into_iter().map(Some).collect();
-        order
+        let mut placed: Vec<(usize, Finding)> = self
+            .findings
             .into_iter()
-            .map(|i| {
-                let mut f = slots[i].take().expect("each finding placed once");
+            .enumerate()
+            .map(|(i, mut f)| {
                 f.profiles = shared.entry(self.made_by[i]).or_insert_with(|| tag(&self.made_by[i])).clone();
-                f
+                (place[i], f)
             })
-            .collect()
+            .collect();
+        placed.sort_unstable_by_key(|(at, _)| *at);
+        placed.into_iter().map(|(_, f)| f).collect()
     }
 }
 
