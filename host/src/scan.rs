@@ -457,11 +457,10 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         }
     }
     let all_profiles: Vec<String> = request.profiles.iter().map(|p| p.id.clone()).collect();
-    let mut merged: Vec<Option<VariantFindings>> = merged.into_iter().map(Some).collect();
     for chunk in chunks {
         match chunk {
             Chunk::Findings(f) => findings.extend(f),
-            Chunk::Merged(i) => findings.extend(merged[i].take().expect("each merged slot once").finish(&all_profiles)),
+            Chunk::Merged(i) => findings.extend(std::mem::take(&mut merged[i]).finish(&all_profiles)),
         }
     }
     for (report, denied) in reports.iter_mut().zip(denied) {
