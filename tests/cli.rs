@@ -1115,8 +1115,9 @@ fn compact_and_full_reports_hold_the_same_verdicts_and_merge_alike() {
     assert!(std::fs::metadata(&compact).unwrap().len() < std::fs::metadata(&full).unwrap().len());
     // A 1.0 report: the full form under the old version.
     let old = dir.path().join("old.json");
-    std::fs::write(&old, std::fs::read_to_string(&full).unwrap().replacen("\"schema_version\": \"2.0\"", "\"schema_version\": \"1.0\"", 1))
-        .unwrap();
+    let mut as_old: Value = serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap();
+    as_old["schema_version"] = "1.0".into();
+    std::fs::write(&old, as_old.to_string()).unwrap();
     let mut merged = Vec::new();
     for input in [&compact, &full, &old] {
         let r = run(rampart().args(["merge", "--format", "json"]).arg(input));

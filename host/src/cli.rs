@@ -1242,10 +1242,7 @@ fn write_report(
             if args.passes == report::passes::Passes::Compact && report.passes.is_empty() {
                 report::passes::compact(report);
             }
-            stream_output(output, |w| {
-                serde_json::to_writer_pretty(&mut *w, &*report).map_err(std::io::Error::other)?;
-                w.write_all(b"\n")
-            })?
+            stream_output(output, |w| report::json::write(w, &*report))?
         }
         ReportFormat::Text => {
             let text =

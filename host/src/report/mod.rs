@@ -4,6 +4,7 @@
 
 pub mod checklist;
 pub mod html;
+pub mod json;
 pub mod junit;
 pub mod oscal;
 pub mod passes;
@@ -439,10 +440,6 @@ impl Report {
         } else {
             self.profiles.iter().flat_map(|p| &p.controls).any(|c| bad(c.status, c.severity))
         }
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("report serializes")
     }
 }
 
