@@ -176,7 +176,7 @@ fn demo_compliant_workloads_are_not_flagged() {
             .iter()
             .filter(|f| f["check"].as_str().unwrap().starts_with("pod-security/") && f["object"]["name"] == name)
             .collect();
-        assert_eq!(mine.len(), 16, "{name}: one finding per check");
+        assert_eq!(mine.len(), 17, "{name}: one finding per check");
         // Mounting a token, or a Secret as a file, is for a reviewer to judge
         // (CIS 5.1.6 and STIG V-274884 are manual).
         let review = ["pod-security/service-account-token", "pod-security/secret-mounts"];
@@ -288,7 +288,7 @@ fn plugin_inspect_reads_metadata_with_nothing_granted() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let meta = r.json();
     assert_eq!(meta["name"], "pod-security");
-    assert_eq!(meta["checks"].as_array().unwrap().len(), 16);
+    assert_eq!(meta["checks"].as_array().unwrap().len(), 17);
     assert!(meta["granted"].as_array().unwrap().is_empty());
 }
 

@@ -509,8 +509,8 @@ enum Chunk {
 }
 
 /// The findings of one plugin on one target, from its runs with each
-/// profile's settings (`host-ports.below` differs between CIS and the STIG,
-/// the other fifteen pod-security checks judge alike). A finding that
+/// profile's settings (kubelet's `config-file-mode` differs between CIS and
+/// the STIG, its other checks judge alike). A finding that
 /// several runs made alike is kept once, tagged with all their profiles,
 /// and with none (all of them) when every run made it: the report does not
 /// carry each verdict once per profile, and a control still sees exactly

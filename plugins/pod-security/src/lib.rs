@@ -181,6 +181,16 @@ const CHECKS: &[Check] = &[
         flagged: Status::Fail,
     },
     Check {
+        id: "privileged-host-ports",
+        title: "User pods bind no privileged host ports (below 1024)",
+        severity: Severity::Medium,
+        cis: "stig-V-242414",
+        remediation: "Remove ports[].hostPort below 1024 from workloads outside the platform's namespaces; expose them through a Service.",
+        failure: "binds privileged host ports",
+        eval: |c| Ok(privileged_host_ports(c)),
+        flagged: Status::Fail,
+    },
+    Check {
         id: "seccomp-profile",
         title: "Containers run with a seccomp profile (RuntimeDefault or Localhost)",
         severity: Severity::Low,
@@ -380,15 +390,10 @@ fn host_path(p: &Pod<'_>, _: &Settings) -> Problems {
         .collect()
 }
 
-/// Every host port, or with the setting `host-ports.below` (the STIG's
-/// 1024) only privileged ones; `host-ports.exempt-namespaces` (comma list)
-/// leaves the platform's own namespaces out.
+/// Every host port, or with the setting `host-ports.below` only those
+/// below it; `host-ports.exempt-namespaces` (comma list) leaves namespaces
+/// out.
 fn host_ports(ctx: &Ctx<'_>) -> Problems {
-    let namespace = ctx.object["metadata"]["namespace"].as_str().unwrap_or("default");
-    let exempt = ctx.settings.get("host-ports.exempt-namespaces").unwrap_or("");
-    if exempt.split(',').any(|n| n.trim() == namespace) {
-        return Vec::new();
-    }
     let below = match ctx.settings.get("host-ports.below") {
         None => i64::MAX,
         // 1 would count no port at all: a pass without looking.
@@ -397,6 +402,26 @@ fn host_ports(ctx: &Ctx<'_>) -> Problems {
             _ => return vec![("setting host-ports.below".into(), format!("{t:?} is not a port number from 2 to 65536"))],
         },
     };
+    host_ports_below(ctx, below, ctx.settings.get("host-ports.exempt-namespaces").unwrap_or(""))
+}
+
+/// The STIG's rule (V-242414): host ports below 1024 in user pods, that is
+/// outside the platform's namespaces (`privileged-host-ports.exempt-namespaces`,
+/// by default kube-system, kube-public and kube-node-lease). A check of its
+/// own rather than `host-ports` with the STIG's threshold: a scan of CIS
+/// and the STIG together then runs this plugin once, not once per profile.
+fn privileged_host_ports(ctx: &Ctx<'_>) -> Problems {
+    let exempt = ctx.settings.get("privileged-host-ports.exempt-namespaces").unwrap_or("kube-system,kube-public,kube-node-lease");
+    host_ports_below(ctx, 1024, exempt)
+}
+
+/// The host ports below `below` of a workload outside the `exempt`
+/// namespaces (comma list).
+fn host_ports_below(ctx: &Ctx<'_>, below: i64, exempt: &str) -> Problems {
+    let namespace = ctx.object["metadata"]["namespace"].as_str().unwrap_or("default");
+    if exempt.split(',').any(|n| n.trim() == namespace) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for c in ctx.spec.containers().iter() {
         for (i, port) in c.spec["ports"].as_array().into_iter().flatten().enumerate() {
@@ -501,6 +526,11 @@ impl Plugin for PodSecurity {
                 setting("allowed-capabilities", SettingKind::List, "capabilities containers may add (NET_BIND_SERVICE, ...)"),
                 setting("host-ports.below", SettingKind::Integer, "host ports below this number fail (default: every host port fails)"),
                 setting("host-ports.exempt-namespaces", SettingKind::List, "namespaces whose host ports are not judged"),
+                setting(
+                    "privileged-host-ports.exempt-namespaces",
+                    SettingKind::List,
+                    "the platform's namespaces, whose privileged host ports are not judged (default: kube-system, kube-public, kube-node-lease)",
+                ),
             ],
         }
     }
@@ -792,6 +822,52 @@ mod tests {
             let bad = ports(&[("host-ports.below", setting)]);
             assert_eq!(bad[0].1, Status::Fail, "a bad setting ({setting}) never passes");
         }
+    }
+
+    #[test]
+    fn privileged_host_ports_are_judged_in_user_pods_only() {
+        let pod = |name: &str, namespace: &str, ports: Value| {
+            let mut p = good_pod(name);
+            p["metadata"]["namespace"] = json!(namespace);
+            p["spec"]["containers"][0]["ports"] = ports;
+            p
+        };
+        let host = FakeHost::new()
+            .object(
+                "v1",
+                "Pod",
+                pod("web", "payments", json!([{"containerPort": 80, "hostPort": 80}, {"containerPort": 9100, "hostPort": 9100}])),
+            )
+            .object("v1", "Pod", pod("high", "payments", json!([{"containerPort": 8443, "hostPort": 8443}])))
+            .object("v1", "Pod", pod("proxy", "kube-system", json!([{"containerPort": 443, "hostPort": 443}])))
+            .object("v1", "Pod", pod("lease", "kube-node-lease", json!([{"containerPort": 53, "hostPort": 53}])))
+            // hostPort 0 is "not bound to the host", as the API server reads it.
+            .object("v1", "Pod", pod("zero", "payments", json!([{"containerPort": 80, "hostPort": 0}])));
+        let verdicts = |settings: &[(&str, &str)]| {
+            host.run::<PodSecurity>(settings)
+                .unwrap()
+                .into_iter()
+                .filter(|f| f.check == "privileged-host-ports")
+                .map(|f| (f.object.unwrap().name, f.status, f.evidence))
+                .collect::<Vec<_>>()
+        };
+        let web_fails = ("web".to_string(), Status::Fail, vec![("spec.containers[0].ports[0].hostPort".to_string(), "80".to_string())]);
+        assert_eq!(
+            verdicts(&[]),
+            [
+                web_fails.clone(),
+                ("high".into(), Status::Pass, vec![]),
+                ("proxy".into(), Status::Pass, vec![]),
+                ("lease".into(), Status::Pass, vec![]),
+                ("zero".into(), Status::Pass, vec![]),
+            ]
+        );
+        // The exemption is the operator's to narrow; host-ports' own
+        // settings do not change this check.
+        let narrowed = verdicts(&[("privileged-host-ports.exempt-namespaces", "kube-system"), ("host-ports.below", "100")]);
+        assert_eq!(narrowed[0], web_fails);
+        assert_eq!(narrowed[3].1, Status::Fail, "{narrowed:?}");
+        assert_eq!(narrowed[2].1, Status::Pass);
     }
 
     #[test]
