@@ -63,6 +63,19 @@ impl Lines {
         w.write_all(bracket)
     }
 
+    /// The comma before a value or key that is not the first, then its
+    /// line break unless inside a one-line element; true when it broke.
+    fn separate<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<bool> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.compact() {
+            return Ok(false);
+        }
+        self.newline(w, self.open.len())?;
+        Ok(true)
+    }
+
     fn end<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         let open = self.open.pop().expect("an open object or array");
         if !self.compact() && open.has_value {
@@ -82,14 +95,7 @@ impl Formatter for Lines {
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        if self.compact() {
-            return Ok(());
-        }
-        self.newline(w, self.open.len())?;
-        if self.open.last().is_some_and(|o| o.one_per_line) {
+        if self.separate(w, first)? && self.open.last().is_some_and(|o| o.one_per_line) {
             self.one_line_from = Some(self.open.len());
         }
         Ok(())
@@ -114,12 +120,7 @@ impl Formatter for Lines {
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        if !self.compact() {
-            self.newline(w, self.open.len())?;
-        }
+        self.separate(w, first)?;
         self.key.clear();
         self.in_key = true;
         Ok(())
