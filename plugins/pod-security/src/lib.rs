@@ -177,7 +177,7 @@ const CHECKS: &[Check] = &[
         cis: "cis-5.2.12",
         remediation: "Remove ports[].hostPort; expose the workload through a Service.",
         failure: "binds host ports",
-        eval: |c| Ok(host_ports(c)),
+        eval: host_ports,
         flagged: Status::Fail,
     },
     Check {
@@ -187,7 +187,7 @@ const CHECKS: &[Check] = &[
         cis: "stig-V-242414",
         remediation: "Remove ports[].hostPort below 1024 from workloads outside the platform's namespaces; expose them through a Service.",
         failure: "binds privileged host ports",
-        eval: |c| Ok(privileged_host_ports(c)),
+        eval: privileged_host_ports,
         flagged: Status::Fail,
     },
     Check {
@@ -393,13 +393,13 @@ fn host_path(p: &Pod<'_>, _: &Settings) -> Problems {
 /// Every host port, or with the setting `host-ports.below` only those
 /// below it; `host-ports.exempt-namespaces` (comma list) leaves namespaces
 /// out.
-fn host_ports(ctx: &Ctx<'_>) -> Problems {
+fn host_ports(ctx: &Ctx<'_>) -> Result<Problems, String> {
     let below = match ctx.settings.get("host-ports.below") {
         None => i64::MAX,
         // 1 would count no port at all: a pass without looking.
         Some(t) => match t.trim().parse::<i64>() {
             Ok(n) if (2..=65536).contains(&n) => n,
-            _ => return vec![("setting host-ports.below".into(), format!("{t:?} is not a port number from 2 to 65536"))],
+            _ => return Ok(vec![("setting host-ports.below".into(), format!("{t:?} is not a port number from 2 to 65536"))]),
         },
     };
     host_ports_below(ctx, below, ctx.settings.get("host-ports.exempt-namespaces").unwrap_or(""))
@@ -410,27 +410,41 @@ fn host_ports(ctx: &Ctx<'_>) -> Problems {
 /// by default kube-system, kube-public and kube-node-lease). A check of its
 /// own rather than `host-ports` with the STIG's threshold: a scan of CIS
 /// and the STIG together then runs this plugin once, not once per profile.
-fn privileged_host_ports(ctx: &Ctx<'_>) -> Problems {
+fn privileged_host_ports(ctx: &Ctx<'_>) -> Result<Problems, String> {
     let exempt = ctx.settings.get("privileged-host-ports.exempt-namespaces").unwrap_or("kube-system,kube-public,kube-node-lease");
     host_ports_below(ctx, 1024, exempt)
 }
 
 /// The host ports below `below` of a workload outside the `exempt`
-/// namespaces (comma list).
-fn host_ports_below(ctx: &Ctx<'_>, below: i64, exempt: &str) -> Problems {
+/// namespaces (comma list). A `ports` that is not a list or a `hostPort`
+/// that is not an integer (the API server's type is int32) cannot be
+/// judged: an error, not a pass.
+fn host_ports_below(ctx: &Ctx<'_>, below: i64, exempt: &str) -> Result<Problems, String> {
     let namespace = ctx.object["metadata"]["namespace"].as_str().unwrap_or("default");
     if exempt.split(',').any(|n| n.trim() == namespace) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut out = Vec::new();
     for c in ctx.spec.containers().iter() {
-        for (i, port) in c.spec["ports"].as_array().into_iter().flatten().enumerate() {
-            if let Some(hp) = port["hostPort"].as_i64().filter(|hp| *hp != 0 && *hp < below) {
+        let ports = match &c.spec["ports"] {
+            Value::Null => continue,
+            Value::Array(ports) => ports,
+            other => return Err(format!("{}.ports is not a list: {other}", c.path)),
+        };
+        for (i, port) in ports.iter().enumerate() {
+            if !port.is_object() {
+                return Err(format!("{}.ports[{i}] is not an object: {port}", c.path));
+            }
+            let hp = match &port["hostPort"] {
+                Value::Null => continue,
+                v => v.as_i64().ok_or_else(|| format!("{}.ports[{i}].hostPort is not an integer: {v}", c.path))?,
+            };
+            if hp != 0 && hp < below {
                 out.push((format!("{}.ports[{i}].hostPort", c.path), hp.to_string()));
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn seccomp(p: &Pod<'_>, _: &Settings) -> Problems {
@@ -868,6 +882,25 @@ mod tests {
         assert_eq!(narrowed[0], web_fails);
         assert_eq!(narrowed[3].1, Status::Fail, "{narrowed:?}");
         assert_eq!(narrowed[2].1, Status::Pass);
+    }
+
+    #[test]
+    fn host_ports_of_the_wrong_type_are_an_error_not_a_pass() {
+        for (name, ports) in [
+            ("string-port", json!([{"containerPort": 80, "hostPort": "80"}])),
+            ("fraction", json!([{"containerPort": 80, "hostPort": 80.5}])),
+            ("not-an-object", json!(["80"])),
+            ("not-a-list", json!({"hostPort": 80})),
+        ] {
+            let mut p = good_pod(name);
+            p["spec"]["containers"][0]["ports"] = ports;
+            let host = FakeHost::new().object("v1", "Pod", p);
+            for check in ["host-ports", "privileged-host-ports"] {
+                let f = finding(&host, check);
+                assert_eq!(f.status, Status::Error, "{name} {check}: {f:?}");
+                assert!(f.message.contains("spec.containers[0].ports"), "{name} {check}: {}", f.message);
+            }
+        }
     }
 
     #[test]
