@@ -447,7 +447,7 @@ impl report::Host for Broker {
             severity,
             message,
             object,
-            path,
+            path: path.map(Arc::from),
             node: self.node_name.clone(),
             source,
             line,

@@ -94,7 +94,7 @@ impl Subject {
     fn of(finding: &Finding) -> Subject {
         match (&finding.object, &finding.path) {
             (Some(o), _) => Subject::Object(o.kind.clone(), o.namespace.clone(), o.name.clone()),
-            (None, Some(p)) => Subject::Path(p.clone()),
+            (None, Some(p)) => Subject::Path(p.to_string()),
             (None, None) => Subject::Target,
         }
     }

@@ -206,6 +206,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     }
     let mut errors: Vec<String> = Vec::new();
 
+    let started = std::time::Instant::now();
     let reading = progress(request.progress, None, "reading inputs");
     let mut cluster_data: Option<ClusterData> = None;
     if !request.manifests.is_empty() {
@@ -248,7 +249,9 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     // Load (compile or fetch from the cache) every plugin in parallel.
     reading.finish_and_clear();
     let loading = progress(request.progress, None, "loading plugins");
+    tracing::info!("inputs read in {} ms", started.elapsed().as_millis());
     let loaded = load_all(engine, &entries);
+    tracing::info!("plugins loaded at {} ms", started.elapsed().as_millis());
     loading.finish_and_clear();
     for profile in &request.profiles {
         let installed: Vec<&str> = registry.plugins.iter().map(|p| p.name.as_str()).collect();
@@ -407,6 +410,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         }
     });
     running.finish_and_clear();
+    tracing::info!("{} plugin runs done at {} ms", jobs.len(), started.elapsed().as_millis());
 
     let mut findings = input_warnings(cluster.as_deref());
     // The findings in the order of the runs; those of a plugin that ran once
@@ -474,16 +478,28 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         nodes: nodes.iter().map(|n| NodeTarget { name: n.name().to_string(), root: n.origin() }).collect(),
     };
     let summary = Summary::of(&findings);
-    let profiles = request
-        .profiles
-        .iter()
-        .map(|p| {
-            let coverage = Coverage::for_profile(&reports, &p.id);
-            let mut result = profile::evaluate(p, &findings, &coverage);
-            result.version_note = p.version_note(cluster.as_ref().and_then(|c| c.version.as_deref()));
-            result
-        })
-        .collect();
+    // Each profile judged on a thread of its own: a large cluster's
+    // controls gather hundreds of thousands of findings.
+    let evaluate = |p: &Profile| {
+        let coverage = Coverage::for_profile(&reports, &p.id);
+        let mut result = profile::evaluate(p, &findings, &coverage);
+        result.version_note = p.version_note(cluster.as_ref().and_then(|c| c.version.as_deref()));
+        result
+    };
+    let profiles = std::thread::scope(|s| {
+        let mut rest = request.profiles.iter().skip(1).map(|p| s.spawn(move || evaluate(p))).collect::<Vec<_>>().into_iter();
+        request
+            .profiles
+            .first()
+            .map(evaluate)
+            .into_iter()
+            .chain(rest.by_ref().map(|h| h.join().expect("a profile's evaluation does not panic")))
+            .collect::<Vec<_>>()
+    });
+    tracing::info!("findings gathered and profiles evaluated at {} ms", started.elapsed().as_millis());
+    // The cluster's objects freed beside the rest of the command.
+    drop(jobs);
+    std::thread::spawn(move || drop(cluster));
     Ok(Report {
         waivers: Vec::new(),
         schema_version: SCHEMA_VERSION.to_string(),

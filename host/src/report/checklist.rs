@@ -222,7 +222,7 @@ fn counts(summary: &Summary) -> String {
 /// What a finding is about: `Pod dev/web`, `node cp-1 /var/lib/etcd`, `node cp-1`, `cluster`.
 fn subject(f: &Finding) -> String {
     let node = f.node.as_ref().map(|n| format!("node {n}"));
-    let what = f.object.as_ref().map(ToString::to_string).or_else(|| f.path.clone());
+    let what = f.object.as_ref().map(ToString::to_string).or_else(|| f.path.as_deref().map(str::to_string));
     match (node, what) {
         (Some(n), Some(w)) => format!("{n} {w}"),
         (Some(n), None) => n,

@@ -143,28 +143,43 @@ impl std::fmt::Display for ObjectRef {
 
 /// Key/value facts behind a verdict, in the order the plugin gave them;
 /// serialized as a JSON object. A repeated key keeps every value, joined.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Evidence(Vec<(String, String)>);
+/// Shared, not copied, by the controls a finding decides (absent when
+/// there is none).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence(Option<Arc<Vec<(String, String)>>>);
 
 impl Evidence {
     pub fn push(&mut self, key: String, value: String) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        let pairs = Arc::make_mut(self.0.get_or_insert_with(Default::default));
+        match pairs.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => {
                 v.push_str("; ");
                 v.push_str(&value);
             }
-            None => self.0.push((key, value)),
+            None => pairs.push((key, value)),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().flat_map(|pairs| pairs.iter()).map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.as_ref().is_none_or(|pairs| pairs.is_empty())
+    }
+
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |pairs| pairs.len())
     }
 }
+
+impl PartialEq for Evidence {
+    fn eq(&self, other: &Evidence) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Evidence {}
 
 impl<'de> Deserialize<'de> for Evidence {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
@@ -188,8 +203,8 @@ impl<'de> Deserialize<'de> for Evidence {
 
 impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
             map.serialize_entry(k, v)?;
         }
         map.end()
@@ -213,7 +228,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<Arc<ObjectRef>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<Arc<str>>,
     /// The node a node finding is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<Arc<str>>,
