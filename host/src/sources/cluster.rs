@@ -6,6 +6,47 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+/// An object's JSON text: a string of its own, or a part of a larger text
+/// that many objects share (a cluster snapshot's file), so a large input
+/// is held in memory once rather than once more per object.
+#[derive(Debug, Clone)]
+pub struct JsonText {
+    /// A `String`, not a `str`, behind the `Arc`: a text read whole is
+    /// shared without being copied.
+    text: Arc<String>,
+    start: usize,
+    end: usize,
+}
+
+impl JsonText {
+    /// The part `part` of `text`; `None` when `part` does not lie inside it.
+    pub fn within(text: &Arc<String>, part: &str) -> Option<JsonText> {
+        let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        let end = start + part.len();
+        (end <= text.len() && text.get(start..end).is_some()).then(|| JsonText { text: text.clone(), start, end })
+    }
+}
+
+impl From<String> for JsonText {
+    fn from(text: String) -> JsonText {
+        let end = text.len();
+        JsonText { text: Arc::new(text), start: 0, end }
+    }
+}
+
+impl From<&str> for JsonText {
+    fn from(text: &str) -> JsonText {
+        JsonText { text: Arc::new(text.to_string()), start: 0, end: text.len() }
+    }
+}
+
+impl std::ops::Deref for JsonText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text[self.start..self.end]
+    }
+}
+
 /// One object with where it came from.
 #[derive(Debug, Clone)]
 pub struct ClusterObject {
@@ -17,7 +58,7 @@ pub struct ClusterObject {
     /// `#3.items[5]` for list items.
     pub source: String,
     /// The object as JSON text, serialized once for every plugin.
-    pub json: Arc<str>,
+    pub json: JsonText,
     /// For Secrets: the JSON with `data` and `stringData` values redacted.
     pub redacted: Option<Arc<str>>,
 }
@@ -109,7 +150,7 @@ impl ClusterData {
         let namespace = meta["namespace"].as_str().map(str::to_string);
         let name = meta["name"].as_str().unwrap_or_default().to_string();
         let redacted = (api_version == "v1" && kind == "Secret").then(|| Arc::from(redact_secret(&obj).to_string()));
-        let json: Arc<str> = Arc::from(obj.to_string());
+        let json = JsonText::from(obj.to_string());
         self.origins.insert((api_version.to_string(), kind.to_string(), namespace.clone(), name.clone()), source.clone());
         self.by_kind.entry((api_version.to_string(), kind.to_string())).or_default().push(ClusterObject {
             api_version: api_version.to_string(),
@@ -125,14 +166,14 @@ impl ClusterData {
     /// Adds an object given as JSON text that carries its own apiVersion
     /// and kind, keeping the text as it is (no tree is built, except to
     /// redact a Secret).
-    pub fn insert_raw(&mut self, json: &str, source: String) -> Result<(), String> {
-        let head: Head = serde_json::from_str(json).map_err(|e| format!("not a JSON object: {e}"))?;
+    pub fn insert_raw(&mut self, json: JsonText, source: String) -> Result<(), String> {
+        let head: Head = serde_json::from_str(&json).map_err(|e| format!("not a JSON object: {e}"))?;
         self.insert_with_head(json, head, source)
     }
 
     /// [`insert_raw`](Self::insert_raw) for a caller that has read the
     /// object's head already.
-    pub(crate) fn insert_with_head(&mut self, json: &str, head: Head, source: String) -> Result<(), String> {
+    pub(crate) fn insert_with_head(&mut self, json: JsonText, head: Head, source: String) -> Result<(), String> {
         let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
             return Err("has no apiVersion or kind".into());
         };
@@ -142,7 +183,7 @@ impl ClusterData {
         // A workload under a removed version (a snapshot of old manifests)
         // is judged as the version that replaced it, as when read from files.
         if let super::kinds::Class::Removed { current, removed_in } = super::kinds::classify(&api_version, &kind) {
-            let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            let value: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
             let ns = head.metadata.namespace.as_deref().map_or(String::new(), |n| format!("{n}/"));
             let message = format!(
                 "{kind} {ns}{name} uses {api_version}, which Kubernetes {removed_in} removed: the API server refuses it; \
@@ -153,7 +194,7 @@ impl ClusterData {
             return Ok(());
         }
         if api_version == "v1" && kind == "Secret" {
-            let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            let value: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
             self.insert(value, &api_version, &kind, source);
             return Ok(());
         }
@@ -164,7 +205,7 @@ impl ClusterData {
             namespace: head.metadata.namespace,
             name,
             source,
-            json: Arc::from(json),
+            json,
             redacted: None,
         });
         Ok(())

@@ -196,7 +196,7 @@ async fn fetch_async(options: &LiveOptions, wanted: &Wanted, data: &mut ClusterD
                             Some(ns) => format!("{server}{}/namespaces/{ns}/{}/{name}", resource.base(), resource.plural),
                             None => format!("{server}{}/{name}", resource.path),
                         };
-                        data.insert_with_head(&json, head, source)
+                        data.insert_with_head(json.into(), head, source)
                     });
                     if let Err(why) = inserted {
                         data.failed.insert(resource.key(), format!("{}: item {}: {why}", resource.path, i + 1));

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::ClusterData;
-use super::cluster::Known;
+use super::cluster::{JsonText, Known};
 use super::node::{NodeError, NodeResult, NodeView, Stat};
 use crate::error::{Error, Result};
 
@@ -233,21 +234,23 @@ impl NodeView for SnapshotNode {
 
 /// One object of a cluster snapshot, with where it was first read. The
 /// object stays raw JSON text: it is handed to plugins as text anyway, and a
-/// large cluster's objects are never built into a tree in the host.
+/// large cluster's objects are never built into a tree in the host. Read
+/// from a file, the object is borrowed from the file's text
+/// (`SnapshotObject<&RawValue>`), which the cluster then shares.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SnapshotObject {
+pub struct SnapshotObject<O = Box<RawValue>> {
     pub source: String,
     /// The line its document starts on in that file (manifests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    pub object: Box<serde_json::value::RawValue>,
+    pub object: O,
 }
 
 /// The file format of a cluster snapshot. Secret values are stored
 /// redacted: a snapshot travels.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClusterSnapshot {
+pub struct ClusterSnapshot<O = Box<RawValue>> {
     pub kind: String,
     pub version: u32,
     pub sources: Vec<String>,
@@ -267,7 +270,7 @@ pub struct ClusterSnapshot {
     /// of the snapshot reports each as an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    pub objects: Vec<SnapshotObject>,
+    pub objects: Vec<SnapshotObject<O>>,
 }
 
 impl ClusterSnapshot {
@@ -276,7 +279,7 @@ impl ClusterSnapshot {
             .objects()
             .filter_map(|o| {
                 let text = o.redacted.as_deref().unwrap_or(&o.json).to_string();
-                serde_json::value::RawValue::from_string(text).ok().map(|object| SnapshotObject {
+                RawValue::from_string(text).ok().map(|object| SnapshotObject {
                     source: o.source.clone(),
                     line: data.line_of(&o.source),
                     object,
@@ -306,13 +309,21 @@ impl ClusterSnapshot {
 pub enum Loaded {
     /// A node, with the errors recorded when it was taken.
     Node(Arc<dyn NodeView>, Vec<String>),
-    Cluster(ClusterSnapshot),
+    /// A cluster snapshot's text, read by [`add_cluster`].
+    Cluster(ClusterFile),
+}
+
+/// The text of a cluster snapshot file (its kind and version checked):
+/// the objects' JSON stays in it, shared.
+#[derive(Debug)]
+pub struct ClusterFile {
+    text: Arc<String>,
 }
 
 /// Reads a snapshot file of either kind.
 pub fn load(path: &Path) -> Result<Loaded> {
     let bad = |message: String| Error::Snapshot { path: path.to_path_buf(), message };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = Arc::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
     // Kind and version first, skipping over the rest without building it.
     #[derive(Deserialize)]
     struct Header {
@@ -330,15 +341,19 @@ pub fn load(path: &Path) -> Result<Loaded> {
             let recorded = snap.errors.iter().map(|e| bad(format!("taken with an error: {e}")).to_string()).collect();
             Ok(Loaded::Node(Arc::new(SnapshotNode { file: path.to_path_buf(), snap }), recorded))
         }
-        Some(CLUSTER_KIND) => {
-            Ok(Loaded::Cluster(serde_json::from_str(&text).map_err(|e| bad(format!("malformed cluster snapshot: {e}")))?))
-        }
+        Some(CLUSTER_KIND) => Ok(Loaded::Cluster(ClusterFile { text })),
         other => Err(bad(format!("kind {other:?} is neither {NODE_KIND} nor {CLUSTER_KIND}"))),
     }
 }
 
-/// Adds a cluster snapshot's objects to `data`.
-pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -> Vec<Error> {
+/// Adds a cluster snapshot's objects to `data`; what is wrong with the
+/// file, or with one of its objects, is returned (the rest is added).
+pub fn add_cluster(cluster: ClusterFile, file: &Path, data: &mut ClusterData) -> Vec<Error> {
+    let bad = |message: String| Error::Snapshot { path: file.to_path_buf(), message };
+    let snap: ClusterSnapshot<&RawValue> = match serde_json::from_str(&cluster.text) {
+        Ok(snap) => snap,
+        Err(e) => return vec![bad(format!("malformed cluster snapshot: {e}"))],
+    };
     let mut errors = Vec::new();
     match &snap.listed {
         None => data.know_every_kind(),
@@ -346,15 +361,14 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
             for key in kinds {
                 match key.rsplit_once('/') {
                     Some((api_version, kind)) => data.know_kind(api_version, kind),
-                    None => errors
-                        .push(Error::Snapshot { path: file.to_path_buf(), message: format!("listed: {key:?} is not API_VERSION/KIND") }),
+                    None => errors.push(bad(format!("listed: {key:?} is not API_VERSION/KIND"))),
                 }
             }
         }
     }
     data.failed.extend(snap.failed);
     for e in &snap.errors {
-        errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("taken with an error: {e}") });
+        errors.push(bad(format!("taken with an error: {e}")));
     }
     if data.version.is_none() {
         data.version = snap.kubernetes_version;
@@ -363,8 +377,10 @@ pub fn add_cluster(snap: ClusterSnapshot, file: &Path, data: &mut ClusterData) -
         if let Some(line) = o.line {
             data.remember_line(&o.source, line);
         }
-        if let Err(message) = data.insert_raw(o.object.get(), o.source) {
-            errors.push(Error::Snapshot { path: file.to_path_buf(), message: format!("objects[{i}]: {message}") });
+        // Borrowed from the file's text, so always inside it.
+        let json = JsonText::within(&cluster.text, o.object.get()).unwrap_or_else(|| o.object.get().into());
+        if let Err(message) = data.insert_raw(json, o.source) {
+            errors.push(bad(format!("objects[{i}]: {message}")));
         }
     }
     data.sources.push(file.display().to_string());
