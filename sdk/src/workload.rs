@@ -2,8 +2,7 @@
 //! the security settings each container really runs with (pod-level values
 //! inherited where the container sets none, as the kubelet does).
 
-use serde_core::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Every kind that carries a pod template, as `(apiVersion, kind)`.
 pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
@@ -16,68 +15,6 @@ pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
     ("batch/v1", "CronJob"),
     ("v1", "ReplicationController"),
 ];
-
-/// Reads a workload object's JSON without the parts no check of its pod
-/// template reads: the object's `status` (a running pod's conditions and
-/// container states) and `metadata.managedFields` (server-side apply's
-/// record of who set each field). On a live cluster they are most of a
-/// pod's JSON; they are still read through, so malformed JSON anywhere is
-/// an error, as with [`serde_json::from_str`].
-///
-/// ```
-/// let pod = r#"{"metadata": {"name": "web", "managedFields": [{"manager": "kubectl"}]},
-///              "spec": {"containers": []}, "status": {"phase": "Running"}}"#;
-/// let v = rampart_sdk::workload::parse(pod).unwrap();
-/// assert_eq!(v, serde_json::json!({"metadata": {"name": "web"}, "spec": {"containers": []}}));
-/// ```
-pub fn parse(json: &str) -> serde_json::Result<Value> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let value = Without { skipped: "status", inside: Some(("metadata", "managedFields")) }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
-}
-
-/// A JSON object read as a [`Value`] without the member `skipped`, and,
-/// when `inside` is `(member, nested)`, the object at `member` read
-/// without its own member `nested`.
-#[derive(Clone, Copy)]
-struct Without {
-    skipped: &'static str,
-    inside: Option<(&'static str, &'static str)>,
-}
-
-impl<'de> DeserializeSeed<'de> for Without {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Without {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == self.skipped {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let value = match self.inside {
-                Some((member, nested)) if key == member => map.next_value_seed(Without { skipped: nested, inside: None })?,
-                _ => map.next_value::<Value>()?,
-            };
-            // A repeated member: the last one counts, as with `Value`.
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-}
 
 /// The pod spec inside a workload object, with its JSON path.
 #[derive(Debug, Clone, Copy)]
@@ -273,30 +210,6 @@ mod tests {
         assert_eq!(b.run_as_user(), (Some(0), Origin::Container));
         assert_eq!(b.run_as_non_root(), (Some(true), Origin::Pod));
         assert_eq!(b.seccomp_type(), (Some("Unconfined"), Origin::Container));
-    }
-
-    #[test]
-    fn parsing_leaves_out_status_and_managed_fields_only() {
-        let pod = json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "shop", "annotations": {"a": "b"},
-                "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]},
-            "spec": {"hostPID": true, "containers": [{"name": "app", "status": "kept: not the object's"}]},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": true}]}
-        });
-        let mut expected = pod.clone();
-        expected.as_object_mut().unwrap().remove("status");
-        expected["metadata"].as_object_mut().unwrap().remove("managedFields");
-        assert_eq!(parse(&pod.to_string()).unwrap(), expected);
-        // Malformed JSON in a skipped part is still an error; so is trailing text.
-        assert!(parse(r#"{"metadata": {"name": "x"}, "status": {"phase": }}"#).is_err());
-        assert!(parse(r#"{"metadata": {"managedFields": [}, "spec": {}}"#).is_err());
-        assert!(parse(r#"{"spec": {}} {}"#).is_err());
-        // Not an object at all, or metadata that is not one.
-        assert!(parse("[1]").is_err());
-        assert!(parse(r#"{"metadata": "web"}"#).is_err());
-        // A repeated member: the last counts, as serde_json's Value has it.
-        assert_eq!(parse(r#"{"spec": {"a": 1}, "spec": {"b": 2}}"#).unwrap(), json!({"spec": {"b": 2}}));
     }
 
     #[test]

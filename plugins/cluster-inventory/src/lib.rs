@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rampart_sdk::workload::{self, WORKLOAD_KINDS, pod_spec};
+use rampart_sdk::workload::{WORKLOAD_KINDS, pod_spec};
 use rampart_sdk::{
     Capability, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, PAGE_SIZE, Plugin, PluginInfo, Settings, Severity, Status,
 };
@@ -108,7 +108,7 @@ impl Plugin for ClusterInventory {
             // A page of objects at a time, as pod-security reads them.
             let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
                 for obj in objects {
-                    let json: Value = match workload::parse(&obj.json) {
+                    let json: Value = match serde_json::from_str(&obj.json) {
                         Ok(v) => v,
                         Err(e) => {
                             errors.push(format!("{kind} {}: not valid JSON: {e}", obj.ref_.name));

@@ -6,7 +6,7 @@
 //! by containers that set none, as the kubelet does; init and ephemeral
 //! containers count like any other.
 
-use rampart_sdk::workload::{self, Container, PodSpec, WORKLOAD_KINDS, pod_spec};
+use rampart_sdk::workload::{Container, PodSpec, WORKLOAD_KINDS, pod_spec};
 use rampart_sdk::{
     Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, KindRef, ObjectRef, PAGE_SIZE, Plugin, PluginInfo, SettingKind,
     Settings, Severity, Status, setting,
@@ -579,7 +579,7 @@ impl Plugin for PodSecurity {
             // objects before it and is an error for the rest.
             let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
                 for obj in objects {
-                    let json: Value = match workload::parse(&obj.json) {
+                    let json: Value = match serde_json::from_str(&obj.json) {
                         Ok(v) => v,
                         Err(e) => {
                             for c in CHECKS {
