@@ -279,7 +279,7 @@ fn main() -> Result<()> {
                     let check = f.check.strip_prefix(&format!("{name}/")).unwrap_or(&f.check).to_string();
                     let subject =
                         f.object.map(|o| format!("{}/{}/{}/{}", o.api_version, o.kind, o.namespace.as_deref().unwrap_or_default(), o.name));
-                    (check, f.status.as_str(), subject.or(f.path).unwrap_or_default())
+                    (check, f.status.as_str(), subject.or(f.path.map(|p| p.to_string())).unwrap_or_default())
                 })
                 .collect::<Vec<Key>>();
         }
