@@ -222,8 +222,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
                 nodes.push(node);
             }
             Ok(Loaded::Cluster(snap)) => {
-                let data = cluster_data.get_or_insert_with(ClusterData::default);
-                errors.extend(snapshot::add_cluster(snap, file, data).into_iter().map(|e| e.to_string()));
+                errors.extend(snapshot::add_cluster(snap, file, &mut cluster_data).into_iter().map(|e| e.to_string()));
             }
             Err(e) => errors.push(e.to_string()),
         }

@@ -22,8 +22,8 @@ impl JsonText {
     /// The part `part` of `text`; `None` when `part` does not lie inside it.
     pub fn within(text: &Arc<String>, part: &str) -> Option<JsonText> {
         let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-        let end = start + part.len();
-        (end <= text.len() && text.get(start..end).is_some()).then(|| JsonText { text: text.clone(), start, end })
+        let end = start.checked_add(part.len())?;
+        text.get(start..end).is_some().then(|| JsonText { text: text.clone(), start, end })
     }
 }
 

@@ -346,14 +346,18 @@ pub fn load(path: &Path) -> Result<Loaded> {
     }
 }
 
-/// Adds a cluster snapshot's objects to `data`; what is wrong with the
-/// file, or with one of its objects, is returned (the rest is added).
-pub fn add_cluster(cluster: ClusterFile, file: &Path, data: &mut ClusterData) -> Vec<Error> {
+/// Adds a cluster snapshot's objects to the scan's cluster, made when the
+/// first source is read; what is wrong with the file, or with one of its
+/// objects, is returned (the rest is added). A malformed file adds nothing,
+/// not even an empty cluster: without another source, the cluster plugins
+/// are not run and their controls are errors.
+pub fn add_cluster(cluster: ClusterFile, file: &Path, data: &mut Option<ClusterData>) -> Vec<Error> {
     let bad = |message: String| Error::Snapshot { path: file.to_path_buf(), message };
     let snap: ClusterSnapshot<&RawValue> = match serde_json::from_str(&cluster.text) {
         Ok(snap) => snap,
         Err(e) => return vec![bad(format!("malformed cluster snapshot: {e}"))],
     };
+    let data = data.get_or_insert_with(ClusterData::default);
     let mut errors = Vec::new();
     match &snap.listed {
         None => data.know_every_kind(),
@@ -397,6 +401,41 @@ pub fn write<T: Serialize>(path: &Path, snapshot: &T) -> Result<()> {
 mod tests {
     use super::*;
     use crate::sources::NodeRoot;
+
+    #[test]
+    fn a_malformed_cluster_snapshot_adds_no_cluster_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cluster.json");
+        let good = r#"{"kind":"KIND","version":VERSION,"sources":["a.yaml"],"objects":[
+            {"source":"a.yaml#1","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}}]}"#
+            .replace("KIND", CLUSTER_KIND)
+            .replace("VERSION", &VERSION.to_string());
+        // The objects' JSON is a range of the file's text, read once.
+        std::fs::write(&file, &good).unwrap();
+        let Loaded::Cluster(text) = load(&file).unwrap() else { panic!("a cluster snapshot") };
+        let mut data = None;
+        assert!(add_cluster(text, &file, &mut data).is_empty());
+        let data = data.expect("a cluster");
+        let ns = data.list("v1", "Namespace", None).unwrap().next().unwrap();
+        assert_eq!(&*ns.json, r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}"#);
+        // An object that is not an object is not JSON the cluster can hold.
+        std::fs::write(&file, good.replace(r#""objects":["#, r#""objects":[{"source":"x","object":[1]},"#)).unwrap();
+        let Loaded::Cluster(text) = load(&file).unwrap() else { panic!("a cluster snapshot") };
+        let mut data = None;
+        let errors = add_cluster(text, &file, &mut data);
+        assert!(errors.len() == 1 && errors[0].to_string().contains("objects[0]"), "{errors:?}");
+        assert_eq!(data.unwrap().list("v1", "Namespace", None).unwrap().count(), 1, "the rest is added");
+        // Kind and version right, the rest malformed: an error naming the
+        // file, and no cluster at all (not an empty one).
+        std::fs::write(&file, good.replace(r#""sources":["a.yaml"]"#, r#""sources":"a.yaml""#)).unwrap();
+        let Loaded::Cluster(text) = load(&file).unwrap() else { panic!("a cluster snapshot") };
+        let mut data = None;
+        let errors = add_cluster(text, &file, &mut data);
+        assert_eq!(errors.len(), 1);
+        let message = errors[0].to_string();
+        assert!(message.contains("cluster.json") && message.contains("malformed cluster snapshot"), "{message}");
+        assert!(data.is_none());
+    }
 
     /// Regression: `snapshot node` recorded nothing when the process table
     /// could not be read, and the scan of the snapshot then blamed the
