@@ -195,7 +195,7 @@ fn main() -> Result<()> {
     let registry = Registry::load(&args.registry)?;
 
     let t = Instant::now();
-    let mut cluster = ClusterData::default();
+    let mut cluster = None;
     match snapshot::load(&args.snapshot)? {
         snapshot::Loaded::Cluster(snap) => {
             let errors = snapshot::add_cluster(snap, &args.snapshot, &mut cluster);
@@ -205,7 +205,7 @@ fn main() -> Result<()> {
         }
         snapshot::Loaded::Node(..) => bail!("{}: a node snapshot; give a cluster snapshot", args.snapshot.display()),
     }
-    let cluster = Arc::new(cluster);
+    let cluster = Arc::new(cluster.unwrap_or_default());
     eprintln!("loaded {} objects in {:.0} ms", cluster.len(), ms(t.elapsed()));
     let node: Option<Arc<dyn NodeView>> = match &args.node {
         Some(root) => Some(Arc::new(NodeRoot::open(root, None)?)),
