@@ -79,6 +79,9 @@ pub struct Broker {
     /// Short messages seen so far (`ok`, `not set`), shared by the findings
     /// that repeat them.
     messages: HashSet<Arc<str>>,
+    /// Short evidence seen so far (`{"spec.hostNetwork": "true"}`), shared
+    /// likewise: a large cluster's findings repeat a few thousand.
+    evidence: HashSet<Evidence>,
     /// The node's name, shared by every finding of a node run.
     node_name: Option<Arc<str>>,
 }
@@ -89,7 +92,9 @@ type LastObject = (Arc<ObjectRef>, Option<Arc<str>>, Option<usize>);
 /// Messages at most this long are shared between findings that say the
 /// same thing; longer ones are usually about one subject.
 const SHARED_MESSAGE_BYTES: usize = 96;
-/// How many distinct short messages one run shares at most.
+/// Evidence of at most this many bytes is shared likewise.
+const SHARED_EVIDENCE_BYTES: usize = 256;
+/// How many distinct short messages (and evidence) one run shares at most.
 const SHARED_MESSAGES: usize = 4096;
 
 impl std::fmt::Debug for Broker {
@@ -130,6 +135,7 @@ impl Broker {
             last_object: None,
             checks,
             messages: HashSet::new(),
+            evidence: HashSet::new(),
             node_name,
         }
     }
@@ -427,6 +433,7 @@ impl report::Host for Broker {
             None => (Arc::from(format!("{}/{check}", self.plugin)), Severity::Medium),
         };
         let message = self.share_message(message);
+        let evidence = self.share_evidence(evidence);
         let (object, source, line) = match (object, &self.last_object) {
             (Some(o), Some((last, src, line))) if **last == o => (Some(last.clone()), src.clone(), *line),
             (Some(o), _) => {
@@ -472,6 +479,21 @@ impl Broker {
             self.messages.insert(shared.clone());
         }
         shared
+    }
+
+    /// The evidence as findings hold it: short ones are shared, as
+    /// messages are.
+    fn share_evidence(&mut self, evidence: Evidence) -> Evidence {
+        if evidence.is_empty() || evidence.bytes() > SHARED_EVIDENCE_BYTES {
+            return evidence;
+        }
+        if let Some(shared) = self.evidence.get(&evidence) {
+            return shared.clone();
+        }
+        if self.evidence.len() < SHARED_MESSAGES {
+            self.evidence.insert(evidence.clone());
+        }
+        evidence
     }
 
     /// Takes several findings, each as `emit` would; stops at the first
@@ -554,6 +576,46 @@ mod tests {
         let blocked = io.call(Duration::from_millis(50), || std::thread::sleep(Duration::from_secs(3)));
         assert_eq!(blocked, None);
         assert_eq!(io.call(Duration::from_secs(5), || "fresh worker"), Some("fresh worker"));
+    }
+
+    /// Findings that repeat a short message or evidence share one copy;
+    /// long evidence is each finding's own, and every finding says what
+    /// its plugin said.
+    #[test]
+    fn repeated_messages_and_evidence_are_shared_not_copied() {
+        let inputs = RunInputs {
+            grant: Arc::new(Grant::default()),
+            cluster: None,
+            node: None,
+            severities: Arc::new(BTreeMap::from([("c".to_string(), Severity::High)])),
+        };
+        let mut broker =
+            Broker::new("p", inputs, Instant::now() + Duration::from_secs(60), Duration::from_secs(5), OutputLimits::default());
+        let long = "x".repeat(SHARED_EVIDENCE_BYTES + 1);
+        let emit = |broker: &mut Broker, value: &str| {
+            let finding = types::Finding {
+                check: "c".into(),
+                status: types::Status::Fail,
+                message: "host network".into(),
+                object: None,
+                path: None,
+                evidence: vec![("spec.hostNetwork".into(), value.into())],
+            };
+            report::Host::emit(broker, finding).unwrap();
+        };
+        for value in ["true", "true", &long, &long, "yes"] {
+            emit(&mut broker, value);
+        }
+        let f = &broker.findings;
+        let pairs = |i: usize| f[i].evidence.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
+        assert_eq!(pairs(0), ["spec.hostNetwork=true"]);
+        assert_eq!(pairs(4), ["spec.hostNetwork=yes"]);
+        assert_eq!(pairs(2), pairs(3));
+        let same = |a: &Evidence, b: &Evidence| std::ptr::eq(a.iter().next().unwrap().1, b.iter().next().unwrap().1);
+        assert!(same(&f[0].evidence, &f[1].evidence), "short evidence is shared");
+        assert!(!same(&f[2].evidence, &f[3].evidence), "long evidence is not kept for sharing");
+        assert!(!same(&f[0].evidence, &f[4].evidence));
+        assert!(Arc::ptr_eq(&f[0].message, &f[4].message), "short messages are shared");
     }
 
     #[test]

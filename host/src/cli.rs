@@ -1158,6 +1158,14 @@ fn run_scan(registry: Option<PathBuf>, flags: &EngineFlags, args: ScanArgs) -> a
         std::env::var_os("CI").is_some(),
     );
     request.jobs = args.jobs.map(usize::from);
+    // A compact JSON report points at its findings: its controls need no
+    // copies of them (every other format, waivers and publishing read the
+    // copies).
+    let only_compact_json = args.report.passes == report::passes::Passes::Compact
+        && args.report.targets()?.iter().all(|(format, _)| *format == ReportFormat::Json);
+    if only_compact_json && waivers.is_empty() && publish.is_none() {
+        request.control_findings = crate::profile::ControlFindings::Indices;
+    }
     let engine = engine(flags)?;
     let report = scan::scan(&engine, &registry, &request)?;
     finish(report, &args.report, &waivers, publish.as_ref())

@@ -474,28 +474,49 @@ fn messages(findings: &[&Finding], status: Status) -> String {
     text
 }
 
+/// How an evaluated control holds its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ControlFindings {
+    /// A copy of each in `findings`: what every renderer, waivers and
+    /// merges read.
+    #[default]
+    Copies,
+    /// Their places in the evaluated list, in `finding_indices`, and no
+    /// copies. Only a compact JSON report, which points at its findings
+    /// anyway, can be written from this ([`crate::report::passes::compact`]
+    /// turns the places into places in the compacted list). A large
+    /// cluster's controls hold millions of findings: their copies were a
+    /// quarter of a 150k-pod scan's peak memory.
+    Indices,
+}
+
 /// Aggregates the findings of a scan into the profile's verdicts.
 pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) -> ProfileResult {
+    judge(profile, findings, coverage, ControlFindings::Copies)
+}
+
+/// [`evaluate`], each control holding its findings as `held` says.
+pub fn judge(profile: &Profile, all: &[Finding], coverage: &Coverage, held: ControlFindings) -> ProfileResult {
     let mut controls = Vec::new();
-    // In a scan of several profiles, a finding judged under another
-    // profile's settings is not this profile's.
-    let findings: Vec<&Finding> = findings.iter().filter(|f| f.profiles.is_empty() || f.profiles.contains(&profile.id)).collect();
     // Where each check's findings are, found once: a large cluster's scan
     // has hundreds of thousands of findings and a profile over a hundred
-    // controls.
+    // controls. In a scan of several profiles, a finding judged under
+    // another profile's settings is not this profile's.
     let mut by_check: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, f) in findings.iter().enumerate() {
-        by_check.entry(&f.check).or_default().push(i);
+    for (i, f) in all.iter().enumerate() {
+        if f.profiles.is_empty() || f.profiles.contains(&profile.id) {
+            by_check.entry(&f.check).or_default().push(i);
+        }
     }
-    // The findings of some checks, in the order they came.
-    let of_checks = |checks: &[String]| -> Vec<&Finding> {
+    // Where the findings of some checks are, in the order they came.
+    let of_checks = |checks: &[String]| -> Vec<usize> {
         let mut at: Vec<usize> = checks.iter().filter_map(|k| by_check.get(k.as_str())).flatten().copied().collect();
         at.sort_unstable();
         at.dedup();
-        at.into_iter().map(|i| findings[i]).collect()
+        at
     };
     for c in &profile.controls {
-        let mine: Vec<&Finding> = of_checks(&c.checks);
+        let mine: Vec<&Finding> = of_checks(&c.checks).into_iter().map(|i| &all[i]).collect();
         let has = |s: Status| mine.iter().any(|f| f.status == s);
         let mut reason = None;
         // Findings waived already (reports merged after waivers were
@@ -597,8 +618,14 @@ pub fn evaluate(profile: &Profile, findings: &[Finding], coverage: &Coverage) ->
             ccis: c.ccis.clone(),
             by_node,
             summary: None,
-            finding_indices: Vec::new(),
-            findings: mine.into_iter().chain(of_checks(&c.assisting)).cloned().collect(),
+            finding_indices: match held {
+                ControlFindings::Copies => Vec::new(),
+                ControlFindings::Indices => of_checks(&[c.checks.as_slice(), c.assisting.as_slice()].concat()),
+            },
+            findings: match held {
+                ControlFindings::Copies => mine.into_iter().chain(of_checks(&c.assisting).into_iter().map(|i| &all[i])).cloned().collect(),
+                ControlFindings::Indices => Vec::new(),
+            },
         });
     }
     let mut summary = Summary::default();
@@ -718,6 +745,47 @@ limit = "0600"
         let manual = PROFILE.replace("guidance = \"look\"", "guidance = \"look\"\nassisting = [\"b/z\"]");
         let err = Profile::parse(Path::new("t.toml"), &manual).unwrap_err().to_string();
         assert!(err.contains("assisting checks are for automated controls"), "{err}");
+    }
+
+    /// A compact JSON report is the same whether the controls held copies
+    /// of their findings or only where they are.
+    #[test]
+    fn controls_holding_indices_compact_to_the_same_report_as_copies() {
+        let text = PROFILE.replace("checks = [\"a/x\", \"a/y\"]", "checks = [\"a/x\", \"a/y\"]\nassisting = [\"b/z\"]");
+        let p = Profile::parse(Path::new("t.toml"), &text).unwrap();
+        let pod = |check: &str, status: Status, name: &str| {
+            let mut f = crate::report::fixtures::finding(check, status, name);
+            f.message = format!("{name} {status:?}").into();
+            f
+        };
+        let mut other = pod("a/y", Status::Fail, "judged-for-another-profile");
+        other.profiles = vec!["stig".to_string()].into();
+        let findings = vec![
+            pod("a/x", Status::Pass, "web"),
+            pod("a/y", Status::Fail, "web"),
+            finding("a/x", Status::Pass),
+            other,
+            pod("b/z", Status::Pass, "db"),
+            pod("a/y", Status::Pass, "db"),
+            pod("b/z", Status::Error, "web"),
+            finding("a/y", Status::NotApplicable),
+        ];
+        let coverage = Coverage { ran: vec!["a".into(), "b".into()], skipped: BTreeMap::new(), denied: BTreeMap::new() };
+        let written = |held: ControlFindings| {
+            let mut report = crate::report::fixtures::report(findings.clone());
+            report.profiles = vec![judge(&p, &findings, &coverage, held)];
+            if held == ControlFindings::Indices {
+                assert!(report.profiles[0].controls.iter().all(|c| c.findings.is_empty()), "no copies");
+                assert_eq!(report.profiles[0].controls[0].finding_indices, [0, 1, 2, 4, 5, 6, 7]);
+            }
+            crate::report::passes::compact(&mut report);
+            serde_json::to_value(&report).unwrap()
+        };
+        let copies = written(ControlFindings::Copies);
+        assert_eq!(written(ControlFindings::Indices), copies);
+        // Passes about objects went to `passes`; the control points at what stayed.
+        assert_eq!(copies["profiles"][0]["controls"][0]["finding_indices"], serde_json::json!([0, 1, 3, 4]));
+        assert_eq!(copies["profiles"][0]["controls"][0]["summary"]["pass"], 4);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct ScanRequest {
     /// Draw a progress bar on standard error (the caller decides: a
     /// terminal, not `--quiet`, not CI).
     pub progress: bool,
+    /// How the profiles' controls hold their findings (copies unless the
+    /// caller writes only a compact JSON report).
+    pub control_findings: profile::ControlFindings,
 }
 
 /// Whether a scan shows its progress: on a terminal only, and not in CI
@@ -460,6 +463,18 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         }
     }
     let all_profiles: Vec<String> = request.profiles.iter().map(|p| p.id.clone()).collect();
+    // Room for all of them at once: a large cluster's findings are
+    // hundreds of MB, and growing the list by doubling held up to three
+    // times that while it grew.
+    findings.reserve(
+        chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Findings(f) => f.len(),
+                Chunk::Merged(i) => merged[*i].findings.len(),
+            })
+            .sum(),
+    );
     for chunk in chunks {
         match chunk {
             Chunk::Findings(f) => findings.extend(f),
@@ -481,7 +496,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     // controls gather hundreds of thousands of findings.
     let evaluate = |p: &Profile| {
         let coverage = Coverage::for_profile(&reports, &p.id);
-        let mut result = profile::evaluate(p, &findings, &coverage);
+        let mut result = profile::judge(p, &findings, &coverage, request.control_findings);
         result.version_note = p.version_note(cluster.as_ref().and_then(|c| c.version.as_deref()));
         result
     };

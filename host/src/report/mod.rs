@@ -171,6 +171,11 @@ impl Evidence {
     fn len(&self) -> usize {
         self.0.as_ref().map_or(0, |pairs| pairs.len())
     }
+
+    /// The bytes of its keys and values.
+    pub fn bytes(&self) -> usize {
+        self.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
 }
 
 impl PartialEq for Evidence {
@@ -180,6 +185,14 @@ impl PartialEq for Evidence {
 }
 
 impl Eq for Evidence {}
+
+impl std::hash::Hash for Evidence {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for pair in self.iter() {
+            pair.hash(h);
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Evidence {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {

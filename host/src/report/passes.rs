@@ -52,14 +52,25 @@ type GroupKey = (Arc<str>, Option<Arc<str>>, Arc<[String]>);
 /// the findings came; controls then point at the findings that stay.
 pub fn compact(report: &mut Report) {
     let findings = std::mem::take(&mut report.findings);
+    // Controls judged with `ControlFindings::Indices` point at `findings`:
+    // counted now, and pointed at the kept ones below.
+    for p in &mut report.profiles {
+        for c in p.controls.iter_mut().filter(|c| c.findings.is_empty() && !c.finding_indices.is_empty()) {
+            c.summary = Some(super::Summary::of(c.finding_indices.iter().map(|i| &findings[*i])));
+        }
+    }
+    // Where each finding is in `kept` (`None`: among the passes).
+    let mut place: Vec<Option<usize>> = Vec::with_capacity(findings.len());
     let mut kept = Vec::new();
     let mut groups: Vec<PassGroup> = Vec::new();
     let mut index: HashMap<GroupKey, Vec<usize>> = HashMap::new();
     for f in findings {
         let Some(o) = f.object.as_ref().filter(|_| f.status == Status::Pass) else {
+            place.push(Some(kept.len()));
             kept.push(f);
             continue;
         };
+        place.push(None);
         let of_key = index.entry((f.check.clone(), f.node.clone(), f.profiles.clone())).or_default();
         let at = match of_key.iter().find(|g| groups[**g].api_version == o.api_version && groups[**g].kind == o.kind) {
             Some(g) => *g,
@@ -88,6 +99,10 @@ pub fn compact(report: &mut Report) {
     }
     for p in &mut report.profiles {
         for c in &mut p.controls {
+            if c.summary.is_some() {
+                c.finding_indices = c.finding_indices.iter().filter_map(|i| place[*i]).collect();
+                continue;
+            }
             c.summary = Some(super::Summary::of(&c.findings));
             // A control's findings are its checks' findings made for its
             // profile (a scan of several profiles tags the others').
