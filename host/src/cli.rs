@@ -1261,7 +1261,7 @@ fn write_report(
             if args.passes == report::passes::Passes::Compact && report.passes.is_empty() {
                 report::passes::compact(report);
             }
-            stream_output(output, |w| report::json::write(w, &*report))?
+            stream_output(output, |w| report::json::write_report(w, report))?
         }
         ReportFormat::Text => {
             let text =

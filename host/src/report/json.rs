@@ -19,6 +19,67 @@ pub fn write<W: Write, T: Serialize + ?Sized>(mut w: W, value: &T) -> io::Result
     w.write_all(b"\n")
 }
 
+/// Writes a report in the layout above, its findings rendered on every
+/// core: a large cluster's report is hundreds of MB of them, and
+/// rendering them was most of the time it took to write. The bytes are
+/// those [`write`] gives.
+pub fn write_report<W: Write>(w: W, report: &mut super::Report) -> io::Result<()> {
+    write_report_in(w, report, FINDINGS_PER_BLOCK)
+}
+
+/// Findings rendered by one thread at a time (about 3 MB of text).
+const FINDINGS_PER_BLOCK: usize = 8192;
+
+/// How the layout writes an empty top-level `findings`: a key at depth 1 is
+/// the only one on a line of its own indented by two spaces.
+const EMPTY_FINDINGS: &[u8] = b"\n  \"findings\": []";
+
+fn write_report_in<W: Write>(mut w: W, report: &mut super::Report, block: usize) -> io::Result<()> {
+    // The rest of the report, written around an empty list of findings.
+    let findings = std::mem::take(&mut report.findings);
+    let mut shell = Vec::new();
+    let written = write(&mut shell, &*report);
+    report.findings = findings;
+    written?;
+    if report.findings.is_empty() {
+        return w.write_all(&shell);
+    }
+    let at = shell
+        .windows(EMPTY_FINDINGS.len())
+        .position(|window| window == EMPTY_FINDINGS)
+        .ok_or_else(|| io::Error::other("the report's layout has no top-level findings"))?;
+    // Up to and including the `[`.
+    w.write_all(&shell[..at + EMPTY_FINDINGS.len() - 1])?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // As the layout writes them: each on a line of its own, compact.
+    let render = |part: &[super::Finding]| -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(part.len() * 400);
+        for (i, f) in part.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut out, f).map_err(io::Error::other)?;
+        }
+        Ok(out)
+    };
+    // A round of blocks at a time, one per core, written in order: the
+    // text held at once stays a few MB.
+    for (n, round) in report.findings.chunks(block * cores).enumerate() {
+        let blocks: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
+            let mut parts = round.chunks(block);
+            let first = parts.next().unwrap_or_default();
+            let others: Vec<_> = parts.map(|part| s.spawn(move || render(part))).collect();
+            std::iter::once(render(first)).chain(others.into_iter().map(|h| h.join().expect("rendering findings does not panic"))).collect()
+        });
+        for (i, text) in blocks.into_iter().enumerate() {
+            if n > 0 || i > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(&text?)?;
+        }
+    }
+    w.write_all(b"\n  ]")?;
+    w.write_all(&shell[at + EMPTY_FINDINGS.len()..])
+}
+
 /// The lists whose elements are laid out (indented) rather than each
 /// written on one line: a profile holds its controls, one per line.
 const LAID_OUT_LISTS: &[&str] = &["profiles"];
@@ -215,6 +276,37 @@ mod tests {
         // One line per element, whatever the strings hold; a list in a
         // list after the key `profiles` is not the profiles.
         assert_eq!(text.lines().count(), 10, "{text}");
+    }
+
+    /// The findings rendered in blocks on several threads are the bytes
+    /// the plain layout writes, however the blocks fall.
+    #[test]
+    fn a_report_written_in_blocks_is_the_plain_layout() {
+        use crate::report::{Status, fixtures};
+        let plain = |r: &crate::report::Report| {
+            let mut out = Vec::new();
+            super::write(&mut out, r).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let mut report = fixtures::report(Vec::new());
+        let mut blocks = |r: &mut crate::report::Report, block: usize| {
+            let mut out = Vec::new();
+            super::write_report_in(&mut out, r, block).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(blocks(&mut report, 2), plain(&report), "no findings");
+        let mut odd = fixtures::finding("p/c", Status::Fail, "we\"ird\nname");
+        odd.evidence.push("findings".into(), "\n  \"findings\": []".into());
+        report.findings = vec![odd];
+        for i in 0..6 {
+            report.findings.push(fixtures::finding("p/c", Status::Pass, &format!("pod-{i}")));
+        }
+        report.summary = crate::report::Summary::of(&report.findings);
+        for block in [1, 2, 3, 7, 100] {
+            let text = blocks(&mut report, block);
+            assert_eq!(text, plain(&report), "blocks of {block}");
+        }
+        assert_eq!(report.findings.len(), 7, "the findings are back in the report");
     }
 
     #[test]
