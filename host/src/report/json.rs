@@ -289,7 +289,7 @@ mod tests {
             String::from_utf8(out).unwrap()
         };
         let mut report = fixtures::report(Vec::new());
-        let mut blocks = |r: &mut crate::report::Report, block: usize| {
+        let blocks = |r: &mut crate::report::Report, block: usize| {
             let mut out = Vec::new();
             super::write_report_in(&mut out, r, block).unwrap();
             String::from_utf8(out).unwrap()
