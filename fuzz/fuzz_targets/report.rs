@@ -27,8 +27,8 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => {
                 let _ = e.to_string();
             }
-            Ok(report) => {
-                let _ = report.to_json();
+            Ok(mut report) => {
+                let _ = rampart_host::report::json::write_report(std::io::sink(), &mut report);
                 let _ = rampart_host::report::render_text(&report, false);
                 let _ = rampart_host::report::render_text(&report, true);
             }

@@ -61,7 +61,7 @@ pub struct Broker {
     deadline: Instant,
     host_call_timeout: Duration,
     limits: OutputLimits,
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
     /// Why the run must end as `error` although the plugin returned.
     pub failure: Option<String>,
     pub denied_calls: u64,
@@ -84,6 +84,69 @@ pub struct Broker {
     evidence: HashSet<Evidence>,
     /// The node's name, shared by every finding of a node run.
     node_name: Option<Arc<str>>,
+}
+
+/// A run's findings, kept in blocks of a fixed size. A large cluster's run
+/// gives a million; one list grown by doubling copied them all into fresh
+/// memory at each step (8% of pod-security's run on 10,000 pods).
+#[derive(Debug, Default)]
+pub struct Findings {
+    blocks: Vec<Vec<Finding>>,
+    len: usize,
+}
+
+/// Findings in a block (about 1 MB); the first block grows up to it.
+const FINDINGS_PER_BLOCK: usize = 8192;
+
+impl Findings {
+    pub fn push(&mut self, finding: Finding) {
+        match self.blocks.last_mut() {
+            Some(block) if block.len() < FINDINGS_PER_BLOCK => block.push(finding),
+            last => {
+                let mut block = Vec::with_capacity(if last.is_none() { 0 } else { FINDINGS_PER_BLOCK });
+                block.push(finding);
+                self.blocks.push(block);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Finding> {
+        self.blocks.iter().flatten()
+    }
+}
+
+impl IntoIterator for Findings {
+    type Item = Finding;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<Finding>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.blocks.into_iter().flatten()
+    }
+}
+
+impl Extend<Finding> for Findings {
+    fn extend<I: IntoIterator<Item = Finding>>(&mut self, findings: I) {
+        for f in findings {
+            self.push(f);
+        }
+    }
+}
+
+impl FromIterator<Finding> for Findings {
+    fn from_iter<I: IntoIterator<Item = Finding>>(findings: I) -> Findings {
+        let mut out = Findings::default();
+        out.extend(findings);
+        out
+    }
 }
 
 /// An object findings were made on, its source and its line.
@@ -126,7 +189,7 @@ impl Broker {
             deadline,
             host_call_timeout,
             limits,
-            findings: Vec::new(),
+            findings: Findings::default(),
             failure: None,
             denied_calls: 0,
             denied: BTreeMap::new(),
@@ -606,7 +669,7 @@ mod tests {
         for value in ["true", "true", &long, &long, "yes"] {
             emit(&mut broker, value);
         }
-        let f = &broker.findings;
+        let f: Vec<&Finding> = broker.findings.iter().collect();
         let pairs = |i: usize| f[i].evidence.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
         assert_eq!(pairs(0), ["spec.hostNetwork=true"]);
         assert_eq!(pairs(4), ["spec.hostNetwork=yes"]);
@@ -616,6 +679,32 @@ mod tests {
         assert!(!same(&f[2].evidence, &f[3].evidence), "long evidence is not kept for sharing");
         assert!(!same(&f[0].evidence, &f[4].evidence));
         assert!(Arc::ptr_eq(&f[0].message, &f[4].message), "short messages are shared");
+    }
+
+    #[test]
+    fn findings_in_blocks_keep_their_order_and_count() {
+        let finding = |i: usize| Finding {
+            check: "p/c".into(),
+            status: Status::Pass,
+            severity: Severity::Low,
+            message: i.to_string().into(),
+            object: None,
+            path: None,
+            node: None,
+            source: None,
+            line: None,
+            evidence: Evidence::default(),
+            profiles: Arc::default(),
+            waiver: None,
+        };
+        let n = 2 * FINDINGS_PER_BLOCK + 3;
+        let mut findings: Findings = (0..n).map(finding).collect();
+        assert_eq!(findings.len(), n);
+        assert_eq!(findings.blocks.len(), 3);
+        findings.push(finding(n));
+        let messages: Vec<String> = findings.into_iter().map(|f| f.message.to_string()).collect();
+        assert_eq!(messages, (0..=n).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert!(Findings::default().is_empty());
     }
 
     #[test]

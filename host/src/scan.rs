@@ -534,7 +534,7 @@ type ProfileSettings<'a> = (&'a Profile, BTreeMap<String, Vec<(String, String)>>
 /// A run's findings, or the merged findings of one plugin's runs on one
 /// target with each profile's settings.
 enum Chunk {
-    Findings(Vec<Finding>),
+    Findings(crate::broker::Findings),
     Merged(usize),
 }
 
@@ -570,7 +570,7 @@ struct VariantFindings {
 const NONE: usize = usize::MAX;
 
 impl VariantFindings {
-    fn add(&mut self, findings: Vec<Finding>, profiles: &[String]) {
+    fn add(&mut self, findings: impl IntoIterator<Item = Finding>, profiles: &[String]) {
         // Each finding of this run matches at most one earlier finding not
         // already matched by this run (a run may make the same finding
         // twice). One that matches none goes right after this run's

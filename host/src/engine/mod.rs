@@ -25,7 +25,7 @@ use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{Control, ControlPre, types};
-use crate::broker::{self, Broker, OutputLimits, RunInputs};
+use crate::broker::{self, Broker, Findings, OutputLimits, RunInputs};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::registry::Source;
@@ -209,7 +209,7 @@ impl WasiView for RunState {
 /// What one run produced.
 #[derive(Debug)]
 pub struct RunResult {
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
     /// Why the run ended as `error` (its checks are then all `error`).
     pub failure: Option<String>,
     pub denied_calls: u64,
@@ -550,7 +550,7 @@ fn last_lines(text: &str, n: usize) -> String {
 /// The findings a run stands on. A failed run keeps none of its own: every
 /// check becomes `error` with the reason. A check that gave no verdict at
 /// all is `error` too: silence is never a pass.
-fn settle(plugin: &Plugin, findings: Vec<Finding>, failure: Option<&str>, node: Option<String>) -> Vec<Finding> {
+fn settle(plugin: &Plugin, findings: Findings, failure: Option<&str>, node: Option<String>) -> Findings {
     let node: Option<Arc<str>> = node.map(Arc::from);
     let error = |check: &CheckMeta, message: String| Finding {
         line: None,

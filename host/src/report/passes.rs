@@ -61,7 +61,7 @@ pub fn compact(report: &mut Report) {
     }
     // Where each finding is in `kept` (`None`: among the passes).
     let mut place: Vec<Option<usize>> = Vec::with_capacity(findings.len());
-    let mut kept = Vec::new();
+    let mut kept = Vec::with_capacity(findings.iter().filter(|f| f.object.is_none() || f.status != Status::Pass).count());
     let mut groups: Vec<PassGroup> = Vec::new();
     let mut index: HashMap<GroupKey, Vec<usize>> = HashMap::new();
     for f in findings {
