@@ -23,11 +23,13 @@ pub fn root() -> PathBuf {
 }
 
 /// The demo node roots, laid out once per test binary with their real modes.
+/// Under target/: a static is never dropped, so the directory outlives the
+/// run (and `cargo clean` removes it), rather than piling up in /tmp.
 pub fn demo() -> &'static xtask::Demo {
     static DEMO: OnceLock<(tempfile::TempDir, xtask::Demo)> = OnceLock::new();
     &DEMO
         .get_or_init(|| {
-            let dir = tempfile::Builder::new().prefix("rampart-demo").tempdir().expect("tempdir");
+            let dir = tempfile::Builder::new().prefix("test-demo-").tempdir_in(root().join("target")).expect("tempdir");
             let demo = xtask::prepare_demo_in(dir.path()).expect("lay out the demo");
             (dir, demo)
         })
