@@ -485,8 +485,8 @@ pub enum ControlFindings {
     /// copies. Only a compact JSON report, which points at its findings
     /// anyway, can be written from this ([`crate::report::passes::compact`]
     /// turns the places into places in the compacted list). A large
-    /// cluster's controls hold millions of findings: their copies were a
-    /// quarter of a 150k-pod scan's peak memory.
+    /// cluster's controls hold millions of findings: copying them took
+    /// seconds and about 100 MB of a 150k-pod scan (docs/performance.md).
     Indices,
 }
 
