@@ -481,10 +481,11 @@ pub enum ControlFindings {
     /// merges read.
     #[default]
     Copies,
-    /// Their places in the evaluated list, in `finding_indices`, and no
-    /// copies. Only a compact JSON report, which points at its findings
-    /// anyway, can be written from this ([`crate::report::passes::compact`]
-    /// turns the places into places in the compacted list). A large
+    /// Their places in the evaluated list, in `finding_indices`, and their
+    /// count by status in `summary`; no copies. Only a compact JSON
+    /// report, which points at its findings anyway, can be written from
+    /// this ([`crate::report::passes::compact`] turns the places into
+    /// places in the compacted list). A large
     /// cluster's controls hold millions of findings: copying them took
     /// seconds and about 100 MB of a 150k-pod scan (docs/performance.md).
     Indices,
@@ -618,15 +619,22 @@ pub fn judge(profile: &Profile, all: &[Finding], coverage: &Coverage, held: Cont
             ccis: c.ccis.clone(),
             by_node,
             summary: None,
-            finding_indices: match held {
-                ControlFindings::Copies => Vec::new(),
-                ControlFindings::Indices => of_checks(&[c.checks.as_slice(), c.assisting.as_slice()].concat()),
-            },
-            findings: match held {
-                ControlFindings::Copies => mine.into_iter().chain(of_checks(&c.assisting).into_iter().map(|i| &all[i])).cloned().collect(),
-                ControlFindings::Indices => Vec::new(),
-            },
+            finding_indices: Vec::new(),
+            findings: Vec::new(),
         });
+        let control = controls.last_mut().expect("just pushed");
+        match held {
+            ControlFindings::Copies => {
+                control.findings = mine.into_iter().chain(of_checks(&c.assisting).into_iter().map(|i| &all[i])).cloned().collect();
+            }
+            // Counted here, on the profile's own thread; `compact` only
+            // turns the places into places in the compacted list.
+            ControlFindings::Indices => {
+                let at = of_checks(&[c.checks.as_slice(), c.assisting.as_slice()].concat());
+                control.summary = Some(Summary::of(at.iter().map(|i| &all[*i])));
+                control.finding_indices = at;
+            }
+        }
     }
     let mut summary = Summary::default();
     for c in &controls {

@@ -52,13 +52,6 @@ type GroupKey = (Arc<str>, Option<Arc<str>>, Arc<[String]>);
 /// the findings came; controls then point at the findings that stay.
 pub fn compact(report: &mut Report) {
     let findings = std::mem::take(&mut report.findings);
-    // Controls judged with `ControlFindings::Indices` point at `findings`:
-    // counted now, and pointed at the kept ones below.
-    for p in &mut report.profiles {
-        for c in p.controls.iter_mut().filter(|c| c.findings.is_empty() && !c.finding_indices.is_empty()) {
-            c.summary = Some(super::Summary::of(c.finding_indices.iter().map(|i| &findings[*i])));
-        }
-    }
     // Where each finding is in `kept` (`None`: among the passes).
     let mut place: Vec<Option<usize>> = Vec::with_capacity(findings.len());
     let mut kept = Vec::with_capacity(findings.iter().filter(|f| f.object.is_none() || f.status != Status::Pass).count());
@@ -99,6 +92,8 @@ pub fn compact(report: &mut Report) {
     }
     for p in &mut report.profiles {
         for c in &mut p.controls {
+            // Judged with `ControlFindings::Indices`: counted already,
+            // pointing at `findings` as they were.
             if c.summary.is_some() {
                 c.finding_indices = c.finding_indices.iter().filter_map(|i| place[*i]).collect();
                 continue;
