@@ -2,7 +2,12 @@
 //! the security settings each container really runs with (pod-level values
 //! inherited where the container sets none, as the kubelet does).
 
-use serde_json::Value;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// Every kind that carries a pod template, as `(apiVersion, kind)`.
 pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
@@ -15,6 +20,102 @@ pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
     ("batch/v1", "CronJob"),
     ("v1", "ReplicationController"),
 ];
+
+/// Parses a workload object (or any object whose checks read only its
+/// `apiVersion`, `kind`, `metadata` and `spec`), leaving out what no check
+/// reads: the top-level `status` and `metadata.managedFields`. Those are
+/// still read to the end and must be valid JSON, so a damaged object is an
+/// error as with `serde_json::from_str`; everything else is the same
+/// `Value`. In an object from a live API server the two are most of its
+/// bytes, and building them as a `Value` was most of a plugin's time.
+///
+/// ```
+/// let json = r#"{"kind": "Pod", "metadata": {"name": "p", "managedFields": [{"manager": "kubectl"}]},
+///                "spec": {"containers": []}, "status": {"phase": "Running"}}"#;
+/// let pod = rampart_sdk::workload::parse(json).unwrap();
+/// assert_eq!(pod, serde_json::json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}));
+/// assert!(rampart_sdk::workload::parse(r#"{"spec": {}, "status": {"phase": }}"#).is_err());
+/// ```
+pub fn parse(json: &str) -> serde_json::Result<Value> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    const METADATA: Without = Without { skip: "managedFields", inner: None };
+    let value = Without { skip: "status", inner: Some(&METADATA) }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A JSON object read as a `Value` without its `skip` field; `inner` is
+/// applied the same way to its `metadata`. Anything but an object is read
+/// as the plain `Value` it is.
+#[derive(Clone, Copy)]
+struct Without {
+    skip: &'static str,
+    inner: Option<&'static Without>,
+}
+
+impl<'de> DeserializeSeed<'de> for Without {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Without {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a JSON object")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.skip {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value = match self.inner {
+                Some(inner) if key == "metadata" => map.next_value_seed(*inner)?,
+                _ => map.next_value::<Value>()?,
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
 
 /// The pod spec inside a workload object, with its JSON path.
 #[derive(Debug, Clone, Copy)]
@@ -210,6 +311,37 @@ mod tests {
         assert_eq!(b.run_as_user(), (Some(0), Origin::Container));
         assert_eq!(b.run_as_non_root(), (Some(true), Origin::Pod));
         assert_eq!(b.seccomp_type(), (Some("Unconfined"), Origin::Container));
+    }
+
+    #[test]
+    fn parse_leaves_out_status_and_managed_fields_only() {
+        let full = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {"a": "{\"status\": 1}"},
+                         "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}], "labels": {"status": "x"}},
+            "spec": {"template": {"metadata": {"managedFields": 1}, "spec": {"containers": [{"name": "c", "status": [1, 2.5, -3, null, true]}]}}},
+            "status": {"replicas": 1, "conditions": [{"type": "Available"}]}
+        });
+        let mut expected = full.clone();
+        expected.as_object_mut().unwrap().remove("status");
+        expected["metadata"].as_object_mut().unwrap().remove("managedFields");
+        assert_eq!(parse(&full.to_string()).unwrap(), expected);
+        // Any other shape reads as serde_json reads it: a metadata that is
+        // not an object keeps everything in it.
+        for text in [
+            r#"{"metadata": null, "spec": []}"#,
+            r#"{"metadata": "x", "spec": {"a": [{"b": 1e300}]}}"#,
+            r#"{"metadata": [1, {"managedFields": 2}]}"#,
+            "{}",
+            "[1]",
+            "7",
+        ] {
+            assert_eq!(parse(text).unwrap(), serde_json::from_str::<Value>(text).unwrap(), "{text}");
+        }
+        // What is left out must still be valid JSON, and so must the end.
+        for bad in [r#"{"status": {"phase": }}"#, r#"{"metadata": {"managedFields": [}}"#, r#"{"spec": {}} x"#, r#"{"spec": {}"#, ""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl Plugin for ClusterInventory {
             // A page of objects at a time, as pod-security reads them.
             let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
                 for obj in objects {
-                    let json: Value = match serde_json::from_str(&obj.json) {
+                    let json = match rampart_sdk::workload::parse(&obj.json) {
                         Ok(v) => v,
                         Err(e) => {
                             errors.push(format!("{kind} {}: not valid JSON: {e}", obj.ref_.name));

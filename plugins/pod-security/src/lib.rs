@@ -579,7 +579,7 @@ impl Plugin for PodSecurity {
             // objects before it and is an error for the rest.
             let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
                 for obj in objects {
-                    let json: Value = match serde_json::from_str(&obj.json) {
+                    let json = match rampart_sdk::workload::parse(&obj.json) {
                         Ok(v) => v,
                         Err(e) => {
                             for c in CHECKS {
