@@ -21,6 +21,7 @@
 //! rampart_sdk::export_plugin!(Mine);
 //! ```
 
+pub mod allocator;
 pub mod args;
 pub mod component;
 pub mod files;
@@ -95,6 +96,9 @@ macro_rules! export_plugin {
         // Only a Wasm build exports the world's functions: a native build
         // (tests, the native benchmark) links several plugins into one
         // binary, and their `describe`/`evaluate` symbols would clash.
+        #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+        #[global_allocator]
+        static __RAMPART_ALLOCATOR: $crate::allocator::SmallBlocks = $crate::allocator::SmallBlocks::new();
         #[cfg(target_family = "wasm")]
         const _: () = {
             struct __RampartExport;
