@@ -56,34 +56,6 @@ static BUILD: Mutex<()> = Mutex::new(());
 pub fn build_plugins(crates: &[&str]) -> Result<()> {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     toolchain::ensure(&root())?;
-    let status = plugin_build(crates).status().context("running cargo to build the plugins")?;
-    if !status.success() {
-        bail!("building plugins {crates:?} for wasm32-wasip2 failed (is the target installed? rust-toolchain.toml asks rustup for it)");
-    }
-    Ok(())
-}
-
-/// Starts building these plugin crates (as `build_plugins`, without
-/// waiting), for a caller that builds the host at the same time: cargo
-/// runs the host's build script, which builds the plugins it embeds, only
-/// after almost every dependency of the host (it has few dependents), so
-/// the plugins are better built beside those dependencies. The build
-/// script then finds them built. Wait with `finish_plugins`.
-pub fn start_plugins(crates: &[&str]) -> Result<std::process::Child> {
-    toolchain::ensure(&root())?;
-    plugin_build(crates).spawn().context("running cargo to build the plugins")
-}
-
-/// Waits for a build `start_plugins` started.
-pub fn finish_plugins(mut build: std::process::Child) -> Result<()> {
-    let status = build.wait().context("waiting for the plugins' build")?;
-    if !status.success() {
-        bail!("building the plugins for wasm32-wasip2 failed (is the target installed? rust-toolchain.toml asks rustup for it)");
-    }
-    Ok(())
-}
-
-fn plugin_build(crates: &[&str]) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root()).args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2"]);
@@ -96,7 +68,11 @@ fn plugin_build(crates: &[&str]) -> Command {
     for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
         cmd.env_remove(var);
     }
-    cmd
+    let status = cmd.status().context("running cargo to build the plugins")?;
+    if !status.success() {
+        bail!("building plugins {crates:?} for wasm32-wasip2 failed (is the target installed? rust-toolchain.toml asks rustup for it)");
+    }
+    Ok(())
 }
 
 /// One row of a node listing (cp.tsv / worker.tsv).

@@ -36,12 +36,11 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "demo" => {
-            // The plugins the host embeds are built beside the host's
-            // dependencies; its build script then finds them built.
+            // The host's build script builds the plugins it embeds, while
+            // cargo compiles the host's dependencies on the other core.
+            xtask::toolchain::ensure(&xtask::root())?;
             eprintln!("building the host and its built-in plugins (wasm32-wasip2)...");
-            let plugins = xtask::start_plugins(xtask::PLUGINS)?;
             let status = cargo().args(["build", "--quiet", "-p", "rampart-host"]).status()?;
-            xtask::finish_plugins(plugins)?;
             if !status.success() {
                 bail!("building the host failed");
             }
@@ -100,11 +99,6 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "test" => {
-            // The built-in and test plugins are built beside the toolchains'
-            // installation and the tests' compilation (the host's build
-            // script then finds its plugins built), and are all there
-            // before the first test runs.
-            let plugins = xtask::start_plugins(&[xtask::PLUGINS, xtask::TEST_PLUGINS].concat())?;
             // The example plugins' toolchains (pinned; quick when present),
             // unless every other language is skipped on purpose.
             if std::env::var("RAMPART_SKIP_LANGS").as_deref() != Ok("all") {
@@ -118,11 +112,9 @@ fn run() -> Result<ExitCode> {
                     );
                 }
             }
-            let compiled = cargo().args(["test", "--workspace", "--no-run"]).args(&rest).status()?;
-            xtask::finish_plugins(plugins)?;
-            if !compiled.success() {
-                bail!("building the tests failed");
-            }
+            // The built-in plugins are built by the host's build script,
+            // beside the host's dependencies; the test plugins here.
+            xtask::build_plugins(xtask::TEST_PLUGINS)?;
             let status = cargo().args(["test", "--workspace"]).args(&rest).status()?;
             // The example's Rust twin is a crate of its own, outside the
             // workspace: its native tests, in the host's target directory.
