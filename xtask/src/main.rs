@@ -36,8 +36,11 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "demo" => {
-            // The host's build script builds the plugins it embeds, while
-            // cargo compiles the host's dependencies on the other core.
+            // The host's build script builds the plugins it embeds. cargo
+            // runs it late (after nearly every dependency), but both cores
+            // are busy until then: building the plugins beside the
+            // dependencies was tried and gained nothing
+            // (docs/performance.md, session 17).
             xtask::toolchain::ensure(&xtask::root())?;
             eprintln!("building the host and its built-in plugins (wasm32-wasip2)...");
             let status = cargo().args(["build", "--quiet", "-p", "rampart-host"]).status()?;
