@@ -600,6 +600,18 @@ pub fn judge(profile: &Profile, all: &[Finding], coverage: &Coverage, held: Cont
                 notes.push(note.clone());
             }
         }
+        let (findings, finding_indices, summary) = match held {
+            ControlFindings::Copies => {
+                (mine.into_iter().chain(of_checks(&c.assisting).into_iter().map(|i| &all[i])).cloned().collect(), Vec::new(), None)
+            }
+            // Counted here, on the profile's own thread; `compact` only
+            // turns the places into places in the compacted list.
+            ControlFindings::Indices => {
+                let at = of_checks(&[c.checks.as_slice(), c.assisting.as_slice()].concat());
+                let counted = Summary::of(at.iter().map(|i| &all[*i]));
+                (Vec::new(), at, Some(counted))
+            }
+        };
         controls.push(ControlResult {
             id: c.id.clone(),
             section: c.section.clone(),
@@ -618,23 +630,10 @@ pub fn judge(profile: &Profile, all: &[Finding], coverage: &Coverage, held: Cont
             stig_id: c.stig_id.clone(),
             ccis: c.ccis.clone(),
             by_node,
-            summary: None,
-            finding_indices: Vec::new(),
-            findings: Vec::new(),
+            summary,
+            finding_indices,
+            findings,
         });
-        let control = controls.last_mut().expect("just pushed");
-        match held {
-            ControlFindings::Copies => {
-                control.findings = mine.into_iter().chain(of_checks(&c.assisting).into_iter().map(|i| &all[i])).cloned().collect();
-            }
-            // Counted here, on the profile's own thread; `compact` only
-            // turns the places into places in the compacted list.
-            ControlFindings::Indices => {
-                let at = of_checks(&[c.checks.as_slice(), c.assisting.as_slice()].concat());
-                control.summary = Some(Summary::of(at.iter().map(|i| &all[*i])));
-                control.finding_indices = at;
-            }
-        }
     }
     let mut summary = Summary::default();
     for c in &controls {

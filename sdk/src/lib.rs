@@ -93,12 +93,14 @@ pub fn run_in_wasm<P: Plugin>(settings: Vec<(String, String)>) -> Result<(), Str
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
-        // Only a Wasm build exports the world's functions: a native build
-        // (tests, the native benchmark) links several plugins into one
-        // binary, and their `describe`/`evaluate` symbols would clash.
+        // Small blocks from per-size lists (see `allocator`), where the
+        // component has one thread.
         #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
         #[global_allocator]
         static __RAMPART_ALLOCATOR: $crate::allocator::SmallBlocks = $crate::allocator::SmallBlocks::new();
+        // Only a Wasm build exports the world's functions: a native build
+        // (tests, the native benchmark) links several plugins into one
+        // binary, and their `describe`/`evaluate` symbols would clash.
         #[cfg(target_family = "wasm")]
         const _: () = {
             struct __RampartExport;

@@ -51,6 +51,14 @@ impl FakeHost {
         self
     }
 
+    /// Adds one object as text, which need not be valid JSON, named by
+    /// `ref_`: what a plugin must judge as an error when it cannot read it.
+    pub fn object_text(mut self, ref_: ObjectRef, json: &str) -> FakeHost {
+        let source = format!("test#{}", self.objects.len());
+        self.objects.push((ref_.api_version.clone(), ref_.kind.clone(), Object { ref_, source, json: json.into() }));
+        self
+    }
+
     /// Names the node (`test-node` by default), as a node root's name.
     pub fn named(mut self, name: &str) -> FakeHost {
         self.node_name = name.into();

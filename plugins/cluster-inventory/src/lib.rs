@@ -481,6 +481,18 @@ mod tests {
     }
 
     #[test]
+    fn a_workload_damaged_where_no_check_reads_is_an_error_never_a_pass() {
+        let good = pod("a", "nginx").to_string();
+        let damaged = format!("{}, \"status\": [1, }}", &good[..good.len() - 1]);
+        let at = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("default".into()), name: "a".into() };
+        let host = FakeHost::new().object_text(at, &damaged);
+        for check in [DASHBOARD, VERSIONS, CREDENTIALS] {
+            let f = run(&host, check);
+            assert!(f.iter().any(|f| f.status == Status::Error) && f.iter().all(|f| f.status != Status::Pass), "{check}: {f:?}");
+        }
+    }
+
+    #[test]
     fn a_kind_that_cannot_be_listed_is_an_error_never_a_pass() {
         let host = FakeHost::new().object("v1", "Pod", pod("a", "nginx")).deny("apps/v1", "Deployment");
         for check in [DASHBOARD, VERSIONS] {

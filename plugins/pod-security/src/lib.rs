@@ -579,6 +579,10 @@ impl Plugin for PodSecurity {
             // objects before it and is an error for the rest.
             let listed = host.for_each_page(api_version, kind, None, PAGE_SIZE, &mut |objects| {
                 for obj in objects {
+                    // A workload object, even one that cannot be judged:
+                    // the cluster has workloads, so no check is not
+                    // applicable.
+                    seen += 1;
                     let json = match rampart_sdk::workload::parse(&obj.json) {
                         Ok(v) => v,
                         Err(e) => {
@@ -596,7 +600,6 @@ impl Plugin for PodSecurity {
                         }
                         continue;
                     };
-                    seen += 1;
                     let account = account_name(&spec);
                     let key = (namespace_of(&obj.ref_), account.to_string());
                     let account_automount = match (&accounts_error, accounts.get(&key)) {
@@ -966,6 +969,26 @@ mod tests {
         for check in ["net-raw-capability", "added-capabilities"] {
             assert_eq!(finding(&host, check).status, Status::Pass, "{check}");
         }
+    }
+
+    #[test]
+    fn a_pod_damaged_where_no_check_reads_is_an_error_for_every_check() {
+        // The parse leaves `status` out, but still reads it to the end: a
+        // damaged one makes the pod unreadable, never a pass.
+        let good = good_pod("good").to_string();
+        let damaged = format!("{}, \"status\": {{\"phase\": }}}}", &good[..good.len() - 1]);
+        let at = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("default".into()), name: "damaged".into() };
+        let findings = FakeHost::new().object_text(at, &damaged).run::<PodSecurity>(&[]).unwrap();
+        for c in CHECKS {
+            let mine: Vec<&Finding> = findings.iter().filter(|f| f.check == c.id).collect();
+            assert!(mine.iter().all(|f| f.status == Status::Error), "{}: {mine:?}", c.id);
+            assert!(mine.iter().any(|f| f.message.contains("not valid JSON")), "{}: {mine:?}", c.id);
+        }
+        // The same pod whole is judged.
+        let whole = format!("{}, \"status\": {{\"phase\": \"Running\"}}}}", &good[..good.len() - 1]);
+        let at = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: Some("default".into()), name: "whole".into() };
+        let findings = FakeHost::new().object_text(at, &whole).run::<PodSecurity>(&[]).unwrap();
+        assert!(findings.iter().all(|f| f.status == Status::Pass), "{findings:?}");
     }
 
     #[test]
