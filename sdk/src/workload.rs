@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::value::SeqAccessDeserializer;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_core::Deserialize;
+use serde_core::de::value::SeqAccessDeserializer;
+use serde_core::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Every kind that carries a pod template, as `(apiVersion, kind)`.
