@@ -1,8 +1,30 @@
 //! Command-line flags of Kubernetes components, parsed from a process argv
 //! or a static pod's `command`, the way Go's pflag reads them.
 
+/// Flags that are lists (pflag's string slices) or maps (`--feature-gates`)
+/// in the Kubernetes components that have them. pflag appends each
+/// occurrence of such a flag to the ones before it, where a scalar flag's
+/// last occurrence replaces the others: `--authorization-mode=AlwaysAllow
+/// --authorization-mode=RBAC` runs with both modes. [`Args`] joins their
+/// occurrences with commas, which a map flag reads item by item, so a later
+/// item for the same key wins as it does in the component.
+pub const LIST_FLAGS: &[&str] = &[
+    "admission-control",
+    "authorization-mode",
+    "disable-admission-plugins",
+    "enable-admission-plugins",
+    "feature-gates",
+    "tls-cipher-suites",
+    "allowed-unsafe-sysctls",
+    "api-audiences",
+    "controllers",
+    "etcd-servers",
+    "runtime-config",
+];
+
 /// Parsed flags of one command line. Repeated flags keep every value; the
-/// accessors return the last one, as pflag does for scalar flags.
+/// accessors return the last one, as pflag does for scalar flags. A flag of
+/// [`LIST_FLAGS`] has one value: all its occurrences joined by commas.
 ///
 /// ```
 /// use rampart_sdk::args::Args;
@@ -12,6 +34,8 @@
 /// assert_eq!(a.get("profiling"), Some("true")); // last one wins
 /// assert_eq!(a.list("authorization-mode"), Some(vec!["Node".to_string(), "RBAC".to_string()]));
 /// assert!(a.get("anonymous-auth").is_none());
+/// let b = Args::parse(&["kube-apiserver", "--authorization-mode=AlwaysAllow", "--authorization-mode=Node,RBAC"]);
+/// assert_eq!(b.get("authorization-mode"), Some("AlwaysAllow,Node,RBAC")); // pflag appends
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Args {
@@ -54,19 +78,30 @@ impl Args {
             }
             let body = word.trim_start_matches('-');
             if let Some((name, value)) = body.split_once('=') {
-                args.flags.push((name.to_string(), Some(value.to_string())));
+                args.set(name, Some(value));
                 continue;
             }
             let takes_next =
                 !bools.contains(&body) && words.get(i).is_some_and(|next| !next.starts_with('-') || next.parse::<f64>().is_ok());
             if takes_next {
-                args.flags.push((body.to_string(), Some(words[i].to_string())));
+                args.set(body, Some(words[i]));
                 i += 1;
             } else {
-                args.flags.push((body.to_string(), None));
+                args.set(body, None);
             }
         }
         args
+    }
+
+    fn set(&mut self, name: &str, value: Option<&str>) {
+        if LIST_FLAGS.contains(&name)
+            && let Some((_, Some(before))) = self.flags.iter_mut().find(|(n, _)| n == name)
+        {
+            before.push(',');
+            before.push_str(value.unwrap_or_default());
+            return;
+        }
+        self.flags.push((name.to_string(), value.map(str::to_string)));
     }
 
     /// argv[0] as given.
@@ -89,7 +124,8 @@ impl Args {
         self.flags.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_deref().unwrap_or("true")).collect()
     }
 
-    /// The last value split on commas (`--enable-admission-plugins=A,B`).
+    /// The value split on commas (`--enable-admission-plugins=A,B`), empty
+    /// items left out; for a flag of [`LIST_FLAGS`], every occurrence's.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
         self.get(name).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
     }
@@ -104,10 +140,41 @@ impl Args {
         })
     }
 
+    /// A map flag of booleans (`--feature-gates=A=true,B=false`) as the
+    /// components read it: items split on commas, empty ones skipped, name
+    /// and value trimmed, the value one of the words Go's strconv reads as a
+    /// boolean, a later item for the same name replacing an earlier one.
+    /// In the order the names first appear. `Err` names an item the
+    /// component would refuse at start.
+    pub fn gates(&self, name: &str) -> Result<Vec<(String, bool)>, String> {
+        self.get(name).map_or(Ok(Vec::new()), |value| gates(name, value))
+    }
+
     /// Words that are not flags.
     pub fn positional(&self) -> &[String] {
         &self.positional
     }
+}
+
+/// The value of map flag `name` of booleans read as [`Args::gates`] reads it.
+pub fn gates(name: &str, value: &str) -> Result<Vec<(String, bool)>, String> {
+    let mut gates: Vec<(String, bool)> = Vec::new();
+    for item in value.split(',').filter(|item| !item.is_empty()) {
+        let Some((gate, on)) = item.split_once('=') else {
+            return Err(format!("--{name}: {item:?} is not name=true or name=false"));
+        };
+        let on = match on.trim() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
+            other => return Err(format!("--{name}: {gate}={other:?} is not a boolean")),
+        };
+        let gate = gate.trim();
+        match gates.iter_mut().find(|(g, _)| g == gate) {
+            Some((_, was)) => *was = on,
+            None => gates.push((gate.to_string(), on)),
+        }
+    }
+    Ok(gates)
 }
 
 #[cfg(test)]
@@ -127,6 +194,40 @@ mod tests {
         let a = Args::parse(&["kubelet", "--v=2", "--v=4"]);
         assert_eq!(a.get("v"), Some("4"));
         assert_eq!(a.all("v"), vec!["2", "4"]);
+    }
+
+    #[test]
+    fn repeated_list_flags_add_up_as_pflag_appends_them() {
+        let a = Args::parse(&[
+            "kube-apiserver",
+            "--disable-admission-plugins=NamespaceLifecycle",
+            "--v=2",
+            "--disable-admission-plugins",
+            "Foo,Bar",
+            "--disable-admission-plugins=",
+            "--feature-gates=A=false",
+            "--feature-gates=A=true",
+        ]);
+        assert_eq!(a.list("disable-admission-plugins").unwrap(), ["NamespaceLifecycle", "Foo", "Bar"]);
+        assert_eq!(a.all("disable-admission-plugins"), ["NamespaceLifecycle,Foo,Bar,"]);
+        assert_eq!(a.get("feature-gates"), Some("A=false,A=true"));
+        assert_eq!(a.gates("feature-gates"), Ok(vec![("A".to_string(), true)]));
+        // A scalar flag's last occurrence still replaces the others.
+        let b = Args::parse(&["kube-apiserver", "--profiling=false", "--profiling=true"]);
+        assert_eq!(b.all("profiling"), ["false", "true"]);
+    }
+
+    #[test]
+    fn feature_gates_read_as_the_components_read_them() {
+        let gates = |v: &str| Args::parse(&["kubelet", &format!("--feature-gates={v}")]).gates("feature-gates");
+        assert_eq!(
+            gates(" A = 0 ,B=T,,C=true,A=True"),
+            Ok(vec![("A".to_string(), true), ("B".to_string(), true), ("C".to_string(), true)])
+        );
+        assert_eq!(gates("A=f"), Ok(vec![("A".to_string(), false)]));
+        assert!(gates("A").unwrap_err().contains("\"A\""));
+        assert!(gates("A=yes").unwrap_err().contains("\"yes\""));
+        assert_eq!(Args::parse(&["kubelet"]).gates("feature-gates"), Ok(vec![]));
     }
 
     #[test]

@@ -32,8 +32,12 @@ pub enum Expect {
     /// Anything but this value (`--secure-port` other than 0).
     Not(&'static str),
     /// A `--feature-gates` list that does not switch this gate on
-    /// (`AllAlpha=true`); unset passes.
+    /// (`AllAlpha=true`); unset passes. Read as the components read it
+    /// ([`crate::args::gates`]): `AllAlpha=T` is on, a later item wins.
     GateOff(&'static str),
+    /// A `--feature-gates` list that does not switch this gate off (the
+    /// gate's default is on); unset passes.
+    GateNotOff(&'static str),
     /// Anything: the value is recorded as evidence for a reviewer.
     Record,
 }
@@ -222,13 +226,15 @@ fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) 
             None => Err(format!("--{} is not set", cond.flag)),
             Some(_) => Ok(()),
         },
-        Expect::GateOff(gate) => {
-            let on = value
-                .into_iter()
-                .flat_map(list)
-                .filter_map(|item| item.split_once('='))
-                .any(|(name, v)| name.trim() == gate && is_bool_word(v.trim()) == Some(true));
-            if on { Err(format!("--{} switches {gate} on", cond.flag)) } else { Ok(()) }
+        Expect::GateOff(gate) | Expect::GateNotOff(gate) => {
+            let gates = crate::args::gates(cond.flag, value.unwrap_or_default())
+                .map_err(|why| format!("{why}, so the component would not start with it"))?;
+            let on = gates.iter().find(|(name, _)| name == gate).map(|(_, on)| *on);
+            match (cond.expect, on) {
+                (Expect::GateOff(_), Some(true)) => Err(format!("--{} switches {gate} on", cond.flag)),
+                (Expect::GateNotOff(_), Some(false)) => Err(format!("--{} switches {gate} off", cond.flag)),
+                _ => Ok(()),
+            }
         }
         Expect::SubsetOf(allowed) => match value {
             None => Err(format!("--{} is not set, so the defaults apply (weak suites included)", cond.flag)),
@@ -702,6 +708,34 @@ mod tests {
         assert!(judge(&gate, Some("AllAlpha=false,AllBeta=true"), "g", &none).is_ok());
         assert!(judge(&gate, Some("AllAlphaX=true"), "g", &none).is_ok(), "another gate");
         assert_eq!(judge(&gate, Some("Foo=false, AllAlpha=True"), "g", &none).unwrap_err(), "--feature-gates switches AllAlpha on");
+        assert!(judge(&gate, Some("AllAlpha=T"), "g", &none).is_err(), "T is true to Go");
+        assert!(judge(&gate, Some("AllAlpha=true,AllAlpha=false"), "g", &none).is_ok(), "a later item wins");
+        assert!(judge(&gate, Some("AllAlpha"), "g", &none).unwrap_err().contains("would not start"));
+        let rotate = cond("feature-gates", None, Expect::GateNotOff("RotateKubeletServerCertificate"));
+        assert!(judge(&rotate, None, "r", &none).is_ok());
+        assert!(judge(&rotate, Some("RotateKubeletServerCertificate=true"), "r", &none).is_ok());
+        for off in
+            ["RotateKubeletServerCertificate=false", "RotateKubeletServerCertificate=0", "A=true, RotateKubeletServerCertificate = F"]
+        {
+            assert_eq!(
+                judge(&rotate, Some(off), "r", &none).unwrap_err(),
+                "--feature-gates switches RotateKubeletServerCertificate off",
+                "{off}"
+            );
+        }
+    }
+
+    /// Regression: a list flag given twice was judged by its last
+    /// occurrence, where pflag appends them: `--authorization-mode=AlwaysAllow
+    /// --authorization-mode=Node,RBAC` runs with AlwaysAllow and passed.
+    #[test]
+    fn a_list_flag_given_twice_is_judged_by_every_item() {
+        let r = run(&["kube-apiserver", "--authorization-mode=AlwaysAllow", "--authorization-mode=Node,RBAC"], &[]);
+        let authz = r.iter().find(|(c, _, _)| c == "authz").unwrap();
+        assert_eq!(authz.1, Status::Fail, "{authz:?}");
+        assert!(authz.2.contains("includes AlwaysAllow"), "{}", authz.2);
+        let r = run(&["kube-apiserver", "--authorization-mode=Node", "--authorization-mode", "RBAC"], &[]);
+        assert_eq!(r.iter().find(|(c, _, _)| c == "authz").unwrap().1, Status::Pass);
     }
 
     #[test]

@@ -243,21 +243,22 @@ impl KubeletConfig {
     }
 
     /// A feature gate: the `--feature-gates` flag, else `featureGates` in
-    /// the config, else `default`.
-    pub fn feature_gate(&self, name: &str, default: bool) -> Setting {
-        if let Some(list) = self.args.get("feature-gates") {
-            for item in list.split(',') {
-                if let Some((k, v)) = item.trim().split_once('=')
-                    && k == name
-                {
-                    return Setting { value: Some(v.to_string()), origin: Origin::Flag("feature-gates".into()) };
-                }
-            }
+    /// the config, else `default`; the value `"true"` or `"false"`. The flag
+    /// is read as the kubelet reads it ([`crate::args::gates`]: every
+    /// occurrence, a later item wins, `T` and `0` are booleans too). `Err`
+    /// says why the kubelet would refuse the setting at start: an item that
+    /// is not `name=bool`, or a config value that is not a boolean.
+    pub fn feature_gate(&self, name: &str, default: bool) -> Result<Setting, String> {
+        let flagged = self.args.gates("feature-gates").map_err(|why| format!("{why}, so the kubelet would not start with it"))?;
+        if let Some((_, on)) = flagged.iter().find(|(gate, _)| gate == name) {
+            return Ok(Setting { value: Some(on.to_string()), origin: Origin::Flag("feature-gates".into()) });
         }
-        if let Some(v) = scalar(&self.merged["featureGates"][name]) {
-            return Setting { value: Some(v), origin: Origin::File(self.files.last().cloned().unwrap_or_default()) };
+        let file = || self.files.last().cloned().unwrap_or_default();
+        match &self.merged["featureGates"][name] {
+            Value::Null => Ok(Setting { value: Some(default.to_string()), origin: Origin::Default }),
+            Value::Bool(on) => Ok(Setting { value: Some(on.to_string()), origin: Origin::File(file()) }),
+            other => Err(format!("featureGates.{name} in {} is {other}, not a boolean, so the kubelet would not start with it", file())),
         }
-        Setting { value: Some(default.to_string()), origin: Origin::Default }
     }
 }
 
@@ -311,13 +312,37 @@ mod tests {
             &["kubelet", "--feature-gates=A=true,RotateKubeletServerCertificate=false"],
             Some(("/c", serde_json::json!({"featureGates": {"RotateKubeletServerCertificate": true}}))),
         );
-        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).value.as_deref(), Some("false"));
+        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).unwrap().value.as_deref(), Some("false"));
         let k = KubeletConfig::from_parts(
             &["kubelet"],
             Some(("/c", serde_json::json!({"featureGates": {"RotateKubeletServerCertificate": false}}))),
         );
-        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).value.as_deref(), Some("false"));
-        assert_eq!(k.feature_gate("Other", true).origin, Origin::Default);
+        assert_eq!(k.feature_gate("RotateKubeletServerCertificate", true).unwrap().value.as_deref(), Some("false"));
+        assert_eq!(k.feature_gate("Other", true).unwrap().origin, Origin::Default);
+    }
+
+    /// Regression: only the first item for a gate in the last
+    /// `--feature-gates` was read, compared as written, so `A=0`, `A=f`, a
+    /// later `A=false` or a second `--feature-gates` went unseen.
+    #[test]
+    fn feature_gates_are_read_as_the_kubelet_reads_them() {
+        let gate = |argv: &[&str], file: serde_json::Value| {
+            let mut full = vec!["kubelet"];
+            full.extend_from_slice(argv);
+            KubeletConfig::from_parts(&full, Some(("/c", serde_json::json!({ "featureGates": file }))))
+                .feature_gate("RotateKubeletServerCertificate", true)
+                .map(|s| s.value.unwrap())
+        };
+        let off = Ok("false".to_string());
+        let on = Ok("true".to_string());
+        let empty = serde_json::json!({});
+        assert_eq!(gate(&["--feature-gates=RotateKubeletServerCertificate=0"], empty.clone()), off);
+        assert_eq!(gate(&["--feature-gates= RotateKubeletServerCertificate = f"], empty.clone()), off);
+        assert_eq!(gate(&["--feature-gates=RotateKubeletServerCertificate=true,RotateKubeletServerCertificate=false"], empty.clone()), off);
+        assert_eq!(gate(&["--feature-gates=RotateKubeletServerCertificate=false", "--feature-gates=A=true"], empty.clone()), off);
+        assert_eq!(gate(&["--feature-gates=A=true"], serde_json::json!({"RotateKubeletServerCertificate": true})), on);
+        assert!(gate(&["--feature-gates=RotateKubeletServerCertificate"], empty.clone()).is_err());
+        assert!(gate(&[], serde_json::json!({"RotateKubeletServerCertificate": "off"})).is_err());
     }
 
     /// Regression: a drop-in in a subdirectory of --config-dir was not

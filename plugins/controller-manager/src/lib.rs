@@ -62,7 +62,7 @@ const CHECKS: &[FlagCheck] = &[
         severity: Severity::Medium,
         remediation: "Remove RotateKubeletServerCertificate=false from --feature-gates.",
         tags: &["cis-1.3.6"],
-        all: &[c("feature-gates", None, Expect::Lacks("RotateKubeletServerCertificate=false"))],
+        all: &[c("feature-gates", None, Expect::GateNotOff("RotateKubeletServerCertificate"))],
     },
     FlagCheck {
         id: "bind-address",
@@ -121,5 +121,34 @@ mod tests {
             "--tls-min-version=VersionTLS12",
         ]);
         assert_eq!(failing(&host), ["rotate-kubelet-server-certificate", "bind-address", "all-alpha-off"]);
+    }
+
+    /// Regression: the gate was found by the text `...=false` in the last
+    /// `--feature-gates`, so `=0`, `=F` or a second flag passed.
+    #[test]
+    fn a_rotation_gate_switched_off_in_any_spelling_fails() {
+        let run = |gates: &[&str]| {
+            let mut argv = vec![
+                "kube-controller-manager",
+                "--profiling=false",
+                "--use-service-account-credentials=true",
+                "--service-account-private-key-file=/k",
+                "--root-ca-file=/c",
+                "--terminated-pod-gc-threshold=100",
+                "--tls-min-version=VersionTLS12",
+                "--bind-address=127.0.0.1",
+            ];
+            argv.extend_from_slice(gates);
+            failing(&FakeHost::new().process(&argv))
+        };
+        assert!(run(&["--feature-gates=RotateKubeletServerCertificate=true"]).is_empty());
+        for off in [
+            &["--feature-gates=RotateKubeletServerCertificate=0"][..],
+            &["--feature-gates=A=true, RotateKubeletServerCertificate = F"],
+            &["--feature-gates=RotateKubeletServerCertificate=false", "--feature-gates=A=true"],
+        ] {
+            assert_eq!(run(off), ["rotate-kubelet-server-certificate"], "{off:?}");
+        }
+        assert!(run(&["--feature-gates=RotateKubeletServerCertificate=false,RotateKubeletServerCertificate=true"]).is_empty());
     }
 }

@@ -491,16 +491,22 @@ fn config_check(config: &KubeletConfig, check: &ConfigCheck, settings: &Settings
             None => evidence.push((format!("--{flag}"), "unset".into())),
         },
         Want::GateNotFalse(gate) => {
-            let s = config.feature_gate(gate, true);
+            let s = match config.feature_gate(gate, true) {
+                Ok(s) => s,
+                Err(why) => return Finding::new(check.id, Status::Error, format!("cannot tell whether feature gate {gate} is on: {why}")),
+            };
             note(gate, &s);
-            if s.value.as_deref().map(str::to_ascii_lowercase).as_deref() == Some("false") {
+            if s.value.as_deref() == Some("false") {
                 problems.push(format!("feature gate {gate} is false ({})", s.origin));
             }
         }
         Want::GateNotTrue(gate) => {
-            let s = config.feature_gate(gate, false);
+            let s = match config.feature_gate(gate, false) {
+                Ok(s) => s,
+                Err(why) => return Finding::new(check.id, Status::Error, format!("cannot tell whether feature gate {gate} is on: {why}")),
+            };
             note(gate, &s);
-            if s.value.as_deref().map(str::to_ascii_lowercase).as_deref() == Some("true") {
+            if s.value.as_deref() == Some("true") {
                 problems.push(format!("feature gate {gate} is true ({})", s.origin));
             }
         }
@@ -749,6 +755,13 @@ mod tests {
         assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: true\n"), None), Status::Fail);
         assert_eq!(gate(CONFIG.to_string(), Some("--feature-gates=Foo=false,DynamicAuditing=true")), Status::Fail);
         assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: false\n"), None), Status::Pass);
+        // As the kubelet reads them: `1` is true, a later item wins, and a
+        // value it would refuse is no pass.
+        assert_eq!(gate(CONFIG.to_string(), Some("--feature-gates=DynamicAuditing=1")), Status::Fail);
+        assert_eq!(gate(CONFIG.to_string(), Some("--feature-gates=DynamicAuditing=false,DynamicAuditing=true")), Status::Fail);
+        assert_eq!(gate(CONFIG.to_string(), Some("--feature-gates=DynamicAuditing=maybe")), Status::Error);
+        assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: \"on\"\n"), None), Status::Error);
+        assert_eq!(gate(format!("{CONFIG}featureGates:\n  DynamicAuditing: on\n"), None), Status::Fail, "YAML 1.1: on is true");
     }
 
     #[test]
