@@ -1,11 +1,15 @@
-//! The files kube-apiserver's flags point at: the EncryptionConfiguration
-//! (CIS 1.2.28) and the audit Policy (CIS 3.2.2), read and judged by what
-//! they say, not only by whether the flag is set.
+//! The files kube-apiserver's flags point at: the AuthorizationConfiguration
+//! (CIS 1.2.6-1.2.8), the EncryptionConfiguration (CIS 1.2.28) and the
+//! audit Policy (CIS 3.2.2), read and judged by what they say, not only by
+//! whether the flag is set.
 
 use rampart_sdk::args::Args;
 use rampart_sdk::{AccessError, Finding, Host, Status};
 use serde_json::Value;
 
+pub const AUTHZ_NOT_ALWAYS_ALLOW: &str = "authorization-not-always-allow";
+pub const AUTHZ_NODE: &str = "authorization-node";
+pub const AUTHZ_RBAC: &str = "authorization-rbac";
 pub const ENCRYPTION: &str = "encryption-providers";
 pub const AUDIT: &str = "audit-policy-rules";
 pub const AUDIT_BODIES: &str = "audit-request-response";
@@ -26,6 +30,83 @@ fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, 
         other => (Status::Error, format!("{path}: {}", other.reason())),
     })?;
     rampart_sdk::yaml::to_json(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
+}
+
+/// 1.2.6-1.2.8: the authorizers the API server runs. They are
+/// `--authorization-mode` (AlwaysAllow when unset), or, since structured
+/// authorization configuration, the `authorizers` of the
+/// AuthorizationConfiguration that `--authorization-config` names; the API
+/// server refuses to start with both flags.
+pub fn authorization(host: &dyn Host, args: &Args) -> [Finding; 3] {
+    const IDS: [&str; 3] = [AUTHZ_NOT_ALWAYS_ALLOW, AUTHZ_NODE, AUTHZ_RBAC];
+    let all = |status: Status, message: &str, path: Option<&str>| {
+        IDS.map(|id| {
+            let f = Finding::new(id, status, message);
+            match path {
+                Some(p) => f.at_path(p),
+                None => f,
+            }
+        })
+    };
+    const MODE: &str = "authorization-mode";
+    const CONFIG: &str = "authorization-config";
+    let (modes, source, path, evidence) = match (args.get(CONFIG), args.get(MODE)) {
+        (Some(path), Some(mode)) => {
+            let message = format!(
+                "both --{CONFIG} ({path}) and --{MODE} ({mode}) are given; kube-apiserver refuses to start with both, so which authorizers run cannot be told"
+            );
+            return all(Status::Error, &message, Some(path));
+        }
+        (Some(path), None) => {
+            let config = match read_yaml(host, CONFIG, path) {
+                Ok(v) => v,
+                Err((status, message)) => return all(status, &message, Some(path)),
+            };
+            let mut types = Vec::new();
+            for (i, authorizer) in config["authorizers"].as_array().into_iter().flatten().enumerate() {
+                match authorizer["type"].as_str() {
+                    Some(t) => types.push(t.to_string()),
+                    None => {
+                        let message = format!("{path}: authorizers[{i}] has no type, so kube-apiserver would not start with it");
+                        return all(Status::Error, &message, Some(path));
+                    }
+                }
+            }
+            if types.is_empty() {
+                let message = format!("{path} lists no authorizers, so kube-apiserver would not start with it");
+                return all(Status::Error, &message, Some(path));
+            }
+            let evidence = vec![(format!("--{CONFIG}"), path.to_string()), ("authorizers".to_string(), types.join(","))];
+            (types, format!("the authorizers in {path} (--{CONFIG})"), Some(path), evidence)
+        }
+        (None, Some(mode)) => (
+            mode.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect(),
+            format!("--{MODE}"),
+            None,
+            vec![(format!("--{MODE}"), mode.to_string())],
+        ),
+        (None, None) => (
+            vec!["AlwaysAllow".to_string()],
+            format!("--{MODE} (unset: the default AlwaysAllow applies)"),
+            None,
+            vec![(format!("--{MODE}"), "unset (default AlwaysAllow)".to_string())],
+        ),
+    };
+    let shown = modes.join(",");
+    let has = |m: &str| modes.iter().any(|x| x == m);
+    let judged = [
+        (AUTHZ_NOT_ALWAYS_ALLOW, !has("AlwaysAllow"), format!("{source} includes AlwaysAllow: every request is authorized")),
+        (AUTHZ_NODE, has("Node"), format!("{source} is {shown}, which does not include Node")),
+        (AUTHZ_RBAC, has("RBAC"), format!("{source} is {shown}, which does not include RBAC")),
+    ];
+    judged.map(|(id, ok, why)| {
+        let f = if ok { Finding::new(id, Status::Pass, format!("{source} is {shown}")) } else { Finding::new(id, Status::Fail, why) };
+        let f = evidence.iter().fold(f, |f, (k, v)| f.with(k.clone(), v.clone()));
+        match path {
+            Some(p) => f.at_path(p),
+            None => f,
+        }
+    })
 }
 
 /// 1.2.28: every resource's first provider encrypts.
@@ -192,6 +273,62 @@ mod tests {
         let mut argv = vec!["kube-apiserver"];
         argv.extend(flags);
         Args::parse(&argv)
+    }
+
+    fn authz(host: &FakeHost, flags: &[&str]) -> Vec<(String, Status, String)> {
+        authorization(host, &args(flags)).into_iter().map(|f| (f.check, f.status, f.message)).collect()
+    }
+
+    fn statuses(found: &[(String, Status, String)]) -> Vec<Status> {
+        found.iter().map(|(_, s, _)| *s).collect()
+    }
+
+    #[test]
+    fn authorization_mode_flag_and_its_default() {
+        let host = FakeHost::new();
+        assert_eq!(statuses(&authz(&host, &["--authorization-mode=Node,RBAC"])), [Status::Pass; 3]);
+        let unset = authz(&host, &[]);
+        assert_eq!(statuses(&unset), [Status::Fail; 3], "{unset:?}");
+        assert!(unset[0].2.contains("default AlwaysAllow"), "{}", unset[0].2);
+        // pflag appends a repeated --authorization-mode.
+        let twice = authz(&host, &["--authorization-mode=AlwaysAllow", "--authorization-mode=Node,RBAC"]);
+        assert_eq!(statuses(&twice), [Status::Fail, Status::Pass, Status::Pass], "{twice:?}");
+        assert_eq!(statuses(&authz(&host, &["--authorization-mode=RBAC"])), [Status::Pass, Status::Fail, Status::Pass]);
+    }
+
+    /// Structured authorization: `--authorization-config` replaces
+    /// `--authorization-mode`, and its `authorizers` are what runs; judged
+    /// by the flag alone this was three false fails (unset: AlwaysAllow).
+    #[test]
+    fn authorization_config_file_is_judged_by_its_authorizers() {
+        const PATH: &str = "/etc/kubernetes/authz.yaml";
+        let config = |authorizers: &str| {
+            FakeHost::new().file(
+                PATH,
+                0o600,
+                0,
+                0,
+                format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n{authorizers}"),
+            )
+        };
+        let flag = format!("--authorization-config={PATH}");
+        let good = config("- type: Node\n  name: node\n- type: RBAC\n  name: rbac\n");
+        assert_eq!(statuses(&authz(&good, &[&flag])), [Status::Pass; 3]);
+        let webhook = config("- type: Webhook\n  name: w\n  webhook: {timeout: 3s}\n- type: AlwaysAllow\n  name: all\n");
+        let found = authz(&webhook, &[&flag]);
+        assert_eq!(statuses(&found), [Status::Fail; 3], "{found:?}");
+        assert!(found[0].2.contains(PATH), "{}", found[0].2);
+        // What kube-apiserver would refuse, or a file that cannot be read,
+        // is never a pass.
+        assert_eq!(statuses(&authz(&good, &[&flag, "--authorization-mode=Node,RBAC"])), [Status::Error; 3]);
+        let empty = FakeHost::new().file(PATH, 0o600, 0, 0, "kind: AuthorizationConfiguration\nauthorizers: []\n");
+        let found = authz(&empty, &[&flag]);
+        assert_eq!(statuses(&found), [Status::Error; 3]);
+        assert!(found[0].2.contains("lists no authorizers"), "{}", found[0].2);
+        assert_eq!(statuses(&authz(&config("- name: x\n"), &[&flag])), [Status::Error; 3]);
+        assert_eq!(statuses(&authz(&FakeHost::new(), &[&flag])), [Status::Fail; 3], "the file does not exist");
+        let bad = FakeHost::new().file(PATH, 0o600, 0, 0, "authorizers: [");
+        assert_eq!(statuses(&authz(&bad, &[&flag])), [Status::Error; 3]);
     }
 
     #[test]

@@ -35,9 +35,6 @@ const STRONG_CIPHERS: &[&str] = &[
 ];
 
 const ADMISSION: &str = "enable-admission-plugins";
-const AUTHZ: &str = "authorization-mode";
-// kube-apiserver's default authorization mode when the flag is unset.
-const AUTHZ_DEFAULT: Option<&str> = Some("AlwaysAllow");
 
 const CHECKS: &[FlagCheck] = &[
     FlagCheck {
@@ -79,30 +76,6 @@ const CHECKS: &[FlagCheck] = &[
         remediation: "Set --kubelet-certificate-authority to the CA that signs kubelet serving certificates (enable serverTLSBootstrap on kubelets).",
         tags: &["cis-1.2.5"],
         all: &[c("kubelet-certificate-authority", None, Expect::Set)],
-    },
-    FlagCheck {
-        id: "authorization-not-always-allow",
-        title: "Authorization mode does not include AlwaysAllow",
-        severity: Severity::Critical,
-        remediation: "Set --authorization-mode to Node,RBAC.",
-        tags: &["cis-1.2.6"],
-        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Lacks("AlwaysAllow"))],
-    },
-    FlagCheck {
-        id: "authorization-node",
-        title: "Authorization mode includes Node",
-        severity: Severity::High,
-        remediation: "Include Node in --authorization-mode.",
-        tags: &["cis-1.2.7"],
-        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Contains("Node"))],
-    },
-    FlagCheck {
-        id: "authorization-rbac",
-        title: "Authorization mode includes RBAC",
-        severity: Severity::High,
-        remediation: "Include RBAC in --authorization-mode.",
-        tags: &["cis-1.2.8"],
-        all: &[c(AUTHZ, AUTHZ_DEFAULT, Expect::Contains("RBAC"))],
     },
     FlagCheck {
         id: "event-rate-limit",
@@ -315,6 +288,31 @@ const CHECKS: &[FlagCheck] = &[
 impl Plugin for ApiServer {
     fn info() -> PluginInfo {
         let mut checks = flags::check_infos(CHECKS);
+        for (id, title, severity, remediation, tag) in [
+            (
+                config_files::AUTHZ_NOT_ALWAYS_ALLOW,
+                "Authorization mode does not include AlwaysAllow",
+                Severity::Critical,
+                "Set --authorization-mode to Node,RBAC (or list Node and RBAC authorizers, and no AlwaysAllow, in the --authorization-config file).",
+                "cis-1.2.6",
+            ),
+            (
+                config_files::AUTHZ_NODE,
+                "Authorization mode includes Node",
+                Severity::High,
+                "Include Node in --authorization-mode (or a Node authorizer in the --authorization-config file).",
+                "cis-1.2.7",
+            ),
+            (
+                config_files::AUTHZ_RBAC,
+                "Authorization mode includes RBAC",
+                Severity::High,
+                "Include RBAC in --authorization-mode (or an RBAC authorizer in the --authorization-config file).",
+                "cis-1.2.8",
+            ),
+        ] {
+            checks.push(CheckInfoBuilder::new(id, title).severity(severity).remediation(remediation).tag(tag).build());
+        }
         checks.push(
             CheckInfoBuilder::new(config_files::ENCRYPTION, "Encryption at rest writes with aescbc, kms or secretbox")
                 .severity(Severity::High)
@@ -344,7 +342,8 @@ impl Plugin for ApiServer {
                 .build(),
         );
         let mut capabilities = COMPONENT.capabilities();
-        // The files --encryption-provider-config and --audit-policy-file name.
+        // The files --authorization-config, --encryption-provider-config and
+        // --audit-policy-file name.
         capabilities.push(Capability::NodeRead("/etc/kubernetes/*.yaml".into()));
         capabilities.push(Capability::NodeRead("/etc/kubernetes/audit/*".into()));
         capabilities.push(Capability::NodeRead("/etc/kubernetes/enc/*".into()));
@@ -358,8 +357,19 @@ impl Plugin for ApiServer {
     }
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
-        let extra = [config_files::ENCRYPTION, config_files::AUDIT, config_files::AUDIT_BODIES, ADMISSION_CONFIG];
+        let extra = [
+            config_files::AUTHZ_NOT_ALWAYS_ALLOW,
+            config_files::AUTHZ_NODE,
+            config_files::AUTHZ_RBAC,
+            config_files::ENCRYPTION,
+            config_files::AUDIT,
+            config_files::AUDIT_BODIES,
+            ADMISSION_CONFIG,
+        ];
         flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out, &mut |args, out| {
+            for f in config_files::authorization(host, args) {
+                out.push(f);
+            }
             out.push(config_files::encryption(host, args));
             out.push(config_files::audit(host, args));
             out.push(config_files::audit_bodies(host, args));
