@@ -1,5 +1,5 @@
-//! The files kube-apiserver's flags point at: the AuthorizationConfiguration
-//! (CIS 1.2.6-1.2.8), the EncryptionConfiguration (CIS 1.2.28) and the
+//! The files kube-apiserver's flags point at: the AuthenticationConfiguration
+//! (CIS 1.2.1), the AuthorizationConfiguration (CIS 1.2.6-1.2.8), the EncryptionConfiguration (CIS 1.2.28) and the
 //! audit Policy (CIS 3.2.2), read and judged by what they say, not only by
 //! whether the flag is set.
 
@@ -7,6 +7,7 @@ use rampart_sdk::args::Args;
 use rampart_sdk::{AccessError, Finding, Host, Status};
 use serde_json::Value;
 
+pub const ANONYMOUS: &str = "anonymous-auth";
 pub const AUTHZ_NOT_ALWAYS_ALLOW: &str = "authorization-not-always-allow";
 pub const AUTHZ_NODE: &str = "authorization-node";
 pub const AUTHZ_RBAC: &str = "authorization-rbac";
@@ -30,6 +31,83 @@ fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, 
         other => (Status::Error, format!("{path}: {}", other.reason())),
     })?;
     rampart_sdk::yaml::to_json(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
+}
+
+/// 1.2.1: whether anonymous requests are authenticated (as
+/// `system:anonymous`). `--anonymous-auth` decides (true when unset), unless
+/// the AuthenticationConfiguration that `--authentication-config` names has
+/// an `anonymous` section; the API server refuses to start with both.
+/// `enabled: true` with `conditions` lets anonymous requests reach only the
+/// listed paths (kubeadm's health probes, say): a warn that names them for a
+/// reviewer, since the benchmark wants anonymous authentication off.
+pub fn anonymous(host: &dyn Host, args: &Args) -> Finding {
+    const FLAG: &str = "anonymous-auth";
+    const CONFIG: &str = "authentication-config";
+    let flag = args.get(FLAG);
+    if let Some(path) = args.get(CONFIG) {
+        let config = match read_yaml(host, CONFIG, path) {
+            Ok(v) => v,
+            Err((status, message)) => return Finding::new(ANONYMOUS, status, message).at_path(path),
+        };
+        let section = &config["anonymous"];
+        if !section.is_null() {
+            let f = |status, message: String| Finding::new(ANONYMOUS, status, message).with(format!("--{CONFIG}"), path).at_path(path);
+            if let Some(v) = flag {
+                return f(
+                    Status::Error,
+                    format!("both --{FLAG} ({v}) and an anonymous section in {path} are given; kube-apiserver refuses to start with both"),
+                );
+            }
+            let conditions = section["conditions"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let mut paths = Vec::new();
+            for (i, c) in conditions.iter().enumerate() {
+                match c["path"].as_str() {
+                    Some(p) => paths.push(p),
+                    None => {
+                        return f(
+                            Status::Error,
+                            format!("{path}: anonymous.conditions[{i}] has no path, so kube-apiserver would not start with it"),
+                        );
+                    }
+                }
+            }
+            // Go reads an absent `enabled` as false.
+            let enabled = match &section["enabled"] {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                other => return f(Status::Error, format!("{path}: anonymous.enabled is {other}, not a boolean")),
+            };
+            return match (enabled, paths.is_empty()) {
+                (false, true) => f(Status::Pass, format!("anonymous.enabled is false in {path}")).with("anonymous.enabled", "false"),
+                (false, false) => f(
+                    Status::Error,
+                    format!("{path}: anonymous has conditions but is not enabled, so kube-apiserver would not start with it"),
+                ),
+                (true, true) => f(
+                    Status::Fail,
+                    format!("anonymous.enabled is true in {path}, with no conditions: every endpoint takes anonymous requests"),
+                )
+                .with("anonymous.enabled", "true"),
+                (true, false) => f(
+                    Status::Warn,
+                    format!(
+                        "anonymous requests are allowed on {} only ({path}); review that these endpoints need them, or set anonymous.enabled: false",
+                        paths.join(", ")
+                    ),
+                )
+                .with("anonymous.enabled", "true")
+                .with("anonymous.conditions", paths.join(",")),
+            };
+        }
+    }
+    let shown = flag.map_or("unset (default true)".to_string(), str::to_string);
+    let f = |status, message: String| Finding::new(ANONYMOUS, status, message).with(format!("--{FLAG}"), shown.clone());
+    match args.bool(FLAG) {
+        Some(Ok(false)) => f(Status::Pass, format!("--{FLAG}=false")),
+        Some(Ok(true)) => f(Status::Fail, format!("--{FLAG} is {shown}: anonymous requests are authenticated as system:anonymous")),
+        Some(Err(v)) => f(Status::Fail, format!("--{FLAG} is {v:?}, not a boolean")),
+        None => f(Status::Fail, format!("--{FLAG} is not set, so the default true applies: anonymous requests are authenticated")),
+    }
 }
 
 /// 1.2.6-1.2.8: the authorizers the API server runs. They are
@@ -281,6 +359,61 @@ mod tests {
 
     fn statuses(found: &[(String, Status, String)]) -> Vec<Status> {
         found.iter().map(|(_, s, _)| *s).collect()
+    }
+
+    #[test]
+    fn anonymous_auth_flag_and_its_default() {
+        let host = FakeHost::new();
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=false"])).status, Status::Pass);
+        let unset = anonymous(&host, &args(&[]));
+        assert_eq!(unset.status, Status::Fail);
+        assert!(unset.message.contains("default true"), "{}", unset.message);
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=true"])).status, Status::Fail);
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=False"])).status, Status::Pass, "Go's boolean words");
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=no"])).status, Status::Fail);
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=false", "--anonymous-auth=true"])).status, Status::Fail, "last wins");
+    }
+
+    /// Structured authentication: an `anonymous` section of the
+    /// `--authentication-config` file replaces `--anonymous-auth`.
+    #[test]
+    fn anonymous_section_of_the_authentication_config_decides() {
+        const PATH: &str = "/etc/kubernetes/authn.yaml";
+        let config = |anonymous: &str| {
+            FakeHost::new().file(
+                PATH,
+                0o600,
+                0,
+                0,
+                format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\n{anonymous}"),
+            )
+        };
+        let flag = format!("--authentication-config={PATH}");
+        let judge = |host: &FakeHost, more: &[&str]| {
+            let mut flags = vec![flag.as_str()];
+            flags.extend_from_slice(more);
+            anonymous(host, &args(&flags))
+        };
+        assert_eq!(judge(&config("anonymous:\n  enabled: false\n"), &[]).status, Status::Pass);
+        assert_eq!(judge(&config("anonymous: {}\n"), &[]).status, Status::Pass, "Go reads an absent enabled as false");
+        assert_eq!(judge(&config("anonymous:\n  enabled: true\n"), &[]).status, Status::Fail);
+        let probes = judge(&config("anonymous:\n  enabled: true\n  conditions:\n  - path: /livez\n  - path: /readyz\n"), &[]);
+        assert_eq!(probes.status, Status::Warn, "{probes:?}");
+        assert!(probes.message.contains("/livez, /readyz only"), "{}", probes.message);
+        // Without an anonymous section the flag (and its default) decides.
+        assert_eq!(judge(&config("jwt: []\n"), &[]).status, Status::Fail);
+        assert_eq!(judge(&config("jwt: []\n"), &["--anonymous-auth=false"]).status, Status::Pass);
+        // What kube-apiserver would refuse is never a pass.
+        for bad in [
+            judge(&config("anonymous:\n  enabled: false\n"), &["--anonymous-auth=false"]),
+            judge(&config("anonymous:\n  enabled: false\n  conditions:\n  - path: /livez\n"), &[]),
+            judge(&config("anonymous:\n  enabled: \"no\"\n"), &[]),
+            judge(&config("anonymous:\n  enabled: true\n  conditions:\n  - {}\n"), &[]),
+            judge(&FakeHost::new().file(PATH, 0o600, 0, 0, "anonymous: ["), &[]),
+        ] {
+            assert_eq!(bad.status, Status::Error, "{bad:?}");
+        }
+        assert_eq!(judge(&FakeHost::new(), &["--anonymous-auth=false"]).status, Status::Fail, "the file does not exist");
     }
 
     #[test]

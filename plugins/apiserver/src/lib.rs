@@ -38,14 +38,6 @@ const ADMISSION: &str = "enable-admission-plugins";
 
 const CHECKS: &[FlagCheck] = &[
     FlagCheck {
-        id: "anonymous-auth",
-        title: "Anonymous requests are refused",
-        severity: Severity::High,
-        remediation: "Set --anonymous-auth=false (check that health probes authenticate first).",
-        tags: &["cis-1.2.1"],
-        all: &[c("anonymous-auth", Some("true"), Expect::Is("false"))],
-    },
-    FlagCheck {
         id: "token-auth-file",
         title: "No static token file is used",
         severity: Severity::High,
@@ -290,6 +282,13 @@ impl Plugin for ApiServer {
         let mut checks = flags::check_infos(CHECKS);
         for (id, title, severity, remediation, tag) in [
             (
+                config_files::ANONYMOUS,
+                "Anonymous requests are refused",
+                Severity::High,
+                "Set --anonymous-auth=false (or anonymous.enabled: false in the --authentication-config file); check that health probes authenticate first.",
+                "cis-1.2.1",
+            ),
+            (
                 config_files::AUTHZ_NOT_ALWAYS_ALLOW,
                 "Authorization mode does not include AlwaysAllow",
                 Severity::Critical,
@@ -358,6 +357,7 @@ impl Plugin for ApiServer {
 
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         let extra = [
+            config_files::ANONYMOUS,
             config_files::AUTHZ_NOT_ALWAYS_ALLOW,
             config_files::AUTHZ_NODE,
             config_files::AUTHZ_RBAC,
@@ -367,6 +367,7 @@ impl Plugin for ApiServer {
             ADMISSION_CONFIG,
         ];
         flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out, &mut |args, out| {
+            out.push(config_files::anonymous(host, args));
             for f in config_files::authorization(host, args) {
                 out.push(f);
             }
@@ -428,7 +429,6 @@ mod tests {
         assert_eq!(
             failing,
             [
-                "anonymous-auth",
                 "deny-service-external-ips",
                 "kubelet-certificate-authority",
                 "event-rate-limit",
@@ -444,6 +444,7 @@ mod tests {
                 "image-policy-webhook",
                 "audit-policy-file",
                 "tls-min-version",
+                "anonymous-auth",
                 "encryption-providers",
                 "audit-policy-rules",
                 "audit-request-response",
