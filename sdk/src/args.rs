@@ -42,6 +42,8 @@ pub struct Args {
     program: String,
     flags: Vec<(String, Option<String>)>,
     positional: Vec<String>,
+    /// Flags of [`LIST_FLAGS`] this component takes one value of.
+    scalars: Vec<String>,
 }
 
 impl Args {
@@ -57,7 +59,15 @@ impl Args {
     /// Like [`Args::parse`], treating the flags named in `bools` as booleans
     /// that only take a value through `=`.
     pub fn parse_with_bools<S: AsRef<str>>(argv: &[S], bools: &[&str]) -> Args {
-        let mut args = Args::default();
+        Args::parse_with(argv, bools, &[])
+    }
+
+    /// Like [`Args::parse_with_bools`], for a component in which the flags
+    /// named in `scalars` take one value although [`LIST_FLAGS`] names them
+    /// (the kubelet's `--authorization-mode` is one word): their last
+    /// occurrence wins.
+    pub fn parse_with<S: AsRef<str>>(argv: &[S], bools: &[&str], scalars: &[&str]) -> Args {
+        let mut args = Args { scalars: scalars.iter().map(|s| s.to_string()).collect(), ..Args::default() };
         let mut words = argv.iter().map(AsRef::as_ref);
         if let Some(program) = words.next() {
             args.program = program.to_string();
@@ -95,6 +105,7 @@ impl Args {
 
     fn set(&mut self, name: &str, value: Option<&str>) {
         if LIST_FLAGS.contains(&name)
+            && !self.scalars.iter().any(|s| s == name)
             && let Some((_, Some(before))) = self.flags.iter_mut().find(|(n, _)| n == name)
         {
             before.push(',');
@@ -215,6 +226,12 @@ mod tests {
         // A scalar flag's last occurrence still replaces the others.
         let b = Args::parse(&["kube-apiserver", "--profiling=false", "--profiling=true"]);
         assert_eq!(b.all("profiling"), ["false", "true"]);
+        let kubelet = Args::parse_with(
+            &["kubelet", "--authorization-mode=Webhook", "--authorization-mode=AlwaysAllow"],
+            &[],
+            &["authorization-mode"],
+        );
+        assert_eq!(kubelet.get("authorization-mode"), Some("AlwaysAllow"));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub const BOOL_FLAGS: &[&str] = &[
     "serialize-image-pulls",
 ];
 
+/// Kubelet flags that take one word, although other components take a
+/// list under the same name ([`crate::args::LIST_FLAGS`]).
+pub const SCALAR_FLAGS: &[&str] = &["authorization-mode"];
+
 /// Where an effective value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -161,7 +165,7 @@ impl KubeletConfig {
             Some(a) => a,
             None => return Ok(None),
         };
-        let args = Args::parse_with_bools(&argv, BOOL_FLAGS);
+        let args = Args::parse_with(&argv, BOOL_FLAGS, SCALAR_FLAGS);
         let mut merged = Value::Object(Default::default());
         let mut files = Vec::new();
         let config_file = args.get("config").map(str::to_string);
@@ -184,7 +188,7 @@ impl KubeletConfig {
 
     /// Builds one from parts (tests, and other sources of the same facts).
     pub fn from_parts(argv: &[&str], config: Option<(&str, Value)>) -> KubeletConfig {
-        let args = Args::parse_with_bools(argv, BOOL_FLAGS);
+        let args = Args::parse_with(argv, BOOL_FLAGS, SCALAR_FLAGS);
         let (config_file, merged) = match config {
             Some((p, v)) => (Some(p.to_string()), v),
             None => (None, Value::Object(Default::default())),
