@@ -107,17 +107,67 @@ pub struct Component {
     pub manifest: &'static str,
     /// Flags that are booleans: they never take the next word as a value.
     pub bools: &'static [&'static str],
+    /// A file that replaces the component's flags when its flag is given.
+    pub config_file: Option<ConfigFile>,
+}
+
+/// A YAML file that, when its flag is given, replaces every other flag of
+/// the component: etcd's `--config-file` (etcd then ignores its other
+/// flags and its environment). The checks judge the file's values.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigFile {
+    /// The flag that names the file (`config-file`).
+    pub flag: &'static str,
+    /// Where such files are read from (the grant the plugin asks for).
+    pub grant: &'static str,
+    /// Each judged flag and where its value sits in the file (a dotted
+    /// path: `client-transport-security.cert-file`).
+    pub keys: &'static [(&'static str, &'static str)],
 }
 
 impl Component {
     /// The capabilities a plugin checking this component needs.
     pub fn capabilities(&self) -> Vec<Capability> {
-        vec![
+        let mut caps = vec![
             Capability::NodeProcess(self.name.into()),
             Capability::NodeRead(self.manifest.into()),
             // Without node access, the control plane's mirror pods.
             Capability::ClusterList(crate::KindRef { api_version: "v1".into(), kind: "Pod".into() }),
-        ]
+        ];
+        if let Some(file) = self.config_file {
+            caps.push(Capability::NodeRead(file.grant.into()));
+        }
+        caps
+    }
+
+    /// The command line the component runs by: `args` as parsed, or, when
+    /// they give its config file, the file's values as flags. `Err` when the
+    /// file cannot be read: the flags beside it do not count, so nothing
+    /// can be judged.
+    fn effective(&self, host: &dyn Host, args: Args, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
+        let Some(file) = self.config_file else { return Ok((args, source)) };
+        let Some(path) = args.get(file.flag).map(str::to_string) else { return Ok((args, source)) };
+        let what = format!("--{} {path} of the {source}", file.flag);
+        let unread = |why: String| {
+            format!("{what}: {why}; {} reads its settings from that file and ignores its other flags, so they cannot be judged", self.name)
+        };
+        let bytes = host.read_file(&path).map_err(|e| unread(e.reason()))?;
+        let doc = crate::yaml::to_json(&bytes).map_err(|e| unread(format!("not valid YAML: {e}")))?;
+        if !doc.is_object() {
+            return Err(unread("not a mapping of settings".into()));
+        }
+        let mut argv = vec![self.name.to_string()];
+        for (flag, key) in file.keys {
+            let value = key.split('.').fold(&doc, |node, part| &node[part]);
+            match value {
+                Value::Null => {}
+                Value::Bool(b) => argv.push(format!("--{flag}={b}")),
+                Value::Number(n) => argv.push(format!("--{flag}={n}")),
+                Value::String(s) => argv.push(format!("--{flag}={s}")),
+                other => return Err(unread(format!("{key} is {other}, not a single value"))),
+            }
+        }
+        Ok((Args::parse_with_bools(&argv, self.bools), ArgsSource::ConfigFile { path, of: Box::new(source) }))
     }
 }
 
@@ -292,7 +342,7 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
 /// when it does not run on this node.
 pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Args, ArgsSource)>, String> {
     match component_args(host, component.name, component.manifest) {
-        Ok(Some((argv, source))) => Ok(Some((Args::parse_with_bools(&argv, component.bools), source))),
+        Ok(Some((argv, source))) => component.effective(host, Args::parse_with_bools(&argv, component.bools), source).map(Some),
         Ok(None) => Ok(None),
         Err(e) => Err(format!("cannot read the {} command line: {}", component.name, e.reason())),
     }
@@ -437,7 +487,15 @@ fn mirror_pods(
                 continue;
             }
         };
-        let args = Args::parse_with_bools(&argv, component.bools);
+        let (args, source) = match component.effective(host, Args::parse_with_bools(&argv, component.bools), source) {
+            Ok(line) => line,
+            Err(e) => {
+                for id in all_ids() {
+                    out.push(Finding::new(id, Status::Error, e.clone()).on_object(obj.ref_.clone()));
+                }
+                continue;
+            }
+        };
         for f in judge_line(&args, &source, checks, settings, judge_extra) {
             let f = f.on_object(obj.ref_.clone());
             out.push(match &node {
@@ -486,7 +544,9 @@ fn same_node_mirror(host: &dyn Host, component: &Component, node: &str) -> Optio
         let name = format!("kube-system/{}", obj.ref_.name);
         let source = ArgsSource::MirrorPod { pod: name, node: node.to_string() };
         return Some(match crate::component::pod_argv(&pod, component.name) {
-            Ok(argv) => Ok((Args::parse_with_bools(&argv, component.bools), source, obj.ref_)),
+            Ok(argv) => component
+                .effective(host, Args::parse_with_bools(&argv, component.bools), source)
+                .map(|(args, source)| (args, source, obj.ref_)),
             Err(e) => Err(format!("{source} cannot be read: {e}")),
         });
     }
@@ -663,7 +723,8 @@ mod tests {
             all: &[Cond { flag: "token-auth-file", default: None, expect: Expect::Unset }],
         },
     ];
-    const APISERVER: Component = Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"] };
+    const APISERVER: Component =
+        Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"], config_file: None };
 
     fn run(argv: &[&str], settings: &[(&str, &str)]) -> Vec<(String, Status, String)> {
         let host = FakeHost::new().process(argv);

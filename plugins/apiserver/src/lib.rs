@@ -14,6 +14,7 @@ const COMPONENT: Component = Component {
     name: "kube-apiserver",
     manifest: "/etc/kubernetes/manifests/kube-apiserver.yaml",
     bools: &["anonymous-auth", "profiling", "service-account-lookup", "service-account-extend-token-expiration", "allow-privileged"],
+    config_file: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

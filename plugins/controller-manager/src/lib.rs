@@ -9,6 +9,7 @@ const COMPONENT: Component = Component {
     name: "kube-controller-manager",
     manifest: "/etc/kubernetes/manifests/kube-controller-manager.yaml",
     bools: &["profiling", "use-service-account-credentials", "leader-elect"],
+    config_file: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

@@ -1,6 +1,6 @@
 //! etcd: the flags etcd runs with (CIS 2).
 
-use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
+use rampart_sdk::flags::{self, Component, Cond, ConfigFile, Expect, FlagCheck};
 use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
 
 pub struct Etcd;
@@ -9,6 +9,23 @@ const COMPONENT: Component = Component {
     name: "etcd",
     manifest: "/etc/kubernetes/manifests/etcd.yaml",
     bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
+    // With --config-file, etcd reads its settings from that YAML file and
+    // ignores its other flags and ETCD_* variables.
+    config_file: Some(ConfigFile {
+        flag: "config-file",
+        grant: "/etc/etcd/*",
+        keys: &[
+            ("cert-file", "client-transport-security.cert-file"),
+            ("key-file", "client-transport-security.key-file"),
+            ("client-cert-auth", "client-transport-security.client-cert-auth"),
+            ("auto-tls", "client-transport-security.auto-tls"),
+            ("trusted-ca-file", "client-transport-security.trusted-ca-file"),
+            ("peer-cert-file", "peer-transport-security.cert-file"),
+            ("peer-key-file", "peer-transport-security.key-file"),
+            ("peer-client-cert-auth", "peer-transport-security.client-cert-auth"),
+            ("peer-auto-tls", "peer-transport-security.auto-tls"),
+        ],
+    }),
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {
@@ -103,6 +120,32 @@ mod tests {
     fn kubeadm_etcd_passes_every_check() {
         let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, KUBEADM);
         assert!(failing(&host).is_empty(), "{:?}", failing(&host));
+    }
+
+    /// Regression: etcd started with --config-file ignores its other flags,
+    /// and they were judged: flags that looked right passed whatever the
+    /// file said.
+    #[test]
+    fn a_config_file_replaces_the_flags() {
+        const FILE: &str = "name: cp-1\ndata-dir: /var/lib/etcd\nclient-transport-security:\n  cert-file: /p/server.crt\n  key-file: /p/server.key\n  client-cert-auth: true\n  trusted-ca-file: /p/ca.crt\n  auto-tls: false\npeer-transport-security:\n  cert-file: /p/peer.crt\n  key-file: /p/peer.key\n  client-cert-auth: true\n  trusted-ca-file: /p/ca.crt\n  auto-tls: false\n";
+        let flags = ["etcd", "--config-file=/etc/etcd/etcd.conf.yml"];
+        let good = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, FILE).process(&flags);
+        let found = good.run::<Etcd>(&[]).unwrap();
+        assert!(found.iter().all(|f| f.status == Status::Pass), "{found:?}");
+        let source = found[0].evidence.iter().find(|(k, _)| k == "found-in").map(|(_, v)| v.as_str());
+        assert_eq!(source, Some("config file /etc/etcd/etcd.conf.yml (named by the running process)"));
+        // Right-looking flags beside a file that turns client certificates off.
+        let weak = FILE.replacen("client-cert-auth: true", "client-cert-auth: false", 1).replacen("auto-tls: false", "auto-tls: true", 1);
+        let mut argv = flags.to_vec();
+        argv.extend(["--client-cert-auth=true", "--cert-file=/p/s.crt", "--key-file=/p/s.key"]);
+        let host = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, weak).process(&argv);
+        assert_eq!(failing(&host), ["client-cert-auth", "auto-tls"]);
+        // A file that cannot be read leaves nothing to judge.
+        let missing = FakeHost::new().process(&argv);
+        let found = missing.run::<Etcd>(&[]).unwrap();
+        assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("ignores its other flags")), "{found:?}");
+        let bad = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, "client-transport-security: [").process(&flags);
+        assert!(bad.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error));
     }
 
     #[test]

@@ -5,8 +5,12 @@ use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
 
 pub struct Scheduler;
 
-const COMPONENT: Component =
-    Component { name: "kube-scheduler", manifest: "/etc/kubernetes/manifests/kube-scheduler.yaml", bools: &["profiling", "leader-elect"] };
+const COMPONENT: Component = Component {
+    name: "kube-scheduler",
+    manifest: "/etc/kubernetes/manifests/kube-scheduler.yaml",
+    bools: &["profiling", "leader-elect"],
+    config_file: None,
+};
 
 const CHECKS: &[FlagCheck] = &[
     FlagCheck {
