@@ -232,6 +232,8 @@ impl Plugin for ControlPlaneFiles {
         let capabilities = vec![
             Capability::NodeRead("/etc/kubernetes/manifests/etcd.yaml".into()),
             Capability::NodeRead("/etc/kubernetes/manifests/kube-apiserver.yaml".into()),
+            // etcd's --config-file, which names its data directory.
+            Capability::NodeRead("/etc/etcd/*".into()),
             stat("/etc/kubernetes/manifests/*"),
             stat("/etc/kubernetes/*.conf"),
             stat(PKI),
@@ -316,6 +318,19 @@ fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
         Ok(None) => Ok(None),
         Ok(Some((argv, source))) => {
             let args = parse(&argv);
+            // With --config-file etcd ignores its other flags: the file's
+            // data-dir is the one.
+            if let Some(path) = args.get("config-file") {
+                let unread = |why: String| format!("cannot tell etcd's data directory: --config-file {path} of the {source}: {why}");
+                let bytes = host.read_file(path).map_err(|e| unread(e.reason()))?;
+                let config = rampart_sdk::yaml::to_json(&bytes).map_err(|e| unread(format!("not valid YAML: {e}")))?;
+                return match config["data-dir"].as_str().filter(|d| !d.is_empty()) {
+                    Some(dir) => Ok(Some((dir.to_string(), format!("data-dir in {path} (--config-file of the {source})")))),
+                    None => Err(unread(
+                        "it sets no data-dir, so etcd uses <name>.etcd in its working directory, which a scan cannot locate".into(),
+                    )),
+                };
+            }
             Ok(Some(match args.get("data-dir") {
                 Some(dir) => (dir.to_string(), format!("--data-dir of the {source}")),
                 None => (
@@ -555,6 +570,31 @@ mod tests {
         // A STIG-style threshold of 0644 accepts the manifest.
         let findings = host.run::<ControlPlaneFiles>(&[("manifest-mode", "0644")]).unwrap();
         assert_eq!(status_of(&findings, "apiserver-manifest-mode"), vec![Status::Pass]);
+    }
+
+    /// etcd started with --config-file ignores its --data-dir flag.
+    #[test]
+    fn etcd_data_dir_comes_from_its_config_file_when_it_has_one() {
+        let argv = ["etcd", "--config-file=/etc/etcd/etcd.yml", "--data-dir=/var/lib/etcd"];
+        let host = kubeadm_cp().process(&argv).file("/etc/etcd/etcd.yml", 0o600, 0, 0, "name: cp-1\ndata-dir: /data/etcd\n").dir(
+            "/data/etcd",
+            0o755,
+            0,
+            0,
+        );
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.evidence.iter().any(|(k, v)| k == "found-by" && v.contains("data-dir in /etc/etcd/etcd.yml")), "{f:?}");
+        for file in [None, Some("name: cp-1\n")] {
+            let mut host = kubeadm_cp().process(&argv);
+            if let Some(text) = file {
+                host = host.file("/etc/etcd/etcd.yml", 0o600, 0, 0, text);
+            }
+            let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+            let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
+            assert_eq!(f.status, Status::Error, "{f:?}");
+        }
     }
 
     #[test]
