@@ -161,6 +161,15 @@ impl Args {
         self.get(name).map_or(Ok(Vec::new()), |value| gates(name, value))
     }
 
+    /// Sets flag `name` to `value` in place of every occurrence on the
+    /// command line (`None`: as if it were not given).
+    pub fn replace(&mut self, name: &str, value: Option<String>) {
+        self.flags.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            self.flags.push((name.to_string(), Some(value)));
+        }
+    }
+
     /// Words that are not flags.
     pub fn positional(&self) -> &[String] {
         &self.positional

@@ -18,8 +18,8 @@ pub enum ArgsSource {
     /// (`kube-system/kube-apiserver-cp-1`), on this node: what a scan without
     /// node access sees of the control plane.
     MirrorPod { pod: String, node: String },
-    /// The config file that a command line from `of` names and that
-    /// replaces its flags (etcd's `--config-file`).
+    /// A command line from `of` and the config file it names, which
+    /// replaces some of its flags (etcd's `--config-file`).
     ConfigFile { path: String, of: Box<ArgsSource> },
 }
 
@@ -29,7 +29,7 @@ impl std::fmt::Display for ArgsSource {
             ArgsSource::Process => f.write_str("running process"),
             ArgsSource::Manifest(p) => write!(f, "static pod manifest {p}"),
             ArgsSource::MirrorPod { pod, node } => write!(f, "mirror pod {pod} (node {node})"),
-            ArgsSource::ConfigFile { path, of } => write!(f, "config file {path} (named by the {of})"),
+            ArgsSource::ConfigFile { path, of } => write!(f, "{of}, and the config file {path} it names"),
         }
     }
 }

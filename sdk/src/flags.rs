@@ -111,17 +111,21 @@ pub struct Component {
     pub config_file: Option<ConfigFile>,
 }
 
-/// A YAML file that, when its flag is given, replaces every other flag of
-/// the component: etcd's `--config-file` (etcd then ignores its other
-/// flags and its environment). The checks judge the file's values.
+/// A YAML file that, when its flag is given, sets some of the component's
+/// settings in place of their flags, which are then ignored: etcd's
+/// `--config-file` (etcd ignores all its other flags and its environment),
+/// kube-scheduler's `--config` (its `--profiling` is ignored). The checks
+/// judge the file's values for those flags, and the command line for the
+/// rest.
 #[derive(Debug, Clone, Copy)]
 pub struct ConfigFile {
     /// The flag that names the file (`config-file`).
     pub flag: &'static str,
     /// Where such files are read from (the grant the plugin asks for).
     pub grant: &'static str,
-    /// Each judged flag and where its value sits in the file (a dotted
-    /// path: `client-transport-security.cert-file`).
+    /// Each flag the file replaces, and where its value sits in the file (a
+    /// dotted path: `client-transport-security.cert-file`); absent from the
+    /// file, the flag counts as unset.
     pub keys: &'static [(&'static str, &'static str)],
 }
 
@@ -141,33 +145,33 @@ impl Component {
     }
 
     /// The command line the component runs by: `args` as parsed, or, when
-    /// they give its config file, the file's values as flags. `Err` when the
-    /// file cannot be read: the flags beside it do not count, so nothing
-    /// can be judged.
-    fn effective(&self, host: &dyn Host, args: Args, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
+    /// they give its config file, with the file's values in place of the
+    /// flags it replaces. `Err` when the file cannot be read: the flags it
+    /// replaces do not count, so they cannot be judged.
+    fn effective(&self, host: &dyn Host, mut args: Args, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
         let Some(file) = self.config_file else { return Ok((args, source)) };
         let Some(path) = args.get(file.flag).map(str::to_string) else { return Ok((args, source)) };
         let what = format!("--{} {path} of the {source}", file.flag);
         let unread = |why: String| {
-            format!("{what}: {why}; {} reads its settings from that file and ignores its other flags, so they cannot be judged", self.name)
+            let flags: Vec<String> = file.keys.iter().map(|(flag, _)| format!("--{flag}")).collect();
+            format!("{what}: {why}; {} takes {} from that file, not from its flags, so they cannot be judged", self.name, flags.join(", "))
         };
         let bytes = host.read_file(&path).map_err(|e| unread(e.reason()))?;
         let doc = crate::yaml::to_json(&bytes).map_err(|e| unread(format!("not valid YAML: {e}")))?;
         if !doc.is_object() {
             return Err(unread("not a mapping of settings".into()));
         }
-        let mut argv = vec![self.name.to_string()];
         for (flag, key) in file.keys {
-            let value = key.split('.').fold(&doc, |node, part| &node[part]);
-            match value {
-                Value::Null => {}
-                Value::Bool(b) => argv.push(format!("--{flag}={b}")),
-                Value::Number(n) => argv.push(format!("--{flag}={n}")),
-                Value::String(s) => argv.push(format!("--{flag}={s}")),
+            let value = match key.split('.').fold(&doc, |node, part| &node[part]) {
+                Value::Null => None,
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) => Some(s.clone()),
                 other => return Err(unread(format!("{key} is {other}, not a single value"))),
-            }
+            };
+            args.replace(flag, value);
         }
-        Ok((Args::parse_with_bools(&argv, self.bools), ArgsSource::ConfigFile { path, of: Box::new(source) }))
+        Ok((args, ArgsSource::ConfigFile { path, of: Box::new(source) }))
     }
 }
 

@@ -133,7 +133,7 @@ mod tests {
         let found = good.run::<Etcd>(&[]).unwrap();
         assert!(found.iter().all(|f| f.status == Status::Pass), "{found:?}");
         let source = found[0].evidence.iter().find(|(k, _)| k == "found-in").map(|(_, v)| v.as_str());
-        assert_eq!(source, Some("config file /etc/etcd/etcd.conf.yml (named by the running process)"));
+        assert_eq!(source, Some("running process, and the config file /etc/etcd/etcd.conf.yml it names"));
         // Right-looking flags beside a file that turns client certificates off.
         let weak = FILE.replacen("client-cert-auth: true", "client-cert-auth: false", 1).replacen("auto-tls: false", "auto-tls: true", 1);
         let mut argv = flags.to_vec();
@@ -143,7 +143,7 @@ mod tests {
         // A file that cannot be read leaves nothing to judge.
         let missing = FakeHost::new().process(&argv);
         let found = missing.run::<Etcd>(&[]).unwrap();
-        assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("ignores its other flags")), "{found:?}");
+        assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("not from its flags")), "{found:?}");
         let bad = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, "client-transport-security: [").process(&flags);
         assert!(bad.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error));
     }

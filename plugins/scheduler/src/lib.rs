@@ -1,6 +1,6 @@
 //! scheduler: the flags kube-scheduler runs with (CIS 1.4).
 
-use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
+use rampart_sdk::flags::{self, Component, Cond, ConfigFile, Expect, FlagCheck};
 use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
 
 pub struct Scheduler;
@@ -9,7 +9,10 @@ const COMPONENT: Component = Component {
     name: "kube-scheduler",
     manifest: "/etc/kubernetes/manifests/kube-scheduler.yaml",
     bools: &["profiling", "leader-elect"],
-    config_file: None,
+    // With --config, kube-scheduler ignores --profiling and takes
+    // enableProfiling (default true) from its KubeSchedulerConfiguration;
+    // the serving flags (--bind-address, TLS) still apply.
+    config_file: Some(ConfigFile { flag: "config", grant: "/etc/kubernetes/*.yaml", keys: &[("profiling", "enableProfiling")] }),
 };
 
 const CHECKS: &[FlagCheck] = &[
@@ -71,6 +74,27 @@ mod tests {
             ("dynamic-auditing-off", Status::Pass),
         ];
         assert_eq!(v, want.map(|(c, s)| (c.to_string(), s)));
+    }
+
+    /// Regression: with --config, kube-scheduler ignores --profiling (its
+    /// help says so) and profiles unless the file's enableProfiling is
+    /// false; `--config=... --profiling=false` passed.
+    #[test]
+    fn with_a_config_file_profiling_is_the_files() {
+        const CONFIG: &str = "/etc/kubernetes/scheduler-config.yaml";
+        let file = |text: &str| {
+            let argv =
+                ["kube-scheduler", "--config=/etc/kubernetes/scheduler-config.yaml", "--profiling=false", "--bind-address=127.0.0.1"];
+            let host = FakeHost::new().process(&argv);
+            let host = if text.is_empty() { host } else { host.file(CONFIG, 0o600, 0, 0, text) };
+            let v = verdicts(&host);
+            (v[0].1, v[1].1)
+        };
+        let head = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n";
+        assert_eq!(file(head), (Status::Fail, Status::Pass), "enableProfiling defaults to true; --bind-address still counts");
+        assert_eq!(file(&format!("{head}enableProfiling: true\n")), (Status::Fail, Status::Pass));
+        assert_eq!(file(&format!("{head}enableProfiling: false\n")), (Status::Pass, Status::Pass));
+        assert_eq!(file(""), (Status::Error, Status::Error), "the file cannot be read");
     }
 
     #[test]
