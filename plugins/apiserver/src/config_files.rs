@@ -353,6 +353,11 @@ mod tests {
         Args::parse(&argv)
     }
 
+    /// A node with one API server configuration file of this kind.
+    fn config_file(path: &str, kind: &str, body: &str) -> FakeHost {
+        FakeHost::new().file(path, 0o600, 0, 0, format!("apiVersion: apiserver.config.k8s.io/v1\nkind: {kind}\n{body}"))
+    }
+
     fn authz(host: &FakeHost, flags: &[&str]) -> Vec<(String, Status, String)> {
         authorization(host, &args(flags)).into_iter().map(|f| (f.check, f.status, f.message)).collect()
     }
@@ -379,15 +384,7 @@ mod tests {
     #[test]
     fn anonymous_section_of_the_authentication_config_decides() {
         const PATH: &str = "/etc/kubernetes/authn.yaml";
-        let config = |anonymous: &str| {
-            FakeHost::new().file(
-                PATH,
-                0o600,
-                0,
-                0,
-                format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\n{anonymous}"),
-            )
-        };
+        let config = |anonymous: &str| config_file(PATH, "AuthenticationConfiguration", anonymous);
         let flag = format!("--authentication-config={PATH}");
         let judge = |host: &FakeHost, more: &[&str]| {
             let mut flags = vec![flag.as_str()];
@@ -435,15 +432,7 @@ mod tests {
     #[test]
     fn authorization_config_file_is_judged_by_its_authorizers() {
         const PATH: &str = "/etc/kubernetes/authz.yaml";
-        let config = |authorizers: &str| {
-            FakeHost::new().file(
-                PATH,
-                0o600,
-                0,
-                0,
-                format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n{authorizers}"),
-            )
-        };
+        let config = |authorizers: &str| config_file(PATH, "AuthorizationConfiguration", &format!("authorizers:\n{authorizers}"));
         let flag = format!("--authorization-config={PATH}");
         let good = config("- type: Node\n  name: node\n- type: RBAC\n  name: rbac\n");
         assert_eq!(statuses(&authz(&good, &[&flag])), [Status::Pass; 3]);

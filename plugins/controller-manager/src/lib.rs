@@ -109,18 +109,22 @@ mod tests {
         assert_eq!(failing(&host), ["terminated-pod-gc-threshold", "profiling", "tls-min-version"]);
     }
 
+    /// A command line that passes every check but the bind address's.
+    const HARDENED: &[&str] = &[
+        "kube-controller-manager",
+        "--profiling=false",
+        "--use-service-account-credentials=true",
+        "--service-account-private-key-file=/k",
+        "--root-ca-file=/c",
+        "--terminated-pod-gc-threshold=100",
+        "--tls-min-version=VersionTLS12",
+    ];
+
     #[test]
     fn unset_bind_address_means_all_interfaces() {
-        let host = FakeHost::new().process(&[
-            "kube-controller-manager",
-            "--profiling=false",
-            "--use-service-account-credentials=true",
-            "--service-account-private-key-file=/k",
-            "--root-ca-file=/c",
-            "--terminated-pod-gc-threshold=100",
-            "--feature-gates=RotateKubeletServerCertificate=false,AllAlpha=true",
-            "--tls-min-version=VersionTLS12",
-        ]);
+        let mut argv = HARDENED.to_vec();
+        argv.push("--feature-gates=RotateKubeletServerCertificate=false,AllAlpha=true");
+        let host = FakeHost::new().process(&argv);
         assert_eq!(failing(&host), ["rotate-kubelet-server-certificate", "bind-address", "all-alpha-off"]);
     }
 
@@ -129,16 +133,8 @@ mod tests {
     #[test]
     fn a_rotation_gate_switched_off_in_any_spelling_fails() {
         let run = |gates: &[&str]| {
-            let mut argv = vec![
-                "kube-controller-manager",
-                "--profiling=false",
-                "--use-service-account-credentials=true",
-                "--service-account-private-key-file=/k",
-                "--root-ca-file=/c",
-                "--terminated-pod-gc-threshold=100",
-                "--tls-min-version=VersionTLS12",
-                "--bind-address=127.0.0.1",
-            ];
+            let mut argv = HARDENED.to_vec();
+            argv.push("--bind-address=127.0.0.1");
             argv.extend_from_slice(gates);
             failing(&FakeHost::new().process(&argv))
         };
