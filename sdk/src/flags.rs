@@ -109,7 +109,16 @@ pub struct Component {
     pub bools: &'static [&'static str],
     /// A file that replaces the component's flags when its flag is given.
     pub config_file: Option<ConfigFile>,
+    /// Flags that stand for others, rewritten into them before the checks
+    /// read the command line (kube-apiserver's deprecated
+    /// `--admission-control`). `Err` when the component would refuse the
+    /// command line.
+    pub normalize: Option<Normalize>,
 }
+
+/// Rewrites a command line's stand-in flags into the flags they stand for
+/// ([`Component::normalize`]).
+pub type Normalize = fn(&mut Args) -> Result<(), String>;
 
 /// A YAML file that, when its flag is given, sets some of the component's
 /// settings in place of their flags, which are then ignored: etcd's
@@ -149,6 +158,9 @@ impl Component {
     /// flags it replaces. `Err` when the file cannot be read: the flags it
     /// replaces do not count, so they cannot be judged.
     fn effective(&self, host: &dyn Host, mut args: Args, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
+        if let Some(normalize) = self.normalize {
+            normalize(&mut args).map_err(|why| format!("the {source}: {why}"))?;
+        }
         let Some(file) = self.config_file else { return Ok((args, source)) };
         let Some(path) = args.get(file.flag).map(str::to_string) else { return Ok((args, source)) };
         let what = format!("--{} {path} of the {source}", file.flag);
@@ -728,7 +740,7 @@ mod tests {
         },
     ];
     const APISERVER: Component =
-        Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"], config_file: None };
+        Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"], config_file: None, normalize: None };
 
     fn run(argv: &[&str], settings: &[(&str, &str)]) -> Vec<(String, Status, String)> {
         let host = FakeHost::new().process(argv);

@@ -15,6 +15,7 @@ const COMPONENT: Component = Component {
     manifest: "/etc/kubernetes/manifests/kube-apiserver.yaml",
     bools: &["anonymous-auth", "profiling", "service-account-lookup", "service-account-extend-token-expiration", "allow-privileged"],
     config_file: None,
+    normalize: Some(admission_control),
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {
@@ -36,6 +37,50 @@ const STRONG_CIPHERS: &[&str] = &[
 ];
 
 const ADMISSION: &str = "enable-admission-plugins";
+
+/// The admission plugins kube-apiserver v1.36 runs without being named in
+/// `--enable-admission-plugins` (its `--help`).
+const DEFAULT_ADMISSION: &[&str] = &[
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "TaintNodesByCondition",
+    "PodSecurity",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "PersistentVolumeClaimResize",
+    "RuntimeClass",
+    "CertificateApproval",
+    "CertificateSigning",
+    "ClusterTrustBundleAttest",
+    "CertificateSubjectRestriction",
+    "DefaultIngressClass",
+    "PodTopologyLabels",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionWebhook",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook",
+    "ResourceQuota",
+];
+
+/// The deprecated `--admission-control` runs exactly the plugins it names
+/// and none of the others, defaults included; kube-apiserver refuses it
+/// beside `--enable-admission-plugins` or `--disable-admission-plugins`.
+/// Rewritten into those two, so that the admission checks read it.
+fn admission_control(args: &mut Args) -> Result<(), String> {
+    let Some(named) = args.list("admission-control").filter(|named| !named.is_empty()) else { return Ok(()) };
+    for other in [ADMISSION, "disable-admission-plugins"] {
+        if args.has(other) {
+            return Err(format!("--admission-control and --{other} are both given, and kube-apiserver refuses to start with both"));
+        }
+    }
+    let off: Vec<&str> = DEFAULT_ADMISSION.iter().copied().filter(|p| !named.iter().any(|n| n == p)).collect();
+    args.replace(ADMISSION, Some(named.join(",")));
+    args.replace("disable-admission-plugins", Some(off.join(",")));
+    Ok(())
+}
 
 const CHECKS: &[FlagCheck] = &[
     FlagCheck {
@@ -421,6 +466,27 @@ mod tests {
 
     fn verdicts(host: &FakeHost) -> Vec<(String, Status)> {
         host.run::<ApiServer>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+    }
+
+    /// Regression: the deprecated --admission-control, which replaces both
+    /// plugin lists, was not read: `--admission-control=AlwaysAdmit` passed
+    /// "AlwaysAdmit is not enabled" and "NamespaceLifecycle is not disabled".
+    #[test]
+    fn admission_control_names_exactly_the_plugins_that_run() {
+        let status = |flags: &[&str], check: &str| {
+            let mut argv = vec!["kube-apiserver"];
+            argv.extend_from_slice(flags);
+            let found = FakeHost::new().process(&argv).run::<ApiServer>(&[]).unwrap();
+            found.into_iter().find(|f| f.check == check).unwrap().status
+        };
+        let old = ["--admission-control=AlwaysAdmit,NodeRestriction,ServiceAccount"];
+        assert_eq!(status(&old, "always-admit"), Status::Fail);
+        assert_eq!(status(&old, "namespace-lifecycle-admission"), Status::Fail);
+        assert_eq!(status(&old, "service-account-admission"), Status::Pass);
+        assert_eq!(status(&old, "node-restriction-admission"), Status::Pass);
+        assert_eq!(status(&["--admission-control="], "namespace-lifecycle-admission"), Status::Pass, "empty: the defaults");
+        let both = ["--admission-control=NodeRestriction", "--enable-admission-plugins=NodeRestriction"];
+        assert_eq!(status(&both, "node-restriction-admission"), Status::Error);
     }
 
     #[test]

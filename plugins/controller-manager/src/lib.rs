@@ -10,6 +10,7 @@ const COMPONENT: Component = Component {
     manifest: "/etc/kubernetes/manifests/kube-controller-manager.yaml",
     bools: &["profiling", "use-service-account-credentials", "leader-elect"],
     config_file: None,
+    normalize: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

@@ -26,6 +26,7 @@ const COMPONENT: Component = Component {
             ("peer-auto-tls", "peer-transport-security.auto-tls"),
         ],
     }),
+    normalize: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

@@ -13,6 +13,7 @@ const COMPONENT: Component = Component {
     // enableProfiling (default true) from its KubeSchedulerConfiguration;
     // the serving flags (--bind-address, TLS) still apply.
     config_file: Some(ConfigFile { flag: "config", grant: "/etc/kubernetes/*.yaml", keys: &[("profiling", "enableProfiling")] }),
+    normalize: None,
 };
 
 const CHECKS: &[FlagCheck] = &[
