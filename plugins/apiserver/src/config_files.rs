@@ -102,11 +102,11 @@ pub fn anonymous(host: &dyn Host, args: &Args) -> Finding {
     }
     let shown = flag.map_or("unset (default true)".to_string(), str::to_string);
     let f = |status, message: String| Finding::new(ANONYMOUS, status, message).with(format!("--{FLAG}"), shown.clone());
-    match args.bool(FLAG) {
-        Some(Ok(false)) => f(Status::Pass, format!("--{FLAG}=false")),
-        Some(Ok(true)) => f(Status::Fail, format!("--{FLAG} is {shown}: anonymous requests are authenticated as system:anonymous")),
-        Some(Err(v)) => f(Status::Fail, format!("--{FLAG} is {v:?}, not a boolean")),
-        None => f(Status::Fail, format!("--{FLAG} is not set, so the default true applies: anonymous requests are authenticated")),
+    // Worded as the other flag checks are.
+    match (args.bool(FLAG), flag) {
+        (Some(Ok(false)), _) => f(Status::Pass, format!("--{FLAG}=false")),
+        (_, Some(v)) => f(Status::Fail, format!("--{FLAG} is {v:?}, want false")),
+        (_, None) => f(Status::Fail, format!("--{FLAG} is \"true\", want false (unset: the default true applies)")),
     }
 }
 
@@ -155,7 +155,7 @@ pub fn authorization(host: &dyn Host, args: &Args) -> [Finding; 3] {
                 return all(Status::Error, &message, Some(path));
             }
             let evidence = vec![(format!("--{CONFIG}"), path.to_string()), ("authorizers".to_string(), types.join(","))];
-            (types, format!("the authorizers in {path} (--{CONFIG})"), Some(path), evidence)
+            (types, format!("the authorizers of {path} (--{CONFIG})"), Some(path), evidence)
         }
         (None, Some(mode)) => (
             mode.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect(),
@@ -165,20 +165,29 @@ pub fn authorization(host: &dyn Host, args: &Args) -> [Finding; 3] {
         ),
         (None, None) => (
             vec!["AlwaysAllow".to_string()],
-            format!("--{MODE} (unset: the default AlwaysAllow applies)"),
+            format!("--{MODE}"),
             None,
             vec![(format!("--{MODE}"), "unset (default AlwaysAllow)".to_string())],
         ),
     };
     let shown = modes.join(",");
     let has = |m: &str| modes.iter().any(|x| x == m);
+    let verb = if path.is_some() { "are" } else { "is" };
+    let lacks = |mode: &str| format!("{source} {verb} {shown:?}, which does not include {mode}");
     let judged = [
-        (AUTHZ_NOT_ALWAYS_ALLOW, !has("AlwaysAllow"), format!("{source} includes AlwaysAllow: every request is authorized")),
-        (AUTHZ_NODE, has("Node"), format!("{source} is {shown}, which does not include Node")),
-        (AUTHZ_RBAC, has("RBAC"), format!("{source} is {shown}, which does not include RBAC")),
+        (AUTHZ_NOT_ALWAYS_ALLOW, !has("AlwaysAllow"), format!("{source} includes AlwaysAllow")),
+        (AUTHZ_NODE, has("Node"), lacks("Node")),
+        (AUTHZ_RBAC, has("RBAC"), lacks("RBAC")),
     ];
     judged.map(|(id, ok, why)| {
-        let f = if ok { Finding::new(id, Status::Pass, format!("{source} is {shown}")) } else { Finding::new(id, Status::Fail, why) };
+        let f = if ok {
+            let message = if path.is_some() { format!("{source} are {shown}") } else { format!("{source}={shown}") };
+            Finding::new(id, Status::Pass, message)
+        } else {
+            // Worded as the other flag checks are.
+            let unset = if args.get(MODE).is_none() && path.is_none() { " (unset: the default AlwaysAllow applies)" } else { "" };
+            Finding::new(id, Status::Fail, format!("{why}{unset}"))
+        };
         let f = evidence.iter().fold(f, |f, (k, v)| f.with(k.clone(), v.clone()));
         match path {
             Some(p) => f.at_path(p),
