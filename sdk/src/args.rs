@@ -144,11 +144,7 @@ impl Args {
     /// A boolean flag: `Some(Ok(b))` when set to a word Go's strconv accepts,
     /// `Some(Err(value))` when set to anything else, `None` when unset.
     pub fn bool(&self, name: &str) -> Option<Result<bool, String>> {
-        self.get(name).map(|v| match v {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-            other => Err(other.to_string()),
-        })
+        self.get(name).map(|v| go_bool(v).ok_or_else(|| v.to_string()))
     }
 
     /// A map flag of booleans (`--feature-gates=A=true,B=false`) as the
@@ -176,6 +172,16 @@ impl Args {
     }
 }
 
+/// A word Go's `strconv.ParseBool` reads as a boolean (`1`, `t`, `TRUE`,
+/// `False`, ...), as the components' boolean flags do.
+pub fn go_bool(word: &str) -> Option<bool> {
+    match word {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// The value of map flag `name` of booleans read as [`Args::gates`] reads it.
 pub fn gates(name: &str, value: &str) -> Result<Vec<(String, bool)>, String> {
     let mut gates: Vec<(String, bool)> = Vec::new();
@@ -183,11 +189,7 @@ pub fn gates(name: &str, value: &str) -> Result<Vec<(String, bool)>, String> {
         let Some((gate, on)) = item.split_once('=') else {
             return Err(format!("--{name}: {item:?} is not name=true or name=false"));
         };
-        let on = match on.trim() {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-            other => return Err(format!("--{name}: {gate}={other:?} is not a boolean")),
-        };
+        let on = go_bool(on.trim()).ok_or_else(|| format!("--{name}: {gate}={:?} is not a boolean", on.trim()))?;
         let gate = gate.trim();
         match gates.iter_mut().find(|(g, _)| g == gate) {
             Some((_, was)) => *was = on,

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::args::Args;
+use crate::args::{Args, go_bool};
 use crate::component::{ArgsSource, component_args};
 use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Object, ObjectRef, Settings, Severity, Status};
 
@@ -229,16 +229,19 @@ pub fn check_infos(checks: &[FlagCheck]) -> Vec<CheckInfo> {
         .collect()
 }
 
-fn is_bool_word(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 fn list(v: &str) -> Vec<&str> {
     v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// Why the component would refuse `value` at start, where the condition
+/// can tell: a verdict on it would judge a setting that cannot run.
+fn refused(cond: &Cond, value: Option<&str>) -> Option<String> {
+    match cond.expect {
+        Expect::GateOff(_) | Expect::GateNotOff(_) => {
+            crate::args::gates(cond.flag, value?).err().map(|why| format!("{why}, so the component would not start with it"))
+        }
+        _ => None,
+    }
 }
 
 /// Judges one condition; `Err` carries why it fails.
@@ -255,8 +258,8 @@ fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) 
             Some(v) => Err(format!("--{} is set to {v:?}", cond.flag)),
         },
         Expect::Is(want) => {
-            let ok = match (value, is_bool_word(want)) {
-                (Some(v), Some(b)) => is_bool_word(v) == Some(b),
+            let ok = match (value, go_bool(want)) {
+                (Some(v), Some(b)) => go_bool(v) == Some(b),
                 (Some(v), None) => v == want,
                 (None, _) => false,
             };
@@ -316,6 +319,7 @@ fn judge(cond: &Cond, value: Option<&str>, check_id: &str, settings: &Settings) 
 pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], settings: &Settings, out: &mut Findings) {
     for check in checks {
         let mut problems = Vec::new();
+        let mut unreadable = Vec::new();
         let mut evidence = Vec::new();
         // `<check>.explicit = "true"`: an unset flag fails even where the
         // binary's default would pass (the STIG wants some flags written out).
@@ -334,14 +338,19 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
                     (None, None) => "unset".to_string(),
                 },
             ));
-            if let Err(why) = judge(cond, value, check.id, settings) {
+            if let Some(why) = refused(cond, value) {
+                unreadable.push(why);
+            } else if let Err(why) = judge(cond, value, check.id, settings) {
                 problems.push(match (given, cond.default) {
                     (None, Some(d)) => format!("{why} (unset: the default {d} applies)"),
                     _ => why,
                 });
             }
         }
-        let mut f = if problems.is_empty() {
+        let mut f = if !unreadable.is_empty() {
+            unreadable.extend(problems);
+            Finding::new(check.id, Status::Error, unreadable.join("; "))
+        } else if problems.is_empty() {
             let facts: Vec<String> = evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
             Finding::new(check.id, Status::Pass, facts.join(", "))
         } else {
@@ -800,6 +809,24 @@ mod tests {
                 "{off}"
             );
         }
+    }
+
+    /// A `--feature-gates` value the component would refuse at start is no
+    /// verdict on the gate: `error`, never a pass.
+    #[test]
+    fn a_feature_gate_list_the_component_would_refuse_is_an_error() {
+        let judge = |argv: &[&str]| {
+            let mut out = Findings::collecting();
+            evaluate_args(&Args::parse(argv), &ArgsSource::Process, &[ALL_ALPHA_OFF], &Settings::default(), &mut out);
+            out.into_vec().remove(0)
+        };
+        for bad in ["--feature-gates=AllAlpha", "--feature-gates=Foo=maybe", "--feature-gates=AllAlpha=false,Bar"] {
+            let f = judge(&["kube-scheduler", bad]);
+            assert_eq!(f.status, Status::Error, "{bad}: {f:?}");
+            assert!(f.message.contains("would not start"), "{}", f.message);
+        }
+        assert_eq!(judge(&["kube-scheduler", "--feature-gates=AllAlpha=false"]).status, Status::Pass);
+        assert_eq!(judge(&["kube-scheduler", "--feature-gates=AllAlpha=1"]).status, Status::Fail);
     }
 
     /// Regression: a list flag given twice was judged by its last

@@ -33,6 +33,14 @@ fn read_yaml(host: &dyn Host, flag: &str, path: &str) -> Result<Value, (Status, 
     rampart_sdk::yaml::to_json(&bytes).map_err(|e| (Status::Error, format!("{path}: not valid YAML: {e}")))
 }
 
+/// A structured configuration file (`--authentication-config`,
+/// `--authorization-config`): it replaces flags, so a file that cannot be
+/// read, is missing or is not a mapping leaves nothing to judge.
+fn read_config(host: &dyn Host, flag: &str, path: &str) -> Result<Value, String> {
+    let config = read_yaml(host, flag, path).map_err(|(_, message)| message)?;
+    if config.is_object() { Ok(config) } else { Err(format!("{path} is not a mapping of settings: {config}")) }
+}
+
 /// 1.2.1: whether anonymous requests are authenticated (as
 /// `system:anonymous`). `--anonymous-auth` decides (true when unset), unless
 /// the AuthenticationConfiguration that `--authentication-config` names has
@@ -45,20 +53,27 @@ pub fn anonymous(host: &dyn Host, args: &Args) -> Finding {
     const CONFIG: &str = "authentication-config";
     let flag = args.get(FLAG);
     if let Some(path) = args.get(CONFIG) {
-        let config = match read_yaml(host, CONFIG, path) {
+        let f = |status, message: String| Finding::new(ANONYMOUS, status, message).with(format!("--{CONFIG}"), path).at_path(path);
+        let config = match read_config(host, CONFIG, path) {
             Ok(v) => v,
-            Err((status, message)) => return Finding::new(ANONYMOUS, status, message).at_path(path),
+            Err(message) => return f(Status::Error, message),
         };
         let section = &config["anonymous"];
         if !section.is_null() {
-            let f = |status, message: String| Finding::new(ANONYMOUS, status, message).with(format!("--{CONFIG}"), path).at_path(path);
+            if !section.is_object() {
+                return f(Status::Error, format!("{path}: anonymous is {section}, not a mapping"));
+            }
             if let Some(v) = flag {
                 return f(
                     Status::Error,
                     format!("both --{FLAG} ({v}) and an anonymous section in {path} are given; kube-apiserver refuses to start with both"),
                 );
             }
-            let conditions = section["conditions"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let conditions = match &section["conditions"] {
+                Value::Null => &[][..],
+                Value::Array(list) => list.as_slice(),
+                other => return f(Status::Error, format!("{path}: anonymous.conditions is {other}, not a list")),
+            };
             let mut paths = Vec::new();
             for (i, c) in conditions.iter().enumerate() {
                 match c["path"].as_str() {
@@ -105,6 +120,7 @@ pub fn anonymous(host: &dyn Host, args: &Args) -> Finding {
     // Worded as the other flag checks are.
     match (args.bool(FLAG), flag) {
         (Some(Ok(false)), _) => f(Status::Pass, format!("--{FLAG}=false")),
+        (Some(Err(v)), _) => f(Status::Error, format!("--{FLAG} is {v:?}, not a boolean, so kube-apiserver would not start with it")),
         (_, Some(v)) => f(Status::Fail, format!("--{FLAG} is {v:?}, want false")),
         (_, None) => f(Status::Fail, format!("--{FLAG} is \"true\", want false (unset: the default true applies)")),
     }
@@ -117,52 +133,48 @@ pub fn anonymous(host: &dyn Host, args: &Args) -> Finding {
 /// server refuses to start with both flags.
 pub fn authorization(host: &dyn Host, args: &Args) -> [Finding; 3] {
     const IDS: [&str; 3] = [AUTHZ_NOT_ALWAYS_ALLOW, AUTHZ_NODE, AUTHZ_RBAC];
-    let all = |status: Status, message: &str, path: Option<&str>| {
-        IDS.map(|id| {
-            let f = Finding::new(id, status, message);
-            match path {
-                Some(p) => f.at_path(p),
-                None => f,
-            }
-        })
-    };
     const MODE: &str = "authorization-mode";
     const CONFIG: &str = "authorization-config";
+    let at = |f: Finding| match args.get(CONFIG) {
+        Some(p) => f.at_path(p),
+        None => f,
+    };
+    let error = |message: String| IDS.map(|id| at(Finding::new(id, Status::Error, message.clone())));
     let (modes, source, path, evidence) = match (args.get(CONFIG), args.get(MODE)) {
         (Some(path), Some(mode)) => {
-            let message = format!(
+            return error(format!(
                 "both --{CONFIG} ({path}) and --{MODE} ({mode}) are given; kube-apiserver refuses to start with both, so which authorizers run cannot be told"
-            );
-            return all(Status::Error, &message, Some(path));
+            ));
         }
         (Some(path), None) => {
-            let config = match read_yaml(host, CONFIG, path) {
+            let config = match read_config(host, CONFIG, path) {
                 Ok(v) => v,
-                Err((status, message)) => return all(status, &message, Some(path)),
+                Err(message) => return error(message),
+            };
+            let authorizers = match &config["authorizers"] {
+                Value::Array(list) if !list.is_empty() => list,
+                Value::Array(_) | Value::Null => {
+                    return error(format!("{path} lists no authorizers, so kube-apiserver would not start with it"));
+                }
+                other => return error(format!("{path}: authorizers is {other}, not a list")),
             };
             let mut types = Vec::new();
-            for (i, authorizer) in config["authorizers"].as_array().into_iter().flatten().enumerate() {
+            for (i, authorizer) in authorizers.iter().enumerate() {
                 match authorizer["type"].as_str() {
                     Some(t) => types.push(t.to_string()),
-                    None => {
-                        let message = format!("{path}: authorizers[{i}] has no type, so kube-apiserver would not start with it");
-                        return all(Status::Error, &message, Some(path));
-                    }
+                    None => return error(format!("{path}: authorizers[{i}] has no type, so kube-apiserver would not start with it")),
                 }
-            }
-            if types.is_empty() {
-                let message = format!("{path} lists no authorizers, so kube-apiserver would not start with it");
-                return all(Status::Error, &message, Some(path));
             }
             let evidence = vec![(format!("--{CONFIG}"), path.to_string()), ("authorizers".to_string(), types.join(","))];
             (types, format!("the authorizers of {path} (--{CONFIG})"), Some(path), evidence)
         }
-        (None, Some(mode)) => (
-            mode.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect(),
-            format!("--{MODE}"),
-            None,
-            vec![(format!("--{MODE}"), mode.to_string())],
-        ),
+        (None, Some(mode)) => {
+            let modes: Vec<String> = mode.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect();
+            if modes.is_empty() {
+                return error(format!("--{MODE} is {mode:?}, no mode, so kube-apiserver would not start with it"));
+            }
+            (modes, format!("--{MODE}"), None, vec![(format!("--{MODE}"), mode.to_string())])
+        }
         (None, None) => (
             vec!["AlwaysAllow".to_string()],
             format!("--{MODE}"),
@@ -188,11 +200,7 @@ pub fn authorization(host: &dyn Host, args: &Args) -> [Finding; 3] {
             let unset = if args.get(MODE).is_none() && path.is_none() { " (unset: the default AlwaysAllow applies)" } else { "" };
             Finding::new(id, Status::Fail, format!("{why}{unset}"))
         };
-        let f = evidence.iter().fold(f, |f, (k, v)| f.with(k.clone(), v.clone()));
-        match path {
-            Some(p) => f.at_path(p),
-            None => f,
-        }
+        at(evidence.iter().fold(f, |f, (k, v)| f.with(k.clone(), v.clone())))
     })
 }
 
@@ -384,7 +392,7 @@ mod tests {
         assert!(unset.message.contains("default true"), "{}", unset.message);
         assert_eq!(anonymous(&host, &args(&["--anonymous-auth=true"])).status, Status::Fail);
         assert_eq!(anonymous(&host, &args(&["--anonymous-auth=False"])).status, Status::Pass, "Go's boolean words");
-        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=no"])).status, Status::Fail);
+        assert_eq!(anonymous(&host, &args(&["--anonymous-auth=no"])).status, Status::Error, "not a boolean to Go");
         assert_eq!(anonymous(&host, &args(&["--anonymous-auth=false", "--anonymous-auth=true"])).status, Status::Fail, "last wins");
     }
 
@@ -419,7 +427,13 @@ mod tests {
         ] {
             assert_eq!(bad.status, Status::Error, "{bad:?}");
         }
-        assert_eq!(judge(&FakeHost::new(), &["--anonymous-auth=false"]).status, Status::Fail, "the file does not exist");
+        assert_eq!(judge(&FakeHost::new(), &["--anonymous-auth=false"]).status, Status::Error, "the file does not exist");
+        for wrong in ["anonymous: true\n", "anonymous:\n  enabled: false\n  conditions: /livez\n"] {
+            let f = judge(&config(wrong), &[]);
+            assert_eq!(f.status, Status::Error, "{wrong}: {f:?}");
+        }
+        let list = FakeHost::new().file(PATH, 0o600, 0, 0, "- anonymous: {enabled: false}\n");
+        assert_eq!(judge(&list, &["--anonymous-auth=false"]).status, Status::Error, "a document that is not a mapping");
     }
 
     #[test]
@@ -433,6 +447,7 @@ mod tests {
         let twice = authz(&host, &["--authorization-mode=AlwaysAllow", "--authorization-mode=Node,RBAC"]);
         assert_eq!(statuses(&twice), [Status::Fail, Status::Pass, Status::Pass], "{twice:?}");
         assert_eq!(statuses(&authz(&host, &["--authorization-mode=RBAC"])), [Status::Pass, Status::Fail, Status::Pass]);
+        assert_eq!(statuses(&authz(&host, &["--authorization-mode=,"])), [Status::Error; 3], "no mode: the API server refuses it");
     }
 
     /// Structured authorization: `--authorization-config` replaces
@@ -457,7 +472,9 @@ mod tests {
         assert_eq!(statuses(&found), [Status::Error; 3]);
         assert!(found[0].2.contains("lists no authorizers"), "{}", found[0].2);
         assert_eq!(statuses(&authz(&config("- name: x\n"), &[&flag])), [Status::Error; 3]);
-        assert_eq!(statuses(&authz(&FakeHost::new(), &[&flag])), [Status::Fail; 3], "the file does not exist");
+        assert_eq!(statuses(&authz(&FakeHost::new(), &[&flag])), [Status::Error; 3], "the file does not exist");
+        assert_eq!(statuses(&authz(&config_file(PATH, "AuthorizationConfiguration", "authorizers: Node\n"), &[&flag])), [Status::Error; 3]);
+        assert_eq!(statuses(&authz(&FakeHost::new().file(PATH, 0o600, 0, 0, "- type: Node\n"), &[&flag])), [Status::Error; 3]);
         let bad = FakeHost::new().file(PATH, 0o600, 0, 0, "authorizers: [");
         assert_eq!(statuses(&authz(&bad, &[&flag])), [Status::Error; 3]);
     }

@@ -324,11 +324,14 @@ fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
                 let unread = |why: String| format!("cannot tell etcd's data directory: --config-file {path} of the {source}: {why}");
                 let bytes = host.read_file(path).map_err(|e| unread(e.reason()))?;
                 let config = rampart_sdk::yaml::to_json(&bytes).map_err(|e| unread(format!("not valid YAML: {e}")))?;
-                return match config["data-dir"].as_str().filter(|d| !d.is_empty()) {
-                    Some(dir) => Ok(Some((dir.to_string(), format!("data-dir in {path} (--config-file of the {source})")))),
-                    None => Err(unread(
+                return match &config["data-dir"] {
+                    serde_json::Value::String(dir) if !dir.is_empty() => {
+                        Ok(Some((dir.clone(), format!("data-dir in {path} (--config-file of the {source})"))))
+                    }
+                    serde_json::Value::Null | serde_json::Value::String(_) => Err(unread(
                         "it sets no data-dir, so etcd uses <name>.etcd in its working directory, which a scan cannot locate".into(),
                     )),
+                    other => Err(unread(format!("data-dir is {other}, not a path"))),
                 };
             }
             Ok(Some(match args.get("data-dir") {
@@ -586,7 +589,7 @@ mod tests {
         let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(f.evidence.iter().any(|(k, v)| k == "found-by" && v.contains("data-dir in /etc/etcd/etcd.yml")), "{f:?}");
-        for file in [None, Some("name: cp-1\n")] {
+        for file in [None, Some("name: cp-1\n"), Some("data-dir: [/data/etcd]\n"), Some("- data-dir: /data/etcd\n")] {
             let mut host = kubeadm_cp().process(&argv);
             if let Some(text) = file {
                 host = host.file("/etc/etcd/etcd.yml", 0o600, 0, 0, text);

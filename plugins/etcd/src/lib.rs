@@ -145,8 +145,11 @@ mod tests {
         let missing = FakeHost::new().process(&argv);
         let found = missing.run::<Etcd>(&[]).unwrap();
         assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("not from its flags")), "{found:?}");
-        let bad = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, "client-transport-security: [").process(&flags);
-        assert!(bad.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error));
+        for wrong in ["client-transport-security: [", "client-transport-security: {client-cert-auth: [true]}\n", "- cert-file: /p/s.crt\n"]
+        {
+            let bad = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, wrong).process(&flags);
+            assert!(bad.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error), "{wrong}");
+        }
     }
 
     #[test]
