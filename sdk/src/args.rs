@@ -44,6 +44,11 @@ pub struct Args {
     positional: Vec<String>,
     /// Flags of [`LIST_FLAGS`] this component takes one value of.
     scalars: Vec<String>,
+    /// Flags whose value the source cannot show, with why.
+    unknown: Vec<(String, String)>,
+    /// Why any flag not given may still be set (variables the source does
+    /// not list), if so.
+    unknown_unset: Option<String>,
 }
 
 impl Args {
@@ -161,9 +166,37 @@ impl Args {
     /// command line (`None`: as if it were not given).
     pub fn replace(&mut self, name: &str, value: Option<String>) {
         self.flags.retain(|(n, _)| n != name);
+        self.unknown.retain(|(n, _)| n != name);
         if let Some(value) = value {
             self.flags.push((name.to_string(), Some(value)));
         }
+    }
+
+    /// Records that the flag's value is not what the command line shows
+    /// (it is filled in when the component starts), with why.
+    pub fn mark_unknown(&mut self, name: &str, why: String) {
+        self.unknown.push((name.to_string(), why));
+    }
+
+    /// Records that a flag not on the command line may still be set, with
+    /// why (etcd reads flags from variables the source does not list).
+    pub fn mark_unknown_unset(&mut self, why: String) {
+        self.unknown_unset = Some(why);
+    }
+
+    /// Why the flag's value cannot be known, if it cannot: a judgement of
+    /// it would judge a guess.
+    pub fn unknown(&self, name: &str) -> Option<&str> {
+        match self.unknown.iter().rev().find(|(n, _)| n == name) {
+            Some((_, why)) => Some(why),
+            None if !self.has(name) => self.unknown_unset.as_deref(),
+            None => None,
+        }
+    }
+
+    /// Every occurrence of every flag with its value, in order.
+    pub fn flags(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.flags.iter().map(|(n, v)| (n.as_str(), v.as_deref().unwrap_or("true")))
     }
 
     /// Words that are not flags.

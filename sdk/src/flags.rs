@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::args::{Args, go_bool};
-use crate::component::{ArgsSource, component_args};
+use crate::component::{ArgsSource, ContainerEnv, Launch, component_args};
 use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Object, ObjectRef, Settings, Severity, Status};
 
 /// What a flag's value must be.
@@ -114,6 +114,10 @@ pub struct Component {
     /// `--admission-control`). `Err` when the component would refuse the
     /// command line.
     pub normalize: Option<Normalize>,
+    /// The prefix of the environment variables the component reads flags
+    /// from (`ETCD`: `ETCD_AUTO_TLS` sets `--auto-tls` when the command line
+    /// does not).
+    pub env_prefix: Option<&'static str>,
 }
 
 /// Rewrites a command line's stand-in flags into the flags they stand for
@@ -153,14 +157,37 @@ impl Component {
         caps
     }
 
-    /// The command line the component runs by: `args` as parsed, or, when
-    /// they give its config file, with the file's values in place of the
-    /// flags it replaces. `Err` when the file cannot be read: the flags it
-    /// replaces do not count, so they cannot be judged.
-    fn effective(&self, host: &dyn Host, mut args: Args, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
+    /// The command line the component runs by: `launch`'s argv as parsed,
+    /// with the flags its environment sets (`env_prefix`), or, when they
+    /// give its config file, with the file's values in place of the flags
+    /// it replaces. A flag whose value is filled in when the container
+    /// starts is marked unknown ([`Args::unknown`]). `Err` when the file
+    /// cannot be read: the flags it replaces do not count, so they cannot
+    /// be judged.
+    pub fn effective(&self, host: &dyn Host, launch: &Launch, source: ArgsSource) -> Result<(Args, ArgsSource), String> {
+        let mut args = Args::parse_with_bools(&launch.argv, self.bools);
+        if let Some(env) = &launch.env {
+            let marked: Vec<(String, String)> = args
+                .flags()
+                .filter_map(|(flag, value)| {
+                    let var = env.unresolved.iter().find(|var| value.contains(&format!("$({var})")))?;
+                    Some((
+                        flag.to_string(),
+                        format!("--{flag} of the {source} is set from $({var}), which the kubelet fills in when it starts the container"),
+                    ))
+                })
+                .collect();
+            for (flag, why) in marked {
+                args.mark_unknown(&flag, why);
+            }
+        }
         if let Some(normalize) = self.normalize {
             normalize(&mut args).map_err(|why| format!("the {source}: {why}"))?;
         }
+        let source = match (self.env_prefix, &launch.env) {
+            (Some(prefix), Some(env)) => self.apply_env(&mut args, prefix, env, source)?,
+            _ => source,
+        };
         let Some(file) = self.config_file else { return Ok((args, source)) };
         let Some(path) = args.get(file.flag).map(str::to_string) else { return Ok((args, source)) };
         let what = format!("--{} {path} of the {source}", file.flag);
@@ -184,6 +211,78 @@ impl Component {
             args.replace(flag, value);
         }
         Ok((args, ArgsSource::ConfigFile { path, of: Box::new(source) }))
+    }
+
+    /// Sets the flags the container's environment gives and the command
+    /// line does not, as etcd does: `PREFIX_NAME` sets `--name` (`_` for
+    /// `-`), an empty value is ignored, and with a config file (its flag
+    /// or `PREFIX_CONFIG_FILE`) every variable is ignored.
+    fn apply_env(&self, args: &mut Args, prefix: &str, env: &ContainerEnv, source: ArgsSource) -> Result<ArgsSource, String> {
+        let var_of = |flag: &str| format!("{prefix}_{}", flag.to_uppercase().replace('-', "_"));
+        let hidden = |what: String| {
+            format!(
+                "{what}: {} reads its flags from {prefix}_* variables, so what it runs with cannot be told from the {source}",
+                self.name
+            )
+        };
+        let mut used = Vec::new();
+        if let Some(file) = self.config_file.filter(|file| !args.has(file.flag)) {
+            let var = var_of(file.flag);
+            match env.get(&var) {
+                Some(Some("")) => {}
+                Some(Some(path)) => {
+                    args.replace(file.flag, Some(path.to_string()));
+                    used.push(var);
+                }
+                Some(None) => return Err(hidden(format!("{var} is set when the container starts (valueFrom)"))),
+                None if env.env_from => {
+                    return Err(hidden("the container takes variables from envFrom, which its spec does not show".into()));
+                }
+                None => {}
+            }
+        }
+        let config_file = self.config_file.is_some_and(|file| args.has(file.flag));
+        if !config_file {
+            let mut seen: Vec<&str> = Vec::new();
+            for (name, value) in env.vars.iter().rev() {
+                let Some(flag) = name.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('_')).filter(|f| !f.is_empty()) else {
+                    continue;
+                };
+                if seen.contains(&name.as_str()) {
+                    continue;
+                }
+                seen.push(name);
+                let flag = flag.to_lowercase().replace('_', "-");
+                if args.has(&flag) {
+                    continue;
+                }
+                match value {
+                    Some(v) if v.is_empty() => {}
+                    Some(v) => {
+                        args.replace(&flag, Some(v.clone()));
+                        used.push(name.clone());
+                    }
+                    None => args.mark_unknown(
+                        &flag,
+                        format!(
+                            "{name} of the {source} is set when the container starts (valueFrom), and {} reads --{flag} from it",
+                            self.name
+                        ),
+                    ),
+                }
+            }
+            if env.env_from {
+                args.mark_unknown_unset(format!(
+                    "the {source} takes variables from envFrom, which its spec does not show, and {} reads flags not on its command line from {prefix}_* variables",
+                    self.name
+                ));
+            }
+        }
+        if used.is_empty() {
+            return Ok(source);
+        }
+        used.reverse();
+        Ok(ArgsSource::Env { vars: used, of: Box::new(source) })
     }
 }
 
@@ -338,7 +437,9 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
                     (None, None) => "unset".to_string(),
                 },
             ));
-            if let Some(why) = refused(cond, value) {
+            if let Some(why) = args.unknown(cond.flag) {
+                unreadable.push(why.to_string());
+            } else if let Some(why) = refused(cond, value) {
                 unreadable.push(why);
             } else if let Err(why) = judge(cond, value, check.id, settings) {
                 problems.push(match (given, cond.default) {
@@ -367,7 +468,7 @@ pub fn evaluate_args(args: &Args, source: &ArgsSource, checks: &[FlagCheck], set
 /// when it does not run on this node.
 pub fn command_line(host: &dyn Host, component: &Component) -> Result<Option<(Args, ArgsSource)>, String> {
     match component_args(host, component.name, component.manifest) {
-        Ok(Some((argv, source))) => component.effective(host, Args::parse_with_bools(&argv, component.bools), source).map(Some),
+        Ok(Some((launch, source))) => component.effective(host, &launch, source).map(Some),
         Ok(None) => Ok(None),
         Err(e) => Err(format!("cannot read the {} command line: {}", component.name, e.reason())),
     }
@@ -503,8 +604,8 @@ fn mirror_pods(
             PodRole::Manifest => (ArgsSource::Manifest(obj.source.clone()), None),
         };
         found += 1;
-        let argv = match crate::component::pod_argv(&pod, component.name) {
-            Ok(a) => a,
+        let launch = match crate::component::pod_launch(&pod, component.name) {
+            Ok(l) => l,
             Err(e) => {
                 for id in all_ids() {
                     out.push(Finding::new(id, Status::Error, format!("{source}: {e}")).on_object(obj.ref_.clone()));
@@ -512,7 +613,7 @@ fn mirror_pods(
                 continue;
             }
         };
-        let (args, source) = match component.effective(host, Args::parse_with_bools(&argv, component.bools), source) {
+        let (args, source) = match component.effective(host, &launch, source) {
             Ok(line) => line,
             Err(e) => {
                 for id in all_ids() {
@@ -568,10 +669,8 @@ fn same_node_mirror(host: &dyn Host, component: &Component, node: &str) -> Optio
         }
         let name = format!("kube-system/{}", obj.ref_.name);
         let source = ArgsSource::MirrorPod { pod: name, node: node.to_string() };
-        return Some(match crate::component::pod_argv(&pod, component.name) {
-            Ok(argv) => component
-                .effective(host, Args::parse_with_bools(&argv, component.bools), source)
-                .map(|(args, source)| (args, source, obj.ref_)),
+        return Some(match crate::component::pod_launch(&pod, component.name) {
+            Ok(launch) => component.effective(host, &launch, source).map(|(args, source)| (args, source, obj.ref_)),
             Err(e) => Err(format!("{source} cannot be read: {e}")),
         });
     }
@@ -748,8 +847,14 @@ mod tests {
             all: &[Cond { flag: "token-auth-file", default: None, expect: Expect::Unset }],
         },
     ];
-    const APISERVER: Component =
-        Component { name: "kube-apiserver", manifest: "/m/kube-apiserver.yaml", bools: &["profiling"], config_file: None, normalize: None };
+    const APISERVER: Component = Component {
+        name: "kube-apiserver",
+        manifest: "/m/kube-apiserver.yaml",
+        bools: &["profiling"],
+        config_file: None,
+        normalize: None,
+        env_prefix: None,
+    };
 
     fn run(argv: &[&str], settings: &[(&str, &str)]) -> Vec<(String, Status, String)> {
         let host = FakeHost::new().process(argv);
@@ -915,6 +1020,28 @@ mod tests {
         bare["metadata"].as_object_mut().unwrap().remove("namespace");
         let r = cluster_run(FakeHost::new().cluster_only().object("v1", "Pod", bare));
         assert_eq!(r.iter().find(|f| f.check == "profiling").unwrap().status, Status::Pass);
+    }
+
+    /// Regression: the kubelet expands `$(VAR)` in a static pod's command
+    /// with the container's variables, and the literal words were judged:
+    /// `--authorization-mode=Node,RBAC,$(MODE)` passed "no AlwaysAllow"
+    /// whatever MODE held. A variable the kubelet fills in at start leaves the flag
+    /// unknown: error, not a verdict on the reference.
+    #[test]
+    fn variables_in_a_static_pods_command_are_expanded_first() {
+        let mut manifest =
+            pod("kube-apiserver", true, true, Some("cp-1"), &["--authorization-mode=Node,RBAC,$(MODE)", "--profiling=$(PROF)"]);
+        manifest["spec"]["containers"][0]["env"] = serde_json::json!([
+            {"name": "MODE", "value": "AlwaysAllow"},
+            {"name": "PROF", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['profiling']"}}},
+        ]);
+        let r = cluster_run(FakeHost::new().cluster_only().object("v1", "Pod", manifest));
+        let authz = r.iter().find(|f| f.check == "authz").unwrap();
+        assert_eq!(authz.status, Status::Fail, "{authz:?}");
+        assert!(authz.message.contains("--authorization-mode includes AlwaysAllow"), "{}", authz.message);
+        let profiling = r.iter().find(|f| f.check == "profiling").unwrap();
+        assert_eq!(profiling.status, Status::Error, "{profiling:?}");
+        assert!(profiling.message.contains("set from $(PROF), which the kubelet fills in"), "{}", profiling.message);
     }
 
     /// From the API only mirror pods count; the error names what was seen.

@@ -16,6 +16,7 @@ const COMPONENT: Component = Component {
     bools: &["anonymous-auth", "profiling", "service-account-lookup", "service-account-extend-token-expiration", "allow-privileged"],
     config_file: None,
     normalize: Some(admission_control),
+    env_prefix: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

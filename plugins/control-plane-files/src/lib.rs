@@ -6,8 +6,9 @@
 //! control-plane component (an external etcd node included), the etcd data
 //! directory where etcd runs or has its manifest. "Cannot tell" is `error`.
 
-use rampart_sdk::component::{ArgsSource, component_args, parse};
+use rampart_sdk::component::{ArgsSource, component_args};
 use rampart_sdk::files::{ROOT, Rule, judge};
+use rampart_sdk::flags::{Component, ConfigFile};
 use rampart_sdk::{AccessError, Capability, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ControlPlaneFiles;
@@ -311,41 +312,41 @@ fn component_present(host: &dyn Host, name: &str, manifest: &str) -> Result<Opti
     }
 }
 
+/// etcd as control-plane-files reads it: its data directory, from
+/// `--data-dir`, `ETCD_DATA_DIR` or the config file that replaces both.
+const ETCD: Component = Component {
+    name: "etcd",
+    manifest: "/etc/kubernetes/manifests/etcd.yaml",
+    bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
+    config_file: Some(ConfigFile { flag: "config-file", grant: "/etc/etcd/*", keys: &[("data-dir", "data-dir")] }),
+    normalize: None,
+    env_prefix: Some("ETCD"),
+};
+
 /// The etcd data directory with where it was found, or why it is unknown.
 fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
-    match component_args(host, "etcd", "/etc/kubernetes/manifests/etcd.yaml") {
-        Err(e) => Err(format!("cannot read etcd's command line: {}", e.reason())),
-        Ok(None) => Ok(None),
-        Ok(Some((argv, source))) => {
-            let args = parse(&argv);
-            // With --config-file etcd ignores its other flags: the file's
-            // data-dir is the one.
-            if let Some(path) = args.get("config-file") {
-                let unread = |why: String| format!("cannot tell etcd's data directory: --config-file {path} of the {source}: {why}");
-                let bytes = host.read_file(path).map_err(|e| unread(e.reason()))?;
-                let config = rampart_sdk::yaml::to_json(&bytes).map_err(|e| unread(format!("not valid YAML: {e}")))?;
-                return match &config["data-dir"] {
-                    serde_json::Value::String(dir) if !dir.is_empty() => {
-                        Ok(Some((dir.clone(), format!("data-dir in {path} (--config-file of the {source})"))))
-                    }
-                    serde_json::Value::Null | serde_json::Value::String(_) => Err(unread(
-                        "it sets no data-dir, so etcd uses <name>.etcd in its working directory, which a scan cannot locate".into(),
-                    )),
-                    other => Err(unread(format!("data-dir is {other}, not a path"))),
-                };
-            }
-            Ok(Some(match args.get("data-dir") {
-                Some(dir) => (dir.to_string(), format!("--data-dir of the {source}")),
-                None => (
-                    DEFAULT_ETCD_DATA_DIR.to_string(),
-                    format!(
-                        "etcd default (no --data-dir in the {})",
-                        if source == ArgsSource::Process { "running process".to_string() } else { source.to_string() }
-                    ),
-                ),
-            }))
-        }
+    let unknown = |why: String| format!("cannot tell etcd's data directory: {why}");
+    let (launch, source) = match component_args(host, ETCD.name, ETCD.manifest) {
+        Err(e) => return Err(format!("cannot read etcd's command line: {}", e.reason())),
+        Ok(None) => return Ok(None),
+        Ok(Some(found)) => found,
+    };
+    let (args, source) = ETCD.effective(host, &launch, source).map_err(unknown)?;
+    if let Some(why) = args.unknown("data-dir") {
+        return Err(unknown(why.to_string()));
     }
+    Ok(Some(match (args.get("data-dir"), &source) {
+        // With a config file etcd ignores its other flags: the file's
+        // data-dir is the one.
+        (Some(dir), ArgsSource::ConfigFile { path, of }) => (dir.to_string(), format!("data-dir in {path} (--config-file of the {of})")),
+        (None, ArgsSource::ConfigFile { path, of }) => {
+            return Err(unknown(format!(
+                "--config-file {path} of the {of} sets no data-dir, so etcd uses <name>.etcd in its working directory, which a scan cannot locate"
+            )));
+        }
+        (Some(dir), _) => (dir.to_string(), format!("--data-dir of the {source}")),
+        (None, _) => (DEFAULT_ETCD_DATA_DIR.to_string(), format!("etcd default (no --data-dir in the {source})")),
+    }))
 }
 
 fn evaluate_check(
@@ -606,6 +607,25 @@ mod tests {
         let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
         let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
         assert_eq!((f.status, f.path.as_deref()), (Status::Fail, Some("/data/etcd")));
+    }
+
+    /// etcd takes `--data-dir` from ETCD_DATA_DIR when its command line
+    /// leaves it out; a value the kubelet fills in at start is unknown.
+    #[test]
+    fn etcd_data_dir_comes_from_its_environment_when_the_flags_leave_it_out() {
+        let manifest =
+            "spec:\n  containers:\n  - name: etcd\n    command: [etcd]\n    env:\n    - {name: ETCD_DATA_DIR, value: /data/etcd}\n";
+        let host = kubeadm_cp().file("/etc/kubernetes/manifests/etcd.yaml", 0o600, 0, 0, manifest).dir("/data/etcd", 0o755, 0, 0);
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
+        assert_eq!((f.status, f.path.as_deref()), (Status::Fail, Some("/data/etcd")), "{f:?}");
+        assert!(f.evidence.iter().any(|(k, v)| k == "found-by" && v.contains("with its environment (ETCD_DATA_DIR)")), "{f:?}");
+        let hidden = manifest.replace("value: /data/etcd", "valueFrom: {fieldRef: {fieldPath: metadata.name}}");
+        let host = kubeadm_cp().file("/etc/kubernetes/manifests/etcd.yaml", 0o600, 0, 0, hidden);
+        let findings = host.run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "etcd-data-dir-mode").unwrap();
+        assert_eq!(f.status, Status::Error, "{f:?}");
+        assert!(f.message.contains("ETCD_DATA_DIR"), "{}", f.message);
     }
 
     #[test]

@@ -11,6 +11,7 @@ const COMPONENT: Component = Component {
     bools: &["profiling", "use-service-account-credentials", "leader-elect"],
     config_file: None,
     normalize: None,
+    env_prefix: None,
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {

@@ -9,8 +9,8 @@ const COMPONENT: Component = Component {
     name: "etcd",
     manifest: "/etc/kubernetes/manifests/etcd.yaml",
     bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
-    // With --config-file, etcd reads its settings from that YAML file and
-    // ignores its other flags and ETCD_* variables.
+    // With --config-file (or ETCD_CONFIG_FILE), etcd reads its settings
+    // from that YAML file and ignores its other flags and ETCD_* variables.
     config_file: Some(ConfigFile {
         flag: "config-file",
         grant: "/etc/etcd/*",
@@ -27,6 +27,8 @@ const COMPONENT: Component = Component {
         ],
     }),
     normalize: None,
+    // etcd takes a flag missing from its command line from ETCD_<FLAG>.
+    env_prefix: Some("ETCD"),
 };
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {
@@ -150,6 +152,54 @@ mod tests {
             let bad = FakeHost::new().file("/etc/etcd/etcd.conf.yml", 0o600, 0, 0, wrong).process(&flags);
             assert!(bad.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error), "{wrong}");
         }
+    }
+
+    /// A static pod manifest with `env:` (or its mirror pod).
+    fn with_env(env: &str) -> FakeHost {
+        let manifest = KUBEADM.replacen("    image:", &format!("    env:\n{env}    image:"), 1);
+        FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, manifest)
+    }
+
+    /// Regression: etcd reads a flag missing from its command line from
+    /// ETCD_<FLAG>; only the command line was judged, so
+    /// `ETCD_AUTO_TLS=true` beside the kubeadm flags passed "no auto-tls".
+    #[test]
+    fn etcd_variables_set_flags_the_command_line_leaves_out() {
+        let host = with_env("    - name: ETCD_AUTO_TLS\n      value: \"true\"\n    - name: ETCD_PEER_AUTO_TLS\n      value: \"1\"\n");
+        assert_eq!(failing(&host), ["auto-tls", "peer-auto-tls"]);
+        let found = host.run::<Etcd>(&[]).unwrap();
+        let source = found[2].evidence.iter().find(|(k, _)| k == "found-in").map(|(_, v)| v.as_str()).unwrap();
+        assert!(source.ends_with("with its environment (ETCD_AUTO_TLS, ETCD_PEER_AUTO_TLS)"), "{source}");
+        // The command line wins over a variable, and an empty one is ignored.
+        let host = with_env("    - name: ETCD_CLIENT_CERT_AUTH\n      value: \"false\"\n    - name: ETCD_AUTO_TLS\n      value: \"\"\n");
+        assert!(failing(&host).is_empty(), "{:?}", failing(&host));
+        // A variable the kubelet fills in at start, or envFrom, hides what
+        // etcd runs with: error, not pass.
+        let host =
+            with_env("    - name: ETCD_AUTO_TLS\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.annotations['tls']\n");
+        let auto = host.run::<Etcd>(&[]).unwrap().into_iter().find(|f| f.check == "auto-tls").unwrap();
+        assert_eq!(auto.status, Status::Error, "{auto:?}");
+        assert!(auto.message.contains("ETCD_AUTO_TLS"), "{}", auto.message);
+        let host = FakeHost::new().file(
+            COMPONENT.manifest,
+            0o600,
+            0,
+            0,
+            KUBEADM.replacen("    image:", "    envFrom: [{configMapRef: {name: etcd}}]\n    image:", 1),
+        );
+        let found = host.run::<Etcd>(&[]).unwrap();
+        assert!(
+            found.iter().all(|f| f.status == Status::Error && f.message.contains("envFrom")),
+            "envFrom may set ETCD_CONFIG_FILE, which replaces every flag: {found:?}"
+        );
+        // ETCD_CONFIG_FILE names a config file as --config-file does.
+        let host =
+            with_env("    - name: ETCD_CONFIG_FILE\n      value: /etc/etcd/etcd.yml\n    - name: ETCD_AUTO_TLS\n      value: \"true\"\n")
+                .file("/etc/etcd/etcd.yml", 0o600, 0, 0, "client-transport-security: {auto-tls: false}\n");
+        let found = host.run::<Etcd>(&[]).unwrap();
+        let auto = found.iter().find(|f| f.check == "auto-tls").unwrap();
+        assert_eq!(auto.status, Status::Pass, "the file, not ETCD_AUTO_TLS: {auto:?}");
+        assert_eq!(found.iter().find(|f| f.check == "client-tls").unwrap().status, Status::Fail, "the file sets no cert-file");
     }
 
     #[test]

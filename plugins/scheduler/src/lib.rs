@@ -14,6 +14,7 @@ const COMPONENT: Component = Component {
     // the serving flags (--bind-address, TLS) still apply.
     config_file: Some(ConfigFile { flag: "config", grant: "/etc/kubernetes/*.yaml", keys: &[("profiling", "enableProfiling")] }),
     normalize: None,
+    env_prefix: None,
 };
 
 const CHECKS: &[FlagCheck] = &[
