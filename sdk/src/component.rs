@@ -47,7 +47,8 @@ pub struct Launch {
     pub argv: Vec<String>,
     /// The environment, where the source shows it (a pod spec's `env`, in
     /// order; a later entry of the same name wins). `None`: not known (a
-    /// running process's environment is not part of the process table).
+    /// running process's environment is not part of the process table,
+    /// unless it was started from the node's static pod manifest).
     pub env: Option<ContainerEnv>,
 }
 
@@ -73,13 +74,6 @@ impl ContainerEnv {
     }
 }
 
-impl Launch {
-    /// A running process's argv; its environment is not known.
-    pub fn process(argv: Vec<String>) -> Launch {
-        Launch { argv, env: None }
-    }
-}
-
 /// The argv of component `name` (e.g. `etcd`), from the running process,
 /// else from the container of that name in `manifest`. `Ok(None)` only when
 /// the process table was read without the component and the manifest is
@@ -89,7 +83,7 @@ impl Launch {
 pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Option<(Launch, ArgsSource)>, AccessError> {
     let unseen = match host.process_args(name) {
         Ok(procs) => match procs.into_iter().next() {
-            Some(argv) => return Ok(Some((Launch::process(argv), ArgsSource::Process))),
+            Some(argv) => return Ok(Some((started_from(host, argv, name, manifest), ArgsSource::Process))),
             None => None,
         },
         Err(e @ AccessError::Unavailable(_)) => Some(e),
@@ -102,6 +96,21 @@ pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Opt
     };
     let launch = manifest_launch(&bytes, name).map_err(|e| AccessError::Invalid(format!("{manifest}: {e}")))?;
     Ok(Some((launch, ArgsSource::Manifest(manifest.to_string()))))
+}
+
+/// A running process with the environment of the static pod it was
+/// started from: the process table does not show environments, but when the
+/// node's manifest, expanded as the kubelet expands it, gives exactly the
+/// process's argv, the kubelet started the process from it, with its `env`.
+/// Any other process's environment stays unknown.
+fn started_from(host: &dyn Host, argv: Vec<String>, name: &str, manifest: &str) -> Launch {
+    let env = host
+        .read_file(manifest)
+        .ok()
+        .and_then(|bytes| manifest_launch(&bytes, name).ok())
+        .filter(|launch| launch.argv == argv)
+        .and_then(|launch| launch.env);
+    Launch { argv, env }
 }
 
 /// `command` followed by `args` of the container named `name` (or the only
@@ -293,7 +302,13 @@ mod tests {
         let (launch, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
         assert_eq!(src, ArgsSource::Process);
         assert_eq!(parse(&launch.argv).get("data-dir"), Some("/data"));
-        assert_eq!(launch.env, None, "a process's environment is not known");
+        assert_eq!(launch.env, None, "not started from the manifest: its environment is not known");
+        // Started from the manifest (the same argv): the manifest's env.
+        let with_env = ETCD.to_string() + "    env: [{name: ETCD_AUTO_TLS, value: 'true'}]\n";
+        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, with_env).process(&["etcd", "--data-dir=/var/lib/etcd"]);
+        let (launch, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
+        assert_eq!(src, ArgsSource::Process);
+        assert_eq!(launch.env.unwrap().get("ETCD_AUTO_TLS"), Some(Some("true")));
     }
 
     #[test]

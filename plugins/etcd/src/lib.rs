@@ -167,6 +167,10 @@ mod tests {
     fn etcd_variables_set_flags_the_command_line_leaves_out() {
         let host = with_env("    - name: ETCD_AUTO_TLS\n      value: \"true\"\n    - name: ETCD_PEER_AUTO_TLS\n      value: \"1\"\n");
         assert_eq!(failing(&host), ["auto-tls", "peer-auto-tls"]);
+        // The same when etcd runs, started from that manifest.
+        let argv = rampart_sdk::component::manifest_argv(KUBEADM.as_bytes(), "etcd").unwrap();
+        let running = host.clone().process(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(failing(&running), ["auto-tls", "peer-auto-tls"]);
         let found = host.run::<Etcd>(&[]).unwrap();
         let source = found[2].evidence.iter().find(|(k, _)| k == "found-in").map(|(_, v)| v.as_str()).unwrap();
         assert!(source.ends_with("with its environment (ETCD_AUTO_TLS, ETCD_PEER_AUTO_TLS)"), "{source}");
