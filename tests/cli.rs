@@ -328,29 +328,63 @@ fn a_digest_mismatch_refuses_only_that_plugin() {
     assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
 }
 
-#[test]
-fn a_plugin_built_for_another_wit_version_is_named_as_such() {
-    // Same component, its imports renamed to a future contract version.
+/// pod-security's component with its `rampart:plugin` imports renamed to
+/// another contract version (same length, so the bytes stay valid).
+fn pod_security_for_wit(version: &str) -> Vec<u8> {
     let bytes = std::fs::read(xtask::component("pod-security")).unwrap();
-    let (from, to) = (b"rampart:plugin/".as_slice(), b"@0.2.0".as_slice());
+    let from = b"rampart:plugin/".as_slice();
+    let (current, other) = (b"@0.2.1".as_slice(), format!("@{version}"));
+    assert_eq!(other.len(), current.len());
     let mut out = bytes.clone();
     let mut i = 0;
     while i + from.len() < out.len() {
         if out[i..].starts_with(from)
             && let Some(at) = out[i..].iter().take(40).position(|b| *b == b'@')
-            && out[i + at..].starts_with(to)
+            && out[i + at..].starts_with(current)
         {
-            out[i + at..i + at + to.len()].copy_from_slice(b"@0.9.0");
+            out[i + at..i + at + current.len()].copy_from_slice(other.as_bytes());
         }
         i += 1;
     }
     assert_ne!(out, bytes);
+    out
+}
+
+#[test]
+fn a_plugin_built_for_another_wit_version_is_named_as_such() {
+    // Same component, its imports renamed to a future contract version.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("future.wasm");
-    std::fs::write(&file, out).unwrap();
+    std::fs::write(&file, pod_security_for_wit("0.9.0")).unwrap();
     let r = run(rampart().args(["plugin", "inspect"]).arg(&file));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("built for rampart:plugin@0.9.0") && r.stderr.contains("future.wasm"), "{}", r.stderr);
+}
+
+/// 0.2.1 only added `process-env`: a component built for 0.2.0 (a signed
+/// bundle from before it) loads and judges as it did.
+#[test]
+fn a_plugin_built_for_the_previous_wit_version_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), SMALL_CLUSTER).unwrap();
+    let file = dir.path().join("older.wasm");
+    std::fs::write(&file, pod_security_for_wit("0.2.0")).unwrap();
+    let r = run(rampart().args(["plugin", "inspect"]).arg(&file));
+    assert!(r.stdout.contains("wit: rampart:plugin@0.2.0"), "{}{}", r.stdout, r.stderr);
+    let reg = dir.path().join("registry.toml");
+    std::fs::write(
+        &reg,
+        format!(
+            "standalone = true\n[[plugin]]\nname = \"pod-security\"\nsource = \"{}\"\ngrants = {:?}\n",
+            file.display(),
+            POD_SECURITY_GRANTS
+        ),
+    )
+    .unwrap();
+    let r = run(rampart().arg("--registry").arg(&reg).args(["scan", "--format", "json", "--manifests"]).arg(dir.path().join("c.yaml")));
+    let report = r.json();
+    assert!(report["plugins"][0]["error"].is_null(), "{}", report["plugins"][0]);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
 }
 
 /// etcd keeps its data outside the default place: the plugin's grant does not
@@ -395,6 +429,45 @@ fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
     assert_eq!((f["status"].as_str(), f["path"].as_str()), (Some("fail"), Some("/data/etcd")), "0755 is wider than 0700: {f}");
     assert!(f["evidence"]["found-by"].as_str().unwrap().contains("running process"));
     assert_eq!(report["plugins"][0]["capabilities"]["denied_calls"], 0);
+}
+
+/// etcd run outside a static pod (systemd with an environment file, as
+/// kubespray does) keeps its settings in ETCD_* variables: the plugin reads
+/// them through `process-env`, from /proc/<pid>/environ.
+#[test]
+fn a_running_etcd_is_judged_with_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("cp-2");
+    let root = xtask::root().join("examples/demo/nodes");
+    xtask::materialize(&root.join("cp-1.tsv"), &root.join("cp-1"), &node).unwrap();
+    let mut changed = 0;
+    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
+        let pid = entry.unwrap().path();
+        let cmdline = pid.join("cmdline");
+        let argv = std::fs::read(&cmdline).unwrap();
+        if argv.starts_with(b"etcd\0") {
+            // The command line leaves client certificates to the environment.
+            let text = String::from_utf8(argv).unwrap().replace("--client-cert-auth=true\0", "");
+            std::fs::set_permissions(&cmdline, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+            std::fs::write(&cmdline, text).unwrap();
+            std::fs::write(pid.join("environ"), "PATH=/usr/bin\0ETCD_CLIENT_CERT_AUTH=true\0ETCD_AUTO_TLS=true\0").unwrap();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1);
+    let report = run(rampart().args(["scan", "--format", "json", "--plugin", "etcd", "--node"]).arg(&node)).json();
+    let auth = &findings(&report, "etcd/client-cert-auth")[0];
+    assert_eq!(auth["status"], "pass", "{auth}");
+    assert!(
+        auth["evidence"]["found-in"]
+            .as_str()
+            .unwrap()
+            .contains("running process, with its environment (ETCD_CLIENT_CERT_AUTH, ETCD_AUTO_TLS)"),
+        "{auth}"
+    );
+    let auto = &findings(&report, "etcd/auto-tls")[0];
+    assert_eq!(auto["status"], "fail", "ETCD_AUTO_TLS=true: {auto}");
+    assert!(!report.to_string().contains("PATH"), "only the ETCD_ variables cross");
 }
 
 /// The text report of the node checks, compared whole (re-bless with

@@ -65,12 +65,12 @@ fn build_names_a_missing_toolchain_and_what_to_install() {
 fn inspect_shows_the_wit_version_language_and_size() {
     let r = run(rampart().args(["plugin", "inspect"]).arg(twin()));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for needle in ["wit: rampart:plugin@0.2.0\n", "language: Rust\n", "size: "] {
+    for needle in ["wit: rampart:plugin@0.2.1\n", "language: Rust\n", "size: "] {
         assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
     }
     let r = run(rampart().args(["plugin", "inspect", "--format", "json"]).arg(twin()));
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(v["wit"], "rampart:plugin@0.2.0");
+    assert_eq!(v["wit"], "rampart:plugin@0.2.1");
     assert_eq!(v["size_bytes"].as_u64(), Some(std::fs::metadata(twin()).unwrap().len()));
 }
 
@@ -311,7 +311,7 @@ fn every_language_gives_exactly_the_findings_of_the_rust_twin() {
             "c" => "C",
             _ => "Go",
         };
-        if !r.stdout.contains(&format!("language: {language}\n")) || !r.stdout.contains("wit: rampart:plugin@0.2.0") {
+        if !r.stdout.contains(&format!("language: {language}\n")) || !r.stdout.contains("wit: rampart:plugin@0.2.1") {
             problems.push(format!("{lang}: plugin inspect:\n{}{}", r.stdout, r.stderr));
         }
         // And it passes the shared cases through `plugin test` as authors run it.

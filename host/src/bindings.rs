@@ -12,4 +12,8 @@ pub use rampart::plugin::types;
 
 /// The WIT package version this host speaks.
 pub const WIT_PACKAGE: &str = "rampart:plugin";
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.2.1";
+/// Earlier versions whose components this host still links: each later
+/// one only added functions, and wasmtime's linker resolves an import of
+/// `@0.2.0` to the `@0.2.1` definitions (semver-compatible names).
+pub const WIT_COMPATIBLE: &[&str] = &["0.2.0"];

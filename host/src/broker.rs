@@ -429,6 +429,19 @@ impl node::Host for Broker {
         let what = format!("node.process:{name}");
         self.node_call(&what, move |node, _| node.process_args(&name).map_err(access_error))?
     }
+
+    fn process_env(&mut self, name: String, prefix: String) -> Result<Vec<Vec<(String, String)>>, types::AccessError> {
+        if !self.grant.allows(Access::Process(&name)) {
+            return Err(self.deny(format!("node.process:{name}")));
+        }
+        if prefix.is_empty() {
+            return Err(types::AccessError::Invalid(
+                "process-env: empty prefix; ask for the variables the plugin reads (`ETCD_`), not the whole environment".into(),
+            ));
+        }
+        let what = format!("node.process:{name}");
+        self.node_call(&what, move |node, _| node.process_env(&name, &prefix).map_err(access_error))?
+    }
 }
 
 pub(crate) fn truncate(mut s: String, max: usize) -> String {
@@ -705,6 +718,35 @@ mod tests {
         let messages: Vec<String> = findings.into_iter().map(|f| f.message.to_string()).collect();
         assert_eq!(messages, (0..=n).map(|i| i.to_string()).collect::<Vec<_>>());
         assert!(Findings::default().is_empty());
+    }
+
+    /// `process-env` answers under the process's grant, and only for a
+    /// prefix the plugin names.
+    #[test]
+    fn process_environments_need_the_process_grant_and_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        for (pid, argv, comm) in [(1, "/sbin/init", "systemd"), (900, "/usr/local/bin/etcd", "etcd")] {
+            std::fs::create_dir_all(dir.path().join(format!("proc/{pid}"))).unwrap();
+            std::fs::write(dir.path().join(format!("proc/{pid}/cmdline")), format!("{argv}\0")).unwrap();
+            std::fs::write(dir.path().join(format!("proc/{pid}/comm")), comm).unwrap();
+            std::fs::write(dir.path().join(format!("proc/{pid}/environ")), "SECRET=x\0ETCD_AUTO_TLS=true\0").unwrap();
+        }
+        let node = crate::sources::node::NodeRoot::open(dir.path(), Some("n".into())).unwrap();
+        let etcd = crate::grants::CapabilitySet::new([crate::grants::Capability::NodeProcess("etcd".into())]);
+        let inputs = RunInputs {
+            grant: Arc::new(Grant { requested: etcd.clone(), granted: etcd }),
+            cluster: None,
+            node: Some(Arc::new(node)),
+            severities: Arc::new(BTreeMap::new()),
+        };
+        let mut broker =
+            Broker::new("p", inputs, Instant::now() + Duration::from_secs(60), Duration::from_secs(5), OutputLimits::default());
+        let got = node::Host::process_env(&mut broker, "etcd".into(), "ETCD_".into()).unwrap();
+        assert_eq!(got, [[("ETCD_AUTO_TLS".to_string(), "true".to_string())]]);
+        let empty = node::Host::process_env(&mut broker, "etcd".into(), String::new());
+        assert!(matches!(empty, Err(types::AccessError::Invalid(m)) if m.contains("empty prefix")));
+        let other = node::Host::process_env(&mut broker, "systemd".into(), "SECRET".into());
+        assert!(matches!(other, Err(types::AccessError::Denied(m)) if m.contains("node.process:systemd")));
     }
 
     #[test]

@@ -416,7 +416,7 @@ mod tests {
 /// What a component file says about itself, read without compiling it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Facts {
-    /// The `rampart:plugin` WIT package it was built against (`rampart:plugin@0.2.0`).
+    /// The `rampart:plugin` WIT package it was built against (`rampart:plugin@0.2.1`).
     pub wit: Option<String>,
     /// The source language, from its producers sections, when they tell.
     pub language: Option<String>,

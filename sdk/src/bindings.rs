@@ -722,8 +722,8 @@ pub mod rampart {
                 NodeRead(_rt::String),
                 /// Stat paths matching the glob and list directories (`node.stat`).
                 NodeStat(_rt::String),
-                /// Read the argument vector of processes with this executable name
-                /// (`node.process`).
+                /// Read the argument vector, and environment variables by prefix, of
+                /// processes with this executable name (`node.process`).
                 NodeProcess(_rt::String),
             }
             impl ::core::fmt::Debug for Capability {
@@ -980,7 +980,7 @@ pub mod rampart {
                     };
                     let ptr4 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/cluster@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/cluster@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "list-objects"]
                         fn wit_import5(
@@ -1282,7 +1282,7 @@ pub mod rampart {
                     };
                     let ptr6 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/cluster@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/cluster@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "list-objects-page"]
                         fn wit_import7(
@@ -1671,7 +1671,7 @@ pub mod rampart {
                     );
                     let ptr0 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/node@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "name"]
                         fn wit_import1(_: *mut u8);
@@ -1715,7 +1715,7 @@ pub mod rampart {
                     let len0 = vec0.len();
                     let ptr1 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/node@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "read-file"]
                         fn wit_import2(_: *mut u8, _: usize, _: *mut u8);
@@ -1855,7 +1855,7 @@ pub mod rampart {
                     let len0 = vec0.len();
                     let ptr1 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/node@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "stat"]
                         fn wit_import2(_: *mut u8, _: usize, _: i32, _: *mut u8);
@@ -2113,7 +2113,7 @@ pub mod rampart {
                     let len0 = vec0.len();
                     let ptr1 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/node@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "list-dir"]
                         fn wit_import2(_: *mut u8, _: usize, _: *mut u8);
@@ -2382,7 +2382,7 @@ pub mod rampart {
                     let len0 = vec0.len();
                     let ptr1 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/node@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "process-args"]
                         fn wit_import2(_: *mut u8, _: usize, _: *mut u8);
@@ -2540,6 +2540,227 @@ pub mod rampart {
                         _ => _rt::invalid_enum_discriminant(),
                     };
                     result27
+                }
+            }
+            #[allow(unused_unsafe, clippy::all)]
+            /// The environment variables whose names start with `prefix` of the
+            /// same processes, in the order `process-args` gives them (etcd takes a
+            /// flag its command line leaves out from `ETCD_<FLAG>`). Granted with
+            /// `node-process` for the same name. `prefix` must not be empty: a
+            /// plugin asks for the variables it reads, never the whole environment.
+            /// `not-found` when the node does not show a process's environment (a
+            /// node root laid out without /proc/<pid>/environ, an older snapshot).
+            /// Since 0.2.1.
+            #[allow(async_fn_in_trait)]
+            pub fn process_env(
+                name: &str,
+                prefix: &str,
+            ) -> ::core::result::Result<
+                _rt::Vec<_rt::Vec<(_rt::String, _rt::String)>>,
+                AccessError,
+            > {
+                unsafe {
+                    #[cfg_attr(target_pointer_width = "64", repr(align(8)))]
+                    #[cfg_attr(target_pointer_width = "32", repr(align(4)))]
+                    struct RetArea(
+                        [::core::mem::MaybeUninit<
+                            u8,
+                        >; 4 * ::core::mem::size_of::<*const u8>()],
+                    );
+                    let mut ret_area = RetArea(
+                        [::core::mem::MaybeUninit::uninit(); 4
+                            * ::core::mem::size_of::<*const u8>()],
+                    );
+                    let vec0 = name;
+                    let ptr0 = vec0.as_ptr().cast::<u8>();
+                    let len0 = vec0.len();
+                    let vec1 = prefix;
+                    let ptr1 = vec1.as_ptr().cast::<u8>();
+                    let len1 = vec1.len();
+                    let ptr2 = ret_area.0.as_mut_ptr().cast::<u8>();
+                    #[cfg(target_arch = "wasm32")]
+                    #[link(wasm_import_module = "rampart:plugin/node@0.2.1")]
+                    unsafe extern "C" {
+                        #[link_name = "process-env"]
+                        fn wit_import3(
+                            _: *mut u8,
+                            _: usize,
+                            _: *mut u8,
+                            _: usize,
+                            _: *mut u8,
+                        );
+                    }
+                    #[cfg(not(target_arch = "wasm32"))]
+                    unsafe extern "C" fn wit_import3(
+                        _: *mut u8,
+                        _: usize,
+                        _: *mut u8,
+                        _: usize,
+                        _: *mut u8,
+                    ) {
+                        unreachable!()
+                    }
+                    wit_import3(ptr0.cast_mut(), len0, ptr1.cast_mut(), len1, ptr2);
+                    let l4 = i32::from(*ptr2.add(0).cast::<u8>());
+                    let result31 = match l4 {
+                        0 => {
+                            let e = {
+                                let l5 = *ptr2
+                                    .add(::core::mem::size_of::<*const u8>())
+                                    .cast::<*mut u8>();
+                                let l6 = *ptr2
+                                    .add(2 * ::core::mem::size_of::<*const u8>())
+                                    .cast::<usize>();
+                                let base16 = l5;
+                                let len16 = l6;
+                                let mut result16 = _rt::Vec::with_capacity(len16);
+                                for i in 0..len16 {
+                                    let base = base16
+                                        .add(i * (2 * ::core::mem::size_of::<*const u8>()));
+                                    let e16 = {
+                                        let l7 = *base.add(0).cast::<*mut u8>();
+                                        let l8 = *base
+                                            .add(::core::mem::size_of::<*const u8>())
+                                            .cast::<usize>();
+                                        let base15 = l7;
+                                        let len15 = l8;
+                                        let mut result15 = _rt::Vec::with_capacity(len15);
+                                        for i in 0..len15 {
+                                            let base = base15
+                                                .add(i * (4 * ::core::mem::size_of::<*const u8>()));
+                                            let e15 = {
+                                                let l9 = *base.add(0).cast::<*mut u8>();
+                                                let l10 = *base
+                                                    .add(::core::mem::size_of::<*const u8>())
+                                                    .cast::<usize>();
+                                                let len11 = l10;
+                                                let bytes11 = _rt::Vec::from_raw_parts(
+                                                    l9.cast(),
+                                                    len11,
+                                                    len11,
+                                                );
+                                                let l12 = *base
+                                                    .add(2 * ::core::mem::size_of::<*const u8>())
+                                                    .cast::<*mut u8>();
+                                                let l13 = *base
+                                                    .add(3 * ::core::mem::size_of::<*const u8>())
+                                                    .cast::<usize>();
+                                                let len14 = l13;
+                                                let bytes14 = _rt::Vec::from_raw_parts(
+                                                    l12.cast(),
+                                                    len14,
+                                                    len14,
+                                                );
+                                                (_rt::string_lift(bytes11), _rt::string_lift(bytes14))
+                                            };
+                                            result15.push(e15);
+                                        }
+                                        _rt::cabi_dealloc(
+                                            base15,
+                                            len15 * (4 * ::core::mem::size_of::<*const u8>()),
+                                            ::core::mem::size_of::<*const u8>(),
+                                        );
+                                        result15
+                                    };
+                                    result16.push(e16);
+                                }
+                                _rt::cabi_dealloc(
+                                    base16,
+                                    len16 * (2 * ::core::mem::size_of::<*const u8>()),
+                                    ::core::mem::size_of::<*const u8>(),
+                                );
+                                result16
+                            };
+                            Ok(e)
+                        }
+                        1 => {
+                            let e = {
+                                let l17 = i32::from(
+                                    *ptr2.add(::core::mem::size_of::<*const u8>()).cast::<u8>(),
+                                );
+                                use super::super::super::rampart::plugin::types::AccessError as V30;
+                                let v30 = match l17 {
+                                    0 => {
+                                        let e30 = {
+                                            let l18 = *ptr2
+                                                .add(2 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<*mut u8>();
+                                            let l19 = *ptr2
+                                                .add(3 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<usize>();
+                                            let len20 = l19;
+                                            let bytes20 = _rt::Vec::from_raw_parts(
+                                                l18.cast(),
+                                                len20,
+                                                len20,
+                                            );
+                                            _rt::string_lift(bytes20)
+                                        };
+                                        V30::Denied(e30)
+                                    }
+                                    1 => {
+                                        let e30 = {
+                                            let l21 = *ptr2
+                                                .add(2 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<*mut u8>();
+                                            let l22 = *ptr2
+                                                .add(3 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<usize>();
+                                            let len23 = l22;
+                                            let bytes23 = _rt::Vec::from_raw_parts(
+                                                l21.cast(),
+                                                len23,
+                                                len23,
+                                            );
+                                            _rt::string_lift(bytes23)
+                                        };
+                                        V30::NotFound(e30)
+                                    }
+                                    2 => {
+                                        let e30 = {
+                                            let l24 = *ptr2
+                                                .add(2 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<*mut u8>();
+                                            let l25 = *ptr2
+                                                .add(3 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<usize>();
+                                            let len26 = l25;
+                                            let bytes26 = _rt::Vec::from_raw_parts(
+                                                l24.cast(),
+                                                len26,
+                                                len26,
+                                            );
+                                            _rt::string_lift(bytes26)
+                                        };
+                                        V30::Unavailable(e30)
+                                    }
+                                    n => {
+                                        debug_assert_eq!(n, 3, "invalid enum discriminant");
+                                        let e30 = {
+                                            let l27 = *ptr2
+                                                .add(2 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<*mut u8>();
+                                            let l28 = *ptr2
+                                                .add(3 * ::core::mem::size_of::<*const u8>())
+                                                .cast::<usize>();
+                                            let len29 = l28;
+                                            let bytes29 = _rt::Vec::from_raw_parts(
+                                                l27.cast(),
+                                                len29,
+                                                len29,
+                                            );
+                                            _rt::string_lift(bytes29)
+                                        };
+                                        V30::Invalid(e30)
+                                    }
+                                };
+                                v30
+                            };
+                            Err(e)
+                        }
+                        _ => _rt::invalid_enum_discriminant(),
+                    };
+                    result31
                 }
             }
         }
@@ -2718,7 +2939,7 @@ pub mod rampart {
                         .cast::<*mut u8>() = result13;
                     let ptr14 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/report@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/report@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "emit"]
                         fn wit_import15(_: *mut u8, _: *mut u8);
@@ -2947,7 +3168,7 @@ pub mod rampart {
                     }
                     let ptr14 = ret_area.0.as_mut_ptr().cast::<u8>();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/report@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/report@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "emit-batch"]
                         fn wit_import15(_: *mut u8, _: usize, _: *mut u8);
@@ -3036,7 +3257,7 @@ pub mod rampart {
                     let ptr0 = vec0.as_ptr().cast::<u8>();
                     let len0 = vec0.len();
                     #[cfg(target_arch = "wasm32")]
-                    #[link(wasm_import_module = "rampart:plugin/log@0.2.0")]
+                    #[link(wasm_import_module = "rampart:plugin/log@0.2.1")]
                     unsafe extern "C" {
                         #[link_name = "log"]
                         fn wit_import1(_: i32, _: *mut u8, _: usize);
@@ -3172,11 +3393,11 @@ macro_rules! __export_control_impl {
         $($path_to_types_root)*:: __export_world_control_cabi!($ty with_types_in
         $($path_to_types_root)*); const _ : () = { #[rustfmt::skip] #[cfg(target_arch =
         "wasm32")] #[unsafe (link_section =
-        "component-type:wit-bindgen:0.63.0:rampart:plugin@0.2.0:control:imports and exports")]
+        "component-type:wit-bindgen:0.63.0:rampart:plugin@0.2.1:control:imports and exports")]
         #[doc(hidden)] #[allow(clippy::octal_escapes)] pub static
-        __WIT_BINDGEN_COMPONENT_TYPE : [u8; 1896] = *
+        __WIT_BINDGEN_COMPONENT_TYPE : [u8; 1948] = *
         b"\
-\0asm\x0d\0\x01\0\0\x19\x16wit-component-encoding\x04\0\x07\xea\x0d\x01A\x02\x01\
+\0asm\x0d\0\x01\0\0\x19\x16wit-component-encoding\x04\0\x07\x9e\x0e\x01A\x02\x01\
 A\x16\x01B\x1e\x01m\x05\x04pass\x04fail\x04warn\x0enot-applicable\x05error\x04\0\
 \x06status\x03\0\0\x01m\x05\x04info\x03low\x06medium\x04high\x08critical\x04\0\x08\
 severity\x03\0\x02\x01ks\x01r\x04\x0bapi-versions\x04kinds\x09namespace\x04\x04n\
@@ -3192,15 +3413,15 @@ nd\x14\x0bdescriptions\x04\0\x0csetting-info\x03\0\x15\x01p\x0e\x01p\x12\x01p\x1
 \x01r\x05\x04names\x07versions\x06checks\x17\x0ccapabilities\x18\x08settings\x19\
 \x04\0\x0bplugin-info\x03\0\x1a\x01q\x04\x06denied\x01s\0\x09not-found\x01s\0\x0b\
 unavailable\x01s\0\x07invalid\x01s\0\x04\0\x0caccess-error\x03\0\x1c\x03\0\x1ara\
-mpart:plugin/types@0.2.0\x05\0\x02\x03\0\0\x0aobject-ref\x02\x03\0\0\x0caccess-e\
+mpart:plugin/types@0.2.1\x05\0\x02\x03\0\0\x0aobject-ref\x02\x03\0\0\x0caccess-e\
 rror\x01B\x10\x02\x03\x02\x01\x01\x04\0\x0aobject-ref\x03\0\0\x02\x03\x02\x01\x02\
 \x04\0\x0caccess-error\x03\0\x02\x01r\x03\x03ref\x01\x06sources\x04jsons\x04\0\x06\
 object\x03\0\x04\x01p\x05\x01ks\x01r\x02\x07objects\x06\x0econtinue-token\x07\x04\
 \0\x0bobject-page\x03\0\x08\x01j\x01\x06\x01\x03\x01@\x03\x0bapi-versions\x04kin\
 ds\x09namespace\x07\0\x0a\x04\0\x0clist-objects\x01\x0b\x01j\x01\x09\x01\x03\x01\
 @\x05\x0bapi-versions\x04kinds\x09namespace\x07\x05limity\x0econtinue-token\x07\0\
-\x0c\x04\0\x11list-objects-page\x01\x0d\x03\0\x1crampart:plugin/cluster@0.2.0\x05\
-\x03\x01B\x19\x02\x03\x02\x01\x02\x04\0\x0caccess-error\x03\0\0\x01m\x04\x04file\
+\x0c\x04\0\x11list-objects-page\x01\x0d\x03\0\x1crampart:plugin/cluster@0.2.1\x05\
+\x03\x01B\x1f\x02\x03\x02\x01\x02\x04\0\x0caccess-error\x03\0\0\x01m\x04\x04file\
 \x09directory\x07symlink\x05other\x04\0\x09file-type\x03\0\x02\x01ks\x01r\x09\x04\
 paths\x09file-type\x03\x04modey\x03uidy\x03gidy\x05owner\x04\x05group\x04\x04siz\
 ew\x0blink-target\x04\x04\0\x09file-stat\x03\0\x05\x01@\0\0s\x04\0\x04name\x01\x07\
@@ -3208,17 +3429,18 @@ ew\x0blink-target\x04\x04\0\x09file-stat\x03\0\x05\x01@\0\0s\x04\0\x04name\x01\x
 j\x01\x06\x01\x01\x01@\x02\x04paths\x06follow\x7f\0\x0b\x04\0\x04stat\x01\x0c\x01\
 p\x06\x01j\x01\x0d\x01\x01\x01@\x01\x04paths\0\x0e\x04\0\x08list-dir\x01\x0f\x01\
 ps\x01p\x10\x01j\x01\x11\x01\x01\x01@\x01\x04names\0\x12\x04\0\x0cprocess-args\x01\
-\x13\x03\0\x19rampart:plugin/node@0.2.0\x05\x04\x02\x03\0\0\x07finding\x01B\x08\x02\
-\x03\x02\x01\x05\x04\0\x07finding\x03\0\0\x01j\0\x01s\x01@\x01\x07finding\x01\0\x02\
-\x04\0\x04emit\x01\x03\x01p\x01\x01@\x01\x08findings\x04\0\x02\x04\0\x0aemit-bat\
-ch\x01\x05\x03\0\x1brampart:plugin/report@0.2.0\x05\x06\x01B\x04\x01m\x04\x05deb\
-ug\x04info\x04warn\x05error\x04\0\x05level\x03\0\0\x01@\x02\x05level\x01\x07mess\
-ages\x01\0\x04\0\x03log\x01\x02\x03\0\x18rampart:plugin/log@0.2.0\x05\x07\x02\x03\
-\0\0\x0bplugin-info\x03\0\x0bplugin-info\x03\0\x08\x01@\0\0\x09\x04\0\x08describ\
-e\x01\x0a\x01o\x02ss\x01p\x0b\x01j\0\x01s\x01@\x01\x08settings\x0c\0\x0d\x04\0\x08\
-evaluate\x01\x0e\x04\0\x1crampart:plugin/control@0.2.0\x04\0\x0b\x0d\x01\0\x07co\
-ntrol\x03\0\0\0G\x09producers\x01\x0cprocessed-by\x02\x0dwit-component\x070.262.\
-0\x10wit-bindgen-rust\x060.63.0";
+\x13\x01o\x02ss\x01p\x14\x01p\x15\x01j\x01\x16\x01\x01\x01@\x02\x04names\x06pref\
+ixs\0\x17\x04\0\x0bprocess-env\x01\x18\x03\0\x19rampart:plugin/node@0.2.1\x05\x04\
+\x02\x03\0\0\x07finding\x01B\x08\x02\x03\x02\x01\x05\x04\0\x07finding\x03\0\0\x01\
+j\0\x01s\x01@\x01\x07finding\x01\0\x02\x04\0\x04emit\x01\x03\x01p\x01\x01@\x01\x08\
+findings\x04\0\x02\x04\0\x0aemit-batch\x01\x05\x03\0\x1brampart:plugin/report@0.\
+2.1\x05\x06\x01B\x04\x01m\x04\x05debug\x04info\x04warn\x05error\x04\0\x05level\x03\
+\0\0\x01@\x02\x05level\x01\x07messages\x01\0\x04\0\x03log\x01\x02\x03\0\x18rampa\
+rt:plugin/log@0.2.1\x05\x07\x02\x03\0\0\x0bplugin-info\x03\0\x0bplugin-info\x03\0\
+\x08\x01@\0\0\x09\x04\0\x08describe\x01\x0a\x01o\x02ss\x01p\x0b\x01j\0\x01s\x01@\
+\x01\x08settings\x0c\0\x0d\x04\0\x08evaluate\x01\x0e\x04\0\x1crampart:plugin/con\
+trol@0.2.1\x04\0\x0b\x0d\x01\0\x07control\x03\0\0\0G\x09producers\x01\x0cprocess\
+ed-by\x02\x0dwit-component\x070.262.0\x10wit-bindgen-rust\x060.63.0";
         };
     };
 }
@@ -3227,12 +3449,12 @@ pub use __export_control_impl as export;
 #[rustfmt::skip]
 #[cfg(target_arch = "wasm32")]
 #[unsafe(
-    link_section = "component-type:wit-bindgen:0.63.0:rampart:plugin@0.2.0:control-with-all-of-its-exports-removed:encoded world"
+    link_section = "component-type:wit-bindgen:0.63.0:rampart:plugin@0.2.1:control-with-all-of-its-exports-removed:encoded world"
 )]
 #[doc(hidden)]
 #[allow(clippy::octal_escapes)]
-pub static __WIT_BINDGEN_COMPONENT_TYPE: [u8; 1901] = *b"\
-\0asm\x0d\0\x01\0\0\x19\x16wit-component-encoding\x04\0\x07\xcf\x0d\x01A\x02\x01\
+pub static __WIT_BINDGEN_COMPONENT_TYPE: [u8; 1953] = *b"\
+\0asm\x0d\0\x01\0\0\x19\x16wit-component-encoding\x04\0\x07\x83\x0e\x01A\x02\x01\
 A\x0f\x01B\x1e\x01m\x05\x04pass\x04fail\x04warn\x0enot-applicable\x05error\x04\0\
 \x06status\x03\0\0\x01m\x05\x04info\x03low\x06medium\x04high\x08critical\x04\0\x08\
 severity\x03\0\x02\x01ks\x01r\x04\x0bapi-versions\x04kinds\x09namespace\x04\x04n\
@@ -3248,15 +3470,15 @@ nd\x14\x0bdescriptions\x04\0\x0csetting-info\x03\0\x15\x01p\x0e\x01p\x12\x01p\x1
 \x01r\x05\x04names\x07versions\x06checks\x17\x0ccapabilities\x18\x08settings\x19\
 \x04\0\x0bplugin-info\x03\0\x1a\x01q\x04\x06denied\x01s\0\x09not-found\x01s\0\x0b\
 unavailable\x01s\0\x07invalid\x01s\0\x04\0\x0caccess-error\x03\0\x1c\x03\0\x1ara\
-mpart:plugin/types@0.2.0\x05\0\x02\x03\0\0\x0aobject-ref\x02\x03\0\0\x0caccess-e\
+mpart:plugin/types@0.2.1\x05\0\x02\x03\0\0\x0aobject-ref\x02\x03\0\0\x0caccess-e\
 rror\x01B\x10\x02\x03\x02\x01\x01\x04\0\x0aobject-ref\x03\0\0\x02\x03\x02\x01\x02\
 \x04\0\x0caccess-error\x03\0\x02\x01r\x03\x03ref\x01\x06sources\x04jsons\x04\0\x06\
 object\x03\0\x04\x01p\x05\x01ks\x01r\x02\x07objects\x06\x0econtinue-token\x07\x04\
 \0\x0bobject-page\x03\0\x08\x01j\x01\x06\x01\x03\x01@\x03\x0bapi-versions\x04kin\
 ds\x09namespace\x07\0\x0a\x04\0\x0clist-objects\x01\x0b\x01j\x01\x09\x01\x03\x01\
 @\x05\x0bapi-versions\x04kinds\x09namespace\x07\x05limity\x0econtinue-token\x07\0\
-\x0c\x04\0\x11list-objects-page\x01\x0d\x03\0\x1crampart:plugin/cluster@0.2.0\x05\
-\x03\x01B\x19\x02\x03\x02\x01\x02\x04\0\x0caccess-error\x03\0\0\x01m\x04\x04file\
+\x0c\x04\0\x11list-objects-page\x01\x0d\x03\0\x1crampart:plugin/cluster@0.2.1\x05\
+\x03\x01B\x1f\x02\x03\x02\x01\x02\x04\0\x0caccess-error\x03\0\0\x01m\x04\x04file\
 \x09directory\x07symlink\x05other\x04\0\x09file-type\x03\0\x02\x01ks\x01r\x09\x04\
 paths\x09file-type\x03\x04modey\x03uidy\x03gidy\x05owner\x04\x05group\x04\x04siz\
 ew\x0blink-target\x04\x04\0\x09file-stat\x03\0\x05\x01@\0\0s\x04\0\x04name\x01\x07\
@@ -3264,16 +3486,17 @@ ew\x0blink-target\x04\x04\0\x09file-stat\x03\0\x05\x01@\0\0s\x04\0\x04name\x01\x
 j\x01\x06\x01\x01\x01@\x02\x04paths\x06follow\x7f\0\x0b\x04\0\x04stat\x01\x0c\x01\
 p\x06\x01j\x01\x0d\x01\x01\x01@\x01\x04paths\0\x0e\x04\0\x08list-dir\x01\x0f\x01\
 ps\x01p\x10\x01j\x01\x11\x01\x01\x01@\x01\x04names\0\x12\x04\0\x0cprocess-args\x01\
-\x13\x03\0\x19rampart:plugin/node@0.2.0\x05\x04\x02\x03\0\0\x07finding\x01B\x08\x02\
-\x03\x02\x01\x05\x04\0\x07finding\x03\0\0\x01j\0\x01s\x01@\x01\x07finding\x01\0\x02\
-\x04\0\x04emit\x01\x03\x01p\x01\x01@\x01\x08findings\x04\0\x02\x04\0\x0aemit-bat\
-ch\x01\x05\x03\0\x1brampart:plugin/report@0.2.0\x05\x06\x01B\x04\x01m\x04\x05deb\
-ug\x04info\x04warn\x05error\x04\0\x05level\x03\0\0\x01@\x02\x05level\x01\x07mess\
-ages\x01\0\x04\0\x03log\x01\x02\x03\0\x18rampart:plugin/log@0.2.0\x05\x07\x02\x03\
-\0\0\x0bplugin-info\x03\0\x0bplugin-info\x03\0\x08\x04\0<rampart:plugin/control-\
-with-all-of-its-exports-removed@0.2.0\x04\0\x0b-\x01\0'control-with-all-of-its-e\
-xports-removed\x03\0\0\0G\x09producers\x01\x0cprocessed-by\x02\x0dwit-component\x07\
-0.262.0\x10wit-bindgen-rust\x060.63.0";
+\x13\x01o\x02ss\x01p\x14\x01p\x15\x01j\x01\x16\x01\x01\x01@\x02\x04names\x06pref\
+ixs\0\x17\x04\0\x0bprocess-env\x01\x18\x03\0\x19rampart:plugin/node@0.2.1\x05\x04\
+\x02\x03\0\0\x07finding\x01B\x08\x02\x03\x02\x01\x05\x04\0\x07finding\x03\0\0\x01\
+j\0\x01s\x01@\x01\x07finding\x01\0\x02\x04\0\x04emit\x01\x03\x01p\x01\x01@\x01\x08\
+findings\x04\0\x02\x04\0\x0aemit-batch\x01\x05\x03\0\x1brampart:plugin/report@0.\
+2.1\x05\x06\x01B\x04\x01m\x04\x05debug\x04info\x04warn\x05error\x04\0\x05level\x03\
+\0\0\x01@\x02\x05level\x01\x07messages\x01\0\x04\0\x03log\x01\x02\x03\0\x18rampa\
+rt:plugin/log@0.2.1\x05\x07\x02\x03\0\0\x0bplugin-info\x03\0\x0bplugin-info\x03\0\
+\x08\x04\0<rampart:plugin/control-with-all-of-its-exports-removed@0.2.1\x04\0\x0b\
+-\x01\0'control-with-all-of-its-exports-removed\x03\0\0\0G\x09producers\x01\x0cp\
+rocessed-by\x02\x0dwit-component\x070.262.0\x10wit-bindgen-rust\x060.63.0";
 #[inline(never)]
 #[doc(hidden)]
 pub fn __link_custom_section_describing_imports() {

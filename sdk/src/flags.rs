@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::args::{Args, go_bool};
 use crate::component::{ArgsSource, ContainerEnv, Launch, component_args};
-use crate::{Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Object, ObjectRef, Settings, Severity, Status};
+use crate::{AccessError, Capability, CheckInfo, CheckInfoBuilder, Finding, Findings, Host, Object, ObjectRef, Settings, Severity, Status};
 
 /// What a flag's value must be.
 #[derive(Debug, Clone, Copy)]
@@ -184,8 +184,12 @@ impl Component {
         if let Some(normalize) = self.normalize {
             normalize(&mut args).map_err(|why| format!("the {source}: {why}"))?;
         }
-        let source = match (self.env_prefix, &launch.env) {
-            (Some(prefix), Some(env)) => self.apply_env(&mut args, prefix, env, source)?,
+        let source = match (self.env_prefix, &launch.env, &source) {
+            (Some(prefix), Some(env), _) => self.apply_env(&mut args, prefix, env, source)?,
+            (Some(prefix), None, ArgsSource::Process) => match self.process_env(host, prefix)? {
+                Some(env) => self.apply_env(&mut args, prefix, &env, source)?,
+                None => source,
+            },
             _ => source,
         };
         let Some(file) = self.config_file else { return Ok((args, source)) };
@@ -211,6 +215,27 @@ impl Component {
             args.replace(flag, value);
         }
         Ok((args, ArgsSource::ConfigFile { path, of: Box::new(source) }))
+    }
+
+    /// The `PREFIX_*` variables of the running process (the first one
+    /// [`Host::process_args`] gives). `None` when the node does not show
+    /// environments (a node root laid out with `cmdline` and `comm` only, an
+    /// older snapshot): the command line is judged alone, as before the
+    /// contract had `process-env`. `Err` when the environment is there but
+    /// cannot be read: it may name a config file that replaces every flag.
+    fn process_env(&self, host: &dyn Host, prefix: &str) -> Result<Option<ContainerEnv>, String> {
+        match host.process_env(self.name, &format!("{prefix}_")) {
+            Ok(envs) => Ok(envs
+                .into_iter()
+                .next()
+                .map(|vars| ContainerEnv { vars: vars.into_iter().map(|(k, v)| (k, Some(v))).collect(), ..ContainerEnv::default() })),
+            Err(AccessError::NotFound(_)) => Ok(None),
+            Err(e) => Err(format!(
+                "the environment of the running {} cannot be read ({}): it reads the flags its command line leaves out from {prefix}_* variables, and {prefix}_CONFIG_FILE would replace them all",
+                self.name,
+                e.reason()
+            )),
+        }
     }
 
     /// Sets the flags the container's environment gives and the command

@@ -76,6 +76,13 @@ pub trait Host {
     fn list_dir(&self, path: &str) -> Result<Vec<FileStat>, AccessError>;
     /// Argument vectors of the running processes named `name`.
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError>;
+    /// The environment variables starting with `prefix` (not empty) of the
+    /// same processes, in the same order. `NotFound` when the node does not
+    /// show environments; the default says so for hosts that have none.
+    fn process_env(&self, name: &str, prefix: &str) -> Result<Vec<Vec<(String, String)>>, AccessError> {
+        let _ = prefix;
+        Err(AccessError::NotFound(format!("this host does not show the environment of {name}")))
+    }
     /// A log line for the operator (shown with `--verbose`).
     fn log(&self, level: Level, message: &str) {
         let _ = (level, message);
@@ -114,6 +121,9 @@ impl Host for WasmHost {
     }
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
         node::process_args(name)
+    }
+    fn process_env(&self, name: &str, prefix: &str) -> Result<Vec<Vec<(String, String)>>, AccessError> {
+        node::process_env(name, prefix)
     }
     fn log(&self, level: Level, message: &str) {
         log::log(level, message);

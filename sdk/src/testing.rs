@@ -25,6 +25,9 @@ pub struct FakeHost {
     objects: Vec<(String, String, Object)>,
     files: BTreeMap<String, (FileStat, Option<Vec<u8>>)>,
     processes: Vec<Vec<String>>,
+    /// Each process's environment, where one was given (`None`: the node
+    /// does not show it, as a root laid out with `cmdline` only).
+    environments: Vec<Option<Vec<(String, String)>>>,
     /// Kinds whose list fails (`apiVersion/Kind`), as a forbidden kind does.
     unavailable: Vec<String>,
     /// No node in view: every node call answers `unavailable`, as in a run
@@ -133,6 +136,22 @@ impl FakeHost {
     /// A running process with this argv.
     pub fn process(mut self, argv: &[&str]) -> FakeHost {
         self.processes.push(argv.iter().map(|s| s.to_string()).collect());
+        self.environments.push(None);
+        self
+    }
+
+    /// Gives the process added last this environment.
+    ///
+    /// ```
+    /// use rampart_sdk::testing::FakeHost;
+    /// use rampart_sdk::Host;
+    /// let host = FakeHost::new().process(&["etcd"]).environment(&[("ETCD_AUTO_TLS", "true"), ("HOME", "/root")]);
+    /// assert_eq!(host.process_env("etcd", "ETCD_").unwrap(), [[("ETCD_AUTO_TLS".to_string(), "true".to_string())]]);
+    /// ```
+    pub fn environment(mut self, vars: &[(&str, &str)]) -> FakeHost {
+        if let Some(last) = self.environments.last_mut() {
+            *last = Some(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        }
         self
     }
 
@@ -251,5 +270,24 @@ impl Host for FakeHost {
             return Err(AccessError::Unavailable(format!("the node's processes cannot be seen: {why}")));
         }
         Ok(self.processes.iter().filter(|argv| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name))).cloned().collect())
+    }
+
+    fn process_env(&self, name: &str, prefix: &str) -> Result<Vec<Vec<(String, String)>>, AccessError> {
+        self.node()?;
+        if let Some(why) = &self.hidden_processes {
+            return Err(AccessError::Unavailable(format!("the node's processes cannot be seen: {why}")));
+        }
+        if prefix.is_empty() {
+            return Err(AccessError::Invalid("process-env: empty prefix".into()));
+        }
+        self.processes
+            .iter()
+            .zip(&self.environments)
+            .filter(|(argv, _)| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name)))
+            .map(|(_, env)| match env {
+                Some(vars) => Ok(vars.iter().filter(|(k, _)| k.starts_with(prefix)).cloned().collect()),
+                None => Err(AccessError::NotFound(format!("the environment of {name} is not shown"))),
+            })
+            .collect()
     }
 }

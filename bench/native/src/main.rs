@@ -156,6 +156,10 @@ impl Host for Direct {
     fn process_args(&self, name: &str) -> Result<Vec<Vec<String>>, AccessError> {
         self.node()?.process_args(name).map_err(access)
     }
+
+    fn process_env(&self, name: &str, prefix: &str) -> Result<Vec<Vec<(String, String)>>, AccessError> {
+        self.node()?.process_env(name, prefix).map_err(access)
+    }
 }
 
 /// What a finding says, for comparing the two sides: check, status,

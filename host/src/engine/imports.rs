@@ -6,7 +6,7 @@
 
 use wasmparser::{ComponentTypeRef, Encoding, Parser, Payload};
 
-use crate::bindings::{WIT_PACKAGE, WIT_VERSION};
+use crate::bindings::{WIT_COMPATIBLE, WIT_PACKAGE, WIT_VERSION};
 
 /// The WASI p2 interfaces the host links (wasmtime-wasi, everything inert
 /// unless granted: no preopens, no environment, no sockets).
@@ -89,9 +89,10 @@ fn unlinkable(name: &str) -> Option<String> {
         return Some(format!("{name} (a bare function or instance; plugins import only interfaces)"));
     };
     if package == WIT_PACKAGE {
+        let speaks = version.is_some_and(|v| v == WIT_VERSION || WIT_COMPATIBLE.contains(&v));
         return match version {
-            Some(WIT_VERSION) if CONTRACT.contains(&interface) => None,
-            Some(WIT_VERSION) => Some(format!("{name} (no such interface in {WIT_PACKAGE}@{WIT_VERSION})")),
+            Some(_) if speaks && CONTRACT.contains(&interface) => None,
+            Some(v) if speaks => Some(format!("{name} (no such interface in {WIT_PACKAGE}@{v})")),
             v => Some(format!(
                 "{name} (built for {WIT_PACKAGE}@{}; this host speaks {WIT_VERSION}: rebuild against this host's wit/)",
                 v.unwrap_or("(unversioned)")
@@ -135,6 +136,9 @@ mod tests {
     #[test]
     fn the_contract_and_wasi_p2_link() {
         for ok in [
+            "rampart:plugin/report@0.2.1",
+            "rampart:plugin/node@0.2.1",
+            // Built before process-env was added: linked as they are.
             "rampart:plugin/report@0.2.0",
             "rampart:plugin/types@0.2.0",
             "wasi:io/poll@0.2.0",
@@ -153,6 +157,8 @@ mod tests {
             ("wasi:io/poll", "WASI 0.2.x"),
             ("rampart:plugin/report@0.1.0", "built for rampart:plugin@0.1.0"),
             ("rampart:plugin/secrets@0.2.0", "no such interface"),
+            ("rampart:plugin/node@0.2.2", "built for rampart:plugin@0.2.2; this host speaks 0.2.1"),
+            ("rampart:plugin/node@0.3.0", "built for rampart:plugin@0.3.0"),
             ("acme:evil/backdoor@1.0.0", "unknown to this host"),
             ("exit", "bare function"),
         ] {

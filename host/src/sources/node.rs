@@ -64,6 +64,10 @@ impl std::fmt::Display for NodeError {
 
 pub type NodeResult<T> = Result<T, NodeError>;
 
+/// The variables a plugin asked for of each process of one name, in the
+/// order of its processes: name and value.
+pub type Environments = Vec<Vec<(String, String)>>;
+
 /// What the broker asks of a node, whether it is a live root directory or a
 /// recorded snapshot.
 pub trait NodeView: Send + Sync + std::fmt::Debug {
@@ -78,6 +82,9 @@ pub trait NodeView: Send + Sync + std::fmt::Debug {
     fn list_dir(&self, path: &str) -> NodeResult<Vec<Stat>>;
     /// Argument vectors of the processes whose executable is `name`.
     fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>>;
+    /// The environment variables starting with `prefix` of the same
+    /// processes, in the same order.
+    fn process_env(&self, name: &str, prefix: &str) -> NodeResult<Environments>;
 }
 
 /// One running process as `/proc` shows it.
@@ -536,13 +543,47 @@ impl NodeRoot {
     /// which stays the executable's name when a daemon rewrites its argv
     /// into a status line, as sshd does: `sshd: /usr/sbin/sshd -D [listener]`).
     pub fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
-        let comm_name = name.get(..name.len().min(15)).unwrap_or(name);
+        Ok(self.processes_named(name)?.map(|p| p.argv.clone()).collect())
+    }
+
+    fn processes_named(&self, name: &str) -> NodeResult<impl Iterator<Item = &Process>> {
+        let comm_name = name.get(..name.len().min(15)).unwrap_or(name).to_string();
+        let name = name.to_string();
         Ok(self
             .processes()?
             .iter()
-            .filter(|p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name) || p.comm == comm_name)
-            .map(|p| p.argv.clone())
-            .collect())
+            .filter(move |p| p.argv.first().and_then(|a| a.rsplit('/').next()) == Some(name.as_str()) || p.comm == comm_name))
+    }
+
+    /// The variables starting with `prefix` in `/proc/<pid>/environ` of the
+    /// processes [`NodeRoot::process_args`] gives, in its order. Read when
+    /// asked, never with the process table: environments hold secrets, and
+    /// only a plugin granted the process may see them. A process whose
+    /// environ is not there (a node root laid out by hand, with `cmdline`
+    /// and `comm` only; a process that has ended) is `NotFound`; one that
+    /// cannot be read (a scan without root) is `Unavailable`.
+    pub fn process_env(&self, name: &str, prefix: &str) -> NodeResult<Environments> {
+        let procs: Vec<u32> = self.processes_named(name)?.map(|p| p.pid).collect();
+        let proc_dir = self.resolve("/proc", true)?;
+        procs
+            .into_iter()
+            .map(|pid| match self.proc_file(&proc_dir, pid, "environ") {
+                Ok(Some(bytes)) => Ok(bytes
+                    .split(|b| *b == 0)
+                    .filter_map(|var| {
+                        let var = String::from_utf8_lossy(var);
+                        let (name, value) = var.split_once('=')?;
+                        name.starts_with(prefix).then(|| (name.to_string(), value.to_string()))
+                    })
+                    .collect()),
+                Ok(None) => Err(NodeError::NotFound(format!(
+                    "/proc/{pid}/environ is not there: the node root does not show the environment of {name} (or it has ended)"
+                ))),
+                Err(e) => Err(NodeError::Unavailable(format!(
+                    "/proc/{pid}/environ of {name} cannot be read: {e} (only root may read another user's environment)"
+                ))),
+            })
+            .collect()
     }
 }
 
@@ -567,6 +608,9 @@ impl NodeView for NodeRoot {
     }
     fn process_args(&self, name: &str) -> NodeResult<Vec<Vec<String>>> {
         NodeRoot::process_args(self, name)
+    }
+    fn process_env(&self, name: &str, prefix: &str) -> NodeResult<Environments> {
+        NodeRoot::process_env(self, name, prefix)
     }
 }
 
@@ -678,6 +722,28 @@ mod tests {
         std::fs::write(d.path().join("proc/7/comm"), b"sshd\n").unwrap();
         let node = NodeRoot::open(d.path(), Some("n".into())).unwrap();
         assert_eq!(node.process_args("sshd").unwrap().len(), 1, "a rewritten argv is still sshd by its comm");
+    }
+
+    /// A process's environment is read when asked, filtered by the prefix;
+    /// a root without environ files does not show it (`NotFound`), a file
+    /// that cannot be read is `Unavailable`.
+    #[test]
+    fn process_environments_by_prefix() {
+        let (d, _) = root();
+        process(d.path(), 1, b"/sbin/init\0", "systemd\n");
+        process(d.path(), 900, b"/usr/local/bin/etcd\0", "etcd\n");
+        std::fs::write(d.path().join("proc/900/environ"), b"HOME=/root\0ETCD_AUTO_TLS=true\0ETCD_NAME=a=b\0broken\0ETCD_EMPTY=\0").unwrap();
+        let node = NodeRoot::open(d.path(), Some("n".into())).unwrap();
+        let want = |pairs: &[(&str, &str)]| vec![pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()];
+        assert_eq!(
+            node.process_env("etcd", "ETCD_").unwrap(),
+            want(&[("ETCD_AUTO_TLS", "true"), ("ETCD_NAME", "a=b"), ("ETCD_EMPTY", "")])
+        );
+        assert_eq!(node.process_env("etcd", "NOPE_").unwrap(), want(&[]));
+        assert!(node.process_env("kubelet", "X").unwrap().is_empty(), "no such process");
+        assert!(matches!(node.process_env("systemd", "X"), Err(NodeError::NotFound(m)) if m.contains("/proc/1/environ")));
+        std::fs::create_dir(d.path().join("proc/1/environ")).unwrap();
+        assert!(matches!(node.process_env("systemd", "X"), Err(NodeError::Unavailable(m)) if m.contains("not a regular file")));
     }
 
     fn process(root: &Path, pid: u32, argv: &[u8], comm: &str) {

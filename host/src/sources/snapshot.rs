@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::ClusterData;
 use super::cluster::{JsonText, Known};
-use super::node::{NodeError, NodeResult, NodeView, Stat};
+use super::node::{Environments, NodeError, NodeResult, NodeView, Stat};
 use crate::error::{Error, Result};
 
 pub const NODE_KIND: &str = "rampart.node-snapshot";
@@ -77,6 +77,12 @@ pub struct NodeSnapshot {
     /// process table could not be read (never an empty list for that).
     #[serde(default)]
     pub processes: BTreeMap<String, Processes>,
+    /// Keyed `name:prefix`: the variables starting with the prefix of each
+    /// process of that name (in the order of `processes`), or why they
+    /// could not be read. Left out when empty, so a snapshot that needed
+    /// none still reads in hosts from before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, Answer<Environments>>,
     /// What went wrong while the snapshot was taken (a plugin that did not
     /// load, a node root that could not be read): a scan of the snapshot
     /// reports each as an error, as the direct scan would have.
@@ -172,6 +178,11 @@ impl NodeView for Recorder {
         self.log.lock().expect("snapshot log").processes.insert(name.to_string(), answer);
         r
     }
+    fn process_env(&self, name: &str, prefix: &str) -> NodeResult<Environments> {
+        let r = self.inner.process_env(name, prefix);
+        self.log.lock().expect("snapshot log").environments.insert(format!("{name}:{prefix}"), Answer::of(&r));
+        r
+    }
 }
 
 /// A node snapshot being scanned.
@@ -228,6 +239,17 @@ impl NodeView for SnapshotNode {
             Some(Processes::Listed(v)) => Ok(v.clone()),
             Some(Processes::Failed { err }) => Err(err.clone()),
             None => self.missing(format!("the processes named {name}")),
+        }
+    }
+    fn process_env(&self, name: &str, prefix: &str) -> NodeResult<Environments> {
+        match self.snap.environments.get(&format!("{name}:{prefix}")) {
+            Some(a) => a.get(),
+            // Not asked when the snapshot was taken (or taken by a host
+            // without process-env): as a node root without environ files.
+            None => Err(NodeError::NotFound(format!(
+                "the {prefix}* environment of {name} was not recorded in snapshot {}",
+                self.file.display()
+            ))),
         }
     }
 }
@@ -470,5 +492,30 @@ mod tests {
         let Loaded::Node(node, _) = load(&file).unwrap() else { panic!("a node snapshot") };
         assert_eq!(node.process_args("kubelet").unwrap(), vec![vec!["/usr/bin/kubelet".to_string()]]);
         assert!(node.process_args("sshd").unwrap().is_empty());
+        // Written before process-env: environments were not recorded,
+        // which reads as a node that does not show them.
+        assert!(matches!(node.process_env("kubelet", "KUBE_"), Err(NodeError::NotFound(m)) if m.contains("not recorded")));
+    }
+
+    /// A process's environment, as asked, goes into the snapshot and comes
+    /// back out of it.
+    #[test]
+    fn process_environments_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("node");
+        for (pid, argv, comm) in [(1, "/sbin/init", "systemd"), (900, "/usr/local/bin/etcd", "etcd")] {
+            std::fs::create_dir_all(root.join(format!("proc/{pid}"))).unwrap();
+            std::fs::write(root.join(format!("proc/{pid}/cmdline")), format!("{argv}\0")).unwrap();
+            std::fs::write(root.join(format!("proc/{pid}/comm")), comm).unwrap();
+        }
+        std::fs::write(root.join("proc/900/environ"), "PATH=/bin\0ETCD_AUTO_TLS=true\0").unwrap();
+        let recorder = Recorder::new(Arc::new(NodeRoot::open(&root, Some("n".into())).unwrap()), None);
+        let live = recorder.process_env("etcd", "ETCD_").unwrap();
+        let file = dir.path().join("n.json");
+        write(&file, &recorder.snapshot()).unwrap();
+        assert!(!std::fs::read_to_string(&file).unwrap().contains("PATH"), "only what was asked is kept");
+        let Loaded::Node(node, _) = load(&file).unwrap() else { panic!("a node snapshot") };
+        assert_eq!(node.process_env("etcd", "ETCD_").unwrap(), live);
+        assert_eq!(live, vec![vec![("ETCD_AUTO_TLS".to_string(), "true".to_string())]]);
     }
 }

@@ -1,8 +1,8 @@
 // {{name}}: Pods whose containers use an image without a tag or with
 // `:latest` fail `image-tag`.
 
-import { listObjects } from 'rampart:plugin/cluster@0.2.0';
-import { emitBatch } from 'rampart:plugin/report@0.2.0';
+import { listObjects } from 'rampart:plugin/cluster@0.2.1';
+import { emitBatch } from 'rampart:plugin/report@0.2.1';
 
 const CHECK = 'image-tag';
 const finding = (status, message, object) => ({ check: CHECK, status, message, object, path: undefined, evidence: [] });

@@ -206,6 +206,40 @@ mod tests {
         assert_eq!(found.iter().find(|f| f.check == "client-tls").unwrap().status, Status::Fail, "the file sets no cert-file");
     }
 
+    /// etcd run by systemd with an environment file (kubespray's
+    /// /etc/etcd.env): its flags are in its environment, which the node
+    /// shows as /proc/<pid>/environ.
+    #[test]
+    fn a_running_etcd_is_judged_with_its_own_environment() {
+        let argv = ["/usr/local/bin/etcd"];
+        let env = [
+            ("ETCD_CERT_FILE", "/etc/ssl/etcd/ssl/member.pem"),
+            ("ETCD_KEY_FILE", "/etc/ssl/etcd/ssl/member-key.pem"),
+            ("ETCD_CLIENT_CERT_AUTH", "true"),
+            ("ETCD_TRUSTED_CA_FILE", "/etc/ssl/etcd/ssl/ca.pem"),
+            ("ETCD_PEER_CERT_FILE", "/etc/ssl/etcd/ssl/member.pem"),
+            ("ETCD_PEER_KEY_FILE", "/etc/ssl/etcd/ssl/member-key.pem"),
+            ("ETCD_PEER_CLIENT_CERT_AUTH", "True"),
+            ("ETCD_PEER_TRUSTED_CA_FILE", "/etc/ssl/etcd/ssl/ca.pem"),
+        ];
+        let good = FakeHost::new().process(&argv).environment(&env);
+        assert!(failing(&good).is_empty(), "{:?}", failing(&good));
+        let found = good.run::<Etcd>(&[]).unwrap();
+        let source = found[0].evidence.iter().find(|(k, _)| k == "found-in").map(|(_, v)| v.as_str()).unwrap();
+        assert!(source.starts_with("running process, with its environment (ETCD_CERT_FILE, ETCD_KEY_FILE, "), "{source}");
+        let mut weak = env.to_vec();
+        weak.push(("ETCD_AUTO_TLS", "true"));
+        let host = FakeHost::new().process(&argv).environment(&weak);
+        assert_eq!(failing(&host), ["auto-tls"]);
+        // The same command line, no environment shown (a root laid out
+        // with cmdline only): judged by the command line alone.
+        assert_eq!(failing(&FakeHost::new().process(&argv)).len(), 5);
+        // An environment that is there but cannot be read may name a
+        // config file that replaces every flag: error, never a verdict.
+        let hidden = FakeHost::new().process(&argv).environment(&env).processes_unreadable("hidepid=2");
+        assert!(hidden.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error));
+    }
+
     #[test]
     fn plaintext_and_auto_tls_fail() {
         let host = FakeHost::new().process(&["etcd", "--auto-tls", "--peer-auto-tls=true", "--data-dir=/var/lib/etcd"]);

@@ -7,8 +7,8 @@
 // objects with camelCase fields, enums are strings, variants {tag, val},
 // a `result` error is thrown (a host call's error arrives as e.payload).
 
-import { listObjects } from 'rampart:plugin/cluster@0.2.0';
-import { emitBatch } from 'rampart:plugin/report@0.2.0';
+import { listObjects } from 'rampart:plugin/cluster@0.2.1';
+import { emitBatch } from 'rampart:plugin/report@0.2.1';
 
 const ALLOWED = 'allowed-registry';
 const PINNED = 'pinned';
