@@ -387,28 +387,37 @@ fn a_plugin_built_for_the_previous_wit_version_still_runs() {
     assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
 }
 
+/// The demo's control-plane node laid out under `dir` as cp-2, with the
+/// running etcd's command line (NUL-separated) rewritten by `edit`, which
+/// gets the process's /proc directory too.
+fn cp1_with_etcd(dir: &std::path::Path, edit: impl Fn(&std::path::Path, String) -> String) -> std::path::PathBuf {
+    let node = dir.join("cp-2");
+    let root = xtask::root().join("examples/demo/nodes");
+    xtask::materialize(&root.join("cp-1.tsv"), &root.join("cp-1"), &node).unwrap();
+    let mut changed = 0;
+    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
+        let pid = entry.unwrap().path();
+        let cmdline = pid.join("cmdline");
+        let argv = std::fs::read(&cmdline).unwrap();
+        if argv.starts_with(b"etcd\0") {
+            let text = edit(&pid, String::from_utf8(argv).unwrap());
+            std::fs::set_permissions(&cmdline, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+            std::fs::write(&cmdline, text).unwrap();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1, "one etcd runs on cp-1");
+    node
+}
+
 /// etcd keeps its data outside the default place: the plugin's grant does not
 /// cover it, so the verdict is `error` saying which grant is missing (never a
 /// pass); `--grant` gives it, and the real verdict follows.
 #[test]
 fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
     let dir = tempfile::tempdir().unwrap();
-    let node = dir.path().join("cp-2");
-    let root = xtask::root().join("examples/demo/nodes");
-    xtask::materialize(&root.join("cp-1.tsv"), &root.join("cp-1"), &node).unwrap();
     // The running etcd (kubeadm's argv) now keeps its data in /data/etcd.
-    let mut moved = 0;
-    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
-        let cmdline = entry.unwrap().path().join("cmdline");
-        let argv = std::fs::read(&cmdline).unwrap();
-        if argv.starts_with(b"etcd\0") {
-            let text = String::from_utf8(argv).unwrap().replace("--data-dir=/var/lib/etcd", "--data-dir=/data/etcd");
-            std::fs::set_permissions(&cmdline, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-            std::fs::write(&cmdline, text).unwrap();
-            moved += 1;
-        }
-    }
-    assert_eq!(moved, 1);
+    let node = cp1_with_etcd(dir.path(), |_, argv| argv.replace("--data-dir=/var/lib/etcd", "--data-dir=/data/etcd"));
     std::fs::create_dir_all(node.join("data/etcd")).unwrap();
     std::fs::set_permissions(node.join("data/etcd"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let scan = |extra: &[&str]| {
@@ -437,24 +446,11 @@ fn a_data_dir_outside_the_grant_needs_a_grant_not_a_guess() {
 #[test]
 fn a_running_etcd_is_judged_with_its_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let node = dir.path().join("cp-2");
-    let root = xtask::root().join("examples/demo/nodes");
-    xtask::materialize(&root.join("cp-1.tsv"), &root.join("cp-1"), &node).unwrap();
-    let mut changed = 0;
-    for entry in std::fs::read_dir(node.join("proc")).unwrap() {
-        let pid = entry.unwrap().path();
-        let cmdline = pid.join("cmdline");
-        let argv = std::fs::read(&cmdline).unwrap();
-        if argv.starts_with(b"etcd\0") {
-            // The command line leaves client certificates to the environment.
-            let text = String::from_utf8(argv).unwrap().replace("--client-cert-auth=true\0", "");
-            std::fs::set_permissions(&cmdline, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-            std::fs::write(&cmdline, text).unwrap();
-            std::fs::write(pid.join("environ"), "PATH=/usr/bin\0ETCD_CLIENT_CERT_AUTH=true\0ETCD_AUTO_TLS=true\0").unwrap();
-            changed += 1;
-        }
-    }
-    assert_eq!(changed, 1);
+    // The command line leaves client certificates to the environment.
+    let node = cp1_with_etcd(dir.path(), |pid, argv| {
+        std::fs::write(pid.join("environ"), "PATH=/usr/bin\0ETCD_CLIENT_CERT_AUTH=true\0ETCD_AUTO_TLS=true\0").unwrap();
+        argv.replace("--client-cert-auth=true\0", "")
+    });
     let report = run(rampart().args(["scan", "--format", "json", "--plugin", "etcd", "--node"]).arg(&node)).json();
     let auth = &findings(&report, "etcd/client-cert-auth")[0];
     assert_eq!(auth["status"], "pass", "{auth}");
