@@ -414,14 +414,27 @@ impl Plugin for ApiServer {
             ADMISSION_CONFIG,
         ];
         flags::evaluate_with(host, &COMPONENT, CHECKS, &extra, settings, out, &mut |args, out| {
-            out.push(config_files::anonymous(host, args));
-            for f in config_files::authorization(host, args) {
+            // A flag these checks read whose value the kubelet fills in at
+            // start (`$(VAR)` from `valueFrom`) leaves them undecided.
+            let unknown = |ids: &[&str], flags: &[&str]| -> Option<Vec<Finding>> {
+                let why = flags.iter().find_map(|f| args.unknown(f))?;
+                Some(ids.iter().map(|id| Finding::new(id, Status::Error, why.to_string())).collect())
+            };
+            let authz = [config_files::AUTHZ_NOT_ALWAYS_ALLOW, config_files::AUTHZ_NODE, config_files::AUTHZ_RBAC];
+            let judged = [
+                unknown(&[config_files::ANONYMOUS], &["anonymous-auth", "authentication-config"])
+                    .unwrap_or_else(|| vec![config_files::anonymous(host, args)]),
+                unknown(&authz, &["authorization-mode", "authorization-config"])
+                    .unwrap_or_else(|| Vec::from(config_files::authorization(host, args))),
+                unknown(&[config_files::ENCRYPTION], &["encryption-provider-config"])
+                    .unwrap_or_else(|| vec![config_files::encryption(host, args)]),
+                unknown(&[config_files::AUDIT, config_files::AUDIT_BODIES], &["audit-policy-file"])
+                    .unwrap_or_else(|| vec![config_files::audit(host, args), config_files::audit_bodies(host, args)]),
+                unknown(&[ADMISSION_CONFIG], &["admission-control-config-file"]).unwrap_or_else(|| vec![admission_config(args)]),
+            ];
+            for f in judged.into_iter().flatten() {
                 out.push(f);
             }
-            out.push(config_files::encryption(host, args));
-            out.push(config_files::audit(host, args));
-            out.push(config_files::audit_bodies(host, args));
-            out.push(admission_config(args));
         });
         Ok(())
     }
@@ -467,6 +480,27 @@ mod tests {
 
     fn verdicts(host: &FakeHost) -> Vec<(String, Status)> {
         host.run::<ApiServer>(&[]).unwrap().into_iter().map(|f| (f.check, f.status)).collect()
+    }
+
+    /// A flag the extra checks read, set from a variable the kubelet fills
+    /// in at start, leaves them undecided, as it does the flag checks.
+    #[test]
+    fn extra_checks_on_a_flag_set_at_start_are_errors() {
+        let manifest = KUBEADM.replacen("    - --authorization-mode=Node,RBAC\n", "    - --authorization-mode=$(MODES)\n    - --audit-policy-file=/etc/kubernetes/audit.yaml\n", 1).replacen(
+            "    image:",
+            "    env:\n    - name: MODES\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.annotations['modes']\n    image:",
+            1,
+        );
+        assert_ne!(manifest, KUBEADM);
+        let host = FakeHost::new().file(COMPONENT.manifest, 0o600, 0, 0, manifest);
+        let found = host.run::<ApiServer>(&[]).unwrap();
+        for id in [config_files::AUTHZ_NOT_ALWAYS_ALLOW, config_files::AUTHZ_NODE, config_files::AUTHZ_RBAC] {
+            let f = found.iter().find(|f| f.check == id).unwrap();
+            assert_eq!(f.status, Status::Error, "{f:?}");
+            assert!(f.message.contains("$(MODES)"), "{}", f.message);
+        }
+        let audit = found.iter().find(|f| f.check == config_files::AUDIT).unwrap();
+        assert_ne!(audit.status, Status::Error, "a flag given as written is judged: {audit:?}");
     }
 
     /// Regression: the deprecated --admission-control, which replaces both
