@@ -874,7 +874,11 @@ fn snapshots_scan_like_the_live_inputs() {
     let cp: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     assert_eq!(cp["kind"], "rampart.node-snapshot");
     let reads: Vec<&String> = cp["reads"].as_object().unwrap().keys().collect();
-    assert_eq!(reads, ["/var/lib/kubelet/config.yaml"], "argv comes from /proc, so the manifests are not even read");
+    assert_eq!(
+        reads,
+        ["/etc/kubernetes/manifests/etcd.yaml", "/var/lib/kubelet/config.yaml"],
+        "argv comes from /proc, so the manifests are not read, but for etcd's: the root shows no environments, and etcd reads flags from its ETCD_* variables"
+    );
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(!text.contains("placeholder: reference PKI"), "no file contents beyond what was read");
     let secrets = std::fs::read_to_string(&cluster).unwrap();

@@ -46,9 +46,9 @@ pub struct Launch {
     /// expands them.
     pub argv: Vec<String>,
     /// The environment, where the source shows it (a pod spec's `env`, in
-    /// order; a later entry of the same name wins). `None`: not known (a
-    /// running process's environment is not part of the process table,
-    /// unless it was started from the node's static pod manifest).
+    /// order; a later entry of the same name wins). `None` for a running
+    /// process: its environment is not part of the process table (a plugin
+    /// that needs it asks `process-env`).
     pub env: Option<ContainerEnv>,
 }
 
@@ -83,7 +83,7 @@ impl ContainerEnv {
 pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Option<(Launch, ArgsSource)>, AccessError> {
     let unseen = match host.process_args(name) {
         Ok(procs) => match procs.into_iter().next() {
-            Some(argv) => return Ok(Some((started_from(host, argv, name, manifest), ArgsSource::Process))),
+            Some(argv) => return Ok(Some((Launch { argv, env: None }, ArgsSource::Process))),
             None => None,
         },
         Err(e @ AccessError::Unavailable(_)) => Some(e),
@@ -98,19 +98,13 @@ pub fn component_args(host: &dyn Host, name: &str, manifest: &str) -> Result<Opt
     Ok(Some((launch, ArgsSource::Manifest(manifest.to_string()))))
 }
 
-/// A running process with the environment of the static pod it was
-/// started from: the process table does not show environments, but when the
-/// node's manifest, expanded as the kubelet expands it, gives exactly the
-/// process's argv, the kubelet started the process from it, with its `env`.
-/// Any other process's environment stays unknown.
-fn started_from(host: &dyn Host, argv: Vec<String>, name: &str, manifest: &str) -> Launch {
-    let env = host
-        .read_file(manifest)
-        .ok()
-        .and_then(|bytes| manifest_launch(&bytes, name).ok())
-        .filter(|launch| launch.argv == argv)
-        .and_then(|launch| launch.env);
-    Launch { argv, env }
+/// The environment of a running process started from the node's static
+/// pod manifest: when the manifest, expanded as the kubelet expands it,
+/// gives exactly the process's argv, the kubelet started the process from
+/// it, with its `env`. `None` for any other process.
+pub fn manifest_env(host: &dyn Host, argv: &[String], name: &str, manifest: &str) -> Option<ContainerEnv> {
+    let bytes = host.read_file(manifest).ok()?;
+    manifest_launch(&bytes, name).ok().filter(|launch| launch.argv == argv).and_then(|launch| launch.env)
 }
 
 /// `command` followed by `args` of the container named `name` (or the only
@@ -302,13 +296,13 @@ mod tests {
         let (launch, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
         assert_eq!(src, ArgsSource::Process);
         assert_eq!(parse(&launch.argv).get("data-dir"), Some("/data"));
-        assert_eq!(launch.env, None, "not started from the manifest: its environment is not known");
+        assert_eq!(launch.env, None, "the process table does not show environments");
+        assert_eq!(manifest_env(&host, &launch.argv, "etcd", "/m/etcd.yaml"), None, "not started from the manifest");
         // Started from the manifest (the same argv): the manifest's env.
         let with_env = ETCD.to_string() + "    env: [{name: ETCD_AUTO_TLS, value: 'true'}]\n";
-        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, with_env).process(&["etcd", "--data-dir=/var/lib/etcd"]);
-        let (launch, src) = component_args(&host, "etcd", "/m/etcd.yaml").unwrap().unwrap();
-        assert_eq!(src, ArgsSource::Process);
-        assert_eq!(launch.env.unwrap().get("ETCD_AUTO_TLS"), Some(Some("true")));
+        let host = FakeHost::new().file("/m/etcd.yaml", 0o600, 0, 0, with_env);
+        let argv = ["etcd".to_string(), "--data-dir=/var/lib/etcd".to_string()];
+        assert_eq!(manifest_env(&host, &argv, "etcd", "/m/etcd.yaml").unwrap().get("ETCD_AUTO_TLS"), Some(Some("true")));
     }
 
     #[test]

@@ -186,7 +186,7 @@ impl Component {
         }
         let source = match (self.env_prefix, &launch.env, &source) {
             (Some(prefix), Some(env), _) => self.apply_env(&mut args, prefix, env, source)?,
-            (Some(prefix), None, ArgsSource::Process) => match self.process_env(host, prefix)? {
+            (Some(prefix), None, ArgsSource::Process) => match self.process_env(host, prefix, &launch.argv)? {
                 Some(env) => self.apply_env(&mut args, prefix, &env, source)?,
                 None => source,
             },
@@ -218,18 +218,20 @@ impl Component {
     }
 
     /// The `PREFIX_*` variables of the running process (the first one
-    /// [`Host::process_args`] gives). `None` when the node does not show
+    /// [`Host::process_args`] gives). Where the node does not show
     /// environments (a node root laid out with `cmdline` and `comm` only, an
-    /// older snapshot): the command line is judged alone, as before the
-    /// contract had `process-env`. `Err` when the environment is there but
-    /// cannot be read: it may name a config file that replaces every flag.
-    fn process_env(&self, host: &dyn Host, prefix: &str) -> Result<Option<ContainerEnv>, String> {
+    /// older snapshot), those of the static pod manifest it was started
+    /// from, if it was; else `None`, and the command line is judged alone,
+    /// as before the contract had `process-env`. `Err` when the environment
+    /// is there but cannot be read: it may name a config file that replaces
+    /// every flag.
+    fn process_env(&self, host: &dyn Host, prefix: &str, argv: &[String]) -> Result<Option<ContainerEnv>, String> {
         match host.process_env(self.name, &format!("{prefix}_")) {
             Ok(envs) => Ok(envs
                 .into_iter()
                 .next()
                 .map(|vars| ContainerEnv { vars: vars.into_iter().map(|(k, v)| (k, Some(v))).collect(), ..ContainerEnv::default() })),
-            Err(AccessError::NotFound(_)) => Ok(None),
+            Err(AccessError::NotFound(_)) => Ok(crate::component::manifest_env(host, argv, self.name, self.manifest)),
             Err(e) => Err(format!(
                 "the environment of the running {} cannot be read ({}): it reads the flags its command line leaves out from {prefix}_* variables, and {prefix}_CONFIG_FILE would replace them all",
                 self.name,
