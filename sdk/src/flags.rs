@@ -218,21 +218,31 @@ impl Component {
     }
 
     /// The `PREFIX_*` variables of the running process (the first one
-    /// [`Host::process_args`] gives). Where the node does not show
-    /// environments (a node root laid out with `cmdline` and `comm` only, an
-    /// older snapshot), those of the static pod manifest it was started
-    /// from, if it was; else `None`, and the command line is judged alone,
-    /// as before the contract had `process-env`. `Err` when the environment
-    /// is there but cannot be read: it may name a config file that replaces
-    /// every flag.
+    /// [`Host::process_args`] gives). Where the node does not show them,
+    /// those of the static pod manifest the process was started from, if it
+    /// was (the kubelet gives the container exactly the manifest's `env`).
+    /// Otherwise: a node that shows no environments (a root laid out with
+    /// `cmdline` and `comm` only, an older snapshot) gives `None`, and the
+    /// command line is judged alone, as before the contract had
+    /// `process-env`; an environment that is there but cannot be read (a
+    /// scan without the right to trace the process) is `Err`, since it may
+    /// name a config file that replaces every flag.
     fn process_env(&self, host: &dyn Host, prefix: &str, argv: &[String]) -> Result<Option<ContainerEnv>, String> {
-        match host.process_env(self.name, &format!("{prefix}_")) {
-            Ok(envs) => Ok(envs
-                .into_iter()
-                .next()
-                .map(|vars| ContainerEnv { vars: vars.into_iter().map(|(k, v)| (k, Some(v))).collect(), ..ContainerEnv::default() })),
-            Err(AccessError::NotFound(_)) => Ok(crate::component::manifest_env(host, argv, self.name, self.manifest)),
-            Err(e) => Err(format!(
+        let unread = match host.process_env(self.name, &format!("{prefix}_")) {
+            Ok(envs) => {
+                return Ok(envs
+                    .into_iter()
+                    .next()
+                    .map(|vars| ContainerEnv { vars: vars.into_iter().map(|(k, v)| (k, Some(v))).collect(), ..ContainerEnv::default() }));
+            }
+            Err(e) => e,
+        };
+        if let Some(env) = crate::component::manifest_env(host, argv, self.name, self.manifest) {
+            return Ok(Some(env));
+        }
+        match unread {
+            AccessError::NotFound(_) => Ok(None),
+            e => Err(format!(
                 "the environment of the running {} cannot be read ({}): it reads the flags its command line leaves out from {prefix}_* variables, and {prefix}_CONFIG_FILE would replace them all",
                 self.name,
                 e.reason()

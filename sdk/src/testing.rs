@@ -27,7 +27,8 @@ pub struct FakeHost {
     processes: Vec<Vec<String>>,
     /// Each process's environment, where one was given (`None`: the node
     /// does not show it, as a root laid out with `cmdline` only).
-    environments: Vec<Option<Vec<(String, String)>>>,
+    /// `Err`: it is there but cannot be read, with why.
+    environments: Vec<Option<Result<Vec<(String, String)>, String>>>,
     /// Kinds whose list fails (`apiVersion/Kind`), as a forbidden kind does.
     unavailable: Vec<String>,
     /// No node in view: every node call answers `unavailable`, as in a run
@@ -150,7 +151,16 @@ impl FakeHost {
     /// ```
     pub fn environment(mut self, vars: &[(&str, &str)]) -> FakeHost {
         if let Some(last) = self.environments.last_mut() {
-            *last = Some(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+            *last = Some(Ok(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()));
+        }
+        self
+    }
+
+    /// The environment of the process added last is there but cannot be
+    /// read (a scan without the right to trace it): `unavailable`.
+    pub fn environment_unreadable(mut self, why: &str) -> FakeHost {
+        if let Some(last) = self.environments.last_mut() {
+            *last = Some(Err(why.to_string()));
         }
         self
     }
@@ -285,7 +295,8 @@ impl Host for FakeHost {
             .zip(&self.environments)
             .filter(|(argv, _)| argv.first().is_some_and(|a0| a0.rsplit('/').next() == Some(name)))
             .map(|(_, env)| match env {
-                Some(vars) => Ok(vars.iter().filter(|(k, _)| k.starts_with(prefix)).cloned().collect()),
+                Some(Ok(vars)) => Ok(vars.iter().filter(|(k, _)| k.starts_with(prefix)).cloned().collect()),
+                Some(Err(why)) => Err(AccessError::Unavailable(format!("the environment of {name} cannot be read: {why}"))),
                 None => Err(AccessError::NotFound(format!("the environment of {name} is not shown"))),
             })
             .collect()

@@ -236,8 +236,16 @@ mod tests {
         assert_eq!(failing(&FakeHost::new().process(&argv)).len(), 5);
         // An environment that is there but cannot be read may name a
         // config file that replaces every flag: error, never a verdict.
-        let hidden = FakeHost::new().process(&argv).environment(&env).processes_unreadable("hidepid=2");
-        assert!(hidden.run::<Etcd>(&[]).unwrap().iter().all(|f| f.status == Status::Error));
+        let hidden = FakeHost::new().process(&argv).environment_unreadable("permission denied");
+        let found = hidden.run::<Etcd>(&[]).unwrap();
+        assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("permission denied")), "{found:?}");
+        // Unless the process was started from the node's static pod
+        // manifest (the same argv): the kubelet gave it the manifest's env.
+        let kubeadm = rampart_sdk::component::manifest_argv(KUBEADM.as_bytes(), "etcd").unwrap();
+        let kubeadm: Vec<&str> = kubeadm.iter().map(String::as_str).collect();
+        let started =
+            with_env("    - name: ETCD_AUTO_TLS\n      value: \"true\"\n").process(&kubeadm).environment_unreadable("permission denied");
+        assert_eq!(failing(&started), ["auto-tls"]);
     }
 
     #[test]
