@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::{AccessError, FileStat, FileType, Findings, Host, Object, ObjectPage, ObjectRef, Plugin, Settings};
 
+/// A fake process's environment: `None` when the node does not show it,
+/// `Err` when it is there but cannot be read (with why).
+type Environment = Option<Result<Vec<(String, String)>, String>>;
+
 /// In-memory cluster objects, node files and processes.
 ///
 /// ```
@@ -27,8 +31,7 @@ pub struct FakeHost {
     processes: Vec<Vec<String>>,
     /// Each process's environment, where one was given (`None`: the node
     /// does not show it, as a root laid out with `cmdline` only).
-    /// `Err`: it is there but cannot be read, with why.
-    environments: Vec<Option<Result<Vec<(String, String)>, String>>>,
+    environments: Vec<Environment>,
     /// Kinds whose list fails (`apiVersion/Kind`), as a forbidden kind does.
     unavailable: Vec<String>,
     /// No node in view: every node call answers `unavailable`, as in a run
