@@ -46,9 +46,6 @@ pub struct Args {
     scalars: Vec<String>,
     /// Flags whose value the source cannot show, with why.
     unknown: Vec<(String, String)>,
-    /// Why any flag not given may still be set (variables the source does
-    /// not list), if so.
-    unknown_unset: Option<String>,
 }
 
 impl Args {
@@ -178,20 +175,10 @@ impl Args {
         self.unknown.push((name.to_string(), why));
     }
 
-    /// Records that a flag not on the command line may still be set, with
-    /// why (etcd reads flags from variables the source does not list).
-    pub fn mark_unknown_unset(&mut self, why: String) {
-        self.unknown_unset = Some(why);
-    }
-
     /// Why the flag's value cannot be known, if it cannot: a judgement of
     /// it would judge a guess.
     pub fn unknown(&self, name: &str) -> Option<&str> {
-        match self.unknown.iter().rev().find(|(n, _)| n == name) {
-            Some((_, why)) => Some(why),
-            None if !self.has(name) => self.unknown_unset.as_deref(),
-            None => None,
-        }
+        self.unknown.iter().rev().find(|(n, _)| n == name).map(|(_, why)| why.as_str())
     }
 
     /// Every occurrence of every flag with its value, in order.

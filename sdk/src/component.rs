@@ -72,6 +72,18 @@ impl ContainerEnv {
     pub fn get(&self, name: &str) -> Option<Option<&str>> {
         self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_deref())
     }
+
+    /// What `$(name)` becomes when the kubelet expands it: `Ok(Some)` the
+    /// value, `Ok(None)` kept as written (no such variable), `Err` a value
+    /// only the kubelet knows (set at start, or possibly from `envFrom`).
+    fn reference(&self, name: &str) -> Result<Option<String>, ()> {
+        match self.get(name) {
+            Some(Some(v)) => Ok(Some(v.to_string())),
+            Some(None) => Err(()),
+            None if self.env_from => Err(()),
+            None => Ok(None),
+        }
+    }
 }
 
 /// The argv of component `name` (e.g. `etcd`), from the running process,
@@ -167,18 +179,11 @@ pub fn pod_launch(pod: &Value, name: &str) -> Result<Launch, String> {
     let argv = argv
         .iter()
         .map(|w| {
-            expand(w, &mut |var| match env.get(var) {
-                Some(Some(v)) => Some(v.to_string()),
-                Some(None) => {
+            expand(w, &mut |var| {
+                env.reference(var).unwrap_or_else(|()| {
                     unresolved.push(var.to_string());
                     None
-                }
-                // envFrom may hold it; the spec cannot tell.
-                None if env.env_from => {
-                    unresolved.push(var.to_string());
-                    None
-                }
-                None => None,
+                })
             })
         })
         .collect();
@@ -208,16 +213,11 @@ fn container_env(container: &Value, name: &str) -> Result<ContainerEnv, String> 
                 // A reference to a variable set at start makes this value
                 // one only the kubelet knows too.
                 let mut known = true;
-                let value = expand(v, &mut |r| match env.get(r) {
-                    Some(Some(v)) => Some(v.to_string()),
-                    Some(None) => {
+                let value = expand(v, &mut |r| {
+                    env.reference(r).unwrap_or_else(|()| {
                         known = false;
                         None
-                    }
-                    None => {
-                        known &= !env.env_from;
-                        None
-                    }
+                    })
                 });
                 known.then_some(value)
             }

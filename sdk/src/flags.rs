@@ -253,66 +253,53 @@ impl Component {
     /// Sets the flags the container's environment gives and the command
     /// line does not, as etcd does: `PREFIX_NAME` sets `--name` (`_` for
     /// `-`), an empty value is ignored, and with a config file (its flag
-    /// or `PREFIX_CONFIG_FILE`) every variable is ignored.
+    /// or `PREFIX_CONFIG_FILE`) every variable is ignored. Variables the
+    /// spec does not show (`envFrom`) may name that file: `Err`.
     fn apply_env(&self, args: &mut Args, prefix: &str, env: &ContainerEnv, source: ArgsSource) -> Result<ArgsSource, String> {
-        let var_of = |flag: &str| format!("{prefix}_{}", flag.to_uppercase().replace('-', "_"));
-        let hidden = |what: String| {
-            format!(
-                "{what}: {} reads its flags from {prefix}_* variables, so what it runs with cannot be told from the {source}",
-                self.name
-            )
-        };
-        let mut used = Vec::new();
-        if let Some(file) = self.config_file.filter(|file| !args.has(file.flag)) {
-            let var = var_of(file.flag);
-            match env.get(&var) {
-                Some(Some("")) => {}
-                Some(Some(path)) => {
-                    args.replace(file.flag, Some(path.to_string()));
-                    used.push(var);
-                }
-                Some(None) => return Err(hidden(format!("{var} is set when the container starts (valueFrom)"))),
-                None if env.env_from => {
-                    return Err(hidden("the container takes variables from envFrom, which its spec does not show".into()));
-                }
-                None => {}
-            }
+        let has_file = |args: &Args| self.config_file.is_some_and(|file| args.has(file.flag));
+        if has_file(args) {
+            return Ok(source);
         }
-        let config_file = self.config_file.is_some_and(|file| args.has(file.flag));
-        if !config_file {
-            let mut seen: Vec<&str> = Vec::new();
-            for (name, value) in env.vars.iter().rev() {
-                let Some(flag) = name.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('_')).filter(|f| !f.is_empty()) else {
-                    continue;
-                };
-                if seen.contains(&name.as_str()) {
-                    continue;
-                }
-                seen.push(name);
-                let flag = flag.to_lowercase().replace('_', "-");
-                if args.has(&flag) {
-                    continue;
-                }
-                match value {
-                    Some(v) if v.is_empty() => {}
-                    Some(v) => {
-                        args.replace(&flag, Some(v.clone()));
-                        used.push(name.clone());
-                    }
-                    None => args.mark_unknown(
-                        &flag,
-                        format!(
-                            "{name} of the {source} is set when the container starts (valueFrom), and {} reads --{flag} from it",
-                            self.name
-                        ),
-                    ),
-                }
+        if env.env_from {
+            return Err(format!(
+                "the {source} takes variables from envFrom, which its spec does not show, and {} reads the flags its command line leaves out from {prefix}_* variables",
+                self.name
+            ));
+        }
+        let mut used = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        // The config file's variable first: with it, the others are ignored.
+        let file_var = self.config_file.map(|file| format!("{prefix}_{}", file.flag.to_uppercase().replace('-', "_")));
+        let ordered = env.vars.iter().rev().filter(|(name, _)| Some(name) == file_var.as_ref()).chain(env.vars.iter().rev());
+        for (name, value) in ordered {
+            let Some(flag) = name.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('_')).filter(|f| !f.is_empty()) else {
+                continue;
+            };
+            if seen.contains(&name.as_str()) || has_file(args) {
+                continue;
             }
-            if env.env_from {
-                args.mark_unknown_unset(format!(
-                    "the {source} takes variables from envFrom, which its spec does not show, and {} reads flags not on its command line from {prefix}_* variables",
-                    self.name
-                ));
+            seen.push(name);
+            let flag = flag.to_lowercase().replace('_', "-");
+            if args.has(&flag) {
+                continue;
+            }
+            match value {
+                Some(v) if v.is_empty() => {}
+                Some(v) => {
+                    args.replace(&flag, Some(v.clone()));
+                    used.push(name.clone());
+                }
+                None => {
+                    let why = format!(
+                        "{name} of the {source} is set when the container starts (valueFrom), and {} reads --{flag} from it",
+                        self.name
+                    );
+                    if Some(name) == file_var.as_ref() {
+                        // That file would replace every flag.
+                        return Err(why);
+                    }
+                    args.mark_unknown(&flag, why);
+                }
             }
         }
         if used.is_empty() {
@@ -320,6 +307,23 @@ impl Component {
         }
         used.reverse();
         Ok(ArgsSource::Env { vars: used, of: Box::new(source) })
+    }
+}
+
+/// etcd as the plugins that read its command line know it: its boolean
+/// flags, `--config-file` (which replaces the flags `keys` lists, and all
+/// the others, with the YAML file's values), and its `ETCD_*` variables.
+pub const fn etcd(keys: &'static [(&'static str, &'static str)]) -> Component {
+    Component {
+        name: "etcd",
+        manifest: "/etc/kubernetes/manifests/etcd.yaml",
+        bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
+        // With --config-file (or ETCD_CONFIG_FILE), etcd reads its settings
+        // from that YAML file and ignores its other flags and variables.
+        config_file: Some(ConfigFile { flag: "config-file", grant: "/etc/etcd/*", keys }),
+        normalize: None,
+        // etcd takes a flag missing from its command line from ETCD_<FLAG>.
+        env_prefix: Some("ETCD"),
     }
 }
 

@@ -8,7 +8,7 @@
 
 use rampart_sdk::component::{ArgsSource, component_args};
 use rampart_sdk::files::{ROOT, Rule, judge};
-use rampart_sdk::flags::{Component, ConfigFile};
+use rampart_sdk::flags::Component;
 use rampart_sdk::{AccessError, Capability, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ControlPlaneFiles;
@@ -314,14 +314,7 @@ fn component_present(host: &dyn Host, name: &str, manifest: &str) -> Result<Opti
 
 /// etcd as control-plane-files reads it: its data directory, from
 /// `--data-dir`, `ETCD_DATA_DIR` or the config file that replaces both.
-const ETCD: Component = Component {
-    name: "etcd",
-    manifest: "/etc/kubernetes/manifests/etcd.yaml",
-    bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
-    config_file: Some(ConfigFile { flag: "config-file", grant: "/etc/etcd/*", keys: &[("data-dir", "data-dir")] }),
-    normalize: None,
-    env_prefix: Some("ETCD"),
-};
+const ETCD: Component = rampart_sdk::flags::etcd(&[("data-dir", "data-dir")]);
 
 /// The etcd data directory with where it was found, or why it is unknown.
 fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {

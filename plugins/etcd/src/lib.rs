@@ -1,35 +1,21 @@
 //! etcd: the flags etcd runs with (CIS 2).
 
-use rampart_sdk::flags::{self, Component, Cond, ConfigFile, Expect, FlagCheck};
+use rampart_sdk::flags::{self, Component, Cond, Expect, FlagCheck};
 use rampart_sdk::{Findings, Host, Plugin, PluginInfo, Settings, Severity};
 
 pub struct Etcd;
 
-const COMPONENT: Component = Component {
-    name: "etcd",
-    manifest: "/etc/kubernetes/manifests/etcd.yaml",
-    bools: &["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "experimental-initial-corrupt-check"],
-    // With --config-file (or ETCD_CONFIG_FILE), etcd reads its settings
-    // from that YAML file and ignores its other flags and ETCD_* variables.
-    config_file: Some(ConfigFile {
-        flag: "config-file",
-        grant: "/etc/etcd/*",
-        keys: &[
-            ("cert-file", "client-transport-security.cert-file"),
-            ("key-file", "client-transport-security.key-file"),
-            ("client-cert-auth", "client-transport-security.client-cert-auth"),
-            ("auto-tls", "client-transport-security.auto-tls"),
-            ("trusted-ca-file", "client-transport-security.trusted-ca-file"),
-            ("peer-cert-file", "peer-transport-security.cert-file"),
-            ("peer-key-file", "peer-transport-security.key-file"),
-            ("peer-client-cert-auth", "peer-transport-security.client-cert-auth"),
-            ("peer-auto-tls", "peer-transport-security.auto-tls"),
-        ],
-    }),
-    normalize: None,
-    // etcd takes a flag missing from its command line from ETCD_<FLAG>.
-    env_prefix: Some("ETCD"),
-};
+const COMPONENT: Component = flags::etcd(&[
+    ("cert-file", "client-transport-security.cert-file"),
+    ("key-file", "client-transport-security.key-file"),
+    ("client-cert-auth", "client-transport-security.client-cert-auth"),
+    ("auto-tls", "client-transport-security.auto-tls"),
+    ("trusted-ca-file", "client-transport-security.trusted-ca-file"),
+    ("peer-cert-file", "peer-transport-security.cert-file"),
+    ("peer-key-file", "peer-transport-security.key-file"),
+    ("peer-client-cert-auth", "peer-transport-security.client-cert-auth"),
+    ("peer-auto-tls", "peer-transport-security.auto-tls"),
+]);
 
 const fn c(flag: &'static str, default: Option<&'static str>, expect: Expect) -> Cond {
     Cond { flag, default, expect }
@@ -196,6 +182,12 @@ mod tests {
             found.iter().all(|f| f.status == Status::Error && f.message.contains("envFrom")),
             "envFrom may set ETCD_CONFIG_FILE, which replaces every flag: {found:?}"
         );
+        // A config file named at start could replace every flag.
+        let host = with_env(
+            "    - name: ETCD_CONFIG_FILE\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.annotations['config']\n",
+        );
+        let found = host.run::<Etcd>(&[]).unwrap();
+        assert!(found.iter().all(|f| f.status == Status::Error && f.message.contains("ETCD_CONFIG_FILE")), "{found:?}");
         // ETCD_CONFIG_FILE names a config file as --config-file does.
         let host =
             with_env("    - name: ETCD_CONFIG_FILE\n      value: /etc/etcd/etcd.yml\n    - name: ETCD_AUTO_TLS\n      value: \"true\"\n")
