@@ -232,6 +232,60 @@ fn a_bad_manifest_is_named_and_the_rest_is_scanned() {
     assert_eq!(report["errors"].as_array().unwrap().len(), 2);
     assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
     assert_eq!(objects_with(&report, "pod-security/privileged", "pass"), ["Pod dev/good"]);
+    // Neither broken file says what it holds (one does not parse, one has
+    // no kind): either could be a privileged Pod, so no pod-security check
+    // stands on the two Pods alone.
+    for f in findings(&report, "pod-security/host-pid").into_iter().filter(|f| f["status"] == "error") {
+        assert!(f["message"].as_str().unwrap().contains("could not be read"), "{f}");
+    }
+    let errors: Vec<&str> = findings(&report, "pod-security/host-pid")
+        .into_iter()
+        .filter(|f| f["status"] == "error")
+        .map(|f| f["source"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(errors, ["broken.yaml#1", "nokind.yaml#1"]);
+}
+
+/// A document that parses but that the API server would refuse (a field of
+/// the wrong type) is not judged; the checks that list its kind cannot pass
+/// on the other objects of that kind, so each gets an `error` on it. Checks
+/// that do not list its kind are not touched.
+#[test]
+fn an_object_that_could_not_be_read_is_an_error_on_the_checks_that_list_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yaml"), SMALL_CLUSTER).unwrap();
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: dev}\ndata: [not, a, map]\n";
+    std::fs::write(dir.path().join("config.yaml"), config_map).unwrap();
+    let scan = |dir: &Path| {
+        let r = run(rampart()
+            .args(["scan", "--format", "json", "--plugin", "pod-security", "--profile", "cis-k8s-1.12", "--manifests"])
+            .arg(dir));
+        assert_eq!(r.code, 2, "input errors exit 2: {}", r.stderr);
+        r.json()
+    };
+    let control = |report: &Value, id: &str| -> String {
+        let controls = report["profiles"][0]["controls"].as_array().unwrap();
+        controls.iter().find(|c| c["id"] == id).unwrap()["status"].as_str().unwrap().to_string()
+    };
+    // pod-security lists no ConfigMaps: the broken one changes none of its verdicts.
+    let report = scan(dir.path());
+    assert!(findings(&report, "pod-security/host-pid").iter().all(|f| f["status"] != "error"), "{report}");
+    assert_eq!(objects_with(&report, "pod-security/host-pid", "pass"), ["Pod dev/bad", "Pod dev/good"]);
+    assert_eq!(control(&report, "5.2.3"), "warn", "a manual control with passes is for review");
+
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: sneaky, namespace: dev}\nspec:\n  hostPID: \"yes please\"\n  containers: [{name: c, image: busybox:1.37.0}]\n";
+    std::fs::write(dir.path().join("pod.yaml"), pod).unwrap();
+    let report = scan(dir.path());
+    assert_eq!(objects_with(&report, "pod-security/host-pid", "pass"), ["Pod dev/bad", "Pod dev/good"]);
+    assert_eq!(objects_with(&report, "pod-security/host-pid", "error"), ["Pod dev/sneaky"]);
+    let error = findings(&report, "pod-security/host-pid").into_iter().find(|f| f["status"] == "error").unwrap().clone();
+    assert!(error["source"].as_str().unwrap().ends_with("pod.yaml#1"), "{error}");
+    assert_eq!(error["line"], 1, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("Pod dev/sneaky could not be read") && message.contains("spec.hostPID"), "{message}");
+    assert_eq!(objects_with(&report, "pod-security/privileged", "error"), ["Pod dev/sneaky"], "every check that lists Pods");
+    assert_eq!(control(&report, "5.2.3"), "error", "the unread Pod may share the host's PIDs");
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"], "a failure found elsewhere still stands");
 }
 
 #[test]
@@ -244,6 +298,13 @@ fn a_missing_node_root_is_named_and_the_other_node_is_scanned() {
     assert!(r.stderr.contains("node root /nonexistent/node"), "{}", r.stderr);
     let report = r.json();
     assert!(!findings(&report, "control-plane-files/etcd-data-dir-owner").is_empty());
+    // The node that was not read is an error on every check, so no
+    // control passes on the other node alone.
+    let unread: Vec<&Value> =
+        findings(&report, "control-plane-files/etcd-data-dir-owner").into_iter().filter(|f| f["node"] == "/nonexistent/node").collect();
+    assert_eq!(unread.len(), 1, "{report}");
+    assert_eq!(unread[0]["status"], "error");
+    assert!(unread[0]["message"].as_str().unwrap().contains("node input /nonexistent/node could not be read"), "{}", unread[0]);
 }
 
 #[test]
@@ -900,6 +961,49 @@ fn snapshots_scan_like_the_live_inputs() {
     assert!(r.stderr.contains("worker-1.json") && r.stderr.contains("version 9 is not supported"), "{}", r.stderr);
 }
 
+/// A cluster snapshot of manifests with an object the API server would
+/// refuse records what that object was, so a scan of the snapshot gives
+/// the same `error`s as a scan of the manifests. A snapshot from before
+/// `unread` existed (only `errors`) leaves every check that lists anything
+/// in error, since its errors do not say what they held.
+#[test]
+fn a_cluster_snapshot_keeps_what_its_manifests_could_not_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("k8s");
+    std::fs::create_dir(&manifests).unwrap();
+    std::fs::write(manifests.join("good.yaml"), SMALL_CLUSTER).unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: sneaky, namespace: dev}\nspec:\n  hostPID: 1\n  containers: [{name: c, image: busybox:1.37.0}]\n";
+    std::fs::write(manifests.join("pod.yaml"), pod).unwrap();
+    let snap = dir.path().join("cluster.json");
+    let r = run(rampart().args(["snapshot", "cluster", "--manifests"]).arg(&manifests).arg("-o").arg(&snap));
+    assert_eq!(r.code, 2, "the refused Pod is an input error: {}", r.stderr);
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    assert_eq!(recorded["unread"][0]["kind"], "Pod", "{recorded}");
+    assert_eq!(recorded["unread"][0]["object"]["name"], "sneaky", "{recorded}");
+
+    let scan = |args: &[&std::ffi::OsStr]| {
+        let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--plugin", "namespaces"]).args(args));
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        r.json()
+    };
+    let errors = |report: &Value| -> Vec<Value> {
+        report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "error").cloned().collect()
+    };
+    let direct = scan(&["--manifests".as_ref(), manifests.as_os_str()]);
+    let via = scan(&["--snapshot".as_ref(), snap.as_os_str()]);
+    assert!(!errors(&direct).is_empty());
+    assert_eq!(errors(&via), errors(&direct), "the same errors, object, source and line included");
+    assert_eq!(objects_with(&via, "pod-security/host-pid", "error"), ["Pod dev/sneaky"]);
+
+    let mut old = recorded.clone();
+    old.as_object_mut().unwrap().remove("unread");
+    std::fs::write(&snap, old.to_string()).unwrap();
+    let via_old = scan(&["--snapshot".as_ref(), snap.as_os_str()]);
+    let host_pid: Vec<&Value> = findings(&via_old, "pod-security/host-pid").into_iter().filter(|f| f["status"] == "error").collect();
+    assert_eq!(host_pid.len(), 1, "{via_old}");
+    assert!(host_pid[0].get("object").is_none() && host_pid[0]["source"] == snap.display().to_string(), "{}", host_pid[0]);
+}
+
 /// A fleet: one report per node and one for the cluster, merged, give the
 /// verdicts and score of one scan of everything, with per-node verdicts.
 #[test]
@@ -1049,9 +1153,15 @@ fn wrong_types_are_input_errors_not_verdicts_from_defaults() {
     ] {
         assert!(errors.iter().any(|e| e.contains("typed.yaml") && e.contains(name) && e.contains(field)), "{name} {field}: {errors:?}");
     }
-    // None of them is judged; the valid file still is.
-    let judged: Vec<String> = findings(&report, "pod-security/privileged").iter().map(|f| f["object"]["name"].to_string()).collect();
+    // None of them is judged (each is an `error` on the check instead);
+    // the valid file still is.
+    let judged: Vec<String> = findings(&report, "pod-security/privileged")
+        .iter()
+        .filter(|f| f["status"] != "error")
+        .map(|f| f["object"]["name"].to_string())
+        .collect();
     assert_eq!(judged, ["\"bad\"", "\"good\""]);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "error"), ["Pod dev/cs", "Pod dev/sc", "Pod dev/string", "Pod dev/uid"]);
 }
 
 #[test]

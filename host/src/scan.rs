@@ -17,6 +17,7 @@ use crate::registry::{PluginEntry, Registry};
 use crate::report::{
     Capabilities, DeniedCall, Finding, NodeTarget, Outcome, PluginReport, Report, Run, SCHEMA_VERSION, Summary, Targets, Tool,
 };
+use crate::sources::cluster::Unread;
 use crate::sources::live::{self, LiveOptions, Wanted};
 use crate::sources::snapshot::{self, Loaded};
 use crate::sources::{ClusterData, NodeRoot, NodeView, manifests};
@@ -218,6 +219,10 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
         errors.extend(manifests::load_with_limit(&request.manifests, limit, data).into_iter().map(|e| e.to_string()));
     }
     let mut nodes: Vec<Arc<dyn NodeView>> = request.node_views.clone();
+    // Node inputs that could not be read, and snapshot files that could be
+    // of either kind: the checks judged without them get an `error` each.
+    let mut unread_nodes: Vec<(String, String)> = Vec::new();
+    let mut unread_snapshots: Vec<Unread> = Vec::new();
     for file in &request.snapshots {
         match snapshot::load(file) {
             Ok(Loaded::Node(node, recorded)) => {
@@ -227,8 +232,15 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             Ok(Loaded::Cluster(snap)) => {
                 errors.extend(snapshot::add_cluster(snap, file, &mut cluster_data).into_iter().map(|e| e.to_string()));
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                unread_nodes.push((file.display().to_string(), e.to_string()));
+                unread_snapshots.push(Unread::anything(file.display().to_string(), e.to_string()));
+                errors.push(e.to_string());
+            }
         }
+    }
+    if let Some(data) = &mut cluster_data {
+        data.unread.extend(unread_snapshots);
     }
     if !request.node_names.is_empty() && request.node_names.len() != request.nodes.len() {
         return Err(Error::NodeName {
@@ -243,7 +255,11 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     for (i, root) in request.nodes.iter().enumerate() {
         match NodeRoot::open(root, request.node_names.get(i).cloned()) {
             Ok(node) => nodes.push(Arc::new(node)),
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                let label = request.node_names.get(i).cloned().unwrap_or_else(|| root.display().to_string());
+                unread_nodes.push((label, e.to_string()));
+                errors.push(e.to_string());
+            }
         }
     }
     distinct_names(&mut nodes)?;
@@ -295,6 +311,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
 
     let mut reports: Vec<PluginReport> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
+    let mut unread_node_findings: Vec<Finding> = Vec::new();
     for (entry, result) in entries.iter().zip(loaded) {
         let variants = variants(entry, &profile_settings);
         let plugin = match result {
@@ -328,6 +345,9 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
             // flag plugins then read the mirror pods).
             cluster.iter().map(|_| Target::Cluster).collect()
         };
+        if targets.iter().any(|t| matches!(t, Target::Node(_))) {
+            unread_node_findings.extend(unread_node_errors(&plugin, &unread_nodes));
+        }
         let severities = Arc::new(plugin.meta.severities());
         let objects = cluster
             .as_ref()
@@ -415,6 +435,7 @@ pub fn scan(engine: &Engine, registry: &Registry, request: &ScanRequest) -> Resu
     tracing::info!("{} plugin runs done at {} ms", jobs.len(), started.elapsed().as_millis());
 
     let mut findings = input_warnings(cluster.as_deref());
+    findings.extend(unread_node_findings);
     // The findings in the order of the runs; those of a plugin that ran once
     // per profile gathered at the place of its first run.
     let mut chunks: Vec<Chunk> = Vec::new();
@@ -781,6 +802,35 @@ fn input_warnings(cluster: Option<&ClusterData>) -> Vec<crate::report::Finding> 
             profiles: std::sync::Arc::default(),
         })
         .collect()
+}
+
+/// For a plugin that ran on the nodes that could be read: an `error` on
+/// each of its checks for each node input that could not (a node root
+/// that would not open, a snapshot that would not load), so a control is
+/// not passed on the nodes that were left.
+fn unread_node_errors(plugin: &Plugin, unread: &[(String, String)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (node, why) in unread {
+        let node: Arc<str> = node.as_str().into();
+        let message: Arc<str> = format!("node input {node} could not be read, so this check did not judge it: {why}").into();
+        for check in &plugin.meta.checks {
+            out.push(Finding {
+                line: None,
+                waiver: None,
+                check: format!("{}/{}", plugin.name, check.id).into(),
+                status: crate::report::Status::Error,
+                severity: check.severity,
+                message: message.clone(),
+                object: None,
+                path: None,
+                node: Some(node.clone()),
+                source: None,
+                evidence: crate::report::Evidence::default(),
+                profiles: Arc::default(),
+            });
+        }
+    }
+    out
 }
 
 fn round_ms(d: Duration) -> f64 {

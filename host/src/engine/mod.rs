@@ -29,8 +29,9 @@ use crate::broker::{self, Broker, Findings, OutputLimits, RunInputs};
 use crate::error::{Error, Result};
 use crate::grants::{Capability, Grant};
 use crate::registry::Source;
-use crate::report::{CheckMeta, Evidence, Finding, Severity, Status};
+use crate::report::{CheckMeta, Evidence, Finding, ObjectRef, Severity, Status};
 use crate::settings::{SettingDecl, SettingKind};
+use crate::sources::cluster::Unread;
 use cache::{Cache, FileStamp};
 
 /// How often the epoch advances; deadlines are measured in these ticks.
@@ -528,7 +529,9 @@ impl Engine {
         let broker = state.broker;
         tracing::debug!(plugin = %plugin.name, "run took {duration:?} and {} bytes of the output budget", broker.output_bytes);
         let failure = broker.failure.clone().or(failure);
-        let findings = settle(plugin, broker.findings, failure.as_deref(), node_name);
+        // Inputs that could not be read and may hold a kind the run listed.
+        let unread = broker.unread_listed();
+        let findings = settle(plugin, broker.findings, failure.as_deref(), node_name, &unread);
         RunResult {
             findings,
             failure,
@@ -549,8 +552,10 @@ fn last_lines(text: &str, n: usize) -> String {
 
 /// The findings a run stands on. A failed run keeps none of its own: every
 /// check becomes `error` with the reason. A check that gave no verdict at
-/// all is `error` too: silence is never a pass.
-fn settle(plugin: &Plugin, findings: Findings, failure: Option<&str>, node: Option<String>) -> Findings {
+/// all is `error` too: silence is never a pass. Each input that could not
+/// be read and may hold a kind the run listed adds an `error` to every
+/// check: the checks judged the objects that were read, not that one.
+fn settle(plugin: &Plugin, findings: Findings, failure: Option<&str>, node: Option<String>, unread: &[Unread]) -> Findings {
     let node: Option<Arc<str>> = node.map(Arc::from);
     let error = |check: &CheckMeta, message: String| Finding {
         line: None,
@@ -581,6 +586,31 @@ fn settle(plugin: &Plugin, findings: Findings, failure: Option<&str>, node: Opti
         .map(|check| error(check, "the check gave no verdict".into()))
         .collect();
     out.extend(silent);
+    for input in unread {
+        let object = input.object.as_ref().map(|o| {
+            Arc::new(ObjectRef {
+                api_version: o.api_version.clone(),
+                kind: o.kind.clone(),
+                namespace: o.namespace.clone(),
+                name: o.name.clone(),
+            })
+        });
+        let what = match &object {
+            Some(o) => o.to_string(),
+            None => format!("input {}", input.source),
+        };
+        let message: Arc<str> = format!("{what} could not be read, so this check did not judge what it holds: {}", input.why).into();
+        let source: Arc<str> = input.source.as_str().into();
+        for check in &plugin.meta.checks {
+            out.push(Finding {
+                message: message.clone(),
+                object: object.clone(),
+                source: Some(source.clone()),
+                line: input.line,
+                ..error(check, String::new())
+            });
+        }
+    }
     out
 }
 

@@ -87,6 +87,86 @@ pub struct ClusterData {
     /// but that was read anyway (a workload under a removed apiVersion):
     /// `warn` findings in the report.
     pub warnings: Vec<InputWarning>,
+    /// Inputs that could not be read (a file that is not text, a document
+    /// that does not parse, an object the API server would refuse): what
+    /// they hold is unknown, so a check that lists a kind they may hold
+    /// cannot pass on the objects that were read.
+    pub unread: Vec<Unread>,
+}
+
+/// An input the scan could not read, and what it may have held. Cluster
+/// snapshots record them (`unread`), so a scan of a snapshot judges as a
+/// scan of its manifests would.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unread {
+    /// `file.yaml#3` (a document), `file.yaml#3.items[2]`, or the file
+    /// when none of it was read.
+    pub source: String,
+    /// The kind the input says it holds (`Pod`); `None` when it could hold
+    /// any kind (a file that is not text, a document that does not parse,
+    /// a `List` of mixed items).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The object the input names, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<UnreadObject>,
+    /// The line the document starts on in its file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Why it was not read.
+    pub why: String,
+}
+
+/// The identity an unread document gives itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnreadObject {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Unread {
+    /// An input of which nothing is known: it could hold any kind.
+    pub fn anything(source: impl Into<String>, why: impl Into<String>) -> Unread {
+        Unread { source: source.into(), kind: None, object: None, line: None, why: why.into() }
+    }
+
+    /// A document that was parsed but not taken: the kind and object it
+    /// names, as far as it names them. A `FooList` may hold `Foo`s; a
+    /// `List`, anything.
+    pub fn document(source: impl Into<String>, doc: &Value, why: impl Into<String>) -> Unread {
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+        let kind = doc.get("kind").and_then(text);
+        let api_version = doc.get("apiVersion").and_then(text);
+        let meta = doc.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(text);
+        let namespace = meta.and_then(|m| m.get("namespace")).and_then(text);
+        let is_list = kind.as_deref().is_some_and(|k| k.ends_with("List")) && doc.get("items").is_some();
+        let (kind, object) = if is_list {
+            (kind.and_then(|k| k.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string)), None)
+        } else {
+            let object = match (&api_version, &kind, name) {
+                (Some(api_version), Some(kind), Some(name)) => {
+                    Some(UnreadObject { api_version: api_version.clone(), kind: kind.clone(), namespace, name })
+                }
+                _ => None,
+            };
+            (kind, object)
+        };
+        Unread { source: source.into(), kind, object, line: None, why: why.into() }
+    }
+
+    /// Whether the input may hold objects of one of `kinds` (kind names,
+    /// lower case: a `kind: pod` the API server refuses was still meant as
+    /// a Pod).
+    pub fn may_hold(&self, kinds: &BTreeSet<String>) -> bool {
+        match &self.kind {
+            None => !kinds.is_empty(),
+            Some(kind) => kinds.contains(&kind.to_ascii_lowercase()),
+        }
+    }
 }
 
 /// An object read with a caveat.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::ClusterData;
+use super::cluster::Unread;
 use super::kinds::{self, Class};
 use super::yaml;
 use crate::error::Error;
@@ -39,7 +40,7 @@ pub fn load_with_limit(paths: &[PathBuf], max_bytes: u64, data: &mut ClusterData
         if path.as_os_str() == STDIN {
             match read_limited(std::io::stdin().lock(), max_bytes) {
                 Ok(bytes) => errors.extend(read_bytes("(stdin)", &bytes, data)),
-                Err(e) => errors.push(Error::Manifest { path: PathBuf::from("(stdin)"), message: e.message(max_bytes) }),
+                Err(e) => errors.push(unread(data, "(stdin)".into(), e.message(max_bytes))),
             }
             continue;
         }
@@ -48,11 +49,17 @@ pub fn load_with_limit(paths: &[PathBuf], max_bytes: u64, data: &mut ClusterData
                 for file in files {
                     match read_file(&file, max_bytes) {
                         Ok(bytes) => errors.extend(read_bytes(&file.display().to_string(), &bytes, data)),
-                        Err(e) => errors.push(e),
+                        Err(e) => {
+                            data.unread.push(Unread::anything(file.display().to_string(), e.to_string()));
+                            errors.push(e);
+                        }
                     }
                 }
             }
-            Err(e) => errors.push(e),
+            Err(e) => {
+                data.unread.push(Unread::anything(path.display().to_string(), e.to_string()));
+                errors.push(e);
+            }
         }
     }
     complete(data);
@@ -163,7 +170,9 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
-        Err(e) => return vec![bad(format!("not UTF-8 text (invalid byte at offset {}): not read", e.valid_up_to()))],
+        Err(e) => {
+            return vec![unread(data, name.into(), format!("not UTF-8 text (invalid byte at offset {}): not read", e.valid_up_to()))];
+        }
     };
     let json = yaml::looks_like_json(name, text);
     // One document parsed at a time, each stored as JSON text before the
@@ -174,35 +183,60 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
     for doc in docs {
         let n = doc.number;
         data.document_lines.insert(format!("{name}#{n}"), doc.line);
+        let unread_before = data.unread.len();
         let result = match doc.value {
             Ok(None) => Ok(()), // an empty document between `---` separators
+            // What add_document refuses it records as unread itself.
             Ok(Some(value)) => add_document(value, &format!("{name}#{n}"), data),
-            Err(e) if json => Err(format!("{e} (nothing after it in the input was read)")),
-            Err(e) => Err(format!("invalid YAML: {e} (the input's other documents were read)")),
+            Err(e) => {
+                let message = if json {
+                    format!("{e} (nothing after it in the input was read)")
+                } else {
+                    format!("invalid YAML: {e} (the input's other documents were read)")
+                };
+                data.unread.push(Unread::anything(format!("{name}#{n}"), message.clone()));
+                Err(message)
+            }
         };
         if let Err(message) = result {
             errors.push(bad(format!("document {n} (line {}): {message}", doc.line)));
+        }
+        for unread in &mut data.unread[unread_before..] {
+            unread.line = Some(doc.line);
         }
     }
     errors
 }
 
+/// An error about an input none of which was read, recorded as unread.
+fn unread(data: &mut ClusterData, name: String, message: String) -> Error {
+    data.unread.push(Unread::anything(name.clone(), message.clone()));
+    Error::Manifest { path: PathBuf::from(name), message }
+}
+
+/// Adds one document's object (or a list's items); what it refuses is
+/// recorded in [`ClusterData::unread`] as well as returned.
 fn add_document(doc: Value, source: &str, data: &mut ClusterData) -> Result<(), String> {
-    let Value::Object(mut map) = doc else {
-        return Err("not a mapping, so not a Kubernetes object".into());
+    let refuse = |data: &mut ClusterData, doc: &Value, why: String| {
+        data.unread.push(Unread::document(source, doc, why.clone()));
+        Err(why)
     };
-    let kind = map.get("kind").and_then(Value::as_str).map(str::to_string);
-    let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_string);
+    if !doc.is_object() {
+        return refuse(data, &doc, "not a mapping, so not a Kubernetes object".into());
+    }
+    let kind = doc.get("kind").and_then(Value::as_str).map(str::to_string);
+    let api_version = doc.get("apiVersion").and_then(Value::as_str).map(str::to_string);
     let Some(kind) = kind else {
-        return Err("has no `kind`".into());
+        return refuse(data, &doc, "has no `kind`".into());
     };
     let Some(api_version) = api_version else {
-        return Err(format!("{kind} has no `apiVersion`"));
+        return refuse(data, &doc, format!("{kind} has no `apiVersion`"));
     };
+    let Value::Object(mut map) = doc else { unreachable!("checked to be a mapping above") };
     if kind == "List" || (kind.ends_with("List") && map.get("items").is_some_and(Value::is_array)) {
         let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
         let Some(Value::Array(items)) = map.remove("items") else {
-            return Err(format!("{kind} has no `items` list"));
+            return refuse(data, &Value::Object(map), format!("{kind} has no `items` list"));
         };
         let mut problems = Vec::new();
         for (j, item) in items.into_iter().enumerate() {
@@ -212,7 +246,10 @@ fn add_document(doc: Value, source: &str, data: &mut ClusterData) -> Result<(), 
                 (true, _) => add_document(item, &item_source, data),
                 // A typed list: the items' kind is the list's, less `List`.
                 (false, Some(k)) => add_object(item, &api_version, k, item_source, data),
-                (false, None) => Err("has no `kind`".into()),
+                (false, None) => {
+                    data.unread.push(Unread::anything(item_source, "has no `kind`"));
+                    Err("has no `kind`".into())
+                }
             };
             if let Err(e) = result {
                 problems.push(format!("items[{j}] {e}"));
@@ -232,45 +269,63 @@ fn describe(kind: &str, obj: &Value) -> String {
     }
 }
 
+/// Adds one object; what it refuses is recorded in
+/// [`ClusterData::unread`] as well as returned.
 fn add_object(mut obj: Value, api_version: &str, kind: &str, source: String, data: &mut ClusterData) -> Result<(), String> {
     if !obj.is_object() {
-        return Err(format!("{kind}: not a mapping, so not a Kubernetes object"));
-    }
-    if !obj["metadata"]["name"].is_string() {
-        return Err(format!("{kind} has no metadata.name"));
+        let why = format!("{kind}: not a mapping, so not a Kubernetes object");
+        data.unread.push(Unread { kind: Some(kind.to_string()), ..Unread::anything(source, why.clone()) });
+        return Err(why);
     }
     // Items of a typed list carry no kind; the type check wants one.
     if let Some(map) = obj.as_object_mut() {
         map.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
         map.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
     }
+    match typed(&mut obj, api_version, kind, &source, data) {
+        Ok(stored_version) => {
+            // A removed version is stored under the version that replaced
+            // it, so every check that reads workloads judges it; its JSON
+            // keeps its own apiVersion.
+            data.insert(obj, stored_version, kind, source);
+            Ok(())
+        }
+        Err(why) => {
+            data.unread.push(Unread::document(source, &obj, why.clone()));
+            Err(why)
+        }
+    }
+}
+
+/// The version an object is stored under, its namespace set as the API
+/// server sets it; or why the API server would refuse it.
+fn typed<'k>(obj: &mut Value, api_version: &'k str, kind: &str, source: &str, data: &mut ClusterData) -> Result<&'k str, String> {
+    if !obj["metadata"]["name"].is_string() {
+        return Err(format!("{kind} has no metadata.name"));
+    }
     let (stored_version, namespaced) = match kinds::classify(api_version, kind) {
-        Class::Refused(why) => return Err(format!("{}: {why}", describe(kind, &obj))),
+        Class::Refused(why) => return Err(format!("{}: {why}", describe(kind, obj))),
         Class::Builtin(b) => {
-            b.validate(&obj).map_err(|e| format!("{}: {e}", describe(kind, &obj)))?;
+            b.validate(obj).map_err(|e| format!("{}: {e}", describe(kind, obj)))?;
             (b.api_version, Some(b.namespaced))
         }
         Class::Removed { current, removed_in } => {
-            kinds::validate_removed(&obj, kind).map_err(|e| format!("{}: {e}", describe(kind, &obj)))?;
+            kinds::validate_removed(obj, kind).map_err(|e| format!("{}: {e}", describe(kind, obj)))?;
             let warning = format!(
                 "{} uses {api_version}, which Kubernetes {removed_in} removed: the API server refuses it; \
                  its pod template is judged as {current} {kind} (move it to {current})",
-                describe(kind, &obj)
+                describe(kind, obj)
             );
-            set_namespace(&mut obj, true);
-            data.warn(current, kind, &obj, &source, warning);
+            set_namespace(obj, true);
+            data.warn(current, kind, obj, source, warning);
             (current, Some(true))
         }
         Class::Custom => (api_version, None),
     };
     if let Some(namespaced) = namespaced {
-        set_namespace(&mut obj, namespaced);
+        set_namespace(obj, namespaced);
     }
-    // A removed version is stored under the version that replaced it, so
-    // every check that reads workloads judges it; its JSON keeps its own
-    // apiVersion.
-    data.insert(obj, stored_version, kind, source);
-    Ok(())
+    Ok(stored_version)
 }
 
 /// As the API server stores it: a namespaced object without a namespace
@@ -310,6 +365,7 @@ fn complete(data: &mut ClusterData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn load_text(name: &str, text: &str) -> (ClusterData, Vec<Error>) {
         let dir = tempfile::tempdir().unwrap();
@@ -318,6 +374,49 @@ mod tests {
         let mut data = ClusterData::default();
         let errors = load(&[path], &mut data);
         (data, errors)
+    }
+
+    /// Each input refused is recorded with what it says it holds, so the
+    /// checks that list that kind know they did not see it.
+    #[test]
+    fn refused_inputs_are_recorded_with_the_kind_they_hold() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec: {hostPID: maybe, containers: []}\n\
+                    ---\nkind: Deployment\nmetadata: {name: d}\n\
+                    ---\napiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: ok, namespace: x}\n  spec: {containers: [{name: c, image: i}]}\n\
+                    - metadata: {namespace: x}\n\
+                    ---\napiVersion: v1\nkind: List\nitems:\n- {metadata: {name: nokind}}\n\
+                    ---\n{ not: [yaml\n";
+        let (data, errors) = load_text("a.yaml", text);
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert_eq!(data.list("v1", "Pod", None).unwrap().count(), 1, "the good list item is read");
+        let got: Vec<_> = data
+            .unread
+            .iter()
+            .map(|u| {
+                let source = u.source.rsplit('/').next().unwrap().to_string();
+                (source, u.kind.as_deref(), u.object.as_ref().map(|o| o.name.as_str()), u.line)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a.yaml#1".to_string(), Some("Pod"), Some("a"), Some(1)),
+                ("a.yaml#2".to_string(), Some("Deployment"), None, Some(6)),
+                ("a.yaml#3.items[1]".to_string(), Some("Pod"), None, Some(9)),
+                ("a.yaml#4.items[0]".to_string(), None, None, Some(16)),
+                ("a.yaml#5".to_string(), None, None, Some(21)),
+            ]
+        );
+        let pods = BTreeSet::from(["pod".to_string()]);
+        let deployments = BTreeSet::from(["deployment".to_string()]);
+        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&pods)).count(), 4, "the Pods and the two of unknown kind");
+        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&deployments)).count(), 3);
+        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&BTreeSet::new())).count(), 0, "a run that listed nothing saw nothing");
+
+        let mut data = ClusterData::default();
+        let errors = load_bytes("b.yaml", b"kind: Pod\n\xff", &mut data);
+        assert_eq!(errors.len(), 1);
+        assert!(data.unread.len() == 1 && data.unread[0].kind.is_none(), "{:?}", data.unread);
     }
 
     #[test]

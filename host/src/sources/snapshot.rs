@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::ClusterData;
-use super::cluster::{JsonText, Known};
+use super::cluster::{JsonText, Known, Unread};
 use super::node::{Environments, NodeError, NodeResult, NodeView, Stat};
 use crate::error::{Error, Result};
 
@@ -292,6 +292,12 @@ pub struct ClusterSnapshot<O = Box<RawValue>> {
     /// of the snapshot reports each as an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The same inputs, with the kind and object each may have held: a
+    /// scan of the snapshot gives `error` on the checks that list those
+    /// kinds. A snapshot with `errors` but no `unread` (taken before this
+    /// field) has each error read as an input that could hold any kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<Unread>,
     pub objects: Vec<SnapshotObject<O>>,
 }
 
@@ -321,6 +327,7 @@ impl ClusterSnapshot {
             listed,
             failed: data.failed.clone(),
             errors: Vec::new(),
+            unread: data.unread.clone(),
             objects,
         }
     }
@@ -396,6 +403,12 @@ pub fn add_cluster(cluster: ClusterFile, file: &Path, data: &mut Option<ClusterD
     for e in &snap.errors {
         errors.push(bad(format!("taken with an error: {e}")));
     }
+    if snap.unread.is_empty() {
+        let file = file.display().to_string();
+        data.unread.extend(snap.errors.iter().map(|e| Unread::anything(file.clone(), format!("taken with an error: {e}"))));
+    } else {
+        data.unread.extend(snap.unread);
+    }
     if data.version.is_none() {
         data.version = snap.kubernetes_version;
     }
@@ -406,6 +419,7 @@ pub fn add_cluster(cluster: ClusterFile, file: &Path, data: &mut Option<ClusterD
         // Borrowed from the file's text, so always inside it.
         let json = JsonText::within(&cluster.text, o.object.get()).unwrap_or_else(|| o.object.get().into());
         if let Err(message) = data.insert_raw(json, o.source) {
+            data.unread.push(Unread::anything(format!("{}: objects[{i}]", file.display()), message.clone()));
             errors.push(bad(format!("objects[{i}]: {message}")));
         }
     }
