@@ -221,12 +221,19 @@ fn add_document(doc: Value, source: &str, data: &mut ClusterData) -> Result<(), 
         data.unread.push(Unread::document(source, doc, why.clone()));
         Err(why)
     };
+    // A document that is not a mapping, or a mapping with neither `kind`
+    // nor `apiVersion`, is no Kubernetes object at all (a Helm values
+    // file, a CI workflow, a playbook beside the manifests): an input
+    // error, as kubectl makes it, but not an object the checks missed.
     if !doc.is_object() {
-        return refuse(data, &doc, "not a mapping, so not a Kubernetes object".into());
+        return Err("not a mapping, so not a Kubernetes object".into());
     }
     let kind = doc.get("kind").and_then(Value::as_str).map(str::to_string);
     let api_version = doc.get("apiVersion").and_then(Value::as_str).map(str::to_string);
     let Some(kind) = kind else {
+        if doc.get("kind").is_none() && doc.get("apiVersion").is_none() {
+            return Err("has no `kind` or `apiVersion`: not a Kubernetes object".into());
+        }
         return refuse(data, &doc, "has no `kind`".into());
     };
     let Some(api_version) = api_version else {
@@ -417,6 +424,12 @@ mod tests {
         let errors = load_bytes("b.yaml", b"kind: Pod\n\xff", &mut data);
         assert_eq!(errors.len(), 1);
         assert!(data.unread.len() == 1 && data.unread[0].kind.is_none(), "{:?}", data.unread);
+
+        // What is no Kubernetes object at all (a values file, a playbook)
+        // is an input error that hides no object.
+        let (data, errors) = load_text("values.yaml", "replicaCount: 3\nimage: {tag: x}\n---\n- hosts: all\n  tasks: []\n");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(data.unread.is_empty(), "{:?}", data.unread);
     }
 
     #[test]
