@@ -257,3 +257,40 @@ fn unseen_processes_on_a_control_plane_fall_back_to_the_manifests() {
     assert_eq!(control(&report, "1.1.12")["status"], "fail", "the etcd data directory from etcd's manifest");
     assert_kubelet_errors(&report, "has no /proc");
 }
+
+/// A control plane whose kubelet reads static pods from another directory
+/// (RKE2's): the manifest controls judge the files there, once the scan
+/// may stat them, rather than reporting kubeadm's empty paths as
+/// not-applicable.
+#[test]
+fn manifests_in_the_kubelets_own_static_pod_directory_are_judged() {
+    const RKE2: &str = "var/lib/rancher/rke2/agent/pod-manifests";
+    let dir = tempfile::tempdir().unwrap();
+    let cp = node_from_demo("cp-1", dir.path());
+    let manifests = cp.join("etc/kubernetes/manifests");
+    xtask::make_writable(&manifests).unwrap();
+    std::fs::create_dir_all(cp.join(RKE2)).unwrap();
+    for entry in std::fs::read_dir(&manifests).unwrap() {
+        let path = entry.unwrap().path();
+        let moved = cp.join(RKE2).join(path.file_name().unwrap());
+        std::fs::rename(&path, &moved).unwrap();
+        chmod(&moved, 0o600); // kubeadm's mode (make_writable widened it)
+    }
+    chmod(&cp.join(RKE2).join("kube-apiserver.yaml"), 0o644);
+    append_flags(&cp, "kubelet", &[&format!("--pod-manifest-path=/{RKE2}")]);
+
+    // The registry grants kubeadm's directory only: the scan says which
+    // grant the real one needs.
+    let report = scan_nodes(&[&cp], &[]);
+    let c = control(&report, "1.1.1");
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(c.to_string().contains(&format!("--grant node.stat:/{RKE2}/*")), "{c}");
+
+    let report = scan_nodes(&[&cp], &["--grant", &format!("node.stat:/{RKE2}/*")]);
+    for (id, want) in [("1.1.1", "fail"), ("1.1.2", "pass"), ("1.1.3", "pass"), ("1.1.7", "pass")] {
+        assert_eq!(control(&report, id)["status"], want, "{id}: {}", control(&report, id));
+    }
+    let mode = &control(&report, "1.1.1")["findings"][0];
+    assert_eq!(mode["path"], format!("/{RKE2}/kube-apiserver.yaml"), "{mode}");
+    assert!(mode["evidence"]["found-by"].as_str().unwrap().contains("--pod-manifest-path"), "{mode}");
+}

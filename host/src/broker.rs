@@ -388,9 +388,7 @@ impl Broker {
         };
         let reveal = self.grant.allows(Access::SecretValues);
         let mut objects = data.list(api_version, kind, namespace).map_err(types::AccessError::Unavailable)?.skip(offset);
-        if !self.listed.contains(&kind.to_ascii_lowercase()) {
-            self.listed.insert(kind.to_ascii_lowercase());
-        }
+        self.listed.insert(kind.to_ascii_lowercase());
         let take = if limit == 0 { usize::MAX } else { limit };
         let page: Vec<cluster::Object> = objects
             .by_ref()

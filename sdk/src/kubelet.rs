@@ -60,6 +60,10 @@ pub struct Field {
     pub flag_default: Option<&'static str>,
 }
 
+/// Where the kubelet reads static pods from: `staticPodPath`, or
+/// `--pod-manifest-path`; unset by default (no static pods).
+pub const STATIC_PODS: Field = Field { path: "staticPodPath", flag: "pod-manifest-path", file_default: None, flag_default: None };
+
 /// The kubelet's effective configuration on one node.
 #[derive(Debug, Clone)]
 pub struct KubeletConfig {

@@ -9,6 +9,7 @@
 use rampart_sdk::component::{ArgsSource, component_args};
 use rampart_sdk::files::{ROOT, Rule, judge};
 use rampart_sdk::flags::Component;
+use rampart_sdk::kubelet::KubeletConfig;
 use rampart_sdk::{AccessError, Capability, FileStat, FileType, Finding, Findings, Host, Plugin, PluginInfo, Settings, Severity, Status};
 
 pub struct ControlPlaneFiles;
@@ -251,6 +252,13 @@ impl Plugin for ControlPlaneFiles {
             Capability::NodeProcess("kube-apiserver".into()),
             Capability::NodeProcess("kube-controller-manager".into()),
             Capability::NodeProcess("kube-scheduler".into()),
+            // The kubelet's configuration, for its static pod directory
+            // when kubeadm's holds no manifest.
+            Capability::NodeProcess("kubelet".into()),
+            Capability::NodeRead("/var/lib/kubelet/*.yaml".into()),
+            Capability::NodeRead("/var/lib/kubelet/config.d/*".into()),
+            Capability::NodeRead("/etc/kubernetes/kubelet*.yaml".into()),
+            Capability::NodeRead("/etc/kubernetes/kubelet.conf.d/*".into()),
         ];
         PluginInfo {
             name: "control-plane-files".into(),
@@ -264,11 +272,89 @@ impl Plugin for ControlPlaneFiles {
     fn evaluate(host: &dyn Host, settings: &Settings, out: &mut Findings) -> Result<(), String> {
         let control_plane = control_plane(host);
         let etcd_dir = etcd_data_dir(host);
+        let static_pods = std::cell::OnceCell::new();
+        let node = Node { control_plane, etcd_dir, static_pods };
         for check in CHECKS {
-            evaluate_check(host, settings, check, &control_plane, &etcd_dir, out);
+            evaluate_check(host, settings, check, &node, out);
         }
         Ok(())
     }
+}
+
+/// kubeadm's static pod directory, where the manifest checks look first.
+const KUBEADM_STATIC_PODS: &str = "/etc/kubernetes/manifests";
+
+/// What the checks share about the node, each found once.
+struct Node {
+    control_plane: Result<Option<String>, String>,
+    etcd_dir: Result<Option<(String, String)>, String>,
+    /// The kubelet's static pod directory when it is not kubeadm's, read
+    /// only when a manifest is not at kubeadm's path.
+    static_pods: std::cell::OnceCell<Result<Option<(String, String)>, String>>,
+}
+
+/// The directory the kubelet reads static pods from, with where that was
+/// set, when it is another than kubeadm's (RKE2 keeps them under
+/// /var/lib/rancher/rke2/agent/pod-manifests). `Ok(None)` when no kubelet
+/// runs or it reads none or kubeadm's; `Err` when its configuration cannot
+/// be read.
+fn static_pod_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
+    let Some(config) = KubeletConfig::load(host)? else { return Ok(None) };
+    let setting = config.get(&rampart_sdk::kubelet::STATIC_PODS);
+    Ok(setting
+        .value
+        .map(|dir| dir.trim_end_matches('/').to_string())
+        .filter(|dir| !dir.is_empty() && dir != KUBEADM_STATIC_PODS)
+        .map(|dir| (dir, format!("the kubelet's staticPodPath, {}", setting.origin))))
+}
+
+/// A static pod manifest that is not at kubeadm's path: the same file in
+/// the kubelet's own static pod directory, judged there; not-applicable
+/// only when it is not there either.
+fn manifest_elsewhere(
+    host: &dyn Host,
+    check: &Check,
+    path: &'static str,
+    node: &Node,
+    out: &mut Findings,
+) -> Option<(FileStat, Option<String>)> {
+    let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg).at_path(path);
+    let name = path.strip_prefix(KUBEADM_STATIC_PODS).filter(|rest| rest.starts_with('/'));
+    let Some(name) = name else {
+        out.push(na(format!("{path} does not exist on this node")));
+        return None;
+    };
+    match node.static_pods.get_or_init(|| static_pod_dir(host)) {
+        Ok(None) => out.push(na(format!("{path} does not exist on this node"))),
+        Err(why) => out.push(
+            Finding::new(
+                check.id,
+                Status::Error,
+                format!("{path} does not exist, and where the kubelet reads static pods from cannot be told: {why}"),
+            )
+            .at_path(path),
+        ),
+        Ok(Some((dir, origin))) => {
+            let other = format!("{dir}{name}");
+            match host.stat(&other, true) {
+                Ok(st) => return Some((st, Some(origin.clone()))),
+                Err(AccessError::NotFound(_)) => out.push(
+                    Finding::new(check.id, Status::NotApplicable, format!("neither {path} nor {other} ({origin}) exists on this node"))
+                        .at_path(other.as_str()),
+                ),
+                Err(AccessError::Denied(m)) => out.push(
+                    Finding::new(
+                        check.id,
+                        Status::Error,
+                        format!("{m}; the kubelet reads static pods from {dir} ({origin}): --grant node.stat:{dir}/*"),
+                    )
+                    .at_path(other.as_str()),
+                ),
+                Err(e) => out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(other.as_str())),
+            }
+        }
+    }
+    None
 }
 
 /// The control-plane components: process name and kubeadm's static pod
@@ -342,14 +428,8 @@ fn etcd_data_dir(host: &dyn Host) -> Result<Option<(String, String)>, String> {
     }))
 }
 
-fn evaluate_check(
-    host: &dyn Host,
-    settings: &Settings,
-    check: &Check,
-    control_plane: &Result<Option<String>, String>,
-    etcd_dir: &Result<Option<(String, String)>, String>,
-    out: &mut Findings,
-) {
+fn evaluate_check(host: &dyn Host, settings: &Settings, check: &Check, node: &Node, out: &mut Findings) {
+    let (control_plane, etcd_dir) = (&node.control_plane, &node.etcd_dir);
     let na = |msg: String| Finding::new(check.id, Status::NotApplicable, msg);
     // CNI files are also on workers (the network plugin's config): they are
     // control-plane files only on a control-plane node. The PKI tree is
@@ -374,7 +454,10 @@ fn evaluate_check(
     match check.subject {
         Subject::File(path) => match host.stat(path, true) {
             Ok(st) => subjects.push((st, None)),
-            Err(AccessError::NotFound(_)) => return out.push(na(format!("{path} does not exist on this node")).at_path(path)),
+            Err(AccessError::NotFound(_)) => match manifest_elsewhere(host, check, path, node, out) {
+                Some(found) => subjects.push(found),
+                None => return,
+            },
             Err(e) => return out.push(Finding::new(check.id, Status::Error, e.reason()).at_path(path)),
         },
         Subject::Files(paths) => {
@@ -681,7 +764,49 @@ mod tests {
             .dir("/var/lib/etcd/member", 0o700, 0, 0)
             .file("/var/lib/etcd/member/db", 0o600, 0, 0, "")
             .process(&["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"])
+            .file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, KUBEADM_KUBELET_CONFIG)
             .process(&["etcd", "--data-dir=/var/lib/etcd"])
+    }
+
+    /// What kubeadm writes for the kubelet, as far as these checks read it.
+    const KUBEADM_KUBELET_CONFIG: &str =
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\n";
+
+    /// RKE2's layout: the kubelet reads static pods from its own directory,
+    /// where the manifests are judged; a manifest in neither place is
+    /// not-applicable, naming both; a directory outside the grant, or a
+    /// kubelet whose configuration cannot be read, is an error.
+    #[test]
+    fn manifests_are_judged_in_the_kubelets_static_pod_directory() {
+        const RKE2: &str = "/var/lib/rancher/rke2/agent/pod-manifests";
+        let flag = format!("--pod-manifest-path={RKE2}/");
+        let with = |kubelet: &[&str]| {
+            FakeHost::new()
+                .dir("/etc/kubernetes", 0o755, 0, 0)
+                .process(kubelet)
+                .file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, KUBEADM_KUBELET_CONFIG)
+                .dir(RKE2, 0o700, 0, 0)
+                .file(&format!("{RKE2}/kube-apiserver.yaml"), 0o644, 0, 0, "kind: Pod")
+                .process(&["kube-apiserver", "--secure-port=6443"])
+        };
+        let host = || with(&["kubelet", &flag, "--config=/var/lib/kubelet/config.yaml"]);
+        let findings = host().run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "apiserver-manifest-mode").unwrap();
+        assert_eq!((f.status, f.path.clone()), (Status::Fail, Some(format!("{RKE2}/kube-apiserver.yaml"))), "{f:?}");
+        assert!(f.evidence.iter().any(|(k, v)| k == "found-by" && v.contains("flag --pod-manifest-path")), "{f:?}");
+        assert_eq!(status_of(&findings, "apiserver-manifest-owner"), [Status::Pass]);
+        let f = findings.iter().find(|f| f.check == "scheduler-manifest-mode").unwrap();
+        assert_eq!(f.status, Status::NotApplicable, "{f:?}");
+        assert!(f.message.contains("/etc/kubernetes/manifests/kube-scheduler.yaml") && f.message.contains(RKE2), "{}", f.message);
+
+        // Without the flag, kubeadm's directory is the kubelet's: as before.
+        let kubeadm = with(&["kubelet", "--config=/var/lib/kubelet/config.yaml"]);
+        assert_eq!(status_of(&kubeadm.run::<ControlPlaneFiles>(&[]).unwrap(), "apiserver-manifest-mode"), [Status::NotApplicable]);
+
+        let broken = host().file("/var/lib/kubelet/config.yaml", 0o644, 0, 0, "- not a mapping\n");
+        let findings = broken.run::<ControlPlaneFiles>(&[]).unwrap();
+        let f = findings.iter().find(|f| f.check == "apiserver-manifest-mode").unwrap();
+        assert!(f.status == Status::Error && f.message.contains("/var/lib/kubelet/config.yaml"), "{f:?}");
     }
 
     #[test]
@@ -706,8 +831,9 @@ mod tests {
     }
 
     /// Processes that cannot be seen do not make a worker: the checks that
-    /// need to know whether a control plane runs are errors, while a file
-    /// seen to be absent is still not-applicable.
+    /// need to know whether a control plane runs are errors, and so is a
+    /// manifest not at kubeadm's path (the kubelet, which would say where
+    /// its static pods are, cannot be seen either).
     #[test]
     fn unreadable_processes_are_errors_not_a_worker() {
         let host = FakeHost::new()
@@ -720,7 +846,9 @@ mod tests {
             let f: Vec<_> = findings.iter().filter(|f| f.check == id).collect();
             assert!(f.len() == 1 && f[0].status == Status::Error && f[0].message.contains("hidepid=2"), "{id}: {f:?}");
         }
-        assert_eq!(status_of(&findings, "apiserver-manifest-mode"), [Status::NotApplicable]);
+        let f = findings.iter().find(|f| f.check == "apiserver-manifest-mode").unwrap();
+        assert!(f.status == Status::Error && f.message.contains("where the kubelet reads static pods from"), "{f:?}");
+        assert_eq!(status_of(&findings, "scheduler-kubeconfig-mode"), [Status::NotApplicable], "a named file seen absent");
         // The PKI files are judged whatever the node's role.
         assert_eq!(status_of(&findings, "pki-cert-mode"), [Status::Pass]);
         // A manifest on disk is enough to know the node's role: the CNI

@@ -412,7 +412,7 @@ fn installed(host: &dyn Host) -> Result<Option<String>, String> {
 /// API server that way); a worker does not. A node is taken for a
 /// control-plane node when the directory holds a kube-apiserver manifest.
 fn static_pod_path(host: &dyn Host, config: &KubeletConfig) -> Finding {
-    let s = config.get(&f("staticPodPath", "pod-manifest-path", None, None));
+    let s = config.get(&rampart_sdk::kubelet::STATIC_PODS);
     let Some(dir) = s.value.clone().filter(|d| !d.is_empty()) else {
         return Finding::new(
             STATIC_POD_PATH,
