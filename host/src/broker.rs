@@ -4,7 +4,7 @@
 //! Node I/O runs on a worker thread with a timeout, so a host call that
 //! blocks cannot hold the scan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use crate::bindings::rampart::plugin::{cluster, log, node, report, types};
 use crate::grants::{Access, Grant};
 use crate::report::{Evidence, Finding, ObjectRef, Severity, Status};
 use crate::sources::ClusterData;
-use crate::sources::cluster::Unread;
+use crate::sources::cluster::{Listed, Unread};
 use crate::sources::node::{FileKind, NodeError, NodeRoot, NodeView, Stat};
 
 /// Caps on what one plugin run may hand back.
@@ -85,9 +85,9 @@ pub struct Broker {
     evidence: HashSet<Evidence>,
     /// The node's name, shared by every finding of a node run.
     node_name: Option<Arc<str>>,
-    /// The kinds the run listed (kind names, lower case): an input of one
-    /// of them that could not be read leaves its checks `error`.
-    pub listed: BTreeSet<String>,
+    /// What the run listed: an input that could hold one of those objects
+    /// and could not be read leaves its checks `error`.
+    pub listed: Listed,
 }
 
 /// A run's findings, kept in blocks of a fixed size. A large cluster's run
@@ -204,7 +204,7 @@ impl Broker {
             messages: HashSet::new(),
             evidence: HashSet::new(),
             node_name,
-            listed: BTreeSet::new(),
+            listed: Listed::default(),
         }
     }
 
@@ -388,7 +388,7 @@ impl Broker {
         };
         let reveal = self.grant.allows(Access::SecretValues);
         let mut objects = data.list(api_version, kind, namespace).map_err(types::AccessError::Unavailable)?.skip(offset);
-        self.listed.insert(kind.to_ascii_lowercase());
+        self.listed.add(kind, namespace);
         let take = if limit == 0 { usize::MAX } else { limit };
         let page: Vec<cluster::Object> = objects
             .by_ref()

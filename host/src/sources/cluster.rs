@@ -158,14 +158,44 @@ impl Unread {
         Unread { source: source.into(), kind, object, line: None, why: why.into() }
     }
 
-    /// Whether the input may hold objects of one of `kinds` (kind names,
-    /// lower case: a `kind: pod` the API server refuses was still meant as
-    /// a Pod).
-    pub fn may_hold(&self, kinds: &BTreeSet<String>) -> bool {
-        match &self.kind {
-            None => !kinds.is_empty(),
-            Some(kind) => kinds.contains(&kind.to_ascii_lowercase()),
+    /// Whether the input may hold an object a run listed (see [`Listed`]).
+    /// Kind names are compared in lower case: a `kind: pod` the API server
+    /// refuses was still meant as a Pod. An object whose namespace is not
+    /// known may be in any.
+    pub fn may_hold(&self, listed: &Listed) -> bool {
+        let Some(kind) = &self.kind else { return !listed.is_empty() };
+        match listed.get(&kind.to_ascii_lowercase()) {
+            None => false,
+            Some(None) => true,
+            Some(Some(namespaces)) => self.object.as_ref().and_then(|o| o.namespace.as_ref()).is_none_or(|ns| namespaces.contains(ns)),
         }
+    }
+}
+
+/// What a plugin run listed: kind names in lower case, each with the
+/// namespaces it was listed in (`None`: across all of them).
+#[derive(Debug, Default, Clone)]
+pub struct Listed(BTreeMap<String, Option<BTreeSet<String>>>);
+
+impl Listed {
+    /// Records one listing of `kind`, in `namespace` or (`None`) in all.
+    pub fn add(&mut self, kind: &str, namespace: Option<&str>) {
+        let entry = self.0.entry(kind.to_ascii_lowercase()).or_insert_with(|| Some(BTreeSet::new()));
+        match (entry, namespace) {
+            (entry @ Some(_), None) => *entry = None,
+            (Some(namespaces), Some(ns)) => {
+                namespaces.insert(ns.to_string());
+            }
+            (None, _) => {}
+        }
+    }
+
+    fn get(&self, kind: &str) -> Option<&Option<BTreeSet<String>>> {
+        self.0.get(kind)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

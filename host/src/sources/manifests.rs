@@ -372,7 +372,7 @@ fn complete(data: &mut ClusterData) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use crate::sources::cluster::Listed;
 
     fn load_text(name: &str, text: &str) -> (ClusterData, Vec<Error>) {
         let dir = tempfile::tempdir().unwrap();
@@ -414,11 +414,21 @@ mod tests {
                 ("a.yaml#5".to_string(), None, None, Some(21)),
             ]
         );
-        let pods = BTreeSet::from(["pod".to_string()]);
-        let deployments = BTreeSet::from(["deployment".to_string()]);
-        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&pods)).count(), 4, "the Pods and the two of unknown kind");
-        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&deployments)).count(), 3);
-        assert_eq!(data.unread.iter().filter(|u| u.may_hold(&BTreeSet::new())).count(), 0, "a run that listed nothing saw nothing");
+        let listed = |lists: &[(&str, Option<&str>)]| {
+            let mut listed = Listed::default();
+            for (kind, ns) in lists {
+                listed.add(kind, *ns);
+            }
+            listed
+        };
+        let holds = |l: &Listed| data.unread.iter().filter(|u| u.may_hold(l)).count();
+        assert_eq!(holds(&listed(&[("Pod", None)])), 4, "the Pods and the two of unknown kind");
+        assert_eq!(holds(&listed(&[("Deployment", None)])), 3);
+        assert_eq!(holds(&listed(&[])), 0, "a run that listed nothing saw nothing");
+        // Pod x/a is in namespace x; the list item names none.
+        assert_eq!(holds(&listed(&[("Pod", Some("kube-system"))])), 3, "all but the Pod of another namespace");
+        assert_eq!(holds(&listed(&[("Pod", Some("kube-system")), ("Pod", Some("x"))])), 4);
+        assert_eq!(holds(&listed(&[("Pod", Some("kube-system")), ("Pod", None)])), 4, "a listing across namespaces");
 
         let mut data = ClusterData::default();
         let errors = load_bytes("b.yaml", b"kind: Pod\n\xff", &mut data);
