@@ -388,7 +388,9 @@ impl Broker {
         };
         let reveal = self.grant.allows(Access::SecretValues);
         let mut objects = data.list(api_version, kind, namespace).map_err(types::AccessError::Unavailable)?.skip(offset);
-        self.listed.add(kind, namespace);
+        if !data.unread.is_empty() {
+            self.listed.add(kind, namespace, &data.unread);
+        }
         let take = if limit == 0 { usize::MAX } else { limit };
         let page: Vec<cluster::Object> = objects
             .by_ref()

@@ -172,30 +172,44 @@ impl Unread {
     }
 }
 
-/// What a plugin run listed: kind names in lower case, each with the
-/// namespaces it was listed in (`None`: across all of them).
+/// What a plugin run listed, as far as the unread inputs care: whether it
+/// listed anything, and for each kind an unread input names (lower case)
+/// the namespaces it was listed in that such an input names (`None`:
+/// across all of them). A plugin may list any number of kinds and
+/// namespaces (a hostile one, millions); only these are kept, so the
+/// record is bounded by the unread inputs, not by the plugin.
 #[derive(Debug, Default, Clone)]
-pub struct Listed(BTreeMap<String, Option<BTreeSet<String>>>);
+pub struct Listed {
+    any: bool,
+    kinds: BTreeMap<String, Option<BTreeSet<String>>>,
+}
 
 impl Listed {
     /// Records one listing of `kind`, in `namespace` or (`None`) in all.
-    pub fn add(&mut self, kind: &str, namespace: Option<&str>) {
-        let entry = self.0.entry(kind.to_ascii_lowercase()).or_insert_with(|| Some(BTreeSet::new()));
+    pub fn add(&mut self, kind: &str, namespace: Option<&str>, unread: &[Unread]) {
+        self.any = true;
+        let of_kind = || unread.iter().filter(|u| u.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)));
+        if of_kind().next().is_none() {
+            return;
+        }
+        let entry = self.kinds.entry(kind.to_ascii_lowercase()).or_insert_with(|| Some(BTreeSet::new()));
         match (entry, namespace) {
             (entry @ Some(_), None) => *entry = None,
             (Some(namespaces), Some(ns)) => {
-                namespaces.insert(ns.to_string());
+                if of_kind().any(|u| u.object.as_ref().and_then(|o| o.namespace.as_deref()) == Some(ns)) {
+                    namespaces.insert(ns.to_string());
+                }
             }
             (None, _) => {}
         }
     }
 
     fn get(&self, kind: &str) -> Option<&Option<BTreeSet<String>>> {
-        self.0.get(kind)
+        self.kinds.get(kind)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        !self.any
     }
 }
 
@@ -472,6 +486,27 @@ mod tests {
         assert!(obj.json.contains("aHVudGVyMg=="));
         assert_eq!(obj.namespace.as_deref(), Some("shop"));
         assert!(obj.json.contains("\"kind\":\"Secret\""), "list items get their kind");
+    }
+
+    /// A plugin that lists a million made-up kinds and namespaces leaves a
+    /// record the size of the unread inputs, not of its calls.
+    #[test]
+    fn what_a_run_listed_is_kept_only_as_far_as_the_unread_inputs_care() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "dev"}});
+        let unread = vec![Unread::document("p.yaml#1", &pod, "bad")];
+        let mut listed = Listed::default();
+        assert!(!unread[0].may_hold(&listed), "nothing listed");
+        for i in 0..100_000 {
+            listed.add(&format!("Kind{i}"), Some(&format!("ns{i}")), &unread);
+            listed.add("Pod", Some(&format!("ns{i}")), &unread);
+        }
+        assert_eq!(listed.kinds.len(), 1);
+        assert_eq!(listed.kinds["pod"].as_ref().map(BTreeSet::len), Some(0), "no listed namespace is the Pod's");
+        assert!(!unread[0].may_hold(&listed));
+        listed.add("pod", Some("dev"), &unread);
+        assert!(unread[0].may_hold(&listed), "listed in its namespace, in any case");
+        let anything = Unread::anything("x.yaml", "not UTF-8");
+        assert!(anything.may_hold(&listed));
     }
 
     #[test]

@@ -417,7 +417,7 @@ mod tests {
         let listed = |lists: &[(&str, Option<&str>)]| {
             let mut listed = Listed::default();
             for (kind, ns) in lists {
-                listed.add(kind, *ns);
+                listed.add(kind, *ns, &data.unread);
             }
             listed
         };
