@@ -246,6 +246,36 @@ fn a_bad_manifest_is_named_and_the_rest_is_scanned() {
     assert_eq!(errors, ["broken.yaml#1", "nokind.yaml#1"]);
 }
 
+/// What Windows PowerShell writes for `kubectl get pods -o yaml > pods.yaml`
+/// (UTF-16LE with a byte-order mark) is read as kubectl reads it; an entry
+/// of the directory that cannot be read (a symlink to a removed file) is an
+/// error on every check that lists objects, not skipped.
+#[test]
+fn utf16_manifests_are_judged_and_a_dangling_symlink_is_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(SMALL_CLUSTER.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(dir.path().join("pods.yaml"), utf16).unwrap();
+    let scan = || run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    let r = scan();
+    assert_eq!(r.code, 1, "failures, no input error: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"]);
+    assert_eq!(objects_with(&report, "pod-security/privileged", "pass"), ["Pod dev/good"]);
+
+    std::os::unix::fs::symlink(dir.path().join("removed.yaml"), dir.path().join("more.yaml")).unwrap();
+    let r = scan();
+    assert_eq!(r.code, 2, "an input error: {}", r.stderr);
+    assert!(r.stderr.contains("more.yaml"), "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(objects_with(&report, "pod-security/privileged", "fail"), ["Pod dev/bad"], "what was read is judged");
+    let errors: Vec<&str> = findings(&report, "pod-security/privileged")
+        .into_iter()
+        .filter(|f| f["status"] == "error")
+        .map(|f| f["source"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(errors, ["more.yaml"], "the pods in it are not known to be unprivileged");
+}
+
 /// A document that parses but that the API server would refuse (a field of
 /// the wrong type) is not judged; the checks that list its kind cannot pass
 /// on the other objects of that kind, so each gets an `error` on it. Checks

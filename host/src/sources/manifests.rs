@@ -47,10 +47,11 @@ pub fn load_with_limit(paths: &[PathBuf], max_bytes: u64, data: &mut ClusterData
         match files_under(path) {
             Ok(files) => {
                 for file in files {
-                    match read_file(&file, max_bytes) {
-                        Ok(bytes) => errors.extend(read_bytes(&file.display().to_string(), &bytes, data)),
+                    match file.and_then(|file| read_file(&file, max_bytes).map(|bytes| (file, bytes))) {
+                        Ok((file, bytes)) => errors.extend(read_bytes(&file.display().to_string(), &bytes, data)),
                         Err(e) => {
-                            data.unread.push(Unread::anything(file.display().to_string(), e.to_string()));
+                            let source = error_path(&e).unwrap_or(path).display().to_string();
+                            data.unread.push(Unread::anything(source, e.to_string()));
                             errors.push(e);
                         }
                     }
@@ -77,38 +78,63 @@ pub fn load_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error
 }
 
 /// A file as given, or the manifest files under a directory (recursively,
-/// sorted, `.yaml`, `.yml` and `.json` only). Only regular files are read:
-/// a FIFO or a device would block the scan or never end.
-fn files_under(path: &Path) -> Result<Vec<PathBuf>, Error> {
+/// sorted, `.yaml`, `.yml` and `.json` only), each with what stopped it
+/// from being listed. Only regular files are read ([`read_file`] refuses
+/// the rest): a FIFO or a device would block the scan or never end. An
+/// entry with a manifest's name that is not one (a FIFO, a symlink that
+/// leads nowhere or in a loop) is an error, as it is to kubectl, which
+/// opens every such entry: the scan would otherwise judge without it.
+fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
         if !meta.is_file() {
             return Err(not_regular(path));
         }
-        return Ok(vec![path.to_path_buf()]);
+        return Ok(vec![Ok(path.to_path_buf())]);
     }
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let p = entry.path();
-            let ft = entry.file_type().map_err(|e| Error::io(&p, e))?;
-            if ft.is_dir() {
-                stack.push(p);
-            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-                // A symlink is read when it leads to a regular file.
-                let regular = ft.is_file() || (ft.is_symlink() && std::fs::metadata(&p).is_ok_and(|m| m.is_file()));
-                if regular {
-                    out.push(p);
-                } else {
-                    tracing::warn!("{}: skipped, not a regular file", p.display());
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                out.push(Err(Error::io(&dir, e)));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    out.push(Err(Error::io(&dir, e)));
+                    continue;
                 }
+            };
+            let p = entry.path();
+            match entry.file_type() {
+                Ok(ft) if ft.is_dir() => stack.push(p),
+                _ if !matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) => {}
+                Ok(_) => out.push(Ok(p)),
+                Err(e) => out.push(Err(Error::io(&p, e))),
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| {
+        let at = |entry: &Result<PathBuf, Error>| match entry {
+            Ok(p) => Some(p.clone()),
+            Err(e) => error_path(e).map(Path::to_path_buf),
+        };
+        at(a).cmp(&at(b))
+    });
     Ok(out)
+}
+
+/// The file or directory an input error is about.
+fn error_path(e: &Error) -> Option<&Path> {
+    match e {
+        Error::Io { path, .. } | Error::Manifest { path, .. } => Some(path),
+        _ => None,
+    }
 }
 
 fn not_regular(path: &Path) -> Error {
@@ -166,13 +192,23 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
 fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
     let bad = |message: String| Error::Manifest { path: PathBuf::from(name), message };
     data.sources.push(name.to_string());
-    // kubectl accepts (and drops) a UTF-8 byte-order mark.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            return vec![unread(data, name.into(), format!("not UTF-8 text (invalid byte at offset {}): not read", e.valid_up_to()))];
+    // kubectl accepts (and drops) a UTF-8 byte-order mark, and reads text
+    // that starts with a UTF-16 one as UTF-16 (what Windows PowerShell's
+    // `kubectl get -o yaml > file` writes).
+    let decoded;
+    let text = match utf16(bytes) {
+        Some(Ok(t)) => {
+            decoded = t;
+            decoded.as_str()
         }
+        Some(Err(why)) => return vec![unread(data, name.into(), why)],
+        None => match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.valid_up_to() + if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+                return vec![unread(data, name.into(), format!("not UTF-8 text (invalid byte at offset {at}): not read"))];
+            }
+        },
     };
     let json = yaml::looks_like_json(name, text);
     // One document parsed at a time, each stored as JSON text before the
@@ -209,6 +245,41 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
 }
 
 /// An error about an input none of which was read, recorded as unread.
+/// Text that starts with a UTF-16 byte-order mark, decoded (without the
+/// mark); `None` for any other text. Where kubectl would put U+FFFD for a
+/// broken sequence, this refuses the input: a replaced character in a
+/// flag or a name is not what the file says.
+fn utf16(bytes: &[u8]) -> Option<Result<String, String>> {
+    let (body, big_endian) = match bytes {
+        [0xFF, 0xFE, body @ ..] => (body, false),
+        [0xFE, 0xFF, body @ ..] => (body, true),
+        _ => return None,
+    };
+    let order = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
+    if body.len() % 2 != 0 {
+        return Some(Err(format!("{order} text (by its byte-order mark) with an odd number of bytes: not read")));
+    }
+    let units = body.chunks_exact(2).map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) });
+    let mut text = String::with_capacity(body.len() / 2);
+    // The offset of the next code unit, in bytes from the file's start.
+    let mut at = 2;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => {
+                text.push(c);
+                at += 2 * c.len_utf16();
+            }
+            Err(e) => {
+                return Some(Err(format!(
+                    "{order} text (by its byte-order mark) with an unpaired surrogate {:#06x} at offset {at}: not read",
+                    e.unpaired_surrogate()
+                )));
+            }
+        }
+    }
+    Some(Ok(text))
+}
+
 fn unread(data: &mut ClusterData, name: String, message: String) -> Error {
     data.unread.push(Unread::anything(name.clone(), message.clone()));
     Error::Manifest { path: PathBuf::from(name), message }
@@ -625,16 +696,64 @@ mod tests {
     }
 
     #[test]
+    fn utf16_with_a_byte_order_mark_is_read_as_kubectl_reads_it() {
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: wide, labels: {team: \"\u{1F512}\"}}\n";
+        let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(yaml.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(yaml.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        for (name, bytes) in [("le.yaml", &le), ("be.yaml", &be)] {
+            let mut data = ClusterData::default();
+            let errors = load_bytes(name, bytes, &mut data);
+            assert!(errors.is_empty(), "{name}: {errors:?}");
+            let ns = data.list("v1", "Namespace", None).unwrap().next().unwrap();
+            assert!(ns.json.contains("\"wide\"") && ns.json.contains('\u{1F512}'), "{name}: {}", &*ns.json);
+        }
+        // Without the mark, UTF-16 is not UTF-8 text.
+        let bare = &le[2..];
+        let mut data = ClusterData::default();
+        let errors = load_bytes("bare.yaml", bare, &mut data);
+        assert!(errors[0].to_string().contains("not UTF-8"), "{errors:?}");
+        // Broken UTF-16 is refused, naming where; nothing is guessed.
+        let mut odd = le.clone();
+        odd.push(b'x');
+        let mut lone = le[..4].to_vec();
+        lone.extend(0xD800u16.to_le_bytes());
+        lone.extend(u16::from(b'a').to_le_bytes());
+        for (name, bytes, why) in [("odd.yaml", &odd, "odd number of bytes"), ("lone.yaml", &lone, "unpaired surrogate 0xd800 at offset 4")] {
+            let mut data = ClusterData::default();
+            let errors = load_bytes(name, bytes, &mut data);
+            assert_eq!(errors.len(), 1, "{name}");
+            assert!(errors[0].to_string().contains(why), "{name}: {}", errors[0]);
+            assert_eq!(data.unread.len(), 1, "{name}: recorded as unread");
+        }
+    }
+
+    #[test]
     fn only_regular_files_are_read_and_inputs_have_a_size_limit() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe.yaml");
         let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(status.success());
         std::fs::write(dir.path().join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
+        std::os::unix::fs::symlink("gone.yaml", dir.path().join("dangling.yaml")).unwrap();
+        std::os::unix::fs::symlink("loop-b.yml", dir.path().join("loop-a.yml")).unwrap();
+        std::os::unix::fs::symlink("loop-a.yml", dir.path().join("loop-b.yml")).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("b.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("b.yaml"), dir.path().join("alias.yaml")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a manifest").unwrap();
         let mut data = ClusterData::default();
         let errors = load(&[dir.path().to_path_buf()], &mut data);
-        assert!(errors.is_empty(), "a FIFO in a directory is skipped: {errors:?}");
-        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
+        // kubectl opens every entry with a manifest's name: these are not
+        // skipped in silence, and what was read is kept.
+        let named = |file: &str| errors.iter().filter(|e| e.to_string().contains(file)).count();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert_eq!((named("pipe.yaml"), named("dangling.yaml"), named("loop-a.yml"), named("loop-b.yml")), (1, 1, 1, 1), "{errors:?}");
+        assert!(errors.iter().any(|e| e.to_string().contains("not a regular file")), "{errors:?}");
+        assert_eq!(data.unread.len(), 4);
+        assert!(data.unread.iter().all(|u| u.kind.is_none() && u.object.is_none()), "each may have held anything");
+        assert!(data.unread.iter().any(|u| u.source.ends_with("dangling.yaml")));
+        // ns.yaml, and a symlink that leads to a regular file: read.
+        assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 2);
         let errors = load(&[fifo.clone(), PathBuf::from("/dev/zero")], &mut ClusterData::default());
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|e| e.to_string().contains("not a regular file")), "{errors:?}");
