@@ -718,7 +718,8 @@ mod tests {
         let mut lone = le[..4].to_vec();
         lone.extend(0xD800u16.to_le_bytes());
         lone.extend(u16::from(b'a').to_le_bytes());
-        for (name, bytes, why) in [("odd.yaml", &odd, "odd number of bytes"), ("lone.yaml", &lone, "unpaired surrogate 0xd800 at offset 4")] {
+        for (name, bytes, why) in [("odd.yaml", &odd, "odd number of bytes"), ("lone.yaml", &lone, "unpaired surrogate 0xd800 at offset 4")]
+        {
             let mut data = ClusterData::default();
             let errors = load_bytes(name, bytes, &mut data);
             assert_eq!(errors.len(), 1, "{name}");
