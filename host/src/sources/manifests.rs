@@ -95,6 +95,10 @@ fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
+        if dir.join("Chart.yaml").is_file() {
+            out.push(Err(helm_chart(&dir)));
+            continue;
+        }
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -127,6 +131,21 @@ fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
         at(a).cmp(&at(b))
     });
     Ok(out)
+}
+
+/// A Helm chart's directory is not read: its templates are Go templates,
+/// not objects, until `helm template` renders them with values, and what
+/// they render to is unknown here. The chart is an input that was not
+/// read, named with the way to scan it.
+fn helm_chart(dir: &Path) -> Error {
+    Error::Manifest {
+        path: dir.to_path_buf(),
+        message: format!(
+            "a Helm chart (it has Chart.yaml): its templates are not Kubernetes objects until rendered, so it was not \
+             read; render it and scan the result: `helm template RELEASE {} | rampart scan --manifests -`",
+            dir.display()
+        ),
+    }
 }
 
 /// The file or directory an input error is about.
@@ -227,6 +246,11 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
             Err(e) => {
                 let message = if json {
                     format!("{e} (nothing after it in the input was read)")
+                } else if text.contains("{{") {
+                    format!(
+                        "invalid YAML: {e} (the input's other documents were read; it holds `{{{{`: if it is a template, \
+                         render it first, as `helm template` does for a chart)"
+                    )
                 } else {
                     format!("invalid YAML: {e} (the input's other documents were read)")
                 };
@@ -693,6 +717,31 @@ mod tests {
         let (data, errors) = load_text("bom.json", "\u{feff}{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"j\"}}");
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(data.list("v1", "Namespace", None).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_helm_chart_is_named_as_one_and_not_read_as_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join("charts/web");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").unwrap();
+        std::fs::write(chart.join("values.yaml"), "replicaCount: 1\n").unwrap();
+        let template = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n";
+        std::fs::write(chart.join("templates/deploy.yaml"), template).unwrap();
+        std::fs::write(dir.path().join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
+        for given in [dir.path().to_path_buf(), chart.clone()] {
+            let mut data = ClusterData::default();
+            let errors = load(std::slice::from_ref(&given), &mut data);
+            assert_eq!(errors.len(), 1, "one error for the chart, none per template: {errors:?}");
+            let message = errors[0].to_string();
+            assert!(message.contains("charts/web") && message.contains("Helm chart") && message.contains("helm template"), "{message}");
+            assert_eq!(data.unread.len(), 1);
+            assert!(data.unread[0].source.ends_with("charts/web") && data.unread[0].kind.is_none(), "it may render to anything");
+        }
+        // A template given on its own is not known to be one; its error says what it looks like.
+        let mut data = ClusterData::default();
+        let errors = load(&[chart.join("templates/deploy.yaml")], &mut data);
+        assert!(errors[0].to_string().contains("if it is a template"), "{errors:?}");
     }
 
     #[test]
