@@ -4,6 +4,12 @@
 //! the same cluster and node. Both must give the same findings; the ratio
 //! of their times is what the component boundary and Wasm code cost.
 //!
+//! A third column runs the native logic and hands its findings to the
+//! host's broker as a component's would be handed (`Broker::emit_all`:
+//! check lookup, limits, shared messages and evidence, the object's
+//! source): what plugins linked into the host would cost, so that the
+//! ratio to it is the sandbox's share alone.
+//!
 //!     cargo run --release -p rampart-native-bench -- --snapshot CLUSTER.json [--node ROOT] [--runs N] [--plugin NAME...]
 //!
 //! The Wasm components are the ones `cargo xtask plugins` builds
@@ -16,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use rampart_host::broker::RunInputs;
+use rampart_host::bindings::types;
+use rampart_host::broker::{Broker, RunInputs};
 use rampart_host::engine::{Engine, EngineConfig, Scaling};
 use rampart_host::grants::{CapabilitySet, Grant};
 use rampart_host::registry::Registry;
@@ -162,6 +169,25 @@ impl Host for Direct {
     }
 }
 
+/// A finding of the native logic as it reaches the host through the WIT
+/// boundary (the same record, field by field).
+fn crossing(f: rampart_sdk::Finding) -> types::Finding {
+    types::Finding {
+        check: f.check,
+        status: match f.status {
+            Status::Pass => types::Status::Pass,
+            Status::Fail => types::Status::Fail,
+            Status::Warn => types::Status::Warn,
+            Status::NotApplicable => types::Status::NotApplicable,
+            Status::Error => types::Status::Error,
+        },
+        message: f.message,
+        object: f.object.map(|o| types::ObjectRef { api_version: o.api_version, kind: o.kind, namespace: o.namespace, name: o.name }),
+        path: f.path,
+        evidence: f.evidence,
+    }
+}
+
 /// What a finding says, for comparing the two sides: check, status,
 /// subject.
 type Key = (String, &'static str, String);
@@ -224,9 +250,9 @@ fn main() -> Result<()> {
     })?;
 
     println!(
-        "| plugin | target | findings | native (median of {runs}) | Wasm (median of {runs}) | Wasm / native | Wasm cost per finding |"
+        "| plugin | target | findings | native (median of {runs}) | native + host intake | Wasm | Wasm / native | Wasm / (native + intake) | Wasm cost per finding, over native | over native + intake |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, evaluate) in PLUGINS {
         if !args.plugins.is_empty() && !args.plugins.iter().any(|p| p == name) {
             continue;
@@ -267,6 +293,19 @@ fn main() -> Result<()> {
             severities: Arc::new(plugin.meta.severities()),
         };
         let limits = engine.config().limits_for(cluster.len());
+        let mut intake_times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let findings = evaluate(&direct, &settings).map_err(|e| anyhow::anyhow!("{name} (native): {e}"))?;
+            let mut broker = Broker::new(name, inputs.clone(), Instant::now() + limits.timeout, Duration::from_secs(60), limits.output);
+            broker
+                .emit_all(findings.into_iter().map(crossing).collect())
+                .map_err(|e| anyhow::anyhow!("{name} (native, host intake): {e}"))?;
+            intake_times.push(t.elapsed());
+            if broker.findings.len() != native_keys.len() {
+                bail!("{name}: the broker kept {} of {} native findings", broker.findings.len(), native_keys.len());
+            }
+        }
         let mut wasm_keys = Vec::new();
         let mut wasm_times = Vec::new();
         for _ in 0..runs {
@@ -291,16 +330,21 @@ fn main() -> Result<()> {
         if count(&native_keys) != count(&wasm_keys) {
             bail!("{name}: the native and Wasm builds disagree ({} findings natively, {} as Wasm)", native_keys.len(), wasm_keys.len());
         }
-        let (n, w) = (median(native_times), median(wasm_times));
-        let per_finding =
-            if native_keys.is_empty() { "".to_string() } else { format!("{:.2} µs", (ms(w) - ms(n)) * 1e3 / native_keys.len() as f64) };
+        let (n, i, w) = (median(native_times), median(intake_times), median(wasm_times));
+        let per_finding = |base: Duration| {
+            if native_keys.is_empty() { "".to_string() } else { format!("{:.2} µs", (ms(w) - ms(base)) * 1e3 / native_keys.len() as f64) }
+        };
         println!(
-            "| {name} | {} | {} | {:.1} ms | {:.1} ms | {:.2}x | {per_finding} |",
+            "| {name} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2}x | {:.2}x | {} | {} |",
             if reads_nodes { "node" } else { "cluster" },
             native_keys.len(),
             ms(n),
+            ms(i),
             ms(w),
             ms(w) / ms(n).max(1e-6),
+            ms(w) / ms(i).max(1e-6),
+            per_finding(n),
+            per_finding(i),
         );
     }
     Ok(())

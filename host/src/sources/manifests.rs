@@ -95,8 +95,8 @@ fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        if dir.join("Chart.yaml").is_file() {
-            out.push(Err(helm_chart(&dir)));
+        if let Some(unbuilt) = unbuilt(&dir) {
+            out.push(Err(unbuilt));
             continue;
         }
         let entries = match std::fs::read_dir(&dir) {
@@ -133,19 +133,32 @@ fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
     Ok(out)
 }
 
-/// A Helm chart's directory is not read: its templates are Go templates,
-/// not objects, until `helm template` renders them with values, and what
-/// they render to is unknown here. The chart is an input that was not
-/// read, named with the way to scan it.
-fn helm_chart(dir: &Path) -> Error {
-    Error::Manifest {
-        path: dir.to_path_buf(),
-        message: format!(
+/// A directory whose files are the inputs of a tool that builds the
+/// objects, not the objects: a Helm chart (`Chart.yaml`: Go templates until
+/// `helm template` renders them with values) or a kustomization
+/// (`kustomization.yaml`: resources, possibly from elsewhere, patched,
+/// renamed, moved to a namespace, with generated ConfigMaps and Secrets).
+/// Read file by file, a chart gives a parse error per template and an
+/// overlay judges its patches as if they were whole objects (a patch
+/// without `privileged: true` passing for a base that has it). Neither is
+/// read; each is an input that was not read, named with the command that
+/// builds it.
+fn unbuilt(dir: &Path) -> Option<Error> {
+    let shown = dir.display();
+    let message = if dir.join("Chart.yaml").is_file() {
+        format!(
             "a Helm chart (it has Chart.yaml): its templates are not Kubernetes objects until rendered, so it was not \
-             read; render it and scan the result: `helm template RELEASE {} | rampart scan --manifests -`",
-            dir.display()
-        ),
-    }
+             read; render it and scan the result: `helm template RELEASE {shown} | rampart scan --manifests -`"
+        )
+    } else if let Some(file) = ["kustomization.yaml", "kustomization.yml", "Kustomization"].into_iter().find(|f| dir.join(f).is_file()) {
+        format!(
+            "a kustomization (it has {file}): its files are what kustomize builds the objects from, not the objects, \
+             so it was not read; build it and scan the result: `kubectl kustomize {shown} | rampart scan --manifests -`"
+        )
+    } else {
+        return None;
+    };
+    Some(Error::Manifest { path: dir.to_path_buf(), message })
 }
 
 /// The file or directory an input error is about.
@@ -720,7 +733,7 @@ mod tests {
     }
 
     #[test]
-    fn a_helm_chart_is_named_as_one_and_not_read_as_objects() {
+    fn a_helm_chart_or_a_kustomization_is_named_as_one_and_not_read_as_objects() {
         let dir = tempfile::tempdir().unwrap();
         let chart = dir.path().join("charts/web");
         std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -738,6 +751,20 @@ mod tests {
             assert_eq!(data.unread.len(), 1);
             assert!(data.unread[0].source.ends_with("charts/web") && data.unread[0].kind.is_none(), "it may render to anything");
         }
+        // A kustomize overlay: its patch is not a Deployment of its own.
+        let overlay = dir.path().join("overlays/prod");
+        std::fs::create_dir_all(&overlay).unwrap();
+        std::fs::write(overlay.join("kustomization.yaml"), "resources: [../../base]\npatches: [{path: patch.yaml}]\n").unwrap();
+        let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  \
+                     template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1.27}]\n";
+        std::fs::write(overlay.join("patch.yaml"), patch).unwrap();
+        let mut data = ClusterData::default();
+        let errors = load(&[dir.path().join("overlays")], &mut data);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let message = errors[0].to_string();
+        assert!(message.contains("overlays/prod") && message.contains("kubectl kustomize"), "{message}");
+        assert_eq!(data.list("apps/v1", "Deployment", None).unwrap().count(), 0, "the patch is not judged as a Deployment");
+        assert_eq!(data.unread.len(), 1);
         // A template given on its own is not known to be one; its error says what it looks like.
         let mut data = ClusterData::default();
         let errors = load(&[chart.join("templates/deploy.yaml")], &mut data);
