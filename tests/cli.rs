@@ -276,6 +276,32 @@ fn utf16_manifests_are_judged_and_a_dangling_symlink_is_not_skipped() {
     assert_eq!(errors, ["more.yaml"], "the pods in it are not known to be unprivileged");
 }
 
+/// An overlay's patch names a Deployment and sets only its image; read as
+/// an object it passed "no privileged containers" for whatever the base
+/// holds. The overlay is an input that was not read, with the command that
+/// builds it, and the checks on Deployments are `error`, not `pass`.
+#[test]
+fn a_kustomize_overlay_is_not_judged_patch_by_patch() {
+    let dir = tempfile::tempdir().unwrap();
+    let overlay = dir.path().join("overlays/prod");
+    std::fs::create_dir_all(&overlay).unwrap();
+    std::fs::write(overlay.join("kustomization.yaml"), "resources: [../../base]\npatches: [{path: image.yaml}]\n").unwrap();
+    let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  \
+                 template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1.27.3}]\n";
+    std::fs::write(overlay.join("image.yaml"), patch).unwrap();
+    let r = run(rampart().args(["scan", "--format", "json", "--plugin", "pod-security", "--manifests"]).arg(dir.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("overlays/prod") && r.stderr.contains("kubectl kustomize"), "{}", r.stderr);
+    let report = r.json();
+    assert!(objects_with(&report, "pod-security/privileged", "pass").is_empty(), "{report}");
+    let errors: Vec<&str> = findings(&report, "pod-security/privileged")
+        .into_iter()
+        .filter(|f| f["status"] == "error")
+        .map(|f| f["source"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(errors, ["prod"]);
+}
+
 /// A document that parses but that the API server would refuse (a field of
 /// the wrong type) is not judged; the checks that list its kind cannot pass
 /// on the other objects of that kind, so each gets an `error` on it. Checks
