@@ -51,6 +51,11 @@ struct Args {
     registry: PathBuf,
 }
 
+// As in the rampart binary (host/src/main.rs), so that the host's side and
+// the native logic allocate as they do in a scan.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Evaluate = fn(&dyn Host, &Settings) -> Result<Vec<rampart_sdk::Finding>, String>;
 
 fn native<P: Plugin>(host: &dyn Host, settings: &Settings) -> Result<Vec<rampart_sdk::Finding>, String> {
@@ -220,6 +225,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() -> Result<()> {
+    // As in the rampart binary: no transparent huge pages.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let args = Args::parse();
     let runs = args.runs.max(1);
     let registry = Registry::load(&args.registry)?;
