@@ -57,11 +57,78 @@ fn split(text: &str) -> Vec<(usize, &str)> {
     parts
 }
 
-/// Reads the documents of a YAML stream one at a time: a caller that
-/// stores each before asking for the next holds one parsed document, not
-/// the whole stream's (a 200 MB file of 100,000 objects).
+/// Documents each core parses at a time, in a stream long enough to share.
+const BATCH: usize = 32;
+
+/// Reads the documents of a YAML stream in order, a few at a time: a
+/// caller that stores each before asking for the next holds a batch of
+/// parsed documents, not the whole stream's (a 200 MB file of 100,000
+/// objects). A long stream's documents are parsed on every core, each
+/// core a run of [`BATCH`] documents; parsing is most of the time a large
+/// manifest takes to read (docs/performance.md).
 pub fn yaml_documents(text: &str) -> impl Iterator<Item = Document> + '_ {
-    split(text).into_iter().enumerate().map(|(i, (line, part))| Document { number: i + 1, line, value: yaml_document(part) })
+    documents(text, std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
+}
+
+/// [`yaml_documents`] on at most `cores` threads.
+fn documents(text: &str, cores: usize) -> Documents<'_> {
+    let parts = split(text);
+    let workers = if parts.len() >= 2 * BATCH { cores.max(1) } else { 1 };
+    Documents { parts, next: 0, workers, ready: std::collections::VecDeque::new() }
+}
+
+/// The documents of a split stream, parsed a batch at a time.
+struct Documents<'a> {
+    parts: Vec<(usize, &'a str)>,
+    /// The first part not parsed yet.
+    next: usize,
+    workers: usize,
+    ready: std::collections::VecDeque<Document>,
+}
+
+impl Iterator for Documents<'_> {
+    type Item = Document;
+
+    fn next(&mut self) -> Option<Document> {
+        if self.ready.is_empty() && self.next < self.parts.len() {
+            let end = (self.next + BATCH * self.workers).min(self.parts.len());
+            let first = self.next;
+            let batch = &self.parts[first..end];
+            self.next = end;
+            let parse = |offset: usize, parts: &[(usize, &str)]| -> Vec<Document> {
+                parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(line, part))| Document { number: first + offset + i + 1, line, value: yaml_document(part) })
+                    .collect()
+            };
+            if self.workers == 1 {
+                self.ready.extend(parse(0, batch));
+            } else {
+                std::thread::scope(|scope| {
+                    let mut chunks = batch.chunks(BATCH).enumerate();
+                    // This thread parses the first run while the others parse theirs.
+                    let own = chunks.next().map(|(_, chunk)| chunk);
+                    let others: Vec<_> = chunks.map(|(k, chunk)| (k, chunk, scope.spawn(move || parse(k * BATCH, chunk)))).collect();
+                    if let Some(chunk) = own {
+                        self.ready.extend(parse(0, chunk));
+                    }
+                    for (k, chunk, handle) in others {
+                        match handle.join() {
+                            Ok(docs) => self.ready.extend(docs),
+                            // The parser panicked: those documents are not read, and say so.
+                            Err(_) => self.ready.extend(chunk.iter().enumerate().map(|(i, &(line, _))| Document {
+                                number: first + k * BATCH + i + 1,
+                                line,
+                                value: Err("the YAML parser failed on this document".into()),
+                            })),
+                        }
+                    }
+                });
+            }
+        }
+        self.ready.pop_front()
+    }
 }
 
 fn yaml_document(part: &str) -> Result<Option<Value>, String> {
@@ -308,6 +375,35 @@ mod tests {
             json!({"a": 493, "b": 31, "c": 1000, "d": 1.5, "e": "2001-12-14"})
         );
         assert!(one("a: .inf\n").is_err());
+    }
+
+    #[test]
+    fn a_long_stream_read_on_several_cores_keeps_its_order_and_numbers() {
+        // Long enough to be shared out, with a broken document and an
+        // empty one in a later run.
+        let mut text = String::new();
+        for i in 0..(5 * BATCH + 7) {
+            text += &match i {
+                100 => "b: [\n".to_string(),
+                101 => "# only a comment\n".to_string(),
+                _ => format!("idx: {i}\n"),
+            };
+            text += "---\n";
+        }
+        let docs: Vec<Document> = documents(&text, 3).collect();
+        let alike: Vec<Document> = documents(&text, 1).collect();
+        assert_eq!(format!("{docs:?}"), format!("{alike:?}"), "the same documents on one core");
+        assert_eq!(docs.len(), 5 * BATCH + 8, "the last, empty document after the final `---` included");
+        for (i, d) in docs.iter().enumerate() {
+            assert_eq!(d.number, i + 1);
+            assert_eq!(d.line, 2 * i + 1);
+            match i {
+                100 => assert!(d.value.is_err()),
+                101 => assert!(matches!(d.value, Ok(None))),
+                _ if i == 5 * BATCH + 7 => assert!(matches!(d.value, Ok(None))),
+                _ => assert_eq!(d.value.as_ref().unwrap().as_ref().unwrap()["idx"], i, "{d:?}"),
+            }
+        }
     }
 
     #[test]
