@@ -123,12 +123,9 @@ fn files_under(path: &Path) -> Result<Vec<Result<PathBuf, Error>>, Error> {
             }
         }
     }
-    out.sort_by(|a, b| {
-        let at = |entry: &Result<PathBuf, Error>| match entry {
-            Ok(p) => Some(p.clone()),
-            Err(e) => error_path(e).map(Path::to_path_buf),
-        };
-        at(a).cmp(&at(b))
+    out.sort_by_cached_key(|entry| match entry {
+        Ok(p) => Some(p.clone()),
+        Err(e) => error_path(e).map(Path::to_path_buf),
     });
     Ok(out)
 }
@@ -281,7 +278,6 @@ fn read_bytes(name: &str, bytes: &[u8], data: &mut ClusterData) -> Vec<Error> {
     errors
 }
 
-/// An error about an input none of which was read, recorded as unread.
 /// Text that starts with a UTF-16 byte-order mark, decoded (without the
 /// mark); `None` for any other text. Where kubectl would put U+FFFD for a
 /// broken sequence, this refuses the input: a replaced character in a
@@ -317,6 +313,7 @@ fn utf16(bytes: &[u8]) -> Option<Result<String, String>> {
     Some(Ok(text))
 }
 
+/// An error about an input none of which was read, recorded as unread.
 fn unread(data: &mut ClusterData, name: String, message: String) -> Error {
     data.unread.push(Unread::anything(name.clone(), message.clone()));
     Error::Manifest { path: PathBuf::from(name), message }
